@@ -1,0 +1,100 @@
+'use strict';
+// IAM statements of the three functions, built from the stage parameters so that every statement
+// names the managed clusters, Auto Scaling groups, topics and namespace when they are configured.
+// Resolved by the Serverless Framework at package time; nothing here calls AWS.
+// Resource-level support and condition keys: shared/reference/aws-behaviour.md §5.
+
+const split = (value) =>
+  String(value ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+
+const sub = (text) => ({ 'Fn::Sub': text });
+
+const clusterArn = (cluster) =>
+  cluster.startsWith('arn:') ? cluster : sub(`arn:\${AWS::Partition}:ecs:\${AWS::Region}:\${AWS::AccountId}:cluster/${cluster}`);
+
+const groupArn = (group) =>
+  group.startsWith('arn:')
+    ? group
+    : sub(`arn:\${AWS::Partition}:autoscaling:\${AWS::Region}:\${AWS::AccountId}:autoScalingGroup:*:autoScalingGroupName/${group}`);
+
+const ALL_CLUSTERS = sub('arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:cluster/*');
+const ALL_GROUPS = sub('arn:${AWS::Partition}:autoscaling:${AWS::Region}:${AWS::AccountId}:autoScalingGroup:*:autoScalingGroupName/*');
+
+module.exports = async ({ resolveVariable }) => {
+  const clusters = split(await resolveVariable('param:clusters'));
+  const groups = split(await resolveVariable('param:autoScalingGroups'));
+  const namespace = String(await resolveVariable('param:metricsNamespace'));
+  const opsTopic = String((await resolveVariable('param:opsTopicArn')) ?? '').trim();
+  const clusterArns = clusters.length > 0 ? clusters.map(clusterArn) : [ALL_CLUSTERS];
+  const groupArns = groups.length > 0 ? groups.map(groupArn) : [ALL_GROUPS];
+
+  // ListClusters has no resource-level permissions; it is granted only when no cluster is configured.
+  const discoverClusters =
+    clusters.length > 0 ? [] : [{ Effect: 'Allow', Action: ['ecs:ListClusters'], Resource: '*' }];
+  const listInClusters = (actions) => ({ Effect: 'Allow', Action: actions, Resource: clusterArns });
+  // Container-instance and task actions are scoped with the ecs:cluster condition (full cluster ARN).
+  const inClusters = (actions) => ({
+    Effect: 'Allow',
+    Action: actions,
+    Resource: '*',
+    Condition: { ArnLike: { 'ecs:cluster': clusterArns } },
+  });
+  const onGroups = (actions) => ({ Effect: 'Allow', Action: actions, Resource: groupArns });
+  // Describe calls of Auto Scaling support no resource-level permissions.
+  const describeAutoScaling = (actions) => ({ Effect: 'Allow', Action: actions, Resource: '*' });
+
+  const service = String(await resolveVariable('self:service'));
+  const stage = String(await resolveVariable('sls:stage'));
+  // Every function writes only its own log group and sends failed events only to the stack's queue.
+  const base = (functionName) => [
+    {
+      Effect: 'Allow',
+      Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      Resource: sub(`arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:/aws/lambda/${service}-${stage}-${functionName}:*`),
+    },
+    { Effect: 'Allow', Action: ['sqs:SendMessage'], Resource: { 'Fn::GetAtt': ['FailedEventsQueue', 'Arn'] } },
+  ];
+
+  return {
+    spotStatements: [
+      ...base('spotInterruption'),
+      ...discoverClusters,
+      listInClusters(['ecs:ListContainerInstances']),
+      inClusters(['ecs:DescribeContainerInstances', 'ecs:UpdateContainerInstancesState']),
+    ],
+    lifecycleStatements: [
+      ...base('lifecycleHook'),
+      ...discoverClusters,
+      listInClusters(['ecs:ListContainerInstances', 'ecs:ListTasks']),
+      inClusters(['ecs:DescribeContainerInstances', 'ecs:UpdateContainerInstancesState', 'ecs:ListTasks', 'ecs:DescribeTasks', 'ecs:StopTask']),
+      onGroups(['autoscaling:CompleteLifecycleAction', 'autoscaling:RecordLifecycleActionHeartbeat']),
+      describeAutoScaling(['autoscaling:DescribeAutoScalingInstances', 'autoscaling:DescribeLifecycleHooks']),
+      // The requeue topic, and the operators' topic for deadline notices when one is configured.
+      { Effect: 'Allow', Action: ['sns:Publish'], Resource: [{ Ref: 'LifecycleTopic' }, ...(opsTopic ? [opsTopic] : [])] },
+    ],
+    sweeperStatements: [
+      ...base('scaleInSweeper'),
+      ...discoverClusters,
+      listInClusters(['ecs:ListContainerInstances', 'ecs:ListTasks']),
+      inClusters([
+        'ecs:DescribeContainerInstances',
+        'ecs:UpdateContainerInstancesState',
+        'ecs:ListTasks',
+        'ecs:DescribeTasks',
+        'ecs:PutAttributes',
+        'ecs:DeleteAttributes',
+      ]),
+      onGroups(['autoscaling:TerminateInstanceInAutoScalingGroup']),
+      describeAutoScaling(['autoscaling:DescribeAutoScalingInstances', 'autoscaling:DescribeAutoScalingGroups']),
+      {
+        Effect: 'Allow',
+        Action: ['cloudwatch:PutMetricData'],
+        Resource: '*',
+        Condition: { StringEquals: { 'cloudwatch:namespace': namespace } },
+      },
+    ],
+  };
+};

@@ -1,0 +1,17 @@
+import { buildClients, clientOptionsFrom } from '../lib/clients';
+import { loadSpotConfig } from '../lib/spot/config';
+import { makeSpotInterruptionHandler } from '../lib/spot/handler';
+import { createPowertoolsTelemetry } from '../lib/telemetry';
+
+// Configuration is validated once, at cold start: a bad stage fails loudly on the first event.
+const config = loadSpotConfig(process.env);
+
+export const handler = makeSpotInterruptionHandler({
+  config,
+  ecs: buildClients(clientOptionsFrom(config)).ecs,
+  telemetry: createPowertoolsTelemetry({
+    serviceName: 'spotInterruption',
+    namespace: config.metricsNamespace,
+    logLevel: config.logLevel,
+  }),
+});

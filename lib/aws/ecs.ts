@@ -1,0 +1,249 @@
+import {
+  DescribeContainerInstancesCommand,
+  ListContainerInstancesCommand,
+  UpdateContainerInstancesStateCommand,
+  paginateListClusters,
+  type ContainerInstance,
+  type ECSClient,
+  type Resource,
+} from '@aws-sdk/client-ecs';
+import { RetryableError } from '../errors';
+import type { Telemetry } from '../telemetry';
+
+/** AWS limits (botocore ECS model): see shared/reference/aws-behaviour.md §3.1. */
+export const DESCRIBE_CONTAINER_INSTANCES_BATCH = 100;
+export const UPDATE_CONTAINER_INSTANCES_STATE_BATCH = 10;
+
+export type ContainerInstanceStatus =
+  | 'ACTIVE'
+  | 'DRAINING'
+  | 'REGISTERING'
+  | 'DEREGISTERING'
+  | 'REGISTRATION_FAILED'
+  | 'INACTIVE';
+
+/** The fields of an ECS container instance the suite decides on, in domain terms. */
+export interface ContainerInstanceView {
+  /** The cluster as configured (name or ARN); used verbatim in later calls. */
+  cluster: string;
+  containerInstanceArn: string;
+  ec2InstanceId: string;
+  status: ContainerInstanceStatus | string;
+  agentConnected: boolean;
+  runningTasksCount: number;
+  pendingTasksCount: number;
+  registeredCpu: number;
+  registeredMemory: number;
+  remainingCpu: number;
+  remainingMemory: number;
+  registeredAt?: string;
+  attributes: Record<string, string>;
+}
+
+export function clusterName(cluster: string): string {
+  const slash = cluster.lastIndexOf('/');
+  return cluster.startsWith('arn:') && slash >= 0 ? cluster.slice(slash + 1) : cluster;
+}
+
+function integerResource(resources: Resource[] | undefined, name: 'CPU' | 'MEMORY'): number {
+  return resources?.find((resource) => resource.name === name)?.integerValue ?? 0;
+}
+
+export function toView(cluster: string, instance: ContainerInstance): ContainerInstanceView {
+  const attributes: Record<string, string> = {};
+  for (const attribute of instance.attributes ?? []) {
+    if (attribute.name !== undefined) attributes[attribute.name] = attribute.value ?? '';
+  }
+  return {
+    cluster,
+    containerInstanceArn: instance.containerInstanceArn ?? '',
+    ec2InstanceId: instance.ec2InstanceId ?? '',
+    status: instance.status ?? 'UNKNOWN',
+    agentConnected: instance.agentConnected ?? false,
+    runningTasksCount: instance.runningTasksCount ?? 0,
+    pendingTasksCount: instance.pendingTasksCount ?? 0,
+    registeredCpu: integerResource(instance.registeredResources, 'CPU'),
+    registeredMemory: integerResource(instance.registeredResources, 'MEMORY'),
+    remainingCpu: integerResource(instance.remainingResources, 'CPU'),
+    remainingMemory: integerResource(instance.remainingResources, 'MEMORY'),
+    ...(instance.registeredAt ? { registeredAt: instance.registeredAt.toISOString() } : {}),
+    attributes,
+  };
+}
+
+function chunk<T>(items: readonly T[], size: number): T[][] {
+  const chunks: T[][] = [];
+  for (let index = 0; index < items.length; index += size) chunks.push(items.slice(index, index + size));
+  return chunks;
+}
+
+/** Managed clusters: the configured list, or every cluster of the account and Region (paginated). */
+export async function resolveClusters(ecs: ECSClient, configured: readonly string[]): Promise<string[]> {
+  if (configured.length > 0) return [...configured];
+  const clusters: string[] = [];
+  for await (const page of paginateListClusters({ client: ecs }, {})) {
+    clusters.push(...(page.clusterArns ?? []));
+  }
+  return clusters;
+}
+
+export interface DescribeResult {
+  instances: ContainerInstanceView[];
+  /** ARNs ECS reported in failures[] (MISSING and the like), with the reason. */
+  failures: { arn: string; reason: string }[];
+}
+
+/** DescribeContainerInstances in batches of 100. */
+export async function describeContainerInstances(
+  ecs: ECSClient,
+  cluster: string,
+  containerInstanceArns: readonly string[],
+): Promise<DescribeResult> {
+  const result: DescribeResult = { instances: [], failures: [] };
+  for (const batch of chunk(containerInstanceArns, DESCRIBE_CONTAINER_INSTANCES_BATCH)) {
+    const response = await ecs.send(new DescribeContainerInstancesCommand({ cluster, containerInstances: batch }));
+    for (const instance of response.containerInstances ?? []) result.instances.push(toView(cluster, instance));
+    for (const failure of response.failures ?? []) {
+      result.failures.push({ arn: failure.arn ?? '', reason: failure.reason ?? 'UNKNOWN' });
+    }
+  }
+  return result;
+}
+
+function isClusterNotFound(error: unknown): boolean {
+  return (error as { name?: string } | undefined)?.name === 'ClusterNotFoundException';
+}
+
+/**
+ * Finds the container instance of an EC2 instance.
+ *
+ * One `ListContainerInstances` with the filter `ec2InstanceId == <id>` per cluster until it is
+ * found (an EC2 instance belongs to at most one cluster), then one `DescribeContainerInstances` to
+ * confirm that the returned instance really has that EC2 instance id: a filter that an endpoint
+ * ignored or misread must never make us drain someone else's instance. Cost with k clusters: at
+ * most k lists and, normally, one describe. INACTIVE instances are not listed by ECS, so a
+ * deregistered instance is "not found".
+ */
+export async function findContainerInstance(
+  ecs: ECSClient,
+  clusters: readonly string[],
+  ec2InstanceId: string,
+  telemetry: Telemetry,
+): Promise<ContainerInstanceView | undefined> {
+  if (!/^i-[0-9a-f]{8,17}$/.test(ec2InstanceId)) {
+    // The id is interpolated into a query; refuse anything that is not an instance id.
+    throw new Error(`refusing to search for a malformed EC2 instance id: ${JSON.stringify(ec2InstanceId)}`);
+  }
+  for (const cluster of clusters) {
+    let arns: string[];
+    try {
+      const listed = await ecs.send(
+        new ListContainerInstancesCommand({ cluster, filter: `ec2InstanceId == ${ec2InstanceId}` }),
+      );
+      arns = listed.containerInstanceArns ?? [];
+    } catch (error) {
+      if (isClusterNotFound(error)) {
+        telemetry.log('WARN', 'managed cluster not found', { cluster });
+        telemetry.count('ClusterNotFound', { cluster: clusterName(cluster) });
+        continue;
+      }
+      throw error;
+    }
+    if (arns.length === 0) continue;
+    const described = await describeContainerInstances(ecs, cluster, arns);
+    const match = described.instances.find((instance) => instance.ec2InstanceId === ec2InstanceId);
+    if (match) return match;
+    telemetry.log('WARN', 'container instance lookup returned a different EC2 instance; ignored', {
+      cluster,
+      ec2InstanceId,
+      returned: described.instances.map((instance) => ({
+        containerInstanceArn: instance.containerInstanceArn,
+        ec2InstanceId: instance.ec2InstanceId,
+      })),
+    });
+    telemetry.count('LookupMismatch', { cluster: clusterName(cluster) });
+  }
+  return undefined;
+}
+
+export interface DrainOutcome {
+  /** Now DRAINING (set by us, or found DRAINING when the update was refused). */
+  draining: string[];
+  /** Deregistered or unknown to ECS: nothing left to drain. */
+  gone: string[];
+  /** Still not DRAINING after the update; reason from failures[] or the re-read status. */
+  failed: { arn: string; reason: string }[];
+}
+
+/**
+ * Sets container instances to DRAINING, 10 per call, and reads `failures[]` (HTTP 200 with
+ * per-instance failures is how ECS reports them). A failed instance is described again: DRAINING
+ * means someone else (the ECS agent's own Spot draining, a duplicate event) got there first, which
+ * is success; INACTIVE or MISSING means it is gone. Whether DRAINING → DRAINING is itself an error
+ * is undocumented (aws-behaviour.md §2), so callers skip instances already DRAINING and this
+ * function accepts either answer.
+ */
+export async function setDraining(
+  ecs: ECSClient,
+  cluster: string,
+  containerInstanceArns: readonly string[],
+): Promise<DrainOutcome> {
+  const outcome: DrainOutcome = { draining: [], gone: [], failed: [] };
+  const refused: { arn: string; reason: string }[] = [];
+  for (const batch of chunk(containerInstanceArns, UPDATE_CONTAINER_INSTANCES_STATE_BATCH)) {
+    const response = await ecs.send(
+      new UpdateContainerInstancesStateCommand({ cluster, containerInstances: batch, status: 'DRAINING' }),
+    );
+    const failedArns = new Set<string>();
+    for (const failure of response.failures ?? []) {
+      const arn = failure.arn ?? '';
+      failedArns.add(arn);
+      refused.push({ arn, reason: failure.reason ?? 'UNKNOWN' });
+    }
+    for (const instance of response.containerInstances ?? []) {
+      const arn = instance.containerInstanceArn ?? '';
+      if (failedArns.has(arn)) continue;
+      if (instance.status === 'DRAINING') outcome.draining.push(arn);
+      else outcome.failed.push({ arn, reason: `status ${instance.status ?? 'UNKNOWN'} after update` });
+    }
+    // An ARN neither returned nor listed as a failure is treated as refused and re-read below.
+    const answered = new Set([...failedArns, ...(response.containerInstances ?? []).map((i) => i.containerInstanceArn)]);
+    for (const arn of batch) {
+      if (!answered.has(arn) && !matchesAnyArn(arn, answered)) refused.push({ arn, reason: 'NO_ANSWER' });
+    }
+  }
+  if (refused.length > 0) {
+    const reread = await describeContainerInstances(
+      ecs,
+      cluster,
+      refused.map((failure) => failure.arn),
+    );
+    for (const failure of refused) {
+      const instance = reread.instances.find((candidate) => sameInstance(candidate.containerInstanceArn, failure.arn));
+      if (instance?.status === 'DRAINING') outcome.draining.push(instance.containerInstanceArn);
+      else if (!instance || instance.status === 'INACTIVE' || instance.status === 'DEREGISTERING') {
+        outcome.gone.push(failure.arn);
+      } else outcome.failed.push({ arn: failure.arn, reason: `${failure.reason}; status ${instance.status}` });
+    }
+  }
+  return outcome;
+}
+
+/** Container instances may be named by full ARN or by id alone; compare on the trailing id. */
+function sameInstance(left: string, right: string): boolean {
+  return left === right || left.split('/').pop() === right.split('/').pop();
+}
+
+function matchesAnyArn(arn: string, answered: Set<string | undefined>): boolean {
+  for (const candidate of answered) if (candidate && sameInstance(candidate, arn)) return true;
+  return false;
+}
+
+/** Throws a retryable error when any drain failed, so Lambda retries the event. */
+export function assertDrained(outcome: DrainOutcome): void {
+  if (outcome.failed.length > 0) {
+    throw new RetryableError(
+      `could not set DRAINING: ${outcome.failed.map((failure) => `${failure.arn} (${failure.reason})`).join(', ')}`,
+    );
+  }
+}

@@ -1,0 +1,167 @@
+import { z } from 'zod';
+
+/**
+ * Configuration is read once, at cold start, from environment variables.
+ * Every problem is reported in one error so an operator fixes the stage in one deploy,
+ * and every message names the variable and the values it accepts.
+ */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration: ${problems.join('; ')}`);
+  }
+}
+
+export type Env = Record<string, string | undefined>;
+
+const TRUE_VALUES = ['true', '1', 'yes'];
+const FALSE_VALUES = ['false', '0', 'no'];
+
+/** A boolean variable; anything but the listed spellings is rejected rather than read as false. */
+export const booleanVar = (defaultValue: boolean) =>
+  z
+    .string()
+    .trim()
+    .toLowerCase()
+    .optional()
+    .transform((value, ctx) => {
+      if (value === undefined || value === '') return defaultValue;
+      if (TRUE_VALUES.includes(value)) return true;
+      if (FALSE_VALUES.includes(value)) return false;
+      ctx.addIssue({ code: 'custom', message: `must be one of ${[...TRUE_VALUES, ...FALSE_VALUES].join(', ')}` });
+      return z.NEVER;
+    });
+
+/** An integer variable within [min, max]. */
+export const integerVar = (defaultValue: number, min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .optional()
+    .transform((value, ctx) => {
+      if (value === undefined || value === '') return defaultValue;
+      if (!/^-?\d+$/.test(value)) {
+        ctx.addIssue({ code: 'custom', message: `must be a whole number from ${min} to ${max}` });
+        return z.NEVER;
+      }
+      const parsed = Number(value);
+      if (parsed < min || parsed > max) {
+        ctx.addIssue({ code: 'custom', message: `must be a whole number from ${min} to ${max}` });
+        return z.NEVER;
+      }
+      return parsed;
+    });
+
+/** An enumerated variable; unknown values are rejected with the list of allowed ones. */
+export const enumVar = <const T extends readonly [string, ...string[]]>(allowed: T, defaultValue: T[number]) =>
+  z
+    .string()
+    .trim()
+    .optional()
+    .transform((value, ctx): T[number] => {
+      if (value === undefined || value === '') return defaultValue;
+      const match = allowed.find((candidate) => candidate.toLowerCase() === value.toLowerCase());
+      if (match === undefined) {
+        ctx.addIssue({ code: 'custom', message: `must be one of ${allowed.join(', ')}` });
+        return z.NEVER;
+      }
+      return match;
+    });
+
+/** A comma-separated list; empty items are dropped, duplicates removed, order kept. */
+export const listVar = () =>
+  z
+    .string()
+    .optional()
+    .transform((value) => [...new Set((value ?? '').split(',').map((item) => item.trim()).filter(Boolean))]);
+
+const CLUSTER_NAME = /^[A-Za-z0-9_-]{1,255}$/;
+const CLUSTER_ARN = /^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:cluster\/[A-Za-z0-9_-]{1,255}$/;
+
+export const clusterListVar = () =>
+  listVar().superRefine((clusters, ctx) => {
+    for (const cluster of clusters) {
+      if (!CLUSTER_NAME.test(cluster) && !CLUSTER_ARN.test(cluster)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `"${cluster}" is neither a cluster name (letters, digits, - and _) nor a cluster ARN`,
+        });
+      }
+    }
+  });
+
+const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
+
+export const optionalTopicArnVar = () =>
+  z
+    .string()
+    .trim()
+    .optional()
+    .transform((value, ctx) => {
+      if (value === undefined || value === '') return undefined;
+      if (!SNS_TOPIC_ARN.test(value)) {
+        ctx.addIssue({ code: 'custom', message: 'must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)' });
+        return z.NEVER;
+      }
+      return value;
+    });
+
+const METRICS_NAMESPACE = /^(?!AWS\/)[A-Za-z0-9._\-/#:]{1,255}$/;
+
+/** Settings every function shares. */
+export const commonSchema = z.object({
+  CLUSTERS: clusterListVar(),
+  DRY_RUN: booleanVar(false),
+  LOG_LEVEL: enumVar(['DEBUG', 'INFO', 'WARN', 'ERROR'] as const, 'INFO'),
+  METRICS_NAMESPACE: z
+    .string()
+    .trim()
+    .optional()
+    .transform((value, ctx) => {
+      const namespace = value === undefined || value === '' ? 'EcsEc2Keeper' : value;
+      if (!METRICS_NAMESPACE.test(namespace)) {
+        ctx.addIssue({ code: 'custom', message: 'must be 1-255 characters of A-Z a-z 0-9 . _ - / # : and not start with AWS/' });
+        return z.NEVER;
+      }
+      return namespace;
+    }),
+  AWS_MAX_ATTEMPTS: integerVar(4, 1, 10),
+  AWS_RETRY_MODE: enumVar(['standard', 'adaptive'] as const, 'standard'),
+});
+
+export interface CommonConfig {
+  /** Managed clusters as configured (names or ARNs); empty means every cluster from ListClusters. */
+  clusters: string[];
+  dryRun: boolean;
+  logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  metricsNamespace: string;
+  sdk: { maxAttempts: number; retryMode: 'standard' | 'adaptive' };
+}
+
+/**
+ * Parses `env` with `schema` and reports every problem at once.
+ * The schema's keys are the variable names, so each message starts with the variable it is about.
+ */
+export function parseEnv<S extends z.ZodObject>(schema: S, env: Env): z.output<S> {
+  const result = schema.safeParse(env);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const variable = issue.path.join('.') || '(environment)';
+    return `${variable} ${issue.message}`;
+  });
+  throw new ConfigError(problems);
+}
+
+export function toCommonConfig(values: z.output<typeof commonSchema>): CommonConfig {
+  return {
+    clusters: values.CLUSTERS,
+    dryRun: values.DRY_RUN,
+    logLevel: values.LOG_LEVEL,
+    metricsNamespace: values.METRICS_NAMESPACE,
+    sdk: { maxAttempts: values.AWS_MAX_ATTEMPTS, retryMode: values.AWS_RETRY_MODE },
+  };
+}
+
+export function loadCommonConfig(env: Env): CommonConfig {
+  return toCommonConfig(parseEnv(commonSchema, env));
+}

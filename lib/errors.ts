@@ -1,0 +1,113 @@
+/**
+ * Errors grouped by what the caller should do next.
+ *
+ * - RetryableError: throw it out of the handler. Lambda's asynchronous retry (and then the
+ *   on-failure destination) takes over; the SDK has already retried within the invocation.
+ * - NonActionableError: nothing a retry would change (the instance is gone, the action already
+ *   completed). Log at warn and acknowledge.
+ * - InvalidInputError: the event itself is wrong. Log, count, acknowledge, never write to AWS.
+ */
+export class RetryableError extends Error {
+  override readonly name = 'RetryableError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+export class NonActionableError extends Error {
+  override readonly name = 'NonActionableError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+export class InvalidInputError extends Error {
+  override readonly name = 'InvalidInputError';
+  constructor(
+    message: string,
+    readonly reason: string,
+  ) {
+    super(message);
+  }
+}
+
+export type ErrorClass = 'retryable' | 'non-actionable' | 'fatal';
+
+/** Error names the SDK (and AWS) use for throttling and transient server faults. */
+const RETRYABLE_NAMES = new Set([
+  'ThrottlingException',
+  'Throttling',
+  'ThrottledException',
+  'RequestLimitExceeded',
+  'TooManyRequestsException',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'ServerException',
+  'ServiceUnavailable',
+  'ServiceUnavailableException',
+  'InternalFailure',
+  'InternalError',
+  'InternalServerError',
+  'ResourceContention',
+  'ResourceContentionFault',
+  'ScalingActivityInProgress',
+  'ScalingActivityInProgressFault',
+  'TimeoutError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EPIPE',
+]);
+
+function errorName(error: unknown): string {
+  if (error && typeof error === 'object') {
+    const candidate = (error as { name?: unknown; code?: unknown }).name ?? (error as { code?: unknown }).code;
+    if (typeof candidate === 'string') return candidate;
+  }
+  return 'UnknownError';
+}
+
+function httpStatus(error: unknown): number | undefined {
+  const status = (error as { $metadata?: { httpStatusCode?: unknown } } | undefined)?.$metadata?.httpStatusCode;
+  return typeof status === 'number' ? status : undefined;
+}
+
+export function errorMessage(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
+
+/** The one place SDK errors are mapped to what the caller should do. */
+export function classifyAwsError(error: unknown): ErrorClass {
+  if (error instanceof RetryableError) return 'retryable';
+  if (error instanceof NonActionableError) return 'non-actionable';
+  const name = errorName(error);
+  if (RETRYABLE_NAMES.has(name)) return 'retryable';
+  if (isNoActiveLifecycleAction(error)) return 'non-actionable';
+  const status = httpStatus(error);
+  if (status !== undefined && status >= 500) return 'retryable';
+  // No HTTP response at all (socket errors, aborted requests) is transient too.
+  if (status === undefined && /ECONN|ETIMEDOUT|socket|network/i.test(errorMessage(error))) return 'retryable';
+  return 'fatal';
+}
+
+/**
+ * Auto Scaling answers CompleteLifecycleAction and RecordLifecycleActionHeartbeat for an action
+ * that is already complete, has expired or never existed with HTTP 400 `ValidationError`
+ * "No active Lifecycle Action found with token|instance ID …". For a drainer that means the job
+ * is over, not that it failed (shared/reference/aws-behaviour.md §3.2).
+ */
+export function isNoActiveLifecycleAction(error: unknown): boolean {
+  return errorName(error) === 'ValidationError' && /No active Lifecycle Action found/i.test(errorMessage(error));
+}
+
+export function describeError(error: unknown): { errorName: string; errorMessage: string; httpStatus?: number } {
+  const status = httpStatus(error);
+  return {
+    errorName: errorName(error),
+    errorMessage: errorMessage(error),
+    ...(status !== undefined ? { httpStatus: status } : {}),
+  };
+}
