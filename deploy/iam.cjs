@@ -69,7 +69,7 @@ module.exports = async ({ resolveVariable }) => {
       ...base('lifecycleHook'),
       ...discoverClusters,
       listInClusters(['ecs:ListContainerInstances', 'ecs:ListTasks']),
-      inClusters(['ecs:DescribeContainerInstances', 'ecs:UpdateContainerInstancesState', 'ecs:ListTasks', 'ecs:DescribeTasks', 'ecs:StopTask']),
+      inClusters(['ecs:DescribeContainerInstances', 'ecs:UpdateContainerInstancesState', 'ecs:ListTasks', 'ecs:DescribeTasks', 'ecs:DescribeServices', 'ecs:StopTask']),
       onGroups(['autoscaling:CompleteLifecycleAction', 'autoscaling:RecordLifecycleActionHeartbeat']),
       describeAutoScaling(['autoscaling:DescribeAutoScalingInstances', 'autoscaling:DescribeLifecycleHooks']),
       // The requeue topic, and the operators' topic for deadline notices when one is configured.
@@ -84,6 +84,7 @@ module.exports = async ({ resolveVariable }) => {
         'ecs:UpdateContainerInstancesState',
         'ecs:ListTasks',
         'ecs:DescribeTasks',
+        'ecs:DescribeServices',
         'ecs:PutAttributes',
         'ecs:DeleteAttributes',
       ]),

@@ -1,0 +1,199 @@
+import {
+  CompleteLifecycleActionCommand,
+  DescribeAutoScalingInstancesCommand,
+  DescribeLifecycleHooksCommand,
+  RecordLifecycleActionHeartbeatCommand,
+  TerminateInstanceInAutoScalingGroupCommand,
+  paginateDescribeAutoScalingGroups,
+  type AutoScalingClient,
+} from '@aws-sdk/client-auto-scaling';
+import { NonActionableError, isNoActiveLifecycleAction } from '../errors';
+
+/** AWS limits (botocore autoscaling model): shared/reference/aws-behaviour.md §3.2. */
+export const DESCRIBE_AUTO_SCALING_INSTANCES_BATCH = 50;
+export const DESCRIBE_AUTO_SCALING_GROUPS_BATCH = 50;
+
+export interface GroupInstanceView {
+  instanceId: string;
+  autoScalingGroupName: string;
+  /** InService, Terminating:Wait, Terminating:Proceed, … */
+  lifecycleState: string;
+  protectedFromScaleIn: boolean;
+  healthStatus: string;
+}
+
+export interface GroupView {
+  autoScalingGroupName: string;
+  autoScalingGroupArn: string;
+  minSize: number;
+  desiredCapacity: number;
+  maxSize: number;
+}
+
+export interface LifecycleHookView {
+  autoScalingGroupName: string;
+  lifecycleHookName: string;
+  heartbeatTimeoutSeconds: number;
+  globalTimeoutSeconds: number;
+  defaultResult: string;
+}
+
+export type LifecycleResult = 'CONTINUE' | 'ABANDON';
+
+function chunk<T>(items: readonly T[], size: number): T[][] {
+  const chunks: T[][] = [];
+  for (let index = 0; index < items.length; index += size) chunks.push(items.slice(index, index + size));
+  return chunks;
+}
+
+/**
+ * DescribeAutoScalingInstances, 50 ids per call, every page. Unknown ids are silently left out by
+ * AWS, so an instance missing from the result is not in any group (or already gone).
+ */
+export async function describeGroupInstances(
+  autoScaling: AutoScalingClient,
+  instanceIds: readonly string[],
+): Promise<Map<string, GroupInstanceView>> {
+  const found = new Map<string, GroupInstanceView>();
+  for (const batch of chunk([...new Set(instanceIds)], DESCRIBE_AUTO_SCALING_INSTANCES_BATCH)) {
+    let nextToken: string | undefined;
+    do {
+      const response = await autoScaling.send(
+        new DescribeAutoScalingInstancesCommand({
+          InstanceIds: batch,
+          MaxRecords: DESCRIBE_AUTO_SCALING_INSTANCES_BATCH,
+          ...(nextToken ? { NextToken: nextToken } : {}),
+        }),
+      );
+      for (const instance of response.AutoScalingInstances ?? []) {
+        if (!instance.InstanceId) continue;
+        found.set(instance.InstanceId, {
+          instanceId: instance.InstanceId,
+          autoScalingGroupName: instance.AutoScalingGroupName ?? '',
+          lifecycleState: instance.LifecycleState ?? 'Unknown',
+          protectedFromScaleIn: instance.ProtectedFromScaleIn ?? false,
+          healthStatus: instance.HealthStatus ?? 'Unknown',
+        });
+      }
+      nextToken = response.NextToken;
+    } while (nextToken);
+  }
+  return found;
+}
+
+/** DescribeAutoScalingGroups for the named groups (without their instance lists), every page. */
+export async function describeGroups(
+  autoScaling: AutoScalingClient,
+  groupNames: readonly string[],
+): Promise<Map<string, GroupView>> {
+  const groups = new Map<string, GroupView>();
+  for (const batch of chunk([...new Set(groupNames)], DESCRIBE_AUTO_SCALING_GROUPS_BATCH)) {
+    const pages = paginateDescribeAutoScalingGroups(
+      { client: autoScaling },
+      // The instance lists are not needed and make the call slower and easier to throttle.
+      { AutoScalingGroupNames: batch, IncludeInstances: false, MaxRecords: 100 },
+    );
+    for await (const page of pages) {
+      for (const group of page.AutoScalingGroups ?? []) {
+        if (!group.AutoScalingGroupName) continue;
+        groups.set(group.AutoScalingGroupName, {
+          autoScalingGroupName: group.AutoScalingGroupName,
+          autoScalingGroupArn: group.AutoScalingGroupARN ?? '',
+          minSize: group.MinSize ?? 0,
+          desiredCapacity: group.DesiredCapacity ?? 0,
+          maxSize: group.MaxSize ?? 0,
+        });
+      }
+    }
+  }
+  return groups;
+}
+
+export async function describeLifecycleHook(
+  autoScaling: AutoScalingClient,
+  autoScalingGroupName: string,
+  lifecycleHookName: string,
+): Promise<LifecycleHookView | undefined> {
+  const response = await autoScaling.send(
+    new DescribeLifecycleHooksCommand({ AutoScalingGroupName: autoScalingGroupName, LifecycleHookNames: [lifecycleHookName] }),
+  );
+  const hook = response.LifecycleHooks?.find((candidate) => candidate.LifecycleHookName === lifecycleHookName);
+  if (!hook) return undefined;
+  const heartbeat = hook.HeartbeatTimeout ?? 3600;
+  return {
+    autoScalingGroupName,
+    lifecycleHookName,
+    heartbeatTimeoutSeconds: heartbeat,
+    // Global timeout: min(48 h, 100 × heartbeat timeout) (aws-behaviour.md §3.2).
+    globalTimeoutSeconds: hook.GlobalTimeout ?? Math.min(172_800, 100 * heartbeat),
+    defaultResult: hook.DefaultResult ?? 'ABANDON',
+  };
+}
+
+export interface LifecycleActionRef {
+  autoScalingGroupName: string;
+  lifecycleHookName: string;
+  instanceId: string;
+  lifecycleActionToken?: string;
+}
+
+function actionIdentity(ref: LifecycleActionRef) {
+  return {
+    AutoScalingGroupName: ref.autoScalingGroupName,
+    LifecycleHookName: ref.lifecycleHookName,
+    // The token identifies this very action; the instance id is the fallback when there is none.
+    ...(ref.lifecycleActionToken ? { LifecycleActionToken: ref.lifecycleActionToken } : { InstanceId: ref.instanceId }),
+  };
+}
+
+/**
+ * Completes a lifecycle action. An action that is already complete, expired or unknown answers
+ * `ValidationError` "No active Lifecycle Action found …": the work is over, so that is reported as
+ * 'no-active-action', not thrown (aws-behaviour.md §3.2).
+ */
+export async function completeLifecycleAction(
+  autoScaling: AutoScalingClient,
+  ref: LifecycleActionRef,
+  result: LifecycleResult,
+): Promise<'completed' | 'no-active-action'> {
+  try {
+    await autoScaling.send(new CompleteLifecycleActionCommand({ ...actionIdentity(ref), LifecycleActionResult: result }));
+    return 'completed';
+  } catch (error) {
+    if (isNoActiveLifecycleAction(error)) return 'no-active-action';
+    throw error;
+  }
+}
+
+/** Restarts the hook's heartbeat timeout; 'no-active-action' when the action is over. */
+export async function recordLifecycleHeartbeat(
+  autoScaling: AutoScalingClient,
+  ref: LifecycleActionRef,
+): Promise<'recorded' | 'no-active-action'> {
+  try {
+    await autoScaling.send(new RecordLifecycleActionHeartbeatCommand(actionIdentity(ref)));
+    return 'recorded';
+  } catch (error) {
+    if (isNoActiveLifecycleAction(error)) return 'no-active-action';
+    throw error;
+  }
+}
+
+/**
+ * Terminates an instance and lowers the group's desired capacity, so no replacement is launched.
+ * It goes through the group's termination lifecycle hooks. Refusals that a retry cannot fix (the
+ * group is at its minimum, the instance is in no group) become NonActionableError.
+ */
+export async function terminateInstanceInGroup(autoScaling: AutoScalingClient, instanceId: string): Promise<void> {
+  try {
+    await autoScaling.send(
+      new TerminateInstanceInAutoScalingGroupCommand({ InstanceId: instanceId, ShouldDecrementDesiredCapacity: true }),
+    );
+  } catch (error) {
+    const name = (error as { name?: string } | undefined)?.name;
+    if (name === 'ValidationError') {
+      throw new NonActionableError(`termination of ${instanceId} refused: ${(error as Error).message}`, { cause: error });
+    }
+    throw error;
+  }
+}

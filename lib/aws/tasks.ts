@@ -1,0 +1,139 @@
+import {
+  DescribeServicesCommand,
+  DescribeTasksCommand,
+  StopTaskCommand,
+  paginateListTasks,
+  type DesiredStatus,
+  type ECSClient,
+  type Task,
+} from '@aws-sdk/client-ecs';
+
+/** AWS limits (botocore ECS model): shared/reference/aws-behaviour.md §3.1. */
+export const DESCRIBE_TASKS_BATCH = 100;
+export const DESCRIBE_SERVICES_BATCH = 10;
+
+/** Who started a task, which decides whether a drain waits for it. */
+export type TaskOrigin = 'service' | 'daemon' | 'standalone';
+
+export interface TaskView {
+  taskArn: string;
+  lastStatus: string;
+  desiredStatus: string;
+  /** `service:<name>` for service tasks, `family:<name>` for standalone ones. */
+  group: string;
+  startedBy?: string;
+  /** The service name when the task belongs to a service. */
+  serviceName?: string;
+  cpu: number;
+  memory: number;
+  stoppedAt?: string;
+}
+
+export interface ClassifiedTask extends TaskView {
+  origin: TaskOrigin;
+}
+
+function chunk<T>(items: readonly T[], size: number): T[][] {
+  const chunks: T[][] = [];
+  for (let index = 0; index < items.length; index += size) chunks.push(items.slice(index, index + size));
+  return chunks;
+}
+
+export function serviceNameOf(group: string | undefined): string | undefined {
+  return group?.startsWith('service:') ? group.slice('service:'.length) : undefined;
+}
+
+function toTaskView(task: Task): TaskView {
+  const serviceName = serviceNameOf(task.group);
+  return {
+    taskArn: task.taskArn ?? '',
+    lastStatus: task.lastStatus ?? 'UNKNOWN',
+    desiredStatus: task.desiredStatus ?? 'UNKNOWN',
+    group: task.group ?? '',
+    ...(task.startedBy ? { startedBy: task.startedBy } : {}),
+    ...(serviceName ? { serviceName } : {}),
+    cpu: Number(task.cpu ?? 0) || 0,
+    memory: Number(task.memory ?? 0) || 0,
+    ...(task.stoppedAt ? { stoppedAt: task.stoppedAt.toISOString() } : {}),
+  };
+}
+
+/** ListTasks for one container instance and desired status, every page. */
+export async function listTaskArns(
+  ecs: ECSClient,
+  cluster: string,
+  containerInstance: string,
+  desiredStatus: DesiredStatus,
+): Promise<string[]> {
+  const arns: string[] = [];
+  for await (const page of paginateListTasks({ client: ecs }, { cluster, containerInstance, desiredStatus })) {
+    arns.push(...(page.taskArns ?? []));
+  }
+  return arns;
+}
+
+/** DescribeTasks in batches of 100; tasks ECS no longer knows are left out. */
+export async function describeTasks(ecs: ECSClient, cluster: string, taskArns: readonly string[]): Promise<TaskView[]> {
+  const tasks: TaskView[] = [];
+  for (const batch of chunk([...new Set(taskArns)], DESCRIBE_TASKS_BATCH)) {
+    const response = await ecs.send(new DescribeTasksCommand({ cluster, tasks: batch }));
+    for (const task of response.tasks ?? []) tasks.push(toTaskView(task));
+  }
+  return tasks;
+}
+
+/**
+ * Every task on a container instance that has not yet reached STOPPED.
+ *
+ * ListTasks defaults to desiredStatus RUNNING, which hides tasks ECS has already told to stop but
+ * whose containers are still shutting down (DEACTIVATING, STOPPING): counting only those is how
+ * existing drainers terminate instances mid-shutdown (aws-behaviour.md §2). So both desired
+ * statuses are listed and the tasks described; STOPPED ones are dropped.
+ */
+export async function listUnstoppedTasks(ecs: ECSClient, cluster: string, containerInstance: string): Promise<TaskView[]> {
+  const running = await listTaskArns(ecs, cluster, containerInstance, 'RUNNING');
+  const stopping = await listTaskArns(ecs, cluster, containerInstance, 'STOPPED');
+  if (running.length + stopping.length === 0) return [];
+  const tasks = await describeTasks(ecs, cluster, [...running, ...stopping]);
+  return tasks.filter((task) => task.lastStatus !== 'STOPPED');
+}
+
+/** Names of the DAEMON services among `serviceNames` (DescribeServices, 10 per call). */
+export async function daemonServiceNames(
+  ecs: ECSClient,
+  cluster: string,
+  serviceNames: readonly string[],
+): Promise<Set<string>> {
+  const daemons = new Set<string>();
+  for (const batch of chunk([...new Set(serviceNames)], DESCRIBE_SERVICES_BATCH)) {
+    const response = await ecs.send(new DescribeServicesCommand({ cluster, services: batch }));
+    for (const service of response.services ?? []) {
+      if (service.schedulingStrategy === 'DAEMON' && service.serviceName) daemons.add(service.serviceName);
+    }
+  }
+  return daemons;
+}
+
+/** Pure: labels each task with its origin, given the set of DAEMON service names. */
+export function classifyTasks(tasks: readonly TaskView[], daemonServices: ReadonlySet<string>): ClassifiedTask[] {
+  return tasks.map((task) => ({
+    ...task,
+    origin: task.serviceName === undefined ? 'standalone' : daemonServices.has(task.serviceName) ? 'daemon' : 'service',
+  }));
+}
+
+/** Lists, describes and classifies the unstopped tasks of one container instance. */
+export async function describeInstanceTasks(
+  ecs: ECSClient,
+  cluster: string,
+  containerInstance: string,
+): Promise<ClassifiedTask[]> {
+  const tasks = await listUnstoppedTasks(ecs, cluster, containerInstance);
+  const services = tasks.map((task) => task.serviceName).filter((name): name is string => name !== undefined);
+  const daemons = services.length > 0 ? await daemonServiceNames(ecs, cluster, services) : new Set<string>();
+  return classifyTasks(tasks, daemons);
+}
+
+export async function stopTask(ecs: ECSClient, cluster: string, taskArn: string, reason: string): Promise<void> {
+  await ecs.send(new StopTaskCommand({ cluster, task: taskArn, reason: reason.slice(0, 255) }));
+}
