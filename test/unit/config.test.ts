@@ -1,0 +1,103 @@
+import { ConfigError, loadCommonConfig } from '../../lib/config';
+import { loadSpotConfig } from '../../lib/spot/config';
+
+function problemsOf(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('common configuration', () => {
+  it('has safe defaults when nothing is set', () => {
+    expect(loadCommonConfig({})).toEqual({
+      clusters: [],
+      dryRun: false,
+      logLevel: 'INFO',
+      metricsNamespace: 'EcsEc2Keeper',
+      sdk: { maxAttempts: 4, retryMode: 'standard' },
+    });
+  });
+
+  it('reads cluster names and ARNs, trims, drops empties and duplicates', () => {
+    const config = loadCommonConfig({
+      CLUSTERS: ' prod-ecs , arn:aws:ecs:eu-west-1:123456789012:cluster/batch,,prod-ecs ',
+    });
+    expect(config.clusters).toEqual(['prod-ecs', 'arn:aws:ecs:eu-west-1:123456789012:cluster/batch']);
+  });
+
+  it.each([
+    ['true', true],
+    ['TRUE', true],
+    ['1', true],
+    ['yes', true],
+    ['false', false],
+    ['0', false],
+    ['no', false],
+    ['', false],
+  ])('DRY_RUN=%j is %s', (value, expected) => {
+    expect(loadCommonConfig({ DRY_RUN: value }).dryRun).toBe(expected);
+  });
+
+  it('accepts enum values case-insensitively and returns the canonical spelling', () => {
+    const config = loadCommonConfig({ LOG_LEVEL: 'debug', AWS_RETRY_MODE: 'ADAPTIVE', AWS_MAX_ATTEMPTS: '7' });
+    expect(config.logLevel).toBe('DEBUG');
+    expect(config.sdk).toEqual({ maxAttempts: 7, retryMode: 'adaptive' });
+  });
+
+  it('reports every problem at once, naming the variable and the allowed values', () => {
+    const problems = problemsOf(() =>
+      loadCommonConfig({
+        DRY_RUN: 'maybe',
+        LOG_LEVEL: 'TRACE',
+        AWS_MAX_ATTEMPTS: '0',
+        AWS_RETRY_MODE: 'legacy',
+        CLUSTERS: 'good,bad name!',
+        METRICS_NAMESPACE: 'AWS/ECS',
+      }),
+    );
+    expect(problems).toHaveLength(6);
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^DRY_RUN must be one of true, 1, yes, false, 0, no$/),
+        expect.stringMatching(/^LOG_LEVEL must be one of DEBUG, INFO, WARN, ERROR$/),
+        expect.stringMatching(/^AWS_MAX_ATTEMPTS must be a whole number from 1 to 10$/),
+        expect.stringMatching(/^AWS_RETRY_MODE must be one of standard, adaptive$/),
+        expect.stringMatching(/^CLUSTERS "bad name!" is neither a cluster name/),
+        expect.stringMatching(/^METRICS_NAMESPACE must be/),
+      ]),
+    );
+  });
+
+  it.each(['1.5', 'ten', '-1', '11'])('rejects AWS_MAX_ATTEMPTS=%j', (value) => {
+    expect(problemsOf(() => loadCommonConfig({ AWS_MAX_ATTEMPTS: value }))).toEqual([
+      'AWS_MAX_ATTEMPTS must be a whole number from 1 to 10',
+    ]);
+  });
+
+  it('ignores variables it does not know (the Lambda environment is full of them)', () => {
+    expect(() => loadCommonConfig({ AWS_LAMBDA_FUNCTION_NAME: 'x', PATH: '/usr/bin' })).not.toThrow();
+  });
+});
+
+describe('Spot drainer configuration', () => {
+  it('defaults to draining only on the interruption warning', () => {
+    const config = loadSpotConfig({});
+    expect(config.rebalanceDrain).toBe(false);
+    expect(config.stateChangeDrain).toBe(false);
+  });
+
+  it('turns on rebalance and state-change draining', () => {
+    const config = loadSpotConfig({ REBALANCE_DRAIN: 'true', STATE_CHANGE_DRAIN: 'yes', CLUSTERS: 'a' });
+    expect(config).toMatchObject({ rebalanceDrain: true, stateChangeDrain: true, clusters: ['a'] });
+  });
+
+  it('reports its own and the common problems together', () => {
+    expect(problemsOf(() => loadSpotConfig({ REBALANCE_DRAIN: 'on', DRY_RUN: 'off' }))).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^REBALANCE_DRAIN /), expect.stringMatching(/^DRY_RUN /)]),
+    );
+  });
+});
