@@ -7,13 +7,13 @@ export interface SpotConfig extends CommonConfig {
   stateChangeDrain: boolean;
 }
 
-const spotSchema = commonSchema.extend({
+export const spotEnvSchema = commonSchema.extend({
   REBALANCE_DRAIN: booleanVar(false),
   STATE_CHANGE_DRAIN: booleanVar(false),
 });
 
 export function loadSpotConfig(env: Env): SpotConfig {
-  const values = parseEnv(spotSchema, env);
+  const values = parseEnv(spotEnvSchema, env);
   return {
     ...toCommonConfig(values),
     rebalanceDrain: values.REBALANCE_DRAIN,
