@@ -1,4 +1,4 @@
-import { buildClients, clientOptionsFrom } from '../lib/clients';
+import { clientOptionsFrom, createEcsClient } from '../lib/clients';
 import { loadSpotConfig } from '../lib/spot/config';
 import { makeSpotInterruptionHandler } from '../lib/spot/handler';
 import { createPowertoolsTelemetry } from '../lib/telemetry';
@@ -8,7 +8,7 @@ const config = loadSpotConfig(process.env);
 
 export const handler = makeSpotInterruptionHandler({
   config,
-  ecs: buildClients(clientOptionsFrom(config)).ecs,
+  ecs: createEcsClient(clientOptionsFrom(config)),
   telemetry: createPowertoolsTelemetry({
     serviceName: 'spotInterruption',
     namespace: config.metricsNamespace,

@@ -41,9 +41,9 @@ export function clientOptionsFrom(config: Pick<CommonConfig, 'sdk'>): ClientOpti
   return { maxAttempts: config.sdk.maxAttempts, retryMode: config.sdk.retryMode };
 }
 
-/** Builds clients lazily: a handler pays only for the clients it uses. */
-export function buildClients(options: ClientOptions): AwsClients {
-  const shared = {
+/** The settings every client shares: retries, timeouts and, for the simulator, endpoint and credentials. */
+export function sdkClientConfig(options: ClientOptions) {
+  return {
     maxAttempts: options.maxAttempts,
     retryMode: options.retryMode,
     requestHandler: { requestTimeout: options.requestTimeoutMs ?? 10_000, connectionTimeout: 3_000 },
@@ -51,22 +51,37 @@ export function buildClients(options: ClientOptions): AwsClients {
     ...(options.credentials ? { credentials: options.credentials } : {}),
     ...(options.region ? { region: options.region } : {}),
   };
+}
+
+// One constructor per service, so that a function's bundle holds only the clients it uses
+// (the EC2 client alone is over half a megabyte minified).
+export const createEcsClient = (options: ClientOptions) => new ECSClient(sdkClientConfig(options));
+export const createAutoScalingClient = (options: ClientOptions) => new AutoScalingClient(sdkClientConfig(options));
+export const createSnsClient = (options: ClientOptions) => new SNSClient(sdkClientConfig(options));
+export const createEc2Client = (options: ClientOptions) => new EC2Client(sdkClientConfig(options));
+export const createCloudWatchClient = (options: ClientOptions) => new CloudWatchClient(sdkClientConfig(options));
+
+/**
+ * Every client, built lazily on first use: for the simulator, tests and benchmarks. Handlers use
+ * the single-service constructors above instead, to keep their bundles small.
+ */
+export function buildClients(options: ClientOptions): AwsClients {
   const cache: Partial<{ -readonly [K in keyof AwsClients]: AwsClients[K] }> = {};
   return {
     get ecs() {
-      return (cache.ecs ??= new ECSClient(shared));
+      return (cache.ecs ??= createEcsClient(options));
     },
     get autoScaling() {
-      return (cache.autoScaling ??= new AutoScalingClient(shared));
+      return (cache.autoScaling ??= createAutoScalingClient(options));
     },
     get sns() {
-      return (cache.sns ??= new SNSClient(shared));
+      return (cache.sns ??= createSnsClient(options));
     },
     get ec2() {
-      return (cache.ec2 ??= new EC2Client(shared));
+      return (cache.ec2 ??= createEc2Client(options));
     },
     get cloudWatch() {
-      return (cache.cloudWatch ??= new CloudWatchClient(shared));
+      return (cache.cloudWatch ??= createCloudWatchClient(options));
     },
   };
 }
