@@ -72,10 +72,14 @@ export function makeSpotInterruptionHandler(deps: SpotDeps) {
 
       const drained = await setDraining(ecs, instance.cluster, [instance.containerInstanceArn]);
       assertDrained(drained);
-      const reason = drained.gone.length > 0 ? 'deregistered' : 'drained';
-      telemetry.log('INFO', 'spot decision', { ...context, ...where, outcome: 'drained', reason });
-      telemetry.count(drained.gone.length > 0 ? 'DrainSkipped' : 'InstanceDrained', { ...dimensions, ...(drained.gone.length > 0 ? { reason } : {}) });
-      return { outcome: drained.gone.length > 0 ? 'no-action' : 'drained', reason, kind: signal.kind, ec2InstanceId: signal.ec2InstanceId, ...instanceFields(instance) };
+      // Deregistered between the lookup and the update: nothing is left to drain.
+      const gone = drained.gone.length > 0;
+      const outcome = gone ? 'no-action' : 'drained';
+      const reason = gone ? 'deregistered' : 'drained';
+      telemetry.log('INFO', 'spot decision', { ...context, ...where, outcome, reason });
+      if (gone) telemetry.count('DrainSkipped', { ...dimensions, reason });
+      else telemetry.count('InstanceDrained', dimensions);
+      return { outcome, reason, kind: signal.kind, ec2InstanceId: signal.ec2InstanceId, ...instanceFields(instance) };
     } catch (error) {
       const errorClass = classifyAwsError(error);
       telemetry.log('ERROR', 'spot drain failed', { ...context, errorClass, ...describeError(error) });
