@@ -1,0 +1,223 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { XMLBuilder } from 'fast-xml-parser';
+import { AwsApiError, type ControlPlane, type ServiceName } from '../api';
+import { findOperation, serviceForQuery, serviceForTarget, type OperationModel, type ServiceModel } from './model';
+import { QueryParams, readJson, readQuery, ShapeError, writeJson, writeXml, type XmlTree } from './shapes';
+
+/**
+ * The simulator's HTTP endpoint: the real wire protocols of ECS (AWS JSON 1.1), CloudWatch (AWS JSON
+ * 1.0, query compatible) and Auto Scaling, SNS and EC2 (query, EC2 query), so that unmodified SDK v3
+ * clients reach it through `endpoint` or `AWS_ENDPOINT_URL`.
+ *
+ * One port serves every service. A JSON request names its service in `X-Amz-Target`; a query
+ * request by the signing name in its SigV4 credential scope (`…/us-east-1/autoscaling/aws4_request`),
+ * else by its `Version`. Signatures are not verified: any credentials will do.
+ *
+ * The server only translates. What an operation does, and every AwsApiError it throws, comes from
+ * the ControlPlane; those errors are encoded the way the real service encodes them.
+ */
+export interface ServerOptions {
+  /** 0 (the default) picks a free port. */
+  port?: number;
+  /** Only the loopback interface: the simulator is never reachable from the network. */
+  host?: '127.0.0.1';
+  /** Called when the control plane fails with something other than an AwsApiError (a bug, answered as 500 InternalFailure). */
+  onInternalError?: (error: unknown, call: { service: ServiceName; operation: string }) => void;
+}
+
+export interface RunningServer {
+  readonly url: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+// Far above any request the suite sends (PutMetricData is capped at 1 MB by CloudWatch).
+const MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+const xml = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_', suppressEmptyNode: false });
+
+export async function startServer(plane: ControlPlane, options: ServerOptions = {}): Promise<RunningServer> {
+  const host = options.host ?? '127.0.0.1';
+  const onInternalError =
+    options.onInternalError ??
+    ((error, call) => console.error(JSON.stringify({ message: 'Simulator control plane failed', ...call, error: String(error) })));
+
+  const server = createServer((request, response) => {
+    handle(plane, onInternalError, request, response).catch((error: unknown) => {
+      // Only reachable if writing the response itself failed; the socket is the only thing left to close.
+      response.destroy(error instanceof Error ? error : new Error(String(error)));
+    });
+  });
+  // SDK clients keep connections alive; close() must not wait for them.
+  server.keepAliveTimeout = 1_000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
+
+type InternalErrorHandler = NonNullable<ServerOptions['onInternalError']>;
+
+async function readBody(request: IncomingMessage): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    const buffer = chunk as Buffer;
+    size += buffer.length;
+    if (size > MAX_BODY_BYTES) return undefined;
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function handle(
+  plane: ControlPlane,
+  onInternalError: InternalErrorHandler,
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<void> {
+  const requestId = randomUUID();
+  const body = await readBody(request);
+  const target = request.headers['x-amz-target'];
+  const reply = typeof target === 'string' ? await handleJson(plane, onInternalError, target, body) : await handleQuery(plane, onInternalError, request, body);
+  const text = reply.body(requestId);
+  response.writeHead(reply.status, { ...reply.headers, 'x-amzn-RequestId': requestId, 'content-length': Buffer.byteLength(text) });
+  response.end(text);
+}
+
+interface Reply {
+  status: number;
+  headers: Record<string, string>;
+  body(requestId: string): string;
+}
+
+/** What the control plane answered, or the AwsApiError it threw (anything else becomes InternalFailure). */
+async function invoke(
+  plane: ControlPlane,
+  onInternalError: InternalErrorHandler,
+  operation: OperationModel,
+  input: Record<string, unknown>,
+): Promise<{ output: Record<string, unknown> } | { error: AwsApiError }> {
+  try {
+    return { output: await plane.call(operation.service, operation.name, input) };
+  } catch (error) {
+    if (error instanceof AwsApiError) return { error };
+    onInternalError(error, { service: operation.service, operation: operation.name });
+    return { error: new AwsApiError('InternalFailure', 'The request processing has failed because of an unknown error, exception or failure.', 500) };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// AWS JSON 1.0 / 1.1
+
+async function handleJson(plane: ControlPlane, onInternalError: InternalErrorHandler, target: string, body: string | undefined): Promise<Reply> {
+  const dot = target.lastIndexOf('.');
+  const model = serviceForTarget(target.slice(0, dot));
+  const contentType = `application/x-amz-json-${model?.protocol === 'json1.0' ? '1.0' : '1.1'}`;
+  const fail = (error: AwsApiError) => jsonError(contentType, model, error);
+  if (body === undefined) return fail(new AwsApiError('SerializationException', 'Request body too large', 413));
+  const operation = model ? findOperation(model.service, target.slice(dot + 1)) : undefined;
+  if (!operation) return fail(new AwsApiError('UnknownOperationException', `Unknown operation ${target}`, 400));
+
+  let input: Record<string, unknown>;
+  try {
+    input = readJson(operation.input, JSON.parse(body === '' ? '{}' : body)) as Record<string, unknown>;
+  } catch (error) {
+    if (error instanceof SyntaxError || error instanceof ShapeError) return fail(new AwsApiError('SerializationException', error.message, 400));
+    throw error;
+  }
+  const result = await invoke(plane, onInternalError, operation, input ?? {});
+  if ('error' in result) return fail(result.error);
+  const json = JSON.stringify(writeJson(operation.output, result.output) ?? {});
+  return { status: 200, headers: { 'content-type': contentType }, body: () => json };
+}
+
+function jsonError(contentType: string, model: ServiceModel | undefined, error: AwsApiError): Reply {
+  const headers: Record<string, string> = { 'content-type': contentType, 'x-amzn-ErrorType': error.code };
+  // Query-compatible services (CloudWatch) also send the query error code and fault type.
+  if (model?.queryCompatible) headers['x-amzn-query-error'] = `${error.code};${error.isSenderFault ? 'Sender' : 'Receiver'}`;
+  const json = JSON.stringify({ __type: error.code, message: error.message });
+  return { status: error.httpStatus, headers, body: () => json };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Query and EC2 query
+
+const SIGNING_NAME = /Credential=[^/,\s]+\/[^/]+\/[^/]+\/([^/]+)\/aws4_request/;
+
+async function handleQuery(plane: ControlPlane, onInternalError: InternalErrorHandler, request: IncomingMessage, body: string | undefined): Promise<Reply> {
+  const form = new URLSearchParams(new URL(request.url ?? '/', 'http://localhost').search);
+  for (const [key, value] of new URLSearchParams(body ?? '')) form.append(key, value);
+  const action = form.get('Action') ?? undefined;
+  const model = serviceForQuery(SIGNING_NAME.exec(request.headers.authorization ?? '')?.[1], form.get('Version') ?? undefined);
+  const fail = (error: AwsApiError) => queryError(model, error);
+
+  if (body === undefined) return fail(new AwsApiError('RequestEntityTooLarge', 'Request body too large', 413));
+  if (!action) return fail(new AwsApiError('MissingAction', 'The request must contain the parameter Action.', 400));
+  const operation = model ? findOperation(model.service, action) : undefined;
+  if (!model || !operation) return fail(new AwsApiError('InvalidAction', `The action ${action} is not valid for this web service.`, 400));
+
+  let input: Record<string, unknown>;
+  try {
+    input = readQuery(operation.input, new QueryParams(form), model.service === 'ec2' ? 'ec2' : 'query') as Record<string, unknown>;
+  } catch (error) {
+    if (error instanceof ShapeError) return fail(new AwsApiError(invalidParameterCode(model.service), error.message, 400));
+    throw error;
+  }
+  const result = await invoke(plane, onInternalError, operation, input ?? {});
+  if ('error' in result) return fail(result.error);
+
+  const tree = writeXml(operation.output, result.output);
+  const root = `${operation.name}Response`;
+  const content = (requestId: string): Record<string, XmlTree> =>
+    model.service === 'ec2'
+      ? // EC2: members directly under the root element, request id first, no Result wrapper.
+        { '@_xmlns': model.xmlNamespace, requestId, ...(typeof tree === 'object' && !Array.isArray(tree) ? tree : {}) }
+      : {
+          '@_xmlns': model.xmlNamespace,
+          ...(operation.output.isStructSchema() ? { [`${operation.name}Result`]: tree ?? '' } : {}),
+          ResponseMetadata: { RequestId: requestId },
+        };
+  return { status: 200, headers: { 'content-type': 'text/xml' }, body: (requestId) => document({ [root]: content(requestId) }) };
+}
+
+/** The code each query service uses for a parameter of the wrong type. */
+function invalidParameterCode(service: ServiceName): string {
+  if (service === 'ec2') return 'InvalidParameterValue';
+  if (service === 'sns') return 'InvalidParameter';
+  return 'ValidationError';
+}
+
+function queryError(model: ServiceModel | undefined, error: AwsApiError): Reply {
+  const body = (requestId: string) =>
+    model?.service === 'ec2'
+      ? document({ Response: { Errors: { Error: { Code: error.code, Message: error.message } }, RequestID: requestId } })
+      : document({
+          ErrorResponse: {
+            ...(model ? { '@_xmlns': model.xmlNamespace } : {}),
+            Error: { Type: error.isSenderFault ? 'Sender' : 'Receiver', Code: error.code, Message: error.message },
+            RequestId: requestId,
+          },
+        });
+  return { status: error.httpStatus, headers: { 'content-type': 'text/xml' }, body };
+}
+
+function document(tree: Record<string, XmlTree>): string {
+  return `<?xml version="1.0" encoding="UTF-8"?>\n${xml.build(tree) as string}`;
+}
