@@ -1,0 +1,15 @@
+export { isWriteOperation, withCallLog, type CallLog, type CallLogSnapshot, type OperationCounts, type WriteCall } from './call-log';
+export { serverError, throttlingError } from './errors';
+export { withFaults, type FaultOptions, type FaultyControlPlane, type InjectedFaults } from './faults';
+export { seededRandom, type Random } from './random';
+export {
+  DEFAULT_AUTO_SCALING_RATE,
+  ECS_THROTTLE_RATES,
+  ecsThrottleCategory,
+  TokenBucket,
+  withThrottling,
+  type BucketRate,
+  type EcsThrottleCategory,
+  type ThrottledControlPlane,
+  type ThrottlingOptions,
+} from './throttling';
