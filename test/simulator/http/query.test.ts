@@ -1,0 +1,235 @@
+import {
+  CompleteLifecycleActionCommand,
+  DescribeAutoScalingGroupsCommand,
+  DescribeAutoScalingInstancesCommand,
+  DescribeLifecycleHooksCommand,
+  RecordLifecycleActionHeartbeatCommand,
+  SetDesiredCapacityCommand,
+  SetInstanceProtectionCommand,
+  TerminateInstanceInAutoScalingGroupCommand,
+} from '@aws-sdk/client-auto-scaling';
+import { ListMetricsCommand, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
+import { PublishCommand } from '@aws-sdk/client-sns';
+import { body, startHarness, type Harness } from './harness';
+
+// The real Auto Scaling and SNS clients (query), EC2 client (EC2 query) and CloudWatch client
+// (AWS JSON 1.0) against the server.
+describe('query services and CloudWatch', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(() => h.close());
+
+  const created = new Date('2026-11-20T08:00:00.000Z');
+
+  describe('Auto Scaling (query: X.member.N in, <Result> XML out)', () => {
+    it('DescribeAutoScalingInstances: list of ids in, instances with booleans out', async () => {
+      const instances = [
+        {
+          InstanceId: 'i-1',
+          AutoScalingGroupName: 'workers',
+          AvailabilityZone: 'us-east-1a',
+          LifecycleState: 'Terminating:Wait',
+          HealthStatus: 'HEALTHY',
+          ProtectedFromScaleIn: false,
+          InstanceType: 'm6i.large',
+        },
+      ];
+      h.plane.on('autoscaling:DescribeAutoScalingInstances', () => ({ AutoScalingInstances: instances }));
+      const out = await h.clients.autoScaling.send(new DescribeAutoScalingInstancesCommand({ InstanceIds: ['i-1', 'i-unknown'], MaxRecords: 50 }));
+      expect(body(out)).toEqual({ AutoScalingInstances: instances });
+      expect(h.plane.inputsOf('DescribeAutoScalingInstances').at(-1)).toEqual({ InstanceIds: ['i-1', 'i-unknown'], MaxRecords: 50 });
+    });
+
+    it('DescribeAutoScalingInstances: an empty answer decodes as an empty list', async () => {
+      h.plane.on('autoscaling:DescribeAutoScalingInstances', () => ({ AutoScalingInstances: [] }));
+      const out = await h.clients.autoScaling.send(new DescribeAutoScalingInstancesCommand({ InstanceIds: ['i-gone'] }));
+      expect(body(out)).toEqual({ AutoScalingInstances: [] });
+    });
+
+    it('DescribeAutoScalingGroups: nested filters in; groups, instances, tags, dates and NextToken out', async () => {
+      const group = {
+        AutoScalingGroupName: 'workers',
+        MinSize: 2,
+        MaxSize: 10,
+        DesiredCapacity: 4,
+        DefaultCooldown: 300,
+        AvailabilityZones: ['us-east-1a', 'us-east-1b'],
+        HealthCheckType: 'EC2',
+        CreatedTime: created,
+        Instances: [
+          { InstanceId: 'i-1', AvailabilityZone: 'us-east-1a', LifecycleState: 'InService', HealthStatus: 'Healthy', ProtectedFromScaleIn: true },
+        ],
+        Tags: [{ Key: 'ecs-cluster', Value: 'prod & <blue>', PropagateAtLaunch: true, ResourceId: 'workers', ResourceType: 'auto-scaling-group' }],
+        NewInstancesProtectedFromScaleIn: false,
+      };
+      h.plane.on('autoscaling:DescribeAutoScalingGroups', () => ({ AutoScalingGroups: [group], NextToken: 'more' }));
+      const out = await h.clients.autoScaling.send(
+        new DescribeAutoScalingGroupsCommand({
+          AutoScalingGroupNames: ['workers'],
+          IncludeInstances: false,
+          MaxRecords: 100,
+          Filters: [
+            { Name: 'tag:ecs-cluster', Values: ['prod', 'staging'] },
+            { Name: 'tag-key', Values: ['team'] },
+          ],
+        }),
+      );
+      expect(body(out)).toEqual({ AutoScalingGroups: [group], NextToken: 'more' });
+      expect(out.AutoScalingGroups?.[0]?.CreatedTime).toEqual(created);
+      expect(h.plane.inputsOf('DescribeAutoScalingGroups').at(-1)).toEqual({
+        AutoScalingGroupNames: ['workers'],
+        IncludeInstances: false,
+        MaxRecords: 100,
+        Filters: [
+          { Name: 'tag:ecs-cluster', Values: ['prod', 'staging'] },
+          { Name: 'tag-key', Values: ['team'] },
+        ],
+      });
+    });
+
+    it('DescribeLifecycleHooks: numbers and enums of the hook', async () => {
+      const hook = {
+        LifecycleHookName: 'drain',
+        AutoScalingGroupName: 'workers',
+        LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING',
+        HeartbeatTimeout: 3600,
+        GlobalTimeout: 172800,
+        DefaultResult: 'CONTINUE',
+        NotificationTargetARN: 'arn:aws:sns:us-east-1:123456789012:hooks',
+      };
+      h.plane.on('autoscaling:DescribeLifecycleHooks', () => ({ LifecycleHooks: [hook] }));
+      const out = await h.clients.autoScaling.send(new DescribeLifecycleHooksCommand({ AutoScalingGroupName: 'workers', LifecycleHookNames: ['drain'] }));
+      expect(body(out)).toEqual({ LifecycleHooks: [hook] });
+    });
+
+    it('CompleteLifecycleAction and RecordLifecycleActionHeartbeat: identification arrives as sent', async () => {
+      h.plane.on('autoscaling:CompleteLifecycleAction', () => ({}));
+      h.plane.on('autoscaling:RecordLifecycleActionHeartbeat', () => ({}));
+      const token = '3f7a9c9e-1b2c-4d5e-8f90-123456789abc';
+      const completed = await h.clients.autoScaling.send(
+        new CompleteLifecycleActionCommand({ AutoScalingGroupName: 'workers', LifecycleHookName: 'drain', LifecycleActionResult: 'CONTINUE', LifecycleActionToken: token }),
+      );
+      await h.clients.autoScaling.send(new RecordLifecycleActionHeartbeatCommand({ AutoScalingGroupName: 'workers', LifecycleHookName: 'drain', InstanceId: 'i-1' }));
+      expect(body(completed)).toEqual({});
+      expect(h.plane.inputsOf('CompleteLifecycleAction').at(-1)).toEqual({
+        AutoScalingGroupName: 'workers',
+        LifecycleHookName: 'drain',
+        LifecycleActionResult: 'CONTINUE',
+        LifecycleActionToken: token,
+      });
+      expect(h.plane.inputsOf('RecordLifecycleActionHeartbeat').at(-1)).toEqual({ AutoScalingGroupName: 'workers', LifecycleHookName: 'drain', InstanceId: 'i-1' });
+    });
+
+    it('TerminateInstanceInAutoScalingGroup: a false boolean arrives as false, the activity comes back', async () => {
+      const activity = { ActivityId: 'a-1', AutoScalingGroupName: 'workers', Cause: 'terminate i-1', StartTime: created, StatusCode: 'InProgress', Progress: 0 };
+      h.plane.on('autoscaling:TerminateInstanceInAutoScalingGroup', () => ({ Activity: activity }));
+      const out = await h.clients.autoScaling.send(new TerminateInstanceInAutoScalingGroupCommand({ InstanceId: 'i-1', ShouldDecrementDesiredCapacity: false }));
+      expect(body(out)).toEqual({ Activity: activity });
+      expect(h.plane.inputsOf('TerminateInstanceInAutoScalingGroup').at(-1)).toEqual({ InstanceId: 'i-1', ShouldDecrementDesiredCapacity: false });
+    });
+
+    it('SetInstanceProtection and SetDesiredCapacity: lists, booleans and numbers arrive typed', async () => {
+      h.plane.on('autoscaling:SetInstanceProtection', () => ({}));
+      h.plane.on('autoscaling:SetDesiredCapacity', () => ({}));
+      await h.clients.autoScaling.send(new SetInstanceProtectionCommand({ AutoScalingGroupName: 'workers', InstanceIds: ['i-1', 'i-2', 'i-3'], ProtectedFromScaleIn: true }));
+      await h.clients.autoScaling.send(new SetDesiredCapacityCommand({ AutoScalingGroupName: 'workers', DesiredCapacity: 3, HonorCooldown: false }));
+      expect(h.plane.inputsOf('SetInstanceProtection').at(-1)).toEqual({ AutoScalingGroupName: 'workers', InstanceIds: ['i-1', 'i-2', 'i-3'], ProtectedFromScaleIn: true });
+      expect(h.plane.inputsOf('SetDesiredCapacity').at(-1)).toEqual({ AutoScalingGroupName: 'workers', DesiredCapacity: 3, HonorCooldown: false });
+    });
+  });
+
+  describe('SNS (query)', () => {
+    it('Publish: message text with markup and a message-attribute map arrive intact', async () => {
+      h.plane.on('sns:Publish', () => ({ MessageId: 'msg-1', SequenceNumber: '7' }));
+      const message = JSON.stringify({ LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING', note: 'a&b <c> "d" \u00e9' });
+      const out = await h.clients.sns.send(
+        new PublishCommand({
+          TopicArn: 'arn:aws:sns:us-east-1:123456789012:hooks',
+          Message: message,
+          Subject: 'hook',
+          MessageAttributes: { kind: { DataType: 'String', StringValue: 'lifecycle' }, n: { DataType: 'Number', StringValue: '3' } },
+        }),
+      );
+      expect(body(out)).toEqual({ MessageId: 'msg-1', SequenceNumber: '7' });
+      expect(h.plane.inputsOf('Publish').at(-1)).toEqual({
+        TopicArn: 'arn:aws:sns:us-east-1:123456789012:hooks',
+        Message: message,
+        Subject: 'hook',
+        MessageAttributes: { kind: { DataType: 'String', StringValue: 'lifecycle' }, n: { DataType: 'Number', StringValue: '3' } },
+      });
+    });
+  });
+
+  describe('EC2 (EC2 query: X.N in, <item> XML without a Result wrapper out)', () => {
+    it('DescribeInstances: ids and filters in; reservations, instances, tags, state and dates out', async () => {
+      const reservation = {
+        ReservationId: 'r-1',
+        OwnerId: '123456789012',
+        Instances: [
+          {
+            InstanceId: 'i-1',
+            InstanceType: 'm6i.large',
+            InstanceLifecycle: 'spot',
+            LaunchTime: created,
+            State: { Code: 16, Name: 'running' },
+            Placement: { AvailabilityZone: 'us-east-1a' },
+            Tags: [
+              { Key: 'aws:autoscaling:groupName', Value: 'workers' },
+              { Key: 'Name', Value: '<worker>' },
+            ],
+            EbsOptimized: true,
+          },
+        ],
+      };
+      h.plane.on('ec2:DescribeInstances', () => ({ Reservations: [reservation], NextToken: 'next' }));
+      const out = await h.clients.ec2.send(
+        new DescribeInstancesCommand({ InstanceIds: ['i-1', 'i-2'], Filters: [{ Name: 'instance-state-name', Values: ['running', 'stopping'] }], MaxResults: 5 }),
+      );
+      expect(body(out)).toEqual({ Reservations: [reservation], NextToken: 'next' });
+      expect(h.plane.inputsOf('DescribeInstances').at(-1)).toEqual({
+        InstanceIds: ['i-1', 'i-2'],
+        Filters: [{ Name: 'instance-state-name', Values: ['running', 'stopping'] }],
+        MaxResults: 5,
+      });
+    });
+
+    it('DescribeInstances: no reservations decodes as an empty list', async () => {
+      h.plane.on('ec2:DescribeInstances', () => ({ Reservations: [] }));
+      const out = await h.clients.ec2.send(new DescribeInstancesCommand({ InstanceIds: ['i-gone'] }));
+      expect(body(out)).toEqual({ Reservations: [] });
+    });
+  });
+
+  describe('CloudWatch (AWS JSON 1.0)', () => {
+    it('PutMetricData: metric data with dimensions, timestamps, values and counts arrive typed', async () => {
+      h.plane.on('cloudwatch:PutMetricData', () => ({}));
+      const at = new Date('2026-11-20T08:01:02.500Z');
+      await h.clients.cloudWatch.send(
+        new PutMetricDataCommand({
+          Namespace: 'EcsEc2Keeper',
+          MetricData: [
+            { MetricName: 'InstancesDrained', Dimensions: [{ Name: 'cluster', Value: 'prod' }], Timestamp: at, Value: 2, Unit: 'Count', StorageResolution: 60 },
+            { MetricName: 'DrainSeconds', Values: [1.5, 30], Counts: [1, 2], Unit: 'Seconds' },
+          ],
+        }),
+      );
+      expect(h.plane.inputsOf('PutMetricData').at(-1)).toEqual({
+        Namespace: 'EcsEc2Keeper',
+        MetricData: [
+          { MetricName: 'InstancesDrained', Dimensions: [{ Name: 'cluster', Value: 'prod' }], Timestamp: at, Value: 2, Unit: 'Count', StorageResolution: 60 },
+          { MetricName: 'DrainSeconds', Values: [1.5, 30], Counts: [1, 2], Unit: 'Seconds' },
+        ],
+      });
+    });
+
+    it('ListMetrics: stored metrics decode for tests that read them back', async () => {
+      const metrics = [{ Namespace: 'EcsEc2Keeper', MetricName: 'InstancesDrained', Dimensions: [{ Name: 'cluster', Value: 'prod' }] }];
+      h.plane.on('cloudwatch:ListMetrics', () => ({ Metrics: metrics }));
+      const out = await h.clients.cloudWatch.send(new ListMetricsCommand({ Namespace: 'EcsEc2Keeper' }));
+      expect(body(out)).toEqual({ Metrics: metrics });
+    });
+  });
+});
