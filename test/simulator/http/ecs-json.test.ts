@@ -149,7 +149,7 @@ describe('ECS over AWS JSON 1.1', () => {
   });
 
   it('ListAttributes, PutAttributes and DeleteAttributes: nested attribute lists both ways', async () => {
-    const attribute = { name: 'drain.state', value: 'draining', targetType: 'container-instance', targetId: 'arn:ci/1' };
+    const attribute = { name: 'drain.state', value: 'draining', targetType: 'container-instance' as const, targetId: 'arn:ci/1' };
     h.plane.on('ecs:ListAttributes', () => ({ attributes: [attribute] }));
     h.plane.on('ecs:PutAttributes', (input) => ({ attributes: input.attributes }));
     h.plane.on('ecs:DeleteAttributes', (input) => ({ attributes: input.attributes }));
