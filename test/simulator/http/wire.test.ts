@@ -96,7 +96,7 @@ describe('wire format', () => {
   it('JSON: an unknown target service is UnknownOperationException too', async () => {
     const response = await json('AmazonDynamoDB_20120810.ListTables', '{}');
     expect(response.status).toBe(400);
-    expect((await response.json()).__type).toBe('UnknownOperationException');
+    expect(((await response.json()) as { __type: string }).__type).toBe('UnknownOperationException');
   });
 
   it('JSON: malformed JSON and wrong member types are SerializationException, and the plane is not called', async () => {
@@ -106,7 +106,7 @@ describe('wire format', () => {
     const wrongList = await json('AmazonEC2ContainerServiceV20141113.DescribeTasks', '{"tasks":"arn:task/1"}');
     for (const response of [malformed, wrongType, wrongList]) {
       expect(response.status).toBe(400);
-      expect((await response.json()).__type).toBe('SerializationException');
+      expect(((await response.json()) as { __type: string }).__type).toBe('SerializationException');
     }
     expect(h.plane.calls.length).toBe(before);
   });
