@@ -28,6 +28,7 @@ module.exports = async ({ resolveVariable }) => {
   const groups = split(await resolveVariable('param:autoScalingGroups'));
   const namespace = String(await resolveVariable('param:metricsNamespace'));
   const opsTopic = String((await resolveVariable('param:opsTopicArn')) ?? '').trim();
+  const requeueTopic = String((await resolveVariable('param:lifecycleTopicArn')) ?? '').trim();
   const clusterArns = clusters.length > 0 ? clusters.map(clusterArn) : [ALL_CLUSTERS];
   const groupArns = groups.length > 0 ? groups.map(groupArn) : [ALL_GROUPS];
 
@@ -72,8 +73,14 @@ module.exports = async ({ resolveVariable }) => {
       inClusters(['ecs:DescribeContainerInstances', 'ecs:UpdateContainerInstancesState', 'ecs:ListTasks', 'ecs:DescribeTasks', 'ecs:DescribeServices', 'ecs:StopTask']),
       onGroups(['autoscaling:CompleteLifecycleAction', 'autoscaling:RecordLifecycleActionHeartbeat']),
       describeAutoScaling(['autoscaling:DescribeAutoScalingInstances', 'autoscaling:DescribeLifecycleHooks']),
+      // Lease attribute on the container instance, which ends duplicate requeue chains (lib/lifecycle/lease.ts).
+      inClusters(['ecs:PutAttributes']),
       // The requeue topic, and the operators' topic for deadline notices when one is configured.
-      { Effect: 'Allow', Action: ['sns:Publish'], Resource: [{ Ref: 'LifecycleTopic' }, ...(opsTopic ? [opsTopic] : [])] },
+      {
+        Effect: 'Allow',
+        Action: ['sns:Publish'],
+        Resource: [{ Ref: 'LifecycleTopic' }, ...(requeueTopic ? [requeueTopic] : []), ...(opsTopic ? [opsTopic] : [])],
+      },
     ],
     sweeperStatements: [
       ...base('scaleInSweeper'),
