@@ -91,7 +91,9 @@ module.exports = async ({ resolveVariable }) => {
         'ecs:UpdateContainerInstancesState',
         'ecs:ListTasks',
         'ecs:DescribeTasks',
-        'ecs:DescribeServices',
+        // One ListServices per cluster finds the DAEMON services (iam-floyd ecs.ts: ifCluster applies);
+        // the sweeper never needs DescribeServices.
+        'ecs:ListServices',
         'ecs:PutAttributes',
         'ecs:DeleteAttributes',
       ]),

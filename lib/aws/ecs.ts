@@ -1,8 +1,11 @@
 import {
+  DeleteAttributesCommand,
   DescribeContainerInstancesCommand,
   ListContainerInstancesCommand,
+  PutAttributesCommand,
   UpdateContainerInstancesStateCommand,
   paginateListClusters,
+  paginateListContainerInstances,
   type ContainerInstance,
   type ECSClient,
   type Resource,
@@ -246,4 +249,93 @@ export function assertDrained(outcome: DrainOutcome): void {
       `could not set DRAINING: ${outcome.failed.map((failure) => `${failure.arn} (${failure.reason})`).join(', ')}`,
     );
   }
+}
+
+/** AWS limits (botocore ECS model): ListContainerInstances pages of at most 100; attributes 10 per call. */
+export const LIST_CONTAINER_INSTANCES_PAGE = 100;
+export const ATTRIBUTES_BATCH = 10;
+
+/**
+ * Every container instance of a cluster, every page (100 per page). ECS lists every status except
+ * INACTIVE (aws-behaviour.md §3.1), so DRAINING instances are included.
+ */
+export async function listContainerInstanceArns(ecs: ECSClient, cluster: string): Promise<string[]> {
+  const arns: string[] = [];
+  const pages = paginateListContainerInstances(
+    { client: ecs, pageSize: LIST_CONTAINER_INSTANCES_PAGE },
+    { cluster, maxResults: LIST_CONTAINER_INSTANCES_PAGE },
+  );
+  for await (const page of pages) arns.push(...(page.containerInstanceArns ?? []));
+  return arns;
+}
+
+export interface InstanceAttribute {
+  /** The container instance ARN the attribute belongs to. */
+  targetId: string;
+  name: string;
+  value: string;
+}
+
+/** Sets custom container-instance attributes, 10 per PutAttributes call. */
+export async function putInstanceAttributes(
+  ecs: ECSClient,
+  cluster: string,
+  attributes: readonly InstanceAttribute[],
+): Promise<void> {
+  for (const batch of chunk(attributes, ATTRIBUTES_BATCH)) {
+    await ecs.send(
+      new PutAttributesCommand({
+        cluster,
+        attributes: batch.map((attribute) => ({
+          name: attribute.name,
+          value: attribute.value,
+          targetType: 'container-instance',
+          targetId: attribute.targetId,
+        })),
+      }),
+    );
+  }
+}
+
+/**
+ * Removes custom container-instance attributes, 10 per DeleteAttributes call. Deleting an
+ * attribute that is not there answers `TargetNotFoundException` only for unknown targets; callers
+ * delete only attributes they have just read.
+ */
+export async function deleteInstanceAttributes(
+  ecs: ECSClient,
+  cluster: string,
+  attributes: readonly Omit<InstanceAttribute, 'value'>[],
+): Promise<void> {
+  for (const batch of chunk(attributes, ATTRIBUTES_BATCH)) {
+    await ecs.send(
+      new DeleteAttributesCommand({
+        cluster,
+        attributes: batch.map((attribute) => ({
+          name: attribute.name,
+          targetType: 'container-instance',
+          targetId: attribute.targetId,
+        })),
+      }),
+    );
+  }
+}
+
+/**
+ * Sets container instances back to ACTIVE, 10 per call: undoes a drain that can no longer end in a
+ * removal. Returns the ARNs ECS refused in failures[] with their reason.
+ */
+export async function setActive(
+  ecs: ECSClient,
+  cluster: string,
+  containerInstanceArns: readonly string[],
+): Promise<{ arn: string; reason: string }[]> {
+  const failures: { arn: string; reason: string }[] = [];
+  for (const batch of chunk(containerInstanceArns, UPDATE_CONTAINER_INSTANCES_STATE_BATCH)) {
+    const response = await ecs.send(
+      new UpdateContainerInstancesStateCommand({ cluster, containerInstances: batch, status: 'ACTIVE' }),
+    );
+    for (const failure of response.failures ?? []) failures.push({ arn: failure.arn ?? '', reason: failure.reason ?? 'UNKNOWN' });
+  }
+  return failures;
 }

@@ -2,6 +2,7 @@ import {
   DescribeServicesCommand,
   DescribeTasksCommand,
   StopTaskCommand,
+  paginateListServices,
   paginateListTasks,
   type DesiredStatus,
   type ECSClient,
@@ -27,6 +28,8 @@ export interface TaskView {
   cpu: number;
   memory: number;
   stoppedAt?: string;
+  /** The container instance the task was placed on (EC2 launch type). */
+  containerInstanceArn?: string;
 }
 
 export interface ClassifiedTask extends TaskView {
@@ -55,6 +58,7 @@ function toTaskView(task: Task): TaskView {
     cpu: Number(task.cpu ?? 0) || 0,
     memory: Number(task.memory ?? 0) || 0,
     ...(task.stoppedAt ? { stoppedAt: task.stoppedAt.toISOString() } : {}),
+    ...(task.containerInstanceArn ? { containerInstanceArn: task.containerInstanceArn } : {}),
   };
 }
 
@@ -136,4 +140,28 @@ export async function describeInstanceTasks(
 
 export async function stopTask(ecs: ECSClient, cluster: string, taskArn: string, reason: string): Promise<void> {
   await ecs.send(new StopTaskCommand({ cluster, task: taskArn, reason: reason.slice(0, 255) }));
+}
+
+/** The last segment of a service ARN (long `service/<cluster>/<name>` or short `service/<name>` format). */
+export function serviceNameFromArn(arn: string): string {
+  return arn.slice(arn.lastIndexOf('/') + 1);
+}
+
+/**
+ * Names of every DAEMON service of a cluster: ListServices filtered by scheduling strategy, 100 per
+ * page, every page. Usually one call per cluster, however many tasks and instances it has.
+ */
+export async function listDaemonServiceNames(ecs: ECSClient, cluster: string): Promise<Set<string>> {
+  const names = new Set<string>();
+  const pages = paginateListServices({ client: ecs, pageSize: 100 }, { cluster, schedulingStrategy: 'DAEMON', maxResults: 100 });
+  for await (const page of pages) for (const arn of page.serviceArns ?? []) names.add(serviceNameFromArn(arn));
+  return names;
+}
+
+/** ListTasks for a whole cluster and one desired status, 100 per page, every page. */
+export async function listClusterTaskArns(ecs: ECSClient, cluster: string, desiredStatus: DesiredStatus): Promise<string[]> {
+  const arns: string[] = [];
+  const pages = paginateListTasks({ client: ecs, pageSize: 100 }, { cluster, desiredStatus, maxResults: 100 });
+  for await (const page of pages) arns.push(...(page.taskArns ?? []));
+  return arns;
 }

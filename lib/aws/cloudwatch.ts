@@ -1,0 +1,37 @@
+import { PutMetricDataCommand, type CloudWatchClient, type MetricDatum } from '@aws-sdk/client-cloudwatch';
+
+/** PutMetricData accepts at most 1000 metrics per request (botocore model; aws-behaviour.md §6). */
+export const PUT_METRIC_DATA_BATCH = 1000;
+
+export interface Datum {
+  name: string;
+  value: number;
+  unit: 'Count' | 'None';
+  dimensions: Record<string, string>;
+  /** Milliseconds since the epoch: the sweep's own clock, so a simulated run is stamped in simulated time. */
+  timestamp: number;
+}
+
+/**
+ * Publishes datums in as few PutMetricData calls as the limit allows. Returns the number of calls,
+ * so callers can account for their AWS cost.
+ */
+export async function putMetricData(cloudWatch: CloudWatchClient, namespace: string, datums: readonly Datum[]): Promise<number> {
+  let calls = 0;
+  for (let index = 0; index < datums.length; index += PUT_METRIC_DATA_BATCH) {
+    const batch = datums.slice(index, index + PUT_METRIC_DATA_BATCH);
+    await cloudWatch.send(new PutMetricDataCommand({ Namespace: namespace, MetricData: batch.map(toMetricDatum) }));
+    calls += 1;
+  }
+  return calls;
+}
+
+function toMetricDatum(datum: Datum): MetricDatum {
+  return {
+    MetricName: datum.name,
+    Value: datum.value,
+    Unit: datum.unit,
+    Timestamp: new Date(datum.timestamp),
+    Dimensions: Object.entries(datum.dimensions).map(([Name, Value]) => ({ Name, Value })),
+  };
+}

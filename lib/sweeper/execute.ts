@@ -1,0 +1,190 @@
+import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import type { ECSClient } from '@aws-sdk/client-ecs';
+import { describeGroupInstances, describeGroups, terminateInstanceInGroup } from '../aws/autoscaling';
+import {
+  clusterName,
+  deleteInstanceAttributes,
+  describeContainerInstances,
+  putInstanceAttributes,
+  setActive,
+  setDraining,
+} from '../aws/ecs';
+import { listUnstoppedTasks } from '../aws/tasks';
+import type { Clock, InvocationContext } from '../clock';
+import { NonActionableError, describeError } from '../errors';
+import type { Telemetry } from '../telemetry';
+import { toWorkloads } from './snapshot';
+import { DRAINED_AT_ATTRIBUTE, IDLE_SINCE_ATTRIBUTE, type ClusterSnapshot, type ScaleInPlan, type SnapshotInstance } from './types';
+import { recheckPlan, type Dropped, type FreshState } from './validate';
+
+/**
+ * No new write starts with less than this much of the invocation left: a termination or drain
+ * interrupted by the Lambda timeout would be retried blind, and the next run (30 minutes later)
+ * picks up anything left undone from the instances' own state.
+ */
+export const WRITE_TIME_MARGIN_MS = 15_000;
+
+export interface ExecuteDeps {
+  ecs: ECSClient;
+  autoScaling: AutoScalingClient;
+  telemetry: Telemetry;
+  clock: Clock;
+  context?: InvocationContext;
+  managedGroups: readonly string[];
+}
+
+/** What the executor did, by EC2 instance id. */
+export interface ExecutionOutcome {
+  drained: string[];
+  terminated: string[];
+  reactivated: string[];
+  /** TerminateInstanceInAutoScalingGroup refused with ValidationError (group minimum, not in a group). */
+  refused: { ec2InstanceId: string; reason: string }[];
+  dropped: Dropped[];
+  /** Writes ECS refused per instance (failures[]). */
+  failed: { ec2InstanceId: string; reason: string }[];
+  /** Planned writes not started because the invocation was about to time out. */
+  deferred: number;
+}
+
+export const emptyOutcome = (): ExecutionOutcome => ({
+  drained: [],
+  terminated: [],
+  reactivated: [],
+  refused: [],
+  dropped: [],
+  failed: [],
+  deferred: 0,
+});
+
+/** Reads the chosen instances again: describe, group membership and sizes, every unstopped task. */
+async function readFresh(
+  deps: ExecuteDeps,
+  snapshot: ClusterSnapshot,
+  arns: readonly string[],
+): Promise<FreshState> {
+  const described = await describeContainerInstances(deps.ecs, snapshot.cluster, arns);
+  const memberships = await describeGroupInstances(
+    deps.autoScaling,
+    described.instances.map((instance) => instance.ec2InstanceId).filter(Boolean),
+  );
+  const groupNames = [...new Set([...memberships.values()].map((member) => member.autoScalingGroupName).filter(Boolean))];
+  const groups = groupNames.length > 0 ? Object.fromEntries(await describeGroups(deps.autoScaling, groupNames)) : {};
+  // Every unstopped task, including those already told to stop but still shutting down, which the
+  // snapshot's cheaper read does not see (aws-behaviour.md §2).
+  const tasks = new Map<string, Awaited<ReturnType<typeof listUnstoppedTasks>>>();
+  for (const instance of described.instances) {
+    tasks.set(instance.containerInstanceArn, await listUnstoppedTasks(deps.ecs, snapshot.cluster, instance.containerInstanceArn));
+  }
+  const workloads = toWorkloads(tasks, new Set(snapshot.daemonServices));
+  const instances = new Map<string, SnapshotInstance>();
+  for (const instance of described.instances) {
+    const group = memberships.get(instance.ec2InstanceId);
+    const workload = workloads.get(instance.containerInstanceArn);
+    instances.set(instance.containerInstanceArn, { ...instance, ...(group ? { group } : {}), ...(workload ? { workload } : {}) });
+  }
+  return { instances, groups };
+}
+
+/**
+ * Carries out a plan: undoes drains that can no longer end in a removal, re-reads every instance it
+ * is about to act on and drops the ones that changed, terminates finished drains, then marks, drains
+ * and (for idle instances) terminates the selected ones. DRAINING always comes first, so the
+ * termination's lifecycle hook, if any, sees an instance that takes no new task.
+ */
+export async function executePlan(deps: ExecuteDeps, snapshot: ClusterSnapshot, plan: ScaleInPlan): Promise<ExecutionOutcome> {
+  const outcome = emptyOutcome();
+  const { ecs, autoScaling, telemetry } = deps;
+  const cluster = snapshot.cluster;
+  const byArn = new Map(snapshot.instances.map((instance) => [instance.containerInstanceArn, instance]));
+  const timeLeft = () => deps.context?.getRemainingTimeInMillis() ?? Number.POSITIVE_INFINITY;
+  const dimensions = { cluster: clusterName(cluster) };
+
+  // 1. Drains that cannot finish: set ACTIVE again and forget the instance's idle clock.
+  const reactivate = plan.finishing.filter((step) => step.action === 'reactivate');
+  if (reactivate.length > 0) {
+    if (timeLeft() < WRITE_TIME_MARGIN_MS) outcome.deferred += reactivate.length;
+    else {
+      const refused = await setActive(ecs, cluster, reactivate.map((step) => step.containerInstanceArn));
+      const refusedArns = new Set(refused.map((failure) => failure.arn));
+      for (const step of reactivate) {
+        const failure = refused.find((entry) => entry.arn === step.containerInstanceArn);
+        if (failure) outcome.failed.push({ ec2InstanceId: step.ec2InstanceId, reason: `reactivate: ${failure.reason}` });
+        else outcome.reactivated.push(step.ec2InstanceId);
+      }
+      const attributes = reactivate
+        .filter((step) => !refusedArns.has(step.containerInstanceArn))
+        .flatMap((step) =>
+          [DRAINED_AT_ATTRIBUTE, IDLE_SINCE_ATTRIBUTE]
+            .filter((name) => byArn.get(step.containerInstanceArn)?.attributes[name] !== undefined)
+            .map((name) => ({ targetId: step.containerInstanceArn, name })),
+        );
+      if (attributes.length > 0) await deleteInstanceAttributes(ecs, cluster, attributes);
+    }
+  }
+
+  // 2. Re-check before acting.
+  const toRead = [
+    ...plan.finishing.filter((step) => step.action === 'terminate').map((step) => step.containerInstanceArn),
+    ...plan.selected.map((selected) => selected.containerInstanceArn),
+  ];
+  if (toRead.length === 0) return outcome;
+  const fresh = await readFresh(deps, snapshot, toRead);
+  const checked = recheckPlan(plan, fresh, deps.managedGroups);
+  outcome.dropped.push(...checked.dropped);
+  for (const entry of checked.dropped) {
+    telemetry.log('INFO', 'sweep candidate changed; dropped', { cluster, ec2InstanceId: entry.ec2InstanceId, reason: entry.reason });
+  }
+
+  const terminate = async (ec2InstanceId: string): Promise<void> => {
+    if (timeLeft() < WRITE_TIME_MARGIN_MS) {
+      outcome.deferred += 1;
+      return;
+    }
+    try {
+      await terminateInstanceInGroup(autoScaling, ec2InstanceId);
+      outcome.terminated.push(ec2InstanceId);
+    } catch (error) {
+      if (!(error instanceof NonActionableError)) throw error;
+      // The instance stays DRAINING with its marker; the next run terminates it or sets it ACTIVE again.
+      telemetry.log('WARN', 'termination refused', { cluster, ec2InstanceId, ...describeError(error.cause ?? error) });
+      telemetry.count('TerminationRefused', dimensions);
+      outcome.refused.push({ ec2InstanceId, reason: describeError(error.cause ?? error).errorName });
+    }
+  };
+
+  // 3. Drains finished since an earlier run.
+  for (const step of checked.terminate) await terminate(step.ec2InstanceId);
+
+  // 4. New removals: mark, drain, then terminate the idle ones. The mark comes first so that no
+  // instance is ever DRAINING by this sweeper without the sweeper knowing it on its next run.
+  if (checked.drain.length === 0) return outcome;
+  if (timeLeft() < WRITE_TIME_MARGIN_MS) {
+    outcome.deferred += checked.drain.length;
+    return outcome;
+  }
+  const drainedAt = new Date(deps.clock.now()).toISOString();
+  await putInstanceAttributes(
+    ecs,
+    cluster,
+    checked.drain.map((selected) => ({ targetId: selected.containerInstanceArn, name: DRAINED_AT_ATTRIBUTE, value: drainedAt })),
+  );
+  const drained = await setDraining(ecs, cluster, checked.drain.map((selected) => selected.containerInstanceArn));
+  const sameId = (left: string, right: string) => left === right || left.split('/').pop() === right.split('/').pop();
+  for (const selected of checked.drain) {
+    const arn = selected.containerInstanceArn;
+    if (drained.gone.some((gone) => sameId(gone, arn))) {
+      outcome.dropped.push({ containerInstanceArn: arn, ec2InstanceId: selected.ec2InstanceId, reason: 'gone' });
+      continue;
+    }
+    const failure = drained.failed.find((entry) => sameId(entry.arn, arn));
+    if (failure || !drained.draining.some((entry) => sameId(entry, arn))) {
+      outcome.failed.push({ ec2InstanceId: selected.ec2InstanceId, reason: `drain: ${failure?.reason ?? 'not draining'}` });
+      continue;
+    }
+    outcome.drained.push(selected.ec2InstanceId);
+    // A consolidated instance still runs tasks: ECS moves them now, a later run terminates it empty.
+    if (selected.reason === 'idle') await terminate(selected.ec2InstanceId);
+  }
+  return outcome;
+}

@@ -1,0 +1,223 @@
+import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import type { ECSClient } from '@aws-sdk/client-ecs';
+import { putMetricData, type Datum } from '../aws/cloudwatch';
+import { clusterName, deleteInstanceAttributes, putInstanceAttributes, resolveClusters } from '../aws/ecs';
+import type { Clock, InvocationContext } from '../clock';
+import { RetryableError, classifyAwsError, describeError } from '../errors';
+import type { Telemetry } from '../telemetry';
+import type { SweeperConfig } from './config';
+import { parseSweepEvent } from './event';
+import { emptyOutcome, executePlan, type ExecutionOutcome } from './execute';
+import { attributeChanges, planScaleIn } from './plan';
+import { takeSnapshot } from './snapshot';
+import { IDLE_SINCE_ATTRIBUTE, type ScaleInPlan, type SkipReason } from './types';
+
+export interface SweeperDeps {
+  config: SweeperConfig;
+  clients: { ecs: ECSClient; autoScaling: AutoScalingClient; cloudWatch: CloudWatchClient };
+  telemetry: Telemetry;
+  clock: Clock;
+}
+
+/** One cluster's sweep: the plan in numbers and what was done. */
+export interface ClusterSweep {
+  cluster: string;
+  outcome: 'executed' | 'planned' | 'cluster-not-found' | 'failed';
+  instances: number;
+  idleInstances: number;
+  freeCpu: number;
+  freeMemory: number;
+  schedulableTasks: number;
+  selected: ScaleInPlan['selected'];
+  skippedByReason: Partial<Record<SkipReason, number>>;
+  execution: ExecutionOutcome;
+  error?: string;
+}
+
+export interface SweepResult {
+  outcome: 'swept' | 'invalid';
+  reason?: string;
+  dryRun: boolean;
+  clusters: ClusterSweep[];
+}
+
+/** The decision line lists at most this many instances per list, so it stays one readable log event. */
+export const LOG_LIST_LIMIT = 50;
+
+const bounded = <T>(items: readonly T[]) =>
+  items.length > LOG_LIST_LIMIT ? { items: items.slice(0, LOG_LIST_LIMIT), omitted: items.length - LOG_LIST_LIMIT } : { items };
+
+function countReasons(plan: ScaleInPlan): Partial<Record<SkipReason, number>> {
+  const counts: Partial<Record<SkipReason, number>> = {};
+  for (const entry of plan.skipped) counts[entry.reason] = (counts[entry.reason] ?? 0) + 1;
+  return counts;
+}
+
+/**
+ * The scale-in sweeper: for every managed cluster, snapshot, plan (pure), and unless DRY_RUN,
+ * carry out the plan; then publish the capacity metrics and log one decision line per cluster.
+ * A cluster that fails does not stop the others; the invocation then fails at the end, after the
+ * others' metrics are out, so the failure reaches the Lambda Errors metric and the failed-events
+ * queue.
+ */
+export function makeScaleInSweeperHandler(deps: SweeperDeps) {
+  const { config, clients, telemetry, clock } = deps;
+  const settings = config;
+
+  async function sweepCluster(cluster: string, context: InvocationContext | undefined, datums: Datum[]): Promise<ClusterSweep> {
+    const snapshot = await takeSnapshot(clients, cluster, settings);
+    const now = clock.now();
+
+    const changes = attributeChanges(snapshot, now);
+    if (!config.dryRun) {
+      // Bookkeeping, not a decision: when it fails the sweep goes on, and newly idle instances start
+      // their idle clock on the next run instead.
+      try {
+        const since = new Date(now).toISOString();
+        await putInstanceAttributes(
+          clients.ecs,
+          cluster,
+          changes.set.map((targetId) => ({ targetId, name: IDLE_SINCE_ATTRIBUTE, value: since })),
+        );
+        await deleteInstanceAttributes(clients.ecs, cluster, changes.clear);
+      } catch (error) {
+        telemetry.log('WARN', 'idle-since not recorded', { cluster, ...describeError(error) });
+        telemetry.count('IdleSinceNotRecorded', { cluster: clusterName(cluster) });
+      }
+    }
+
+    const plan = planScaleIn(snapshot, settings, now);
+    const execution = config.dryRun
+      ? emptyOutcome()
+      : await executePlan({ ...clients, telemetry, clock, managedGroups: config.autoScalingGroups, ...(context ? { context } : {}) }, snapshot, plan);
+
+    const dimensions = { ClusterName: clusterName(cluster) };
+    const timestamp = clock.now();
+    datums.push(
+      { name: 'FreeCpu', value: plan.free.cpu, unit: 'None', dimensions, timestamp },
+      { name: 'FreeMemory', value: plan.free.memory, unit: 'None', dimensions, timestamp },
+      { name: 'IdleInstances', value: plan.idleInstances, unit: 'Count', dimensions, timestamp },
+      { name: 'InstancesRemoved', value: execution.terminated.length, unit: 'Count', dimensions, timestamp },
+      { name: 'SchedulableTasks', value: plan.schedulableTasks, unit: 'Count', dimensions, timestamp },
+    );
+
+    const skippedByReason = countReasons(plan);
+    const skipped = bounded(plan.skipped.map((entry) => ({ ec2InstanceId: entry.ec2InstanceId, reason: entry.reason })));
+    const finishing = bounded(plan.finishing.map((step) => ({ ec2InstanceId: step.ec2InstanceId, action: step.action, reason: step.reason })));
+    telemetry.log('INFO', 'sweep decision', {
+      cluster,
+      dryRun: config.dryRun,
+      outcome: config.dryRun ? 'planned' : 'executed',
+      instances: snapshot.instances.length,
+      idleInstances: plan.idleInstances,
+      freeCpu: plan.free.cpu,
+      freeMemory: plan.free.memory,
+      freeCpuAfter: plan.freeAfter.cpu,
+      freeMemoryAfter: plan.freeAfter.memory,
+      schedulableTasks: plan.schedulableTasks,
+      selected: plan.selected.map((entry) => ({
+        ec2InstanceId: entry.ec2InstanceId,
+        group: entry.autoScalingGroupName,
+        reason: entry.reason,
+        ...(entry.idleMinutes !== undefined ? { idleMinutes: entry.idleMinutes } : {}),
+        ...(entry.tasksToMove ? { tasksToMove: entry.tasksToMove.length } : {}),
+      })),
+      skippedByReason,
+      skipped: skipped.items,
+      ...(skipped.omitted ? { skippedOmitted: skipped.omitted } : {}),
+      finishing: finishing.items,
+      ...(finishing.omitted ? { finishingOmitted: finishing.omitted } : {}),
+      idleSinceSet: changes.set.length,
+      attributesCleared: changes.clear.length,
+      drained: execution.drained,
+      terminated: execution.terminated,
+      reactivated: execution.reactivated,
+      refused: execution.refused,
+      dropped: execution.dropped.map((entry) => ({ ec2InstanceId: entry.ec2InstanceId, reason: entry.reason })),
+      failed: execution.failed,
+      deferred: execution.deferred,
+    });
+    return {
+      cluster,
+      outcome: config.dryRun ? 'planned' : 'executed',
+      instances: snapshot.instances.length,
+      idleInstances: plan.idleInstances,
+      freeCpu: plan.free.cpu,
+      freeMemory: plan.free.memory,
+      schedulableTasks: plan.schedulableTasks,
+      selected: plan.selected,
+      skippedByReason,
+      execution,
+    };
+  }
+
+  return async function scaleInSweeperHandler(event: unknown, context?: InvocationContext): Promise<SweepResult> {
+    const trigger = parseSweepEvent(event);
+    if (trigger.outcome === 'invalid') {
+      telemetry.log('ERROR', 'invalid event', { reason: trigger.reason, detail: trigger.detail });
+      telemetry.count('InvalidEvent', { function: 'scaleInSweeper', reason: trigger.reason });
+      return { outcome: 'invalid', reason: trigger.reason, dryRun: config.dryRun, clusters: [] };
+    }
+
+    let clusters: string[];
+    try {
+      clusters = await resolveClusters(clients.ecs, config.clusters);
+    } catch (error) {
+      telemetry.log('ERROR', 'sweep failed', { stage: 'list-clusters', errorClass: classifyAwsError(error), ...describeError(error) });
+      telemetry.count('SweepFailed', { cluster: 'all', errorClass: classifyAwsError(error) });
+      throw new RetryableError(`sweep failed listing clusters: ${describeError(error).errorName}`, { cause: error });
+    }
+
+    const results: ClusterSweep[] = [];
+    const datums: Datum[] = [];
+    const failures: string[] = [];
+    for (const cluster of clusters) {
+      try {
+        results.push(await sweepCluster(cluster, context, datums));
+      } catch (error) {
+        const failed = emptyClusterSweep(cluster, 'failed');
+        if ((error as { name?: string } | undefined)?.name === 'ClusterNotFoundException') {
+          telemetry.log('WARN', 'managed cluster not found', { cluster });
+          telemetry.count('ClusterNotFound', { cluster: clusterName(cluster) });
+          results.push({ ...failed, outcome: 'cluster-not-found' });
+          continue;
+        }
+        const errorClass = classifyAwsError(error);
+        telemetry.log('ERROR', 'sweep failed', { cluster, errorClass, ...describeError(error) });
+        telemetry.count('SweepFailed', { cluster: clusterName(cluster), errorClass });
+        failures.push(`${clusterName(cluster)} (${describeError(error).errorName})`);
+        results.push({ ...failed, error: describeError(error).errorName });
+      }
+    }
+
+    // Metrics describe the clusters, they do not change them, so they are published in DRY_RUN too:
+    // alarms on SchedulableTasks can be built before removals are switched on.
+    if (datums.length > 0) {
+      try {
+        await putMetricData(clients.cloudWatch, config.metricsNamespace, datums);
+      } catch (error) {
+        telemetry.log('ERROR', 'sweep metrics not published', { errorClass: classifyAwsError(error), ...describeError(error) });
+        telemetry.count('SweepFailed', { cluster: 'all', errorClass: classifyAwsError(error) });
+        failures.push(`metrics (${describeError(error).errorName})`);
+      }
+    }
+    if (failures.length > 0) throw new RetryableError(`sweep failed for ${failures.join(', ')}`);
+    return { outcome: 'swept', dryRun: config.dryRun, clusters: results };
+  };
+}
+
+function emptyClusterSweep(cluster: string, outcome: ClusterSweep['outcome']): ClusterSweep {
+  return {
+    cluster,
+    outcome,
+    instances: 0,
+    idleInstances: 0,
+    freeCpu: 0,
+    freeMemory: 0,
+    schedulableTasks: 0,
+    selected: [],
+    skippedByReason: {},
+    execution: emptyOutcome(),
+  };
+}

@@ -1,0 +1,113 @@
+import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import type { ECSClient } from '@aws-sdk/client-ecs';
+import { describeGroupInstances, describeGroups } from '../aws/autoscaling';
+import { describeContainerInstances, listContainerInstanceArns } from '../aws/ecs';
+import { describeTasks, listClusterTaskArns, listDaemonServiceNames, listTaskArns, type TaskView } from '../aws/tasks';
+import { instancesToInspect, taskCount } from './plan';
+import type { ClusterSnapshot, PlanSettings, SnapshotInstance, Workload } from './types';
+
+const PAGE = 100;
+
+/** Pure: a task read's cost either way, so the snapshot can take the cheaper one. */
+export function taskReadCost(inspected: readonly SnapshotInstance[], all: readonly SnapshotInstance[]) {
+  const inspectedTasks = inspected.reduce((sum, instance) => sum + taskCount(instance), 0);
+  const allTasks = all.reduce((sum, instance) => sum + taskCount(instance), 0);
+  return {
+    // One ListTasks per instance (a page holds 100 tasks), then DescribeTasks by 100.
+    perInstance: inspected.length + Math.ceil(inspectedTasks / PAGE),
+    // ListTasks of the whole cluster by 100, then DescribeTasks of every task by 100.
+    wholeCluster: 2 * Math.ceil(allTasks / PAGE),
+  };
+}
+
+/** Pure: groups described tasks by instance and splits daemon from other tasks. */
+export function toWorkloads(
+  tasksByInstance: ReadonlyMap<string, readonly TaskView[]>,
+  daemonServices: ReadonlySet<string>,
+): Map<string, Workload> {
+  const workloads = new Map<string, Workload>();
+  for (const [arn, tasks] of tasksByInstance) {
+    const workload: Workload = { nonDaemon: [], daemonTasks: 0 };
+    for (const task of tasks) {
+      if (task.lastStatus === 'STOPPED') continue;
+      if (task.serviceName !== undefined && daemonServices.has(task.serviceName)) workload.daemonTasks += 1;
+      else {
+        workload.nonDaemon.push({
+          taskArn: task.taskArn,
+          origin: task.serviceName === undefined ? 'standalone' : 'service',
+          cpu: task.cpu,
+          memory: task.memory,
+        });
+      }
+    }
+    workloads.set(arn, workload);
+  }
+  return workloads;
+}
+
+async function readTasks(
+  ecs: ECSClient,
+  cluster: string,
+  inspected: readonly SnapshotInstance[],
+  all: readonly SnapshotInstance[],
+): Promise<Map<string, TaskView[]>> {
+  const byInstance = new Map<string, TaskView[]>(inspected.map((instance) => [instance.containerInstanceArn, []]));
+  if (inspected.length === 0) return byInstance;
+  const cost = taskReadCost(inspected, all);
+  if (cost.wholeCluster < cost.perInstance) {
+    const tasks = await describeTasks(ecs, cluster, await listClusterTaskArns(ecs, cluster, 'RUNNING'));
+    for (const task of tasks) if (task.containerInstanceArn) byInstance.get(task.containerInstanceArn)?.push(task);
+    return byInstance;
+  }
+  const owner = new Map<string, string>();
+  for (const instance of inspected) {
+    for (const taskArn of await listTaskArns(ecs, cluster, instance.containerInstanceArn, 'RUNNING')) {
+      owner.set(taskArn, instance.containerInstanceArn);
+    }
+  }
+  for (const task of await describeTasks(ecs, cluster, [...owner.keys()])) {
+    const arn = owner.get(task.taskArn);
+    if (arn) byInstance.get(arn)?.push(task);
+  }
+  return byInstance;
+}
+
+/**
+ * Everything the planner needs about one cluster, read with calls that grow with the cluster's size
+ * in steps of 100 (container instances, tasks), 50 (Auto Scaling instances) or one per cluster
+ * (daemon services), plus one task list per instance that might be idle.
+ */
+export async function takeSnapshot(
+  clients: { ecs: ECSClient; autoScaling: AutoScalingClient },
+  cluster: string,
+  settings: Pick<PlanSettings, 'consolidate' | 'autoScalingGroups'>,
+): Promise<ClusterSnapshot> {
+  const { ecs, autoScaling } = clients;
+  const arns = await listContainerInstanceArns(ecs, cluster);
+  // Instances deregistered between the list and the describe come back in failures[]: gone, ignored.
+  const described = arns.length > 0 ? await describeContainerInstances(ecs, cluster, arns) : { instances: [], failures: [] };
+  const memberships = await describeGroupInstances(
+    autoScaling,
+    described.instances.map((instance) => instance.ec2InstanceId).filter(Boolean),
+  );
+  const instances: SnapshotInstance[] = described.instances.map((instance) => {
+    const group = memberships.get(instance.ec2InstanceId);
+    return group ? { ...instance, group } : { ...instance };
+  });
+  const groupNames = [...new Set([...memberships.values()].map((member) => member.autoScalingGroupName).filter(Boolean))];
+  const groups = groupNames.length > 0 ? Object.fromEntries(await describeGroups(autoScaling, groupNames)) : {};
+  const daemonServices = await listDaemonServiceNames(ecs, cluster);
+
+  const inspect = new Set(instancesToInspect(instances, groups, daemonServices.size, settings));
+  const inspected = instances.filter((instance) => inspect.has(instance.containerInstanceArn));
+  const workloads = toWorkloads(await readTasks(ecs, cluster, inspected, instances), daemonServices);
+  return {
+    cluster,
+    instances: instances.map((instance) => {
+      const workload = workloads.get(instance.containerInstanceArn);
+      return workload ? { ...instance, workload } : instance;
+    }),
+    groups,
+    daemonServices: [...daemonServices].sort(),
+  };
+}
