@@ -1,0 +1,398 @@
+import { AwsApiError, type ApiInput, type ApiOutput } from '../api';
+import { chunkLimit, paginate, readInteger, readList, readString, readStrings } from './input';
+import { ACCOUNT, REGION, type Cluster, type ContainerInstance, type Service, type Task } from './model';
+import { QuerySyntaxError, compileQuery } from './query';
+import type { Operation, World } from './world';
+
+/**
+ * ECS operations with the limits and answers of the botocore ECS model (aws-behaviour.md §2, §3.1):
+ * page sizes 1–100, batch limits, failures[] with reason MISSING, ClusterNotFoundException.
+ */
+const INVALID = 'InvalidParameterException';
+
+function invalid(message: string): AwsApiError {
+  return new AwsApiError(INVALID, message, 400);
+}
+
+function pageSize(input: ApiInput): number {
+  const maxResults = readInteger(input, 'maxResults', INVALID);
+  if (maxResults === undefined) return 100;
+  if (maxResults < 1 || maxResults > 100) throw invalid('maxResults must be between 1 and 100');
+  return maxResults;
+}
+
+function resources(cpu: number, memory: number) {
+  return [
+    { name: 'CPU', type: 'INTEGER', doubleValue: 0, longValue: 0, integerValue: cpu },
+    { name: 'MEMORY', type: 'INTEGER', doubleValue: 0, longValue: 0, integerValue: memory },
+    { name: 'PORTS', type: 'STRINGSET', doubleValue: 0, longValue: 0, integerValue: 0, stringSetValue: ['22', '2375', '2376', '51678', '51679'] },
+  ];
+}
+
+export function containerInstanceOutput(world: World, instance: ContainerInstance): ApiOutput {
+  const used = world.usage(instance);
+  const live = instance.status !== 'INACTIVE';
+  return {
+    containerInstanceArn: instance.arn,
+    ec2InstanceId: instance.ec2InstanceId,
+    version: instance.version,
+    versionInfo: { agentVersion: '1.90.0', agentHash: 'a1b2c3d', dockerVersion: 'DockerVersion: 25.0.8' },
+    remainingResources: resources(instance.registeredCpu - (live ? used.cpu : 0), instance.registeredMemory - (live ? used.memory : 0)),
+    registeredResources: resources(instance.registeredCpu, instance.registeredMemory),
+    status: instance.status,
+    agentConnected: instance.agentConnected,
+    runningTasksCount: live ? used.running : 0,
+    pendingTasksCount: live ? used.pending : 0,
+    attributes: [...instance.attributes].map(([name, value]) => ({ name, value })),
+    registeredAt: new Date(instance.registeredAt),
+    attachments: [],
+    tags: [],
+  };
+}
+
+export function taskOutput(world: World, cluster: Cluster, task: Task): ApiOutput {
+  const ec2 = world.ec2.get(task.ec2InstanceId);
+  return {
+    taskArn: task.arn,
+    clusterArn: cluster.arn,
+    containerInstanceArn: task.containerInstanceArn,
+    taskDefinitionArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/${task.family}:${task.revision}`,
+    group: task.group,
+    ...(task.startedBy ? { startedBy: task.startedBy } : {}),
+    lastStatus: task.lastStatus,
+    desiredStatus: task.desiredStatus,
+    cpu: String(task.cpu),
+    memory: String(task.memory),
+    launchType: 'EC2',
+    availabilityZone: ec2?.az,
+    createdAt: new Date(task.createdAt),
+    ...(task.startedAt !== undefined ? { startedAt: new Date(task.startedAt) } : {}),
+    ...(task.stoppingAt !== undefined ? { stoppingAt: new Date(task.stoppingAt) } : {}),
+    ...(task.stoppedAt !== undefined ? { stoppedAt: new Date(task.stoppedAt) } : {}),
+    ...(task.stoppedReason !== undefined ? { stoppedReason: task.stoppedReason } : {}),
+    ...(task.stopCode !== undefined ? { stopCode: task.stopCode } : {}),
+    version: task.version,
+    containers: [{ name: task.family, lastStatus: task.lastStatus, taskArn: task.arn }],
+  };
+}
+
+function serviceOutput(world: World, cluster: Cluster, service: Service): ApiOutput {
+  const tasks = [...cluster.tasks.values()].filter((task) => task.serviceName === service.name && task.desiredStatus === 'RUNNING');
+  return {
+    serviceArn: service.arn,
+    serviceName: service.name,
+    clusterArn: cluster.arn,
+    status: 'ACTIVE',
+    desiredCount: service.desiredCount,
+    runningCount: tasks.filter((task) => task.lastStatus === 'RUNNING').length,
+    pendingCount: tasks.filter((task) => task.lastStatus === 'PENDING').length,
+    launchType: 'EC2',
+    taskDefinition: `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/${service.family}:${service.revision}`,
+    deploymentConfiguration: {
+      minimumHealthyPercent: service.minimumHealthyPercent,
+      maximumPercent: service.maximumPercent,
+    },
+    schedulingStrategy: service.strategy,
+    createdAt: new Date(service.createdAt),
+  };
+}
+
+function clusterOf(world: World, input: ApiInput): Cluster {
+  return world.cluster(readString(input, 'cluster', INVALID));
+}
+
+const listClusters: Operation = (world, input) => {
+  const arns = [...world.clusters.values()].map((cluster) => cluster.arn);
+  const { page, nextToken } = paginate(arns, pageSize(input), readString(input, 'nextToken', INVALID), INVALID);
+  return { clusterArns: page, ...(nextToken ? { nextToken } : {}) };
+};
+
+const describeClusters: Operation = (world, input) => {
+  const names = readStrings(input, 'clusters', INVALID) ?? ['default'];
+  chunkLimit(names, 100, 'clusters', INVALID);
+  const clusters: ApiOutput[] = [];
+  const failures: ApiOutput[] = [];
+  for (const name of names) {
+    try {
+      const cluster = world.cluster(name);
+      const listed = [...cluster.instances.values()].filter((instance) => instance.status !== 'INACTIVE');
+      clusters.push({
+        clusterArn: cluster.arn,
+        clusterName: cluster.name,
+        status: 'ACTIVE',
+        registeredContainerInstancesCount: listed.length,
+        activeServicesCount: cluster.services.size,
+        runningTasksCount: [...cluster.tasks.values()].filter((task) => task.lastStatus === 'RUNNING').length,
+        pendingTasksCount: [...cluster.tasks.values()].filter((task) => task.lastStatus === 'PENDING').length,
+      });
+    } catch {
+      failures.push({ arn: name, reason: 'MISSING' });
+    }
+  }
+  return { clusters, failures };
+};
+
+const LISTABLE_STATUSES = ['ACTIVE', 'DRAINING', 'REGISTERING', 'DEREGISTERING', 'REGISTRATION_FAILED'];
+
+const listContainerInstances: Operation = (world, input) => {
+  const cluster = clusterOf(world, input);
+  const status = readString(input, 'status', INVALID);
+  if (status !== undefined && !LISTABLE_STATUSES.includes(status)) {
+    throw invalid(`status must be one of ${LISTABLE_STATUSES.join(', ')}`);
+  }
+  const filter = readString(input, 'filter', INVALID);
+  let predicate: ReturnType<typeof compileQuery> | undefined;
+  if (filter !== undefined && filter.trim() !== '') {
+    try {
+      predicate = compileQuery(filter);
+    } catch (error) {
+      if (error instanceof QuerySyntaxError) throw invalid(`Unsupported or invalid filter expression: ${error.message}`);
+      throw error;
+    }
+  }
+  // INACTIVE instances are never listed (aws-behaviour.md §2).
+  const arns = [...cluster.instances.values()]
+    .filter((instance) => instance.status !== 'INACTIVE' && (status === undefined || instance.status === status))
+    .filter(
+      (instance) =>
+        !predicate ||
+        predicate({
+          ec2InstanceId: instance.ec2InstanceId,
+          agentConnected: instance.agentConnected,
+          runningTasksCount: world.usage(instance).running,
+          attributes: instance.attributes,
+        }),
+    )
+    .map((instance) => instance.arn);
+  const { page, nextToken } = paginate(arns, pageSize(input), readString(input, 'nextToken', INVALID), INVALID);
+  return { containerInstanceArns: page, ...(nextToken ? { nextToken } : {}) };
+};
+
+const describeContainerInstances: Operation = (world, input) => {
+  const cluster = clusterOf(world, input);
+  const refs = readStrings(input, 'containerInstances', INVALID);
+  if (!refs || refs.length === 0) throw invalid('containerInstances must not be empty');
+  chunkLimit(refs, 100, 'containerInstances', INVALID);
+  const containerInstances: ApiOutput[] = [];
+  const failures: ApiOutput[] = [];
+  for (const ref of refs) {
+    const instance = world.findContainerInstance(cluster, ref);
+    if (instance) containerInstances.push(containerInstanceOutput(world, instance));
+    else failures.push({ arn: ref, reason: 'MISSING' });
+  }
+  return { containerInstances, failures };
+};
+
+const updateContainerInstancesState: Operation = (world, input) => {
+  const cluster = clusterOf(world, input);
+  const refs = readStrings(input, 'containerInstances', INVALID);
+  if (!refs || refs.length === 0) throw invalid('containerInstances must not be empty');
+  chunkLimit(refs, 10, 'containerInstances', INVALID);
+  const status = readString(input, 'status', INVALID, true);
+  // Only ACTIVE and DRAINING are valid targets (aws-behaviour.md §2).
+  if (status !== 'ACTIVE' && status !== 'DRAINING') throw invalid('status must be ACTIVE or DRAINING');
+  const containerInstances: ApiOutput[] = [];
+  const failures: ApiOutput[] = [];
+  for (const ref of refs) {
+    const instance = world.findContainerInstance(cluster, ref);
+    if (!instance) {
+      failures.push({ arn: ref, reason: 'MISSING' });
+      continue;
+    }
+    if (instance.status === 'INACTIVE') {
+      failures.push({ arn: instance.arn, reason: 'INACTIVE', detail: 'The container instance is inactive.' });
+      continue;
+    }
+    if (instance.status !== 'ACTIVE' && instance.status !== 'DRAINING') {
+      failures.push({ arn: instance.arn, reason: instance.status, detail: `A container instance in ${instance.status} status cannot be updated.` });
+      continue;
+    }
+    if (status === 'DRAINING' && instance.status === 'DRAINING' && world.drainingToDraining === 'failure') {
+      failures.push({ arn: instance.arn, reason: 'DRAINING', detail: 'The container instance is already draining.' });
+      continue;
+    }
+    world.setContainerInstanceStatus(instance, status);
+    containerInstances.push(containerInstanceOutput(world, instance));
+  }
+  return { containerInstances, failures };
+};
+
+const listTasks: Operation = (world, input) => {
+  const cluster = clusterOf(world, input);
+  const containerInstance = readString(input, 'containerInstance', INVALID);
+  const family = readString(input, 'family', INVALID);
+  const startedBy = readString(input, 'startedBy', INVALID);
+  const serviceName = readString(input, 'serviceName', INVALID);
+  const explicitStatus = readString(input, 'desiredStatus', INVALID);
+  const launchType = readString(input, 'launchType', INVALID);
+  // "When you specify startedBy as a filter, it must be the only filter that you use" (aws-behaviour.md §3.1).
+  if (startedBy !== undefined && [containerInstance, family, serviceName, explicitStatus, launchType].some((v) => v !== undefined)) {
+    throw invalid('startedBy must be the only filter when it is used');
+  }
+  const desiredStatus = explicitStatus ?? 'RUNNING';
+  if (!['RUNNING', 'PENDING', 'STOPPED'].includes(desiredStatus)) throw invalid('desiredStatus must be RUNNING, PENDING or STOPPED');
+  const instance = containerInstance !== undefined ? world.findContainerInstance(cluster, containerInstance) : undefined;
+  if (containerInstance !== undefined && !instance) return { taskArns: [] };
+  const candidates = instance ? world.tasksOn(instance) : [...cluster.tasks.values()];
+  const arns = candidates
+    .filter((task) => world.findTask(cluster, task.arn) !== undefined)
+    // No task ever has desiredStatus PENDING: a PENDING filter returns nothing (aws-behaviour.md §3.1).
+    .filter((task) => task.desiredStatus === desiredStatus)
+    .filter((task) => family === undefined || task.family === family)
+    .filter((task) => serviceName === undefined || task.serviceName === serviceName.split('/').pop())
+    .filter((task) => startedBy === undefined || task.startedBy === startedBy)
+    .filter(() => launchType === undefined || launchType === 'EC2')
+    .map((task) => task.arn);
+  const { page, nextToken } = paginate(arns, pageSize(input), readString(input, 'nextToken', INVALID), INVALID);
+  return { taskArns: page, ...(nextToken ? { nextToken } : {}) };
+};
+
+const describeTasks: Operation = (world, input) => {
+  const cluster = clusterOf(world, input);
+  const refs = readStrings(input, 'tasks', INVALID);
+  if (!refs || refs.length === 0) throw invalid('tasks must not be empty');
+  chunkLimit(refs, 100, 'tasks', INVALID);
+  const tasks: ApiOutput[] = [];
+  const failures: ApiOutput[] = [];
+  for (const ref of refs) {
+    const task = world.findTask(cluster, ref);
+    if (task) tasks.push(taskOutput(world, cluster, task));
+    else failures.push({ arn: ref, reason: 'MISSING' });
+  }
+  return { tasks, failures };
+};
+
+const stopTask: Operation = (world, input) => {
+  const cluster = clusterOf(world, input);
+  const ref = readString(input, 'task', INVALID, true)!;
+  const task = world.findTask(cluster, ref);
+  if (!task) throw invalid('The referenced task was not found.');
+  const reason = readString(input, 'reason', INVALID) ?? 'Task stopped by the user';
+  if (reason.length > 255) throw invalid('reason can be at most 255 characters');
+  world.stopTask(task, reason);
+  world.record('task', 'task stop requested', { cluster: cluster.name, task: task.arn.split('/').pop(), by: 'StopTask' });
+  return { task: taskOutput(world, cluster, task) };
+};
+
+const describeServices: Operation = (world, input) => {
+  const cluster = clusterOf(world, input);
+  const refs = readStrings(input, 'services', INVALID);
+  if (!refs || refs.length === 0) throw invalid('services must not be empty');
+  chunkLimit(refs, 10, 'services', INVALID);
+  const services: ApiOutput[] = [];
+  const failures: ApiOutput[] = [];
+  for (const ref of refs) {
+    const service = cluster.services.get(ref.split('/').pop() ?? ref);
+    if (service) services.push(serviceOutput(world, cluster, service));
+    else failures.push({ arn: ref.startsWith('arn:') ? ref : `arn:aws:ecs:${REGION}:${ACCOUNT}:service/${cluster.name}/${ref}`, reason: 'MISSING' });
+  }
+  return { services, failures };
+};
+
+const listServices: Operation = (world, input) => {
+  const cluster = clusterOf(world, input);
+  const arns = [...cluster.services.values()].map((service) => service.arn);
+  const size = readInteger(input, 'maxResults', INVALID) ?? 10;
+  if (size < 1 || size > 100) throw invalid('maxResults must be between 1 and 100');
+  const { page, nextToken } = paginate(arns, size, readString(input, 'nextToken', INVALID), INVALID);
+  return { serviceArns: page, ...(nextToken ? { nextToken } : {}) };
+};
+
+// ---------------------------------------------------------------- attributes
+
+const ATTRIBUTE_NAME = /^[A-Za-z0-9_./@:-]{1,128}$/;
+
+interface AttributeRef {
+  name: string;
+  value?: string;
+  targetType?: string;
+  targetId?: string;
+}
+
+function readAttributes(input: ApiInput): AttributeRef[] {
+  const list = readList(input, 'attributes');
+  if (!list || list.length === 0) throw invalid('attributes must not be empty');
+  chunkLimit(list, 10, 'attributes', INVALID);
+  return list.map((item) => {
+    if (typeof item !== 'object' || item === null) throw invalid('attributes must be a list of structures');
+    const attribute = item as Record<string, unknown>;
+    if (typeof attribute.name !== 'string' || !ATTRIBUTE_NAME.test(attribute.name)) {
+      throw invalid('attribute name must be 1-128 letters, digits, hyphens, underscores, periods, at signs, slashes or colons');
+    }
+    if (attribute.value !== undefined && (typeof attribute.value !== 'string' || attribute.value.length > 128)) {
+      throw invalid('attribute value must be a string of at most 128 characters');
+    }
+    if (attribute.targetType !== undefined && attribute.targetType !== 'container-instance') {
+      throw invalid('targetType must be container-instance');
+    }
+    return attribute as unknown as AttributeRef;
+  });
+}
+
+function attributeTarget(world: World, cluster: Cluster, attribute: AttributeRef): ContainerInstance {
+  if (!attribute.targetId) throw invalid('targetId is required');
+  const instance = world.findContainerInstance(cluster, attribute.targetId);
+  if (!instance || instance.status === 'INACTIVE') {
+    throw new AwsApiError('TargetNotFoundException', `Could not find ${attribute.targetId}`, 400);
+  }
+  return instance;
+}
+
+const putAttributes: Operation = (world, input) => {
+  const cluster = clusterOf(world, input);
+  const attributes = readAttributes(input);
+  const targets = attributes.map((attribute) => attributeTarget(world, cluster, attribute));
+  attributes.forEach((attribute, index) => {
+    const target = targets[index]!;
+    target.attributes.set(attribute.name, attribute.value ?? '');
+    target.version += 1;
+  });
+  return { attributes: attributes.map((attribute, index) => ({ ...attribute, targetType: 'container-instance', targetId: targets[index]!.arn })) };
+};
+
+const deleteAttributes: Operation = (world, input) => {
+  const cluster = clusterOf(world, input);
+  const attributes = readAttributes(input);
+  const targets = attributes.map((attribute) => attributeTarget(world, cluster, attribute));
+  attributes.forEach((attribute, index) => {
+    targets[index]!.attributes.delete(attribute.name);
+    targets[index]!.version += 1;
+  });
+  return { attributes: attributes.map((attribute, index) => ({ ...attribute, targetType: 'container-instance', targetId: targets[index]!.arn })) };
+};
+
+const listAttributes: Operation = (world, input) => {
+  const cluster = clusterOf(world, input);
+  const targetType = readString(input, 'targetType', INVALID, true);
+  if (targetType !== 'container-instance') throw invalid('targetType must be container-instance');
+  const attributeName = readString(input, 'attributeName', INVALID);
+  const attributeValue = readString(input, 'attributeValue', INVALID);
+  if (attributeValue !== undefined && attributeName === undefined) throw invalid('attributeValue requires attributeName');
+  const found: ApiOutput[] = [];
+  for (const instance of cluster.instances.values()) {
+    if (instance.status === 'INACTIVE') continue;
+    for (const [name, value] of instance.attributes) {
+      if (attributeName !== undefined && name !== attributeName) continue;
+      if (attributeValue !== undefined && value !== attributeValue) continue;
+      found.push({ name, value, targetType: 'container-instance', targetId: instance.arn });
+    }
+  }
+  const { page, nextToken } = paginate(found, pageSize(input), readString(input, 'nextToken', INVALID), INVALID);
+  return { attributes: page, ...(nextToken ? { nextToken } : {}) };
+};
+
+export const ecsOperations: Record<string, Operation> = {
+  ListClusters: listClusters,
+  DescribeClusters: describeClusters,
+  ListContainerInstances: listContainerInstances,
+  DescribeContainerInstances: describeContainerInstances,
+  UpdateContainerInstancesState: updateContainerInstancesState,
+  ListTasks: listTasks,
+  DescribeTasks: describeTasks,
+  StopTask: stopTask,
+  DescribeServices: describeServices,
+  ListServices: listServices,
+  ListAttributes: listAttributes,
+  PutAttributes: putAttributes,
+  DeleteAttributes: deleteAttributes,
+};

@@ -1,0 +1,234 @@
+/** The simulated world's entities. Plain data; the rules live in world.ts and the *-api.ts files. */
+
+export const ACCOUNT = '123456789012';
+export const REGION = 'us-east-1';
+export const AZS = ['us-east-1a', 'us-east-1b', 'us-east-1c'] as const;
+
+export type ContainerInstanceStatus = 'REGISTERING' | 'ACTIVE' | 'DRAINING' | 'DEREGISTERING' | 'INACTIVE';
+export type TaskStatus = 'PENDING' | 'RUNNING' | 'DEACTIVATING' | 'STOPPING' | 'STOPPED';
+export type LifecycleState =
+  | 'Pending'
+  | 'InService'
+  | 'Terminating'
+  | 'Terminating:Wait'
+  | 'Terminating:Proceed'
+  | 'Terminated';
+export type Ec2State = 'pending' | 'running' | 'shutting-down' | 'terminated';
+
+export interface Cluster {
+  name: string;
+  arn: string;
+  instances: Map<string, ContainerInstance>;
+  services: Map<string, Service>;
+  tasks: Map<string, Task>;
+}
+
+export interface ContainerInstance {
+  arn: string;
+  cluster: string;
+  ec2InstanceId: string;
+  status: ContainerInstanceStatus;
+  agentConnected: boolean;
+  registeredAt: number;
+  registeredCpu: number;
+  registeredMemory: number;
+  attributes: Map<string, string>;
+  /** When it became INACTIVE; it stays describable for an hour (aws-behaviour.md §2). */
+  inactiveAt?: number;
+  version: number;
+}
+
+export interface Service {
+  name: string;
+  arn: string;
+  cluster: string;
+  strategy: 'REPLICA' | 'DAEMON';
+  desiredCount: number;
+  minimumHealthyPercent: number;
+  maximumPercent: number;
+  cpu: number;
+  memory: number;
+  family: string;
+  /** Task definition revision; a deployment bumps it and replaces older tasks. */
+  revision: number;
+  /** Time from the stop signal to STOPPED (the container's stopTimeout and shutdown). */
+  stopTimeMs: number;
+  /** Time from PENDING to RUNNING. */
+  startTimeMs: number;
+  deploymentId: string;
+  createdAt: number;
+}
+
+export interface Task {
+  arn: string;
+  cluster: string;
+  containerInstanceArn: string;
+  ec2InstanceId: string;
+  group: string;
+  startedBy?: string;
+  serviceName?: string;
+  daemon: boolean;
+  family: string;
+  revision: number;
+  cpu: number;
+  memory: number;
+  lastStatus: TaskStatus;
+  desiredStatus: 'RUNNING' | 'STOPPED';
+  createdAt: number;
+  startedAt?: number;
+  stoppingAt?: number;
+  stoppedAt?: number;
+  stoppedReason?: string;
+  stopCode?: string;
+  stopTimeMs: number;
+  startTimeMs: number;
+  version: number;
+}
+
+export interface Ec2Instance {
+  id: string;
+  state: Ec2State;
+  instanceType: string;
+  spot: boolean;
+  az: string;
+  launchedAt: number;
+  cluster?: string;
+  groupName?: string;
+  cpu: number;
+  memory: number;
+  terminatedAt?: number;
+}
+
+export interface GroupInstance {
+  id: string;
+  lifecycleState: LifecycleState;
+  healthStatus: 'Healthy' | 'Unhealthy';
+  protectedFromScaleIn: boolean;
+  launchedAt: number;
+}
+
+export interface LifecycleHook {
+  name: string;
+  groupName: string;
+  transition: 'autoscaling:EC2_INSTANCE_TERMINATING' | 'autoscaling:EC2_INSTANCE_LAUNCHING';
+  heartbeatTimeout: number;
+  defaultResult: 'CONTINUE' | 'ABANDON';
+  topicArn?: string;
+  roleArn?: string;
+  metadata?: string;
+}
+
+export interface Group {
+  name: string;
+  arn: string;
+  cluster: string;
+  minSize: number;
+  maxSize: number;
+  desiredCapacity: number;
+  instanceType: string;
+  instanceCpu: number;
+  instanceMemory: number;
+  spot: boolean;
+  instances: Map<string, GroupInstance>;
+  hooks: Map<string, LifecycleHook>;
+  createdAt: number;
+  tags: { key: string; value: string }[];
+}
+
+export type LifecycleActionState = 'active' | 'completed' | 'expired' | 'global-timeout';
+
+export interface LifecycleAction {
+  token: string;
+  hookName: string;
+  groupName: string;
+  instanceId: string;
+  startedAt: number;
+  heartbeatTimeoutMs: number;
+  heartbeatDeadline: number;
+  globalDeadline: number;
+  state: LifecycleActionState;
+  result?: 'CONTINUE' | 'ABANDON';
+  endedAt?: number;
+  heartbeats: number;
+  /** Tasks on the instance that had not reached STOPPED when the action ended. */
+  unstoppedTasksAtEnd?: number;
+}
+
+export interface Topic {
+  arn: string;
+  name: string;
+}
+
+export interface StoredDatum {
+  namespace: string;
+  metricName: string;
+  dimensions: Record<string, string>;
+  value: number;
+  unit?: string;
+  timestamp: number;
+}
+
+/** A task that was still not STOPPED when its instance went away. */
+export interface KilledTask {
+  at: number;
+  taskArn: string;
+  ec2InstanceId: string;
+  cluster: string;
+  origin: 'service' | 'daemon' | 'standalone';
+  serviceName?: string;
+  lastStatus: TaskStatus;
+  /** A standalone task, or a service task whose service had fewer than desired tasks RUNNING elsewhere. */
+  disrupted: boolean;
+}
+
+export interface Termination {
+  at: number;
+  ec2InstanceId: string;
+  cause: 'scale-in' | 'terminate-api' | 'spot-interruption' | 'unhealthy' | 'scenario';
+  groupName?: string;
+  /** Tasks not yet STOPPED when the instance went away. */
+  unstoppedTasks: number;
+  /** Outcome of the lifecycle action that held it, if any. */
+  lifecycle?: LifecycleActionState;
+  lifecycleUnstoppedTasks?: number;
+}
+
+export interface TimelineEntry {
+  at: number;
+  kind: string;
+  message: string;
+  fields?: Record<string, unknown>;
+}
+
+/** An EventBridge event emitted by the world (the envelope of aws-behaviour.md §1.1). */
+export interface BusEvent {
+  version: '0';
+  id: string;
+  'detail-type': string;
+  source: string;
+  account: string;
+  time: string;
+  region: string;
+  resources: string[];
+  detail: Record<string, unknown>;
+}
+
+/** An SNS record as Lambda receives it (aws-behaviour.md §1.4). */
+export interface SnsRecord {
+  EventSource: 'aws:sns';
+  EventVersion: '1.0';
+  EventSubscriptionArn: string;
+  Sns: {
+    Type: 'Notification';
+    MessageId: string;
+    TopicArn: string;
+    Subject: string | null;
+    Message: string;
+    Timestamp: string;
+    SignatureVersion: '1';
+    Signature: string;
+    SigningCertUrl: string;
+    UnsubscribeUrl: string;
+    MessageAttributes: Record<string, { Type: string; Value: string }>;
+  };
+}
