@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gunzipSync } from 'node:zlib';
 import { XMLBuilder } from 'fast-xml-parser';
 import { AwsApiError, type ControlPlane, type ServiceName } from '../api';
 import { findOperation, serviceForQuery, serviceForTarget, type OperationModel, type ServiceModel } from './model';
@@ -74,16 +75,32 @@ export async function startServer(plane: ControlPlane, options: ServerOptions = 
 
 type InternalErrorHandler = NonNullable<ServerOptions['onInternalError']>;
 
-async function readBody(request: IncomingMessage): Promise<string | undefined> {
+type Body = { text: string } | { problem: 'too large' | 'undecodable' };
+
+async function readBody(request: IncomingMessage): Promise<Body> {
   const chunks: Buffer[] = [];
   let size = 0;
+  // Read to the end even past the limit, so the client gets the answer rather than a reset socket.
   for await (const chunk of request) {
     const buffer = chunk as Buffer;
     size += buffer.length;
-    if (size > MAX_BODY_BYTES) return undefined;
-    chunks.push(buffer);
+    if (size <= MAX_BODY_BYTES) chunks.push(buffer);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  if (size > MAX_BODY_BYTES) return { problem: 'too large' };
+  const raw = Buffer.concat(chunks);
+  // The CloudWatch client gzips PutMetricData bodies above 10 KB (its requestMinCompressionSizeBytes).
+  if (!/\bgzip\b/i.test(request.headers['content-encoding'] ?? '')) return { text: raw.toString('utf8') };
+  try {
+    return { text: gunzipSync(raw, { maxOutputLength: MAX_BODY_BYTES }).toString('utf8') };
+  } catch (error) {
+    return { problem: error instanceof RangeError ? 'too large' : 'undecodable' };
+  }
+}
+
+/** The answer to a body that could not be read, in the code each protocol uses. */
+function bodyError(problem: 'too large' | 'undecodable', json: boolean): AwsApiError {
+  if (problem === 'too large') return new AwsApiError(json ? 'SerializationException' : 'RequestEntityTooLarge', 'Request body too large', 413);
+  return new AwsApiError(json ? 'SerializationException' : 'MalformedQueryString', 'Request body could not be decoded', 400);
 }
 
 async function handle(
@@ -126,18 +143,18 @@ async function invoke(
 // ---------------------------------------------------------------------------------------------
 // AWS JSON 1.0 / 1.1
 
-async function handleJson(plane: ControlPlane, onInternalError: InternalErrorHandler, target: string, body: string | undefined): Promise<Reply> {
+async function handleJson(plane: ControlPlane, onInternalError: InternalErrorHandler, target: string, body: Body): Promise<Reply> {
   const dot = target.lastIndexOf('.');
   const model = serviceForTarget(target.slice(0, dot));
   const contentType = `application/x-amz-json-${model?.protocol === 'json1.0' ? '1.0' : '1.1'}`;
   const fail = (error: AwsApiError) => jsonError(contentType, model, error);
-  if (body === undefined) return fail(new AwsApiError('SerializationException', 'Request body too large', 413));
+  if ('problem' in body) return fail(bodyError(body.problem, true));
   const operation = model ? findOperation(model.service, target.slice(dot + 1)) : undefined;
   if (!operation) return fail(new AwsApiError('UnknownOperationException', `Unknown operation ${target}`, 400));
 
   let input: Record<string, unknown>;
   try {
-    input = readJson(operation.input, JSON.parse(body === '' ? '{}' : body)) as Record<string, unknown>;
+    input = readJson(operation.input, JSON.parse(body.text === '' ? '{}' : body.text)) as Record<string, unknown>;
   } catch (error) {
     if (error instanceof SyntaxError || error instanceof ShapeError) return fail(new AwsApiError('SerializationException', error.message, 400));
     throw error;
@@ -161,14 +178,14 @@ function jsonError(contentType: string, model: ServiceModel | undefined, error: 
 
 const SIGNING_NAME = /Credential=[^/,\s]+\/[^/]+\/[^/]+\/([^/]+)\/aws4_request/;
 
-async function handleQuery(plane: ControlPlane, onInternalError: InternalErrorHandler, request: IncomingMessage, body: string | undefined): Promise<Reply> {
+async function handleQuery(plane: ControlPlane, onInternalError: InternalErrorHandler, request: IncomingMessage, body: Body): Promise<Reply> {
   const form = new URLSearchParams(new URL(request.url ?? '/', 'http://localhost').search);
-  for (const [key, value] of new URLSearchParams(body ?? '')) form.append(key, value);
+  if ('text' in body) for (const [key, value] of new URLSearchParams(body.text)) form.append(key, value);
   const action = form.get('Action') ?? undefined;
   const model = serviceForQuery(SIGNING_NAME.exec(request.headers.authorization ?? '')?.[1], form.get('Version') ?? undefined);
   const fail = (error: AwsApiError) => queryError(model, error);
 
-  if (body === undefined) return fail(new AwsApiError('RequestEntityTooLarge', 'Request body too large', 413));
+  if ('problem' in body) return fail(bodyError(body.problem, false));
   if (!action) return fail(new AwsApiError('MissingAction', 'The request must contain the parameter Action.', 400));
   const operation = model ? findOperation(model.service, action) : undefined;
   if (!model || !operation) return fail(new AwsApiError('InvalidAction', `The action ${action} is not valid for this web service.`, 400));

@@ -225,6 +225,20 @@ describe('query services and CloudWatch', () => {
       });
     });
 
+    it('PutMetricData: a large request, which the client gzips, arrives whole', async () => {
+      h.plane.on('cloudwatch:PutMetricData', () => ({}));
+      const metricData = Array.from({ length: 400 }, (_, i) => ({
+        MetricName: `Metric${i}`,
+        Dimensions: [{ Name: 'cluster', Value: `cluster-${i % 7}` }],
+        Value: i,
+        Unit: 'Count' as const,
+      }));
+      const sent = JSON.stringify({ Namespace: 'EcsEc2Keeper', MetricData: metricData });
+      expect(Buffer.byteLength(sent)).toBeGreaterThan(10_240); // above the client's compression threshold
+      await h.clients.cloudWatch.send(new PutMetricDataCommand({ Namespace: 'EcsEc2Keeper', MetricData: metricData }));
+      expect(h.plane.inputsOf('PutMetricData').at(-1)).toEqual({ Namespace: 'EcsEc2Keeper', MetricData: metricData });
+    });
+
     it('ListMetrics: stored metrics decode for tests that read them back', async () => {
       const metrics = [{ Namespace: 'EcsEc2Keeper', MetricName: 'InstancesDrained', Dimensions: [{ Name: 'cluster', Value: 'prod' }] }];
       h.plane.on('cloudwatch:ListMetrics', () => ({ Metrics: metrics }));

@@ -118,6 +118,24 @@ describe('wire format', () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
+  it('a gzip body that does not inflate is refused without reaching the plane', async () => {
+    const before = h.plane.calls.length;
+    const response = await post('not gzip at all', {
+      'content-type': 'application/x-amz-json-1.1',
+      'content-encoding': 'gzip',
+      'x-amz-target': 'AmazonEC2ContainerServiceV20141113.ListClusters',
+    });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { __type: string }).__type).toBe('SerializationException');
+    expect(h.plane.calls.length).toBe(before);
+  });
+
+  it('a body over the size limit is refused with 413', async () => {
+    const response = await form(`Action=DescribeInstances&Version=2016-11-15&Padding=${'x'.repeat(5 * 1024 * 1024)}`, 'autoscaling');
+    expect(response.status).toBe(413);
+    expect(parser.parse(await response.text()).ErrorResponse.Error.Code).toBe('RequestEntityTooLarge');
+  });
+
   it('binds to the loopback interface only', () => {
     expect(h.server.url).toBe(`http://127.0.0.1:${h.server.port}`);
   });
