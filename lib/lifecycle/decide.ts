@@ -71,9 +71,13 @@ export type LifecycleStep =
   | { kind: 'requeue'; reason: 'invocation-ending' }
   | { kind: 'wait'; reason: 'tasks-remaining'; until: number }
   | { kind: 'end'; reason: 'action-over' | 'superseded' }
-  | { kind: 'dry-run'; reason: string; wouldDo: WriteStep };
+  | { kind: 'dry-run'; reason: string; wouldDo: ActingStep };
 
-export type WriteStep = Extract<LifecycleStep, { kind: 'complete' | 'drain' | 'stop-standalone' | 'heartbeat' | 'claim-lease' | 'requeue' }>;
+/** Steps that write to AWS, or wait for the drain: where a dry run stops. */
+export type ActingStep = Extract<
+  LifecycleStep,
+  { kind: 'complete' | 'drain' | 'stop-standalone' | 'heartbeat' | 'claim-lease' | 'requeue' | 'wait' }
+>;
 
 /** Heartbeats go out at this fraction of the hook's heartbeat timeout, leaving the rest as margin. */
 export const HEARTBEAT_FRACTION = 0.5;
@@ -130,8 +134,10 @@ export function decideLifecycleStep(
   now: number,
   config: LifecycleDecisionConfig,
 ): LifecycleStep {
-  const step = decideIgnoringDryRun(snapshot, chain, now, config);
-  if (!config.dryRun) return step;
+  if (!config.dryRun) return decideIgnoringDryRun(snapshot, chain, now, config);
+  // A dry run writes nothing, so it has no lease to take; it reports the first step that would act
+  // (a write, or waiting for the drain) and stops there instead of polling.
+  const step = decideIgnoringDryRun({ ...snapshot, lease: { ...snapshot.lease, unavailable: true } }, chain, now, config);
   switch (step.kind) {
     case 'complete':
     case 'drain':
@@ -139,6 +145,7 @@ export function decideLifecycleStep(
     case 'heartbeat':
     case 'claim-lease':
     case 'requeue':
+    case 'wait':
       return { kind: 'dry-run', reason: step.reason, wouldDo: step };
     default:
       return step;
