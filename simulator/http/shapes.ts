@@ -73,9 +73,8 @@ export function readJson(ns: NormalizedSchema, value: unknown, path = ''): unkno
   if (ns.isMapSchema()) {
     if (!isRecord(value)) throw new ShapeError(`Expected a map at ${describe(path)}`);
     const entrySchema = ns.getValueSchema();
-    const out: Record<string, unknown> = {};
-    for (const [key, entry] of Object.entries(value)) out[key] = readJson(entrySchema, entry, `${path}.${key}`);
-    return out;
+    // fromEntries defines own properties, so a "__proto__" key stays a key.
+    return Object.fromEntries(Object.entries(value).map(([key, entry]) => [key, readJson(entrySchema, entry, `${path}.${key}`)]));
   }
   if (ns.isTimestampSchema()) return parseTimestamp(value, timestampFormat(ns, 7), path);
   if (ns.isBlobSchema()) {
@@ -193,12 +192,12 @@ export function readQuery(ns: NormalizedSchema, params: QueryParams, flavor: Que
     const keyName = typeof keyTraits.xmlName === 'string' ? keyTraits.xmlName : 'key';
     const valueName = typeof valueTraits.xmlName === 'string' ? valueTraits.xmlName : 'value';
     const base = ns.getMergedTraits().xmlFlattened ? prefix : join('entry');
-    const out: Record<string, unknown> = {};
+    const entries: [string, unknown][] = [];
     for (let index = 1; params.has(`${base}.${index}`); index++) {
       const key = params.get(`${base}.${index}.${keyName}`);
-      if (key !== undefined) out[key] = readQuery(ns.getValueSchema(), params, flavor, `${base}.${index}.${valueName}`);
+      if (key !== undefined) entries.push([key, readQuery(ns.getValueSchema(), params, flavor, `${base}.${index}.${valueName}`)]);
     }
-    return out;
+    return Object.fromEntries(entries);
   }
   const raw = params.get(prefix);
   if (raw === undefined) return undefined;

@@ -163,6 +163,16 @@ describe('query services and CloudWatch', () => {
     });
   });
 
+  it('SNS Publish: a message attribute named __proto__ stays an attribute', async () => {
+    h.plane.on('sns:Publish', () => ({ MessageId: 'msg-2' }));
+    await h.clients.sns.send(
+      new PublishCommand({ TopicArn: 'arn:t', Message: 'm', MessageAttributes: JSON.parse('{"__proto__":{"DataType":"String","StringValue":"x"}}') }),
+    );
+    const attributes = h.plane.inputsOf('Publish').at(-1)?.MessageAttributes as Record<string, unknown>;
+    expect(Object.keys(attributes)).toEqual(['__proto__']);
+    expect(Object.getPrototypeOf(attributes)).toBe(Object.prototype);
+  });
+
   describe('EC2 (EC2 query: X.N in, <item> XML without a Result wrapper out)', () => {
     it('DescribeInstances: ids and filters in; reservations, instances, tags, state and dates out', async () => {
       const reservation = {
