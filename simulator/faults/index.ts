@@ -1,3 +1,12 @@
+/**
+ * Wrappers that are themselves ControlPlanes, to stack in front of the world. The usual order,
+ * outermost first:
+ *
+ *   withCallLog(withThrottling(withFaults(world, …), …))
+ *
+ * so the log counts every call a client made, throttled and faulted ones included (with their
+ * error codes), and a random fault costs no token of the throttling bucket it never reached.
+ */
 export { isWriteOperation, withCallLog, type CallLog, type CallLogSnapshot, type OperationCounts, type WriteCall } from './call-log';
 export { serverError, throttlingError } from './errors';
 export { withFaults, type FaultOptions, type FaultyControlPlane, type InjectedFaults } from './faults';

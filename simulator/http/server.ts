@@ -25,7 +25,7 @@ export interface ServerOptions {
   /** Only the loopback interface: the simulator is never reachable from the network. */
   host?: '127.0.0.1';
   /** Called when the control plane fails with something other than an AwsApiError (a bug, answered as 500 InternalFailure). */
-  onInternalError?: (error: unknown, call: { service: ServiceName; operation: string }) => void;
+  onInternalError?: (error: unknown, call: { service?: ServiceName; operation?: string }) => void;
 }
 
 export interface RunningServer {
@@ -112,7 +112,14 @@ async function handle(
   const requestId = randomUUID();
   const body = await readBody(request);
   const target = request.headers['x-amz-target'];
-  const reply = typeof target === 'string' ? await handleJson(plane, onInternalError, target, body) : await handleQuery(plane, onInternalError, request, body);
+  let reply: Reply;
+  try {
+    reply = typeof target === 'string' ? await handleJson(plane, onInternalError, target, body) : await handleQuery(plane, onInternalError, request, body);
+  } catch (error) {
+    // A bug of the server itself (an output it cannot encode): still an answer, not a reset socket the SDK would retry.
+    onInternalError(error, {});
+    reply = typeof target === 'string' ? jsonError('application/x-amz-json-1.1', undefined, internalFailure()) : queryError(undefined, internalFailure());
+  }
   const text = reply.body(requestId);
   response.writeHead(reply.status, { ...reply.headers, 'x-amzn-RequestId': requestId, 'content-length': Buffer.byteLength(text) });
   response.end(text);
@@ -136,8 +143,12 @@ async function invoke(
   } catch (error) {
     if (error instanceof AwsApiError) return { error };
     onInternalError(error, { service: operation.service, operation: operation.name });
-    return { error: new AwsApiError('InternalFailure', 'The request processing has failed because of an unknown error, exception or failure.', 500) };
+    return { error: internalFailure() };
   }
+}
+
+function internalFailure(): AwsApiError {
+  return new AwsApiError('InternalFailure', 'The request processing has failed because of an unknown error, exception or failure.', 500);
 }
 
 // ---------------------------------------------------------------------------------------------

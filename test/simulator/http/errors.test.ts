@@ -1,7 +1,7 @@
 import { CompleteLifecycleActionCommand, DescribeAutoScalingGroupsCommand, RecordLifecycleActionHeartbeatCommand } from '@aws-sdk/client-auto-scaling';
 import { InvalidParameterValueException, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
-import { ClusterNotFoundException, ListContainerInstancesCommand, ServerException, UpdateContainerInstancesStateCommand } from '@aws-sdk/client-ecs';
+import { ClusterNotFoundException, ListClustersCommand, ListContainerInstancesCommand, ServerException, UpdateContainerInstancesStateCommand } from '@aws-sdk/client-ecs';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { classifyAwsError, isNoActiveLifecycleAction } from '../../../lib/errors';
 import { AwsApiError } from '../../../simulator/api';
@@ -98,6 +98,16 @@ describe('errors through the wire', () => {
       expect(internalErrors).toHaveLength(3);
       expect(String(internalErrors[0])).toContain('world bug');
     });
+  });
+
+  it('an output the server cannot encode is a 500 InternalFailure too, not a reset connection', async () => {
+    internalErrors.length = 0;
+    const unencodable = { get clusterArns(): string[] { throw new RangeError('cannot read'); } };
+    h.plane.on('ecs:ListClusters', () => unencodable);
+    const error = await failure(h.clients.ecs.send(new ListClustersCommand({})));
+    expect(error).toMatchObject({ name: 'InternalFailure', $fault: 'server' });
+    expect(error.$metadata.httpStatusCode).toBe(500);
+    expect(internalErrors.map(String)).toContain('RangeError: cannot read');
   });
 
   describe('Auto Scaling (query)', () => {
