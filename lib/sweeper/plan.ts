@@ -172,6 +172,8 @@ function finishStep(
   if (!isIdle(instance)) {
     const drainedAt = attributeTime(instance, DRAINED_AT_ATTRIBUTE, now) ?? now;
     if (now - drainedAt >= DRAIN_TIMEOUT_MINUTES * MINUTE) return { ...base, action: 'reactivate', reason: 'drain-timed-out' };
+    // The group's minimum was raised since the drain started: there is no longer room for it.
+    if (!budget.canRemove(groupName)) return { ...base, action: 'reactivate', reason: 'group-at-minimum' };
     budget.take(groupName);
     return { ...base, action: 'wait', reason: 'tasks-remaining' };
   }
@@ -253,8 +255,12 @@ export function planScaleIn(snapshot: ClusterSnapshot, settings: PlanSettings, n
 
   const instances = [...snapshot.instances].sort(byArn);
 
-  // 1. Drains started by earlier runs come first: they already hold their group's budget.
-  const finishing = instances.filter(isOwnDrain).map((instance) => finishStep(instance, snapshot, budget, now));
+  // 1. Drains started by earlier runs come first: they already hold their group's budget. Empty
+  // ones before those still moving tasks, so a finished drain is never undone for an unfinished one.
+  const ownDrains = instances.filter(isOwnDrain);
+  const finishing = [...ownDrains.filter(isIdle), ...ownDrains.filter((instance) => !isIdle(instance))].map((instance) =>
+    finishStep(instance, snapshot, budget, now),
+  );
   const consolidationInProgress = finishing.some((step) => step.action === 'wait' && step.reason === 'tasks-remaining');
 
   const free = freeCapacity(instances);
