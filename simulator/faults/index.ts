@@ -5,7 +5,8 @@
  *   withCallLog(withThrottling(withFaults(world, …), …))
  *
  * so the log counts every call a client made, throttled and faulted ones included (with their
- * error codes), and a random fault costs no token of the throttling bucket it never reached.
+ * error codes), and throttling comes first, as at AWS's front door: a call that then fails with a
+ * random 5xx has still spent its token.
  */
 export { isWriteOperation, withCallLog, type CallLog, type CallLogSnapshot, type OperationCounts, type WriteCall } from './call-log';
 export { serverError, throttlingError } from './errors';
