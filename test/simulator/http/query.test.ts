@@ -3,12 +3,13 @@ import {
   DescribeAutoScalingGroupsCommand,
   DescribeAutoScalingInstancesCommand,
   DescribeLifecycleHooksCommand,
+  PutScheduledUpdateGroupActionCommand,
   RecordLifecycleActionHeartbeatCommand,
   SetDesiredCapacityCommand,
   SetInstanceProtectionCommand,
   TerminateInstanceInAutoScalingGroupCommand,
 } from '@aws-sdk/client-auto-scaling';
-import { ListMetricsCommand, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { GetMetricDataCommand, ListMetricsCommand, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { body, startHarness, type Harness } from './harness';
@@ -139,6 +140,19 @@ describe('query services and CloudWatch', () => {
       expect(h.plane.inputsOf('SetInstanceProtection').at(-1)).toEqual({ AutoScalingGroupName: 'workers', InstanceIds: ['i-1', 'i-2', 'i-3'], ProtectedFromScaleIn: true });
       expect(h.plane.inputsOf('SetDesiredCapacity').at(-1)).toEqual({ AutoScalingGroupName: 'workers', DesiredCapacity: 3, HonorCooldown: false });
     });
+    it('a timestamp input (ISO 8601 on the query wire) arrives as a Date', async () => {
+      h.plane.on('autoscaling:PutScheduledUpdateGroupAction', () => ({}));
+      const startTime = new Date('2026-12-01T06:30:00.000Z');
+      await h.clients.autoScaling.send(
+        new PutScheduledUpdateGroupActionCommand({ AutoScalingGroupName: 'workers', ScheduledActionName: 'morning', StartTime: startTime, DesiredCapacity: 6 }),
+      );
+      expect(h.plane.inputsOf('PutScheduledUpdateGroupAction').at(-1)).toEqual({
+        AutoScalingGroupName: 'workers',
+        ScheduledActionName: 'morning',
+        StartTime: startTime,
+        DesiredCapacity: 6,
+      });
+    });
   });
 
   describe('SNS (query)', () => {
@@ -247,6 +261,27 @@ describe('query services and CloudWatch', () => {
       expect(Buffer.byteLength(sent)).toBeGreaterThan(10_240); // above the client's compression threshold
       await h.clients.cloudWatch.send(new PutMetricDataCommand({ Namespace: 'EcsEc2Keeper', MetricData: metricData }));
       expect(h.plane.inputsOf('PutMetricData').at(-1)).toEqual({ Namespace: 'EcsEc2Keeper', MetricData: metricData });
+    });
+
+    it('GetMetricData: Date inputs arrive as Dates; timestamp and value lists decode', async () => {
+      const start = new Date('2026-11-20T08:00:00.000Z');
+      const end = new Date('2026-11-20T09:00:00.000Z');
+      const result = {
+        Id: 'drained',
+        Label: 'InstancesDrained',
+        Timestamps: [new Date('2026-11-20T08:01:00.000Z'), new Date('2026-11-20T08:02:00.000Z')],
+        Values: [1, 2.5],
+        StatusCode: 'Complete',
+      };
+      h.plane.on('cloudwatch:GetMetricData', () => ({ MetricDataResults: [result], Messages: [] }));
+      const query = {
+        Id: 'drained',
+        MetricStat: { Metric: { Namespace: 'EcsEc2Keeper', MetricName: 'InstancesDrained', Dimensions: [{ Name: 'cluster', Value: 'prod' }] }, Period: 60, Stat: 'Sum' },
+        ReturnData: true,
+      };
+      const out = await h.clients.cloudWatch.send(new GetMetricDataCommand({ StartTime: start, EndTime: end, MetricDataQueries: [query] }));
+      expect(body(out)).toEqual({ MetricDataResults: [result], Messages: [] });
+      expect(h.plane.inputsOf('GetMetricData').at(-1)).toEqual({ StartTime: start, EndTime: end, MetricDataQueries: [query] });
     });
 
     it('ListMetrics: stored metrics decode for tests that read them back', async () => {
