@@ -43,11 +43,12 @@ export async function startServer(plane: ControlPlane, options: ServerOptions = 
   const host = options.host ?? '127.0.0.1';
   const onInternalError =
     options.onInternalError ??
-    ((error, call) => console.error(JSON.stringify({ message: 'Simulator control plane failed', ...call, error: String(error) })));
+    ((error, call) =>
+      console.error(JSON.stringify({ message: 'Simulator request failed', ...call, error: error instanceof Error ? (error.stack ?? error.message) : String(error) })));
 
   const server = createServer((request, response) => {
     handle(plane, onInternalError, request, response).catch((error: unknown) => {
-      // Only reachable if writing the response itself failed; the socket is the only thing left to close.
+      // Only reachable if reading the request or writing the answer failed (the client went away).
       response.destroy(error instanceof Error ? error : new Error(String(error)));
     });
   });
