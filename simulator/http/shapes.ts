@@ -55,6 +55,7 @@ function parseTimestamp(value: unknown, format: TimestampFormat, path: string): 
 // AWS JSON 1.0 / 1.1: member names as modelled, timestamps as epoch seconds, blobs base64.
 
 export function readJson(ns: NormalizedSchema, value: unknown, path = ''): unknown {
+  if (ns.isUnitSchema()) return undefined;
   if (value === null || value === undefined) return undefined;
   if (ns.isStructSchema()) {
     if (!isRecord(value)) throw new ShapeError(`Expected an object at ${describe(path)}`);
@@ -97,6 +98,7 @@ export function readJson(ns: NormalizedSchema, value: unknown, path = ''): unkno
 }
 
 export function writeJson(ns: NormalizedSchema, value: unknown): unknown {
+  if (ns.isUnitSchema()) return undefined;
   if (value === null || value === undefined) return undefined;
   if (ns.isStructSchema()) {
     if (!isRecord(value)) return undefined;
@@ -227,6 +229,7 @@ function elementName(name: string, member: NormalizedSchema): string {
 export type XmlTree = string | XmlTree[] | { [element: string]: XmlTree };
 
 export function writeXml(ns: NormalizedSchema, value: unknown): XmlTree | undefined {
+  if (ns.isUnitSchema()) return undefined;
   if (value === null || value === undefined) return undefined;
   if (ns.isStructSchema()) {
     if (!isRecord(value)) return undefined;
