@@ -89,36 +89,6 @@ export function makeLifecycleHookHandler(deps: LifecycleHookDeps) {
   const { config, telemetry, clock } = deps;
   const newId = deps.newId ?? randomUUID;
 
-  return async function lifecycleHookHandler(event: unknown, context: InvocationContext): Promise<LifecycleHandlerResult> {
-    const invocationEndsAt = clock.now() + context.getRemainingTimeInMillis() - INVOCATION_SAFETY_MARGIN_MS;
-    const envelope = snsRecords(event);
-    if (!envelope.ok) {
-      telemetry.log('ERROR', 'invalid event', { reason: envelope.reason, detail: envelope.detail });
-      telemetry.count('InvalidEvent', { function: FUNCTION, reason: envelope.reason });
-      return { records: [{ outcome: 'invalid', reason: envelope.reason }] };
-    }
-
-    const settled = await Promise.allSettled(
-      envelope.records.map((record) => processRecord(record, invocationEndsAt)),
-    );
-    const results: LifecycleRecordResult[] = [];
-    const failures: unknown[] = [];
-    for (const outcome of settled) {
-      if (outcome.status === 'fulfilled') results.push(outcome.value);
-      else {
-        failures.push(outcome.reason);
-        results.push({ outcome: 'failed', reason: describeError(outcome.reason).errorName });
-      }
-    }
-    if (failures.length > 0) {
-      throw new RetryableError(
-        `${failures.length} of ${settled.length} lifecycle records failed: ${failures.map((error) => describeError(error).errorName).join(', ')}`,
-        { cause: failures[0] },
-      );
-    }
-    return { records: results };
-  };
-
   async function processRecord(record: unknown, invocationEndsAt: number): Promise<LifecycleRecordResult> {
     const parsed = parseLifecycleRecord(record, { autoScalingGroups: config.autoScalingGroups });
     if (parsed.outcome === 'invalid') {
@@ -456,6 +426,36 @@ export function makeLifecycleHookHandler(deps: LifecycleHookDeps) {
       };
     }
   }
+
+  return async function lifecycleHookHandler(event: unknown, context: InvocationContext): Promise<LifecycleHandlerResult> {
+    const invocationEndsAt = clock.now() + context.getRemainingTimeInMillis() - INVOCATION_SAFETY_MARGIN_MS;
+    const envelope = snsRecords(event);
+    if (!envelope.ok) {
+      telemetry.log('ERROR', 'invalid event', { reason: envelope.reason, detail: envelope.detail });
+      telemetry.count('InvalidEvent', { function: FUNCTION, reason: envelope.reason });
+      return { records: [{ outcome: 'invalid', reason: envelope.reason }] };
+    }
+
+    const settled = await Promise.allSettled(
+      envelope.records.map((record) => processRecord(record, invocationEndsAt)),
+    );
+    const results: LifecycleRecordResult[] = [];
+    const failures: unknown[] = [];
+    for (const outcome of settled) {
+      if (outcome.status === 'fulfilled') results.push(outcome.value);
+      else {
+        failures.push(outcome.reason);
+        results.push({ outcome: 'failed', reason: describeError(outcome.reason).errorName });
+      }
+    }
+    if (failures.length > 0) {
+      throw new RetryableError(
+        `${failures.length} of ${settled.length} lifecycle records failed: ${failures.map((error) => describeError(error).errorName).join(', ')}`,
+        { cause: failures[0] },
+      );
+    }
+    return { records: results };
+  };
 }
 
 function describeStep(step: LifecycleStep): string {

@@ -92,7 +92,7 @@ const standalone = task('standalone');
 const standaloneStopping = task('standalone', 'STOPPING', 'STOPPED');
 const pendingService = task('service', 'PENDING', 'RUNNING');
 
-const wait = (until: number): LifecycleStep => ({ kind: 'wait', reason: 'tasks-remaining', until });
+const wait = (until: number) => ({ kind: 'wait', reason: 'tasks-remaining', until }) as const;
 
 const rows: Row[] = [
   // Found or not
@@ -401,7 +401,8 @@ describe('decideLifecycleStep properties', () => {
     dryRun: fc.boolean(),
   });
 
-  function run(input: fc.infer<typeof arbInput>) {
+  type Input = typeof arbInput extends fc.Arbitrary<infer T> ? T : never;
+  function run(input: Input) {
     const now = T0 + input.elapsedSeconds * S;
     const c = chain({ attempt: input.attempt, lastHeartbeatAt: Math.max(T0, now - input.sinceHeartbeatSeconds * S) });
     const config = { ...baseConfig, standaloneTasks: input.standaloneTasks, dryRun: input.dryRun };
