@@ -117,8 +117,10 @@ export class VirtualClock implements Clock, Scheduler {
   private seq = 0;
   private readonly queue = new TimerQueue();
   private readonly activities = new Set<Activity>();
-  /** Virtual sleeps outside any activity: the fault layer's latency, on the server side of a request. */
-  private detachedSleeps = 0;
+  /** Virtual sleeps that hold up a request in flight: server-side latency, SDK retry backoff. */
+  private requestSleeps = 0;
+  /** AWS requests in flight from activities (counted by the runner's SDK middleware). */
+  private holds = 0;
   private waiter: (() => void) | undefined;
   private activityCount = 0;
 
@@ -144,20 +146,22 @@ export class VirtualClock implements Clock, Scheduler {
   /**
    * A virtual sleep. Inside an activity it marks the activity as blocked until the timer fires;
    * an activity that was frozen meanwhile never wakes up (a Lambda killed at its timeout does not
-   * run on). Outside any activity (server-side latency) it is assumed to block the one request
-   * that is waiting for it.
+   * run on). Outside any activity (server-side latency), or with `blocksRequest` (the SDK's retry
+   * backoff, made virtual by the runner), it is assumed to hold up one request in flight.
    */
-  sleep(ms: number): Promise<void> {
+  sleep(ms: number, options: { blocksRequest?: boolean } = {}): Promise<void> {
     const activity = currentActivity();
+    const blocksRequest = options.blocksRequest === true || !activity;
     return new Promise<void>((resolve) => {
       if (activity?.frozen) return;
       if (activity) activity.sleeping += 1;
-      else this.detachedSleeps += 1;
+      if (blocksRequest) this.requestSleeps += 1;
       this.schedule(this.current + Math.max(0, ms), () => {
+        if (blocksRequest) this.requestSleeps -= 1;
         if (activity) {
           activity.sleeping -= 1;
           if (activity.frozen) return;
-        } else this.detachedSleeps -= 1;
+        }
         resolve();
       });
     });
@@ -187,11 +191,32 @@ export class VirtualClock implements Clock, Scheduler {
     this.changed();
   }
 
-  /** True when every live activity waits for virtual time. */
+  /**
+   * Marks an AWS request in flight; call the returned function when it is answered. An
+   * invocation may run several records at once (one sleeping, one waiting for an answer), so
+   * requests are counted on their own rather than per activity.
+   */
+  hold(): () => void {
+    this.holds += 1;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.holds -= 1;
+      this.changed();
+    };
+  }
+
+  /**
+   * True when nothing can happen before the next timer: every request in flight is held up by a
+   * virtual sleep on the server side (fault latency), and every activity is sleeping or waiting
+   * for such a request.
+   */
   isIdle(): boolean {
-    let busy = 0;
-    for (const activity of this.activities) if (activity.sleeping === 0) busy += 1;
-    return busy <= this.detachedSleeps;
+    if (this.holds > this.requestSleeps) return false;
+    if (this.holds > 0) return true;
+    for (const activity of this.activities) if (activity.sleeping === 0) return false;
+    return true;
   }
 
   get activeCount(): number {
@@ -205,7 +230,7 @@ export class VirtualClock implements Clock, Scheduler {
   /** Resolves once every activity is blocked on virtual time (or none is left). */
   async settle(): Promise<void> {
     for (;;) {
-      if (this.activities.size === 0) return;
+      if (this.activities.size === 0 && this.holds === 0) return;
       // Let promise chains and I/O callbacks run before judging.
       await nextTurn();
       if (this.isIdle()) {

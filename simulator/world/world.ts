@@ -113,6 +113,8 @@ export interface GroupSpec {
   spot?: boolean;
   ageSeconds?: number;
   tags?: Record<string, string>;
+  /** Fixed ids for the first instances; the rest get seeded random ids. */
+  instanceIds?: string[];
 }
 export interface HookSpec {
   groupName: string;
@@ -396,6 +398,7 @@ export class World implements ControlPlane {
         spot: group.spot,
         groupName: group.name,
         ...(spec.ageSeconds !== undefined ? { ageSeconds: spec.ageSeconds } : {}),
+        ...(spec.instanceIds?.[index] ? { id: spec.instanceIds[index] } : {}),
       });
       group.instances.set(instance.ec2InstanceId, {
         id: instance.ec2InstanceId,
@@ -641,6 +644,7 @@ export class World implements ControlPlane {
         task.lastStatus = 'RUNNING';
         task.startedAt = this.now();
         task.version += 1;
+        this.record('task', 'task RUNNING', { group: task.group, ec2InstanceId: task.ec2InstanceId });
         this.requestSchedulerPass(cluster.name);
       });
     }
@@ -675,6 +679,7 @@ export class World implements ControlPlane {
     task.stoppedAt = this.now();
     task.stopCode = stopCode;
     task.version += 1;
+    this.record('task', 'task STOPPED', { group: task.group, ec2InstanceId: task.ec2InstanceId, stopCode });
     this.requestSchedulerPass(task.cluster);
   }
 

@@ -1,0 +1,169 @@
+import type { CallLogSnapshot } from './faults';
+import type { FunctionName, FunctionStats, Invocation } from './runner/lambda';
+import type { World } from './world/world';
+
+/**
+ * What a simulation run did, in the terms an operator cares about: tasks disrupted, drains,
+ * lifecycle actions and how they ended, instances removed, AWS calls by operation, and the
+ * zero-counts that must hold (invalid events that wrote, instances terminated with tasks still
+ * running while their lifecycle action was held open).
+ */
+export interface SimulationReport {
+  scenario: string;
+  seed: number;
+  simulatedSeconds: number;
+  realMs: number;
+  tasks: {
+    /** Tasks still not STOPPED when their instance went away. */
+    killed: number;
+    /** Killed standalone tasks, and service tasks killed while their service lacked RUNNING replacements. */
+    disrupted: number;
+    killedByOrigin: { service: number; daemon: number; standalone: number };
+  };
+  /** Container instances set to DRAINING. */
+  drains: number;
+  lifecycleActions: {
+    started: number;
+    /** Completed by a handler after every task on the instance had STOPPED. */
+    completedClean: number;
+    /** Completed by a handler while tasks were still not STOPPED (the drain deadline). */
+    completedForced: number;
+    /** Ended by the heartbeat timeout (DefaultResult). */
+    expired: number;
+    globalTimeout: number;
+    stillActive: number;
+    heartbeats: number;
+  };
+  instances: {
+    removed: number;
+    byCause: Record<string, number>;
+    /** Terminated through a lifecycle action that a handler completed while tasks still ran. */
+    terminatedWithTasksAfterCompletion: number;
+    /** Spot instances reclaimed while service tasks were still running on them. */
+    spotReclaimedWithServiceTasks: number;
+  };
+  awsCalls: { total: number; errors: number; byOperation: Record<string, number>; errorsByCode: Record<string, number> };
+  faults: { throttled: Record<string, number>; serverErrors: number; injectedThrottles: number };
+  invocations: Record<FunctionName, FunctionStats>;
+  /** Invocations given invalid input (or a test notification) that made a write call: must be 0. */
+  invalidEventsWithWrites: number;
+  /** SNS Publish calls made by the handlers (requeue hops). */
+  handlerPublishes: number;
+}
+
+export interface ReportInputs {
+  scenario: string;
+  seed: number;
+  world: World;
+  startedAt: number;
+  realStartedAt: number;
+  calls: CallLogSnapshot;
+  throttled: Record<string, number>;
+  injected: { serverErrors: number; throttles: number };
+  invocations: readonly Invocation[];
+  invocationStats: Record<FunctionName, FunctionStats>;
+}
+
+export function buildReport(inputs: ReportInputs): SimulationReport {
+  const { world } = inputs;
+  const killed = world.killedTasks;
+  const actions = [...world.lifecycleActions.values()];
+  const completed = actions.filter((action) => action.state === 'completed');
+  const byCause: Record<string, number> = {};
+  for (const termination of world.terminations) byCause[termination.cause] = (byCause[termination.cause] ?? 0) + 1;
+  const byOperation: Record<string, number> = {};
+  const errorsByCode: Record<string, number> = {};
+  for (const [operation, counts] of Object.entries(inputs.calls.operations)) {
+    byOperation[operation] = counts.calls;
+    for (const [code, count] of Object.entries(counts.errors)) errorsByCode[code] = (errorsByCode[code] ?? 0) + count;
+  }
+  const spotKills = new Set(
+    killed.filter((task) => task.origin === 'service').map((task) => task.ec2InstanceId),
+  );
+  return {
+    scenario: inputs.scenario,
+    seed: inputs.seed,
+    simulatedSeconds: Math.round((world.now() - inputs.startedAt) / 1000),
+    realMs: Date.now() - inputs.realStartedAt,
+    tasks: {
+      killed: killed.length,
+      disrupted: killed.filter((task) => task.disrupted).length,
+      killedByOrigin: {
+        service: killed.filter((task) => task.origin === 'service').length,
+        daemon: killed.filter((task) => task.origin === 'daemon').length,
+        standalone: killed.filter((task) => task.origin === 'standalone').length,
+      },
+    },
+    drains: world.drains.length,
+    lifecycleActions: {
+      started: actions.length,
+      completedClean: completed.filter((action) => (action.unstoppedTasksAtEnd ?? 0) === 0).length,
+      completedForced: completed.filter((action) => (action.unstoppedTasksAtEnd ?? 0) > 0).length,
+      expired: actions.filter((action) => action.state === 'expired').length,
+      globalTimeout: actions.filter((action) => action.state === 'global-timeout').length,
+      stillActive: actions.filter((action) => action.state === 'active').length,
+      heartbeats: actions.reduce((sum, action) => sum + action.heartbeats, 0),
+    },
+    instances: {
+      removed: world.terminations.length,
+      byCause,
+      terminatedWithTasksAfterCompletion: world.terminations.filter(
+        (termination) => termination.lifecycle === 'completed' && termination.unstoppedTasks > 0,
+      ).length,
+      spotReclaimedWithServiceTasks: world.terminations.filter(
+        (termination) => termination.cause === 'spot-interruption' && spotKills.has(termination.ec2InstanceId),
+      ).length,
+    },
+    awsCalls: { total: inputs.calls.total, errors: inputs.calls.errors, byOperation, errorsByCode },
+    faults: { throttled: inputs.throttled, serverErrors: inputs.injected.serverErrors, injectedThrottles: inputs.injected.throttles },
+    invocations: inputs.invocationStats,
+    invalidEventsWithWrites: inputs.invocations.filter((invocation) => invocation.invalidInput && invocation.writes.length > 0).length,
+    handlerPublishes: inputs.invocations.reduce((sum, invocation) => sum + invocation.writes.filter((op) => op === 'Publish').length, 0),
+  };
+}
+
+/** The report as the text `npm start` prints. */
+export function formatReport(report: SimulationReport): string {
+  const lines: string[] = [];
+  const row = (label: string, value: string | number) => lines.push(`  ${label.padEnd(52, '.')} ${value}`);
+  lines.push(`Report: scenario ${report.scenario} (seed ${report.seed}), ${formatDuration(report.simulatedSeconds)} simulated in ${(report.realMs / 1000).toFixed(1)} s`);
+  lines.push('');
+  lines.push('Tasks');
+  row('disrupted (stopped without a replacement running)', report.tasks.disrupted);
+  row('killed by an instance going away', `${report.tasks.killed} (service ${report.tasks.killedByOrigin.service}, daemon ${report.tasks.killedByOrigin.daemon}, standalone ${report.tasks.killedByOrigin.standalone})`);
+  lines.push('Drains');
+  row('container instances set to DRAINING', report.drains);
+  lines.push('Lifecycle actions');
+  row('started', report.lifecycleActions.started);
+  row('completed after every task STOPPED', report.lifecycleActions.completedClean);
+  row('completed at the deadline with tasks still running', report.lifecycleActions.completedForced);
+  row('expired (heartbeat timeout, default result)', report.lifecycleActions.expired);
+  row('hit the global timeout', report.lifecycleActions.globalTimeout);
+  row('still waiting at the end', report.lifecycleActions.stillActive);
+  row('heartbeats recorded', report.lifecycleActions.heartbeats);
+  lines.push('Instances');
+  row('removed', `${report.instances.removed} ${formatCounts(report.instances.byCause)}`);
+  row('terminated with tasks running after completion', report.instances.terminatedWithTasksAfterCompletion);
+  row('Spot reclaimed with service tasks still running', report.instances.spotReclaimedWithServiceTasks);
+  lines.push('Handlers');
+  for (const [name, stats] of Object.entries(report.invocations)) {
+    if (stats.invocations === 0) continue;
+    row(name, `${stats.invocations} invocations, ${stats.errors} errors, ${stats.timeouts} timeouts, ${stats.retries} retries, ${(stats.billedMs / 1000).toFixed(1)} s billed`);
+  }
+  row('SNS requeue publishes', report.handlerPublishes);
+  row('invalid events that caused a write', report.invalidEventsWithWrites);
+  lines.push(`AWS calls: ${report.awsCalls.total} (${report.awsCalls.errors} answered with an error)`);
+  for (const [operation, count] of Object.entries(report.awsCalls.byOperation).sort(([a], [b]) => a.localeCompare(b))) row(operation, count);
+  if (Object.keys(report.awsCalls.errorsByCode).length > 0) row('errors by code', formatCounts(report.awsCalls.errorsByCode));
+  return lines.join('\n');
+}
+
+function formatCounts(counts: Record<string, number>): string {
+  const entries = Object.entries(counts);
+  return entries.length === 0 ? '' : `(${entries.map(([key, value]) => `${key} ${value}`).join(', ')})`;
+}
+
+export function formatDuration(seconds: number): string {
+  const minutes = Math.floor(seconds / 60);
+  return minutes > 0 ? `${minutes} min ${seconds % 60} s` : `${seconds} s`;
+}

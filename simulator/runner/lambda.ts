@@ -1,0 +1,152 @@
+import type { InvocationContext } from '../../lib/clock';
+import type { Activity, VirtualClock } from '../clock';
+import type { World } from '../world/world';
+
+/**
+ * Lambda's asynchronous invocation, in process, on the virtual clock (aws-behaviour.md §4):
+ * the handler gets a context whose remaining time follows the virtual clock and the function's
+ * timeout; an invocation still running at its timeout is frozen (it never wakes up again, like a
+ * killed sandbox) and counts as an error; an error is retried twice, one and two minutes later.
+ */
+export type FunctionName = 'spotInterruption' | 'lifecycleHook' | 'scaleInSweeper';
+export type Handler = (event: unknown, context: InvocationContext) => Promise<unknown>;
+
+export interface FunctionSpec {
+  name: FunctionName;
+  handler: Handler;
+  timeoutMs: number;
+  /** Lambda's async retries after a function error (0–2; 2 by default). */
+  maximumRetryAttempts: number;
+}
+
+export interface Invocation {
+  id: string;
+  fn: FunctionName;
+  attempt: number;
+  startedAt: number;
+  endedAt?: number;
+  outcome?: 'ok' | 'error' | 'timeout';
+  error?: string;
+  result?: unknown;
+  /** The event was planted as invalid input: it must cause no write. */
+  invalidInput: boolean;
+  /** AWS operations this invocation called (`Service.Operation`), writes included. */
+  calls: string[];
+  writes: string[];
+}
+
+export interface FunctionStats {
+  invocations: number;
+  ok: number;
+  errors: number;
+  timeouts: number;
+  retries: number;
+  /** Billed duration in virtual milliseconds, rounded up to 1 ms per invocation as Lambda does. */
+  billedMs: number;
+}
+
+export class LambdaRuntime {
+  readonly invocations: Invocation[] = [];
+  private readonly functions = new Map<FunctionName, FunctionSpec>();
+  private readonly byActivity = new Map<string, Invocation>();
+  private readonly running = new Set<Promise<unknown>>();
+  private sequence = 0;
+
+  constructor(
+    private readonly clock: VirtualClock,
+    private readonly world: World,
+  ) {}
+
+  register(spec: FunctionSpec): void {
+    this.functions.set(spec.name, spec);
+  }
+
+  has(name: FunctionName): boolean {
+    return this.functions.has(name);
+  }
+
+  /** The invocation the caller runs in (for call accounting). */
+  invocationOf(activity: Activity | undefined): Invocation | undefined {
+    return activity ? this.byActivity.get(activity.id) : undefined;
+  }
+
+  /** An asynchronous invocation: starts at once; errors and timeouts are retried by Lambda. */
+  invoke(name: FunctionName, event: unknown, options: { invalidInput?: boolean; attempt?: number } = {}): void {
+    const spec = this.functions.get(name);
+    if (!spec) return;
+    const attempt = options.attempt ?? 1;
+    const id = `${name}-${++this.sequence}`;
+    const startedAt = this.clock.now();
+    const invocation: Invocation = { id, fn: name, attempt, startedAt, invalidInput: options.invalidInput ?? false, calls: [], writes: [] };
+    this.invocations.push(invocation);
+    const deadline = startedAt + spec.timeoutMs;
+    const context: InvocationContext = {
+      getRemainingTimeInMillis: () => Math.max(0, deadline - this.clock.now()),
+      awsRequestId: id,
+    };
+    // The event crosses a process boundary in Lambda: the handler gets its own copy.
+    const payload: unknown = structuredClone(event);
+    const { activity, done } = this.clock.track(() => spec.handler(payload, context), id);
+    this.byActivity.set(activity.id, invocation);
+    const timeout = this.clock.schedule(deadline, () => {
+      if (invocation.outcome) return;
+      this.clock.freeze(activity);
+      this.finish(spec, invocation, 'timeout', event, `Task timed out after ${(spec.timeoutMs / 1000).toFixed(2)} seconds`);
+    });
+    const tracked = done.then(
+      (result) => {
+        this.clock.cancel(timeout);
+        if (invocation.outcome) return;
+        invocation.result = result;
+        this.finish(spec, invocation, 'ok', event);
+      },
+      (error: unknown) => {
+        this.clock.cancel(timeout);
+        if (invocation.outcome) return;
+        this.finish(spec, invocation, 'error', event, error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+      },
+    );
+    this.running.add(tracked);
+    void tracked.finally(() => this.running.delete(tracked));
+  }
+
+  private finish(spec: FunctionSpec, invocation: Invocation, outcome: 'ok' | 'error' | 'timeout', event: unknown, error?: string): void {
+    invocation.outcome = outcome;
+    invocation.endedAt = this.clock.now();
+    if (error) invocation.error = error;
+    if (outcome === 'ok') return;
+    this.world.record('lambda', outcome === 'timeout' ? 'invocation timed out' : 'invocation failed', {
+      fn: invocation.fn,
+      attempt: invocation.attempt,
+      error,
+    });
+    if (invocation.attempt <= spec.maximumRetryAttempts) {
+      // One minute before the second attempt, two before the third (aws-behaviour.md §4).
+      const delay = invocation.attempt * 60_000;
+      this.clock.schedule(this.clock.now() + delay, () =>
+        this.invoke(invocation.fn, event, { invalidInput: invocation.invalidInput, attempt: invocation.attempt + 1 }),
+      );
+    }
+  }
+
+  stats(): Record<FunctionName, FunctionStats> {
+    const empty = (): FunctionStats => ({ invocations: 0, ok: 0, errors: 0, timeouts: 0, retries: 0, billedMs: 0 });
+    const stats: Record<FunctionName, FunctionStats> = { spotInterruption: empty(), lifecycleHook: empty(), scaleInSweeper: empty() };
+    for (const invocation of this.invocations) {
+      const entry = stats[invocation.fn];
+      entry.invocations += 1;
+      if (invocation.attempt > 1) entry.retries += 1;
+      if (invocation.outcome === 'ok') entry.ok += 1;
+      if (invocation.outcome === 'error') entry.errors += 1;
+      if (invocation.outcome === 'timeout') entry.timeouts += 1;
+      const end = invocation.endedAt ?? this.clock.now();
+      entry.billedMs += Math.max(1, Math.ceil(end - invocation.startedAt));
+    }
+    return stats;
+  }
+
+  /** Invocations that have not ended yet. */
+  get inFlight(): number {
+    return this.invocations.filter((invocation) => !invocation.outcome).length;
+  }
+}

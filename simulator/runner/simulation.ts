@@ -1,0 +1,425 @@
+import { buildClients, type AwsClients } from '../../lib/clients';
+import type { Env } from '../../lib/config';
+import { makeLifecycleHookHandler } from '../../lib/lifecycle/handler';
+import { loadLifecycleConfig } from '../../lib/lifecycle/config';
+import { loadSpotConfig } from '../../lib/spot/config';
+import { makeSpotInterruptionHandler } from '../../lib/spot/handler';
+import { loadSweeperConfig } from '../../lib/sweeper/config';
+import { makeScaleInSweeperHandler } from '../../lib/sweeper/handler';
+import { MemoryTelemetry } from '../../lib/telemetry';
+import type { ControlPlane } from '../api';
+import { VirtualClock, currentActivity } from '../clock';
+import { isWriteOperation, withCallLog, withFaults, withThrottling, type CallLog, type FaultyControlPlane, type ThrottledControlPlane } from '../faults';
+import { startServer, type RunningServer } from '../http/server';
+import { buildReport, type SimulationReport } from '../report';
+import type { Scenario, ScenarioEvent } from '../scenarios/load';
+import { ACCOUNT, REGION, type BusEvent, type SnsRecord, type TimelineEntry } from '../world/model';
+import { Random } from '../world/random';
+import { World } from '../world/world';
+import { LambdaRuntime, type FunctionName } from './lambda';
+
+/**
+ * A scenario, running: the world on a virtual clock behind the HTTP endpoint (with the scenario's
+ * throttling and faults in front of it), the three handlers built by their own factories with SDK
+ * clients pointed at that endpoint, and the deliveries that connect them: EventBridge rules to the
+ * Spot drainer, the lifecycle topic to the lifecycle drainer (at least once, with the scenario's
+ * duplicates and delays), the schedule to the sweeper.
+ *
+ * Tests and benchmarks drive it with `runFor`/`run` and read `world`, `report()` and the
+ * handlers' telemetry.
+ */
+export const LIFECYCLE_TOPIC = 'ecs-drain-lifecycle';
+export const SIMULATION_START = Date.UTC(2026, 2, 4, 10, 0, 0);
+
+/** Default Lambda timeouts, as serverless.yml deploys them. */
+const DEFAULT_TIMEOUTS: Record<FunctionName, number> = { spotInterruption: 30, lifecycleHook: 900, scaleInSweeper: 300 };
+
+export interface SimulationOptions {
+  /** Virtual ms per real ms; unset runs as fast as possible. */
+  rate?: number;
+  onTimeline?: (entry: TimelineEntry) => void;
+  /** Fixed port for the endpoint (0 or unset: any free port). */
+  port?: number;
+}
+
+export interface FunctionTelemetry {
+  spotInterruption: MemoryTelemetry;
+  lifecycleHook: MemoryTelemetry;
+  scaleInSweeper: MemoryTelemetry;
+}
+
+interface InstrumentableClient {
+  middlewareStack: { add(middleware: unknown, options: { step: 'initialize'; name: string }): void };
+  config: { retryStrategy: () => Promise<unknown> };
+  destroy(): void;
+}
+
+interface RetryToken {
+  getRetryDelay(): number;
+}
+interface RetryStrategyV2 {
+  acquireInitialRetryToken(scope: string): Promise<unknown>;
+  refreshRetryTokenForRetry(token: unknown, info: unknown): Promise<RetryToken>;
+  recordSuccess(token: unknown): void;
+}
+
+export class Simulation {
+  readonly telemetry: FunctionTelemetry = {
+    spotInterruption: new MemoryTelemetry(),
+    lifecycleHook: new MemoryTelemetry(),
+    scaleInSweeper: new MemoryTelemetry(),
+  };
+  readonly lambdas: LambdaRuntime;
+  readonly topicArn: string;
+  private readonly deliveryRandom: Random;
+  private readonly clients: AwsClients[] = [];
+  private readonly realStartedAt = Date.now();
+  private readonly spotRules = new Set<string>(['EC2 Spot Instance Interruption Warning']);
+  private server: RunningServer | undefined;
+
+  private constructor(
+    readonly scenario: Scenario,
+    readonly clock: VirtualClock,
+    readonly world: World,
+    readonly callLog: CallLog,
+    private readonly throttled: ThrottledControlPlane | undefined,
+    private readonly faulty: FaultyControlPlane | undefined,
+    private readonly options: SimulationOptions,
+  ) {
+    this.lambdas = new LambdaRuntime(clock, world);
+    this.topicArn = world.createTopic(LIFECYCLE_TOPIC).arn;
+    this.deliveryRandom = new Random((scenario.faults.seed ?? scenario.seed) + 7919);
+    if (options.onTimeline) world.onTimeline(options.onTimeline);
+  }
+
+  static async start(scenario: Scenario, options: SimulationOptions = {}): Promise<Simulation> {
+    const clock = new VirtualClock(SIMULATION_START);
+    const world = new World(clock, {
+      seed: scenario.seed,
+      drainingToDraining: scenario.world.drainingToDraining,
+      timings: { bootMs: scenario.world.bootSeconds * 1000, shutdownMs: scenario.world.shutdownSeconds * 1000 },
+    });
+    const faults = scenario.faults;
+    let plane: ControlPlane = world;
+    let throttled: ThrottledControlPlane | undefined;
+    let faulty: FaultyControlPlane | undefined;
+    if (faults.throttling) plane = throttled = withThrottling(plane, { clock });
+    if (faults.errorRate > 0 || faults.throttleRate > 0 || faults.latencyMs.max > 0) {
+      plane = faulty = withFaults(plane, {
+        seed: faults.seed ?? scenario.seed,
+        clock,
+        errorRate: faults.errorRate,
+        throttleRate: faults.throttleRate,
+        latencyMs: faults.latencyMs,
+      });
+    }
+    const callLog = withCallLog(plane, { clock });
+    const simulation = new Simulation(scenario, clock, world, callLog, throttled, faulty, options);
+    simulation.server = await startServer(callLog, { ...(options.port ? { port: options.port } : {}) });
+    simulation.wireHandlers(simulation.server.url);
+    simulation.populate();
+    return simulation;
+  }
+
+  get url(): string {
+    return this.server?.url ?? '';
+  }
+
+  get startedAt(): number {
+    return SIMULATION_START;
+  }
+
+  get endsAt(): number {
+    return SIMULATION_START + this.scenario.durationMinutes * 60_000;
+  }
+
+  // ---------------------------------------------------------------- handlers
+
+  private env(fn: FunctionName, own: Record<string, string>): Env {
+    return {
+      CLUSTERS: this.scenario.clusters.map((cluster) => cluster.name).join(','),
+      ...(fn === 'lifecycleHook' ? { LIFECYCLE_TOPIC_ARN: this.topicArn } : {}),
+      ...this.scenario.handlers.env,
+      ...own,
+    };
+  }
+
+  private clientsFor(url: string, sdk: { maxAttempts: number; retryMode: 'standard' | 'adaptive' }): AwsClients {
+    const clients = buildClients({
+      endpoint: url,
+      region: REGION,
+      credentials: { accessKeyId: 'sim', secretAccessKey: 'sim' },
+      maxAttempts: sdk.maxAttempts,
+      retryMode: sdk.retryMode,
+    });
+    for (const client of [clients.ecs, clients.autoScaling, clients.sns, clients.ec2, clients.cloudWatch]) {
+      this.instrument(client as unknown as InstrumentableClient);
+    }
+    this.clients.push(clients);
+    return clients;
+  }
+
+  /**
+   * Every SDK call is attributed to the invocation that made it (for the "invalid input caused
+   * no write" check) and held open on the virtual clock until answered, so time never advances
+   * under a request in flight. The SDK's retry backoff is slept on the virtual clock too: throttling
+   * buckets then refill during the backoff, as they would in real time.
+   */
+  private instrument(client: InstrumentableClient): void {
+    const clock = this.clock;
+    const lambdas = this.lambdas;
+    client.middlewareStack.add(
+      (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
+        const operation = (context.commandName ?? 'Unknown').replace(/Command$/, '');
+        const invocation = lambdas.invocationOf(currentActivity());
+        if (invocation) {
+          invocation.calls.push(operation);
+          if (isWriteOperation(operation)) invocation.writes.push(operation);
+        }
+        const release = clock.hold();
+        try {
+          return await next(args);
+        } finally {
+          release();
+        }
+      },
+      { step: 'initialize', name: 'simulatorAccounting' },
+    );
+    const original = client.config.retryStrategy;
+    client.config.retryStrategy = async () => {
+      const strategy = (await original()) as RetryStrategyV2;
+      if (typeof strategy.refreshRetryTokenForRetry !== 'function') return strategy;
+      return new Proxy(strategy, {
+        get(target, property, receiver) {
+          if (property !== 'refreshRetryTokenForRetry') return Reflect.get(target, property, receiver);
+          return async (token: unknown, info: unknown) => {
+            const next = await target.refreshRetryTokenForRetry(token, info);
+            await clock.sleep(next.getRetryDelay(), { blocksRequest: true });
+            return new Proxy(next as object, {
+              get: (inner, key, innerReceiver) =>
+                key === 'getRetryDelay' ? () => 0 : Reflect.get(inner, key, innerReceiver),
+            });
+          };
+        },
+      });
+    };
+  }
+
+  private wireHandlers(url: string): void {
+    const { handlers } = this.scenario;
+    const timeout = (fn: FunctionName, seconds: number | undefined) => (seconds ?? DEFAULT_TIMEOUTS[fn]) * 1000;
+
+    if (handlers.spotInterruption.enabled) {
+      const config = loadSpotConfig(this.env('spotInterruption', handlers.spotInterruption.env));
+      if (config.rebalanceDrain) this.spotRules.add('EC2 Instance Rebalance Recommendation');
+      const handler = makeSpotInterruptionHandler({
+        config,
+        ecs: this.clientsFor(url, config.sdk).ecs,
+        telemetry: this.telemetry.spotInterruption,
+      });
+      this.lambdas.register({
+        name: 'spotInterruption',
+        handler: (event) => handler(event),
+        timeoutMs: timeout('spotInterruption', handlers.spotInterruption.timeoutSeconds),
+        maximumRetryAttempts: 2,
+      });
+    }
+    if (handlers.lifecycleHook.enabled) {
+      const config = loadLifecycleConfig(this.env('lifecycleHook', handlers.lifecycleHook.env));
+      const clients = this.clientsFor(url, config.sdk);
+      const handler = makeLifecycleHookHandler({
+        config,
+        clients: { ecs: clients.ecs, autoScaling: clients.autoScaling, sns: clients.sns },
+        telemetry: this.telemetry.lifecycleHook,
+        clock: this.clock,
+        newId: () => this.deliveryRandom.uuid(),
+      });
+      this.lambdas.register({
+        name: 'lifecycleHook',
+        handler: (event, context) => handler(event, context),
+        timeoutMs: timeout('lifecycleHook', handlers.lifecycleHook.timeoutSeconds),
+        maximumRetryAttempts: 2,
+      });
+      this.world.subscribe(this.topicArn, (record) => this.deliverSns(record));
+    }
+    if (handlers.scaleInSweeper.enabled) {
+      const config = loadSweeperConfig(this.env('scaleInSweeper', handlers.scaleInSweeper.env));
+      const clients = this.clientsFor(url, config.sdk);
+      const handler = makeScaleInSweeperHandler({
+        config,
+        clients: { ecs: clients.ecs, autoScaling: clients.autoScaling, cloudWatch: clients.cloudWatch },
+        telemetry: this.telemetry.scaleInSweeper,
+        clock: this.clock,
+      });
+      this.lambdas.register({
+        name: 'scaleInSweeper',
+        handler: (event, context) => handler(event, context),
+        timeoutMs: timeout('scaleInSweeper', handlers.scaleInSweeper.timeoutSeconds),
+        maximumRetryAttempts: 2,
+      });
+      const every = handlers.scaleInSweeper.everyMinutes * 60_000;
+      const schedule = (at: number) => {
+        this.clock.schedule(at, () => {
+          this.lambdas.invoke('scaleInSweeper', this.scheduledEvent());
+          schedule(at + every);
+        });
+      };
+      schedule(SIMULATION_START + handlers.scaleInSweeper.firstAtMinutes * 60_000);
+    }
+    this.world.onBusEvent((event) => this.deliverBusEvent(event));
+  }
+
+  /** EventBridge: the Spot drainer's rules match on detail-type; delivery takes about half a second. */
+  private deliverBusEvent(event: BusEvent): void {
+    if (event.source !== 'aws.ec2' || !this.spotRules.has(event['detail-type'])) return;
+    this.clock.schedule(this.clock.now() + 500, () => this.lambdas.invoke('spotInterruption', event));
+  }
+
+  /**
+   * SNS to Lambda: at least once. From the seed, a delivery may be delayed and may arrive twice
+   * (aws-behaviour.md §4). A test notification is legitimate input that must cause no write.
+   */
+  private deliverSns(record: SnsRecord): void {
+    const { sns } = this.scenario.faults;
+    const random = this.deliveryRandom;
+    const isTest = record.Sns.Message.includes('"autoscaling:TEST_NOTIFICATION"');
+    const delay = () => (random.chance(sns.delayRate) ? random.int(sns.delaySeconds.min, sns.delaySeconds.max) * 1000 : 0);
+    const deliver = (extra: number) =>
+      this.clock.schedule(this.clock.now() + 100 + extra, () =>
+        this.lambdas.invoke('lifecycleHook', { Records: [record] }, { invalidInput: isTest }),
+      );
+    deliver(delay());
+    if (random.chance(sns.duplicateRate)) deliver(delay() + random.int(0, 2000));
+  }
+
+  private scheduledEvent() {
+    return {
+      version: '0',
+      id: this.deliveryRandom.uuid(),
+      'detail-type': 'Scheduled Event',
+      source: 'aws.events',
+      account: ACCOUNT,
+      time: new Date(this.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      region: REGION,
+      resources: [`arn:aws:events:${REGION}:${ACCOUNT}:rule/scale-in-sweeper-schedule`],
+      detail: {},
+    };
+  }
+
+  // ---------------------------------------------------------------- the world
+
+  private populate(): void {
+    const { scenario, world } = this;
+    for (const cluster of scenario.clusters) world.createCluster(cluster);
+    for (const group of scenario.groups) {
+      world.createGroup({
+        name: group.name,
+        cluster: group.cluster,
+        minSize: group.minSize,
+        maxSize: group.maxSize,
+        desiredCapacity: group.desiredCapacity,
+        instanceCpu: group.instance.cpu,
+        instanceMemory: group.instance.memory,
+        instanceType: group.instance.type,
+        spot: group.spot,
+        ageSeconds: group.ageMinutes * 60,
+        instanceIds: group.instanceIds,
+      });
+    }
+    // Standalone tasks first: they were there before the services' tasks filled the instances.
+    for (const task of scenario.standaloneTasks) {
+      const instance = this.groupInstances(task.group)[task.index];
+      if (!instance) throw new Error(`group ${task.group} has no instance #${task.index}`);
+      world.runTask({ cluster: task.cluster, ec2InstanceId: instance, family: task.family, cpu: task.cpu, memory: task.memory, stopSeconds: task.stopSeconds });
+    }
+    for (const service of scenario.services) world.createService({ ...service, stopSeconds: service.stopSeconds, startSeconds: service.startSeconds });
+    world.placeInitialTasks();
+    for (const group of scenario.groups) {
+      if (group.hook) {
+        world.putLifecycleHook({
+          groupName: group.name,
+          name: group.hook.name,
+          heartbeatTimeout: group.hook.heartbeatTimeoutSeconds,
+          defaultResult: group.hook.defaultResult,
+          topicArn: this.topicArn,
+          ...(group.hook.metadata !== undefined ? { metadata: group.hook.metadata } : {}),
+        });
+      }
+    }
+    for (const event of scenario.events) {
+      this.clock.schedule(SIMULATION_START + event.atSeconds * 1000, () => this.apply(event));
+    }
+  }
+
+  /** EC2 ids of a group's instances, in launch order. */
+  groupInstances(groupName: string): string[] {
+    const group = this.world.groups.get(groupName);
+    return group ? [...group.instances.keys()] : [];
+  }
+
+  private apply(event: ScenarioEvent): void {
+    const { world } = this;
+    switch (event.type) {
+      case 'spot-interruption': {
+        const candidates = [...(world.groups.get(event.group)?.instances.values() ?? [])].filter(
+          (instance) => instance.lifecycleState === 'InService' && world.ec2.get(instance.id)?.state === 'running',
+        );
+        const chosen: string[] = [];
+        while (chosen.length < event.count && candidates.length > 0) {
+          const index = world.random.int(0, candidates.length - 1);
+          chosen.push(candidates.splice(index, 1)[0]!.id);
+        }
+        world.record('scenario', 'spot interruptions', { group: event.group, count: chosen.length });
+        for (const id of chosen) {
+          world.interruptSpot(id, event.rebalanceLeadSeconds ? { rebalanceFirstMs: event.rebalanceLeadSeconds * 1000 } : {});
+        }
+        return;
+      }
+      case 'set-desired-capacity':
+        world.setDesiredCapacity(event.group, event.desiredCapacity);
+        return;
+      case 'deploy':
+        world.deployService(event.cluster, event.service);
+        return;
+      case 'invoke':
+        world.record('scenario', 'event sent to a handler', { fn: event.function, invalid: event.invalid });
+        this.lambdas.invoke(event.function, event.event, { invalidInput: event.invalid });
+        return;
+    }
+  }
+
+  // ---------------------------------------------------------------- running
+
+  /** Runs `ms` of virtual time. */
+  async runFor(ms: number): Promise<void> {
+    await this.clock.runUntil(this.clock.now() + ms, this.options.rate ? { rate: this.options.rate } : {});
+  }
+
+  /** Runs to the scenario's end and returns the report. */
+  async run(): Promise<SimulationReport> {
+    await this.clock.runUntil(this.endsAt, this.options.rate ? { rate: this.options.rate } : {});
+    return this.report();
+  }
+
+  report(): SimulationReport {
+    return buildReport({
+      scenario: this.scenario.name,
+      seed: this.scenario.seed,
+      world: this.world,
+      startedAt: SIMULATION_START,
+      realStartedAt: this.realStartedAt,
+      calls: this.callLog.snapshot(),
+      throttled: this.throttled?.throttled() ?? {},
+      injected: this.faulty?.injected() ?? { serverErrors: 0, throttles: 0 },
+      invocations: this.lambdas.invocations,
+      invocationStats: this.lambdas.stats(),
+    });
+  }
+
+  async close(): Promise<void> {
+    for (const clients of this.clients) {
+      for (const client of [clients.ecs, clients.autoScaling, clients.sns, clients.ec2, clients.cloudWatch]) client.destroy();
+    }
+    await this.server?.close();
+  }
+}

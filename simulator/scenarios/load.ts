@@ -1,0 +1,209 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+
+/**
+ * Scenarios are data: the clusters, groups, services and instances of a world, the handlers'
+ * settings (their environment variables), the faults, the events over time and how long to run.
+ * They are validated here, once, with every problem reported at once.
+ */
+const positive = z.number().int().positive();
+const nonNegative = z.number().int().min(0);
+
+const hookSchema = z.object({
+  name: z.string().min(1).default('ecs-drain-hook'),
+  heartbeatTimeoutSeconds: z.number().int().min(30).max(7200).default(300),
+  defaultResult: z.enum(['CONTINUE', 'ABANDON']).default('ABANDON'),
+  metadata: z.string().max(4000).optional(),
+});
+
+const groupSchema = z.object({
+  name: z.string().min(1),
+  cluster: z.string().min(1),
+  minSize: nonNegative,
+  maxSize: nonNegative,
+  desiredCapacity: nonNegative,
+  instance: z.object({ cpu: positive, memory: positive, type: z.string().default('m5.large') }),
+  spot: z.boolean().default(false),
+  /** Minutes since the initial instances registered (an old instance has been idle longer). */
+  ageMinutes: nonNegative.default(120),
+  /** Fixed ids for the first instances (e.g. the id of a fixture event). */
+  instanceIds: z.array(z.string().regex(/^i-[0-9a-f]{8}([0-9a-f]{9})?$/)).default([]),
+  hook: hookSchema.optional(),
+});
+
+const serviceSchema = z.object({
+  cluster: z.string().min(1),
+  name: z.string().min(1),
+  strategy: z.enum(['REPLICA', 'DAEMON']).default('REPLICA'),
+  desiredCount: nonNegative.default(1),
+  minimumHealthyPercent: z.number().int().min(0).max(100).default(100),
+  maximumPercent: z.number().int().min(100).max(200).default(200),
+  cpu: positive,
+  memory: positive,
+  stopSeconds: nonNegative.default(30),
+  startSeconds: nonNegative.default(5),
+});
+
+const standaloneSchema = z.object({
+  cluster: z.string().min(1),
+  group: z.string().min(1),
+  /** Which instance of the group (in launch order). */
+  index: nonNegative.default(0),
+  family: z.string().min(1),
+  cpu: positive,
+  memory: positive,
+  stopSeconds: nonNegative.default(30),
+});
+
+const handlerSchema = z.object({
+  enabled: z.boolean().default(true),
+  env: z.record(z.string(), z.string()).default({}),
+  timeoutSeconds: z.number().int().min(1).max(900).optional(),
+});
+
+const eventSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('spot-interruption'),
+    atSeconds: nonNegative,
+    group: z.string(),
+    count: positive.default(1),
+    /** Emit a rebalance recommendation this many seconds before the warning. */
+    rebalanceLeadSeconds: positive.optional(),
+  }),
+  z.object({ type: z.literal('set-desired-capacity'), atSeconds: nonNegative, group: z.string(), desiredCapacity: nonNegative }),
+  z.object({ type: z.literal('deploy'), atSeconds: nonNegative, cluster: z.string(), service: z.string() }),
+  z.object({
+    type: z.literal('invoke'),
+    atSeconds: nonNegative,
+    function: z.enum(['spotInterruption', 'lifecycleHook', 'scaleInSweeper']),
+    /** The raw event; marked invalid so the report can check that it caused no write. */
+    event: z.unknown(),
+    invalid: z.boolean().default(true),
+  }),
+]);
+
+const faultSchema = z.object({
+  seed: z.number().int().optional(),
+  /** ECS token buckets at the documented rates, and an Auto Scaling bucket. */
+  throttling: z.boolean().default(false),
+  errorRate: z.number().min(0).max(1).default(0),
+  throttleRate: z.number().min(0).max(1).default(0),
+  latencyMs: z.object({ min: nonNegative, max: nonNegative }).default({ min: 0, max: 0 }),
+  sns: z
+    .object({
+      duplicateRate: z.number().min(0).max(1).default(0),
+      delayRate: z.number().min(0).max(1).default(0),
+      delaySeconds: z.object({ min: nonNegative, max: nonNegative }).default({ min: 1, max: 30 }),
+    })
+    .default({ duplicateRate: 0, delayRate: 0, delaySeconds: { min: 1, max: 30 } }),
+});
+
+export const scenarioSchema = z
+  .object({
+    name: z.string().min(1),
+    description: z.string().default(''),
+    seed: z.number().int().default(1),
+    durationMinutes: z.number().positive().max(48 * 60),
+    world: z
+      .object({
+        drainingToDraining: z.enum(['succeed', 'failure']).default('succeed'),
+        bootSeconds: nonNegative.default(60),
+        shutdownSeconds: nonNegative.default(10),
+      })
+      .default({ drainingToDraining: 'succeed', bootSeconds: 60, shutdownSeconds: 10 }),
+    clusters: z.array(z.object({ name: z.string().regex(/^[A-Za-z0-9_-]{1,255}$/) })).min(1),
+    groups: z.array(groupSchema).default([]),
+    services: z.array(serviceSchema).default([]),
+    standaloneTasks: z.array(standaloneSchema).default([]),
+    handlers: z
+      .object({
+        spotInterruption: handlerSchema.default({ enabled: true, env: {} }),
+        lifecycleHook: handlerSchema.default({ enabled: true, env: {} }),
+        scaleInSweeper: handlerSchema
+          .extend({ everyMinutes: positive.default(30), firstAtMinutes: nonNegative.default(5) })
+          .default({ enabled: false, env: {}, everyMinutes: 30, firstAtMinutes: 5 }),
+        /** Environment shared by every function (CLUSTERS defaults to every cluster of the scenario). */
+        env: z.record(z.string(), z.string()).default({}),
+      })
+      .default({
+        spotInterruption: { enabled: true, env: {} },
+        lifecycleHook: { enabled: true, env: {} },
+        scaleInSweeper: { enabled: false, env: {}, everyMinutes: 30, firstAtMinutes: 5 },
+        env: {},
+      }),
+    faults: faultSchema.default({
+      throttling: false,
+      errorRate: 0,
+      throttleRate: 0,
+      latencyMs: { min: 0, max: 0 },
+      sns: { duplicateRate: 0, delayRate: 0, delaySeconds: { min: 1, max: 30 } },
+    }),
+    events: z.array(eventSchema).default([]),
+  })
+  .superRefine((scenario, ctx) => {
+    const clusters = new Set(scenario.clusters.map((cluster) => cluster.name));
+    const groups = new Set(scenario.groups.map((group) => group.name));
+    const services = new Set(scenario.services.map((service) => `${service.cluster}/${service.name}`));
+    scenario.groups.forEach((group, index) => {
+      if (!clusters.has(group.cluster)) ctx.addIssue({ code: 'custom', path: ['groups', index, 'cluster'], message: `unknown cluster ${group.cluster}` });
+      if (!(group.minSize <= group.desiredCapacity && group.desiredCapacity <= group.maxSize)) {
+        ctx.addIssue({ code: 'custom', path: ['groups', index], message: 'needs minSize <= desiredCapacity <= maxSize' });
+      }
+    });
+    scenario.services.forEach((service, index) => {
+      if (!clusters.has(service.cluster)) ctx.addIssue({ code: 'custom', path: ['services', index, 'cluster'], message: `unknown cluster ${service.cluster}` });
+    });
+    scenario.standaloneTasks.forEach((task, index) => {
+      if (!groups.has(task.group)) ctx.addIssue({ code: 'custom', path: ['standaloneTasks', index, 'group'], message: `unknown group ${task.group}` });
+    });
+    scenario.events.forEach((event, index) => {
+      if ('group' in event && !groups.has(event.group)) {
+        ctx.addIssue({ code: 'custom', path: ['events', index, 'group'], message: `unknown group ${event.group}` });
+      }
+      if (event.type === 'deploy' && !services.has(`${event.cluster}/${event.service}`)) {
+        ctx.addIssue({ code: 'custom', path: ['events', index, 'service'], message: `unknown service ${event.service}` });
+      }
+    });
+  });
+
+export type Scenario = z.output<typeof scenarioSchema>;
+export type ScenarioInput = z.input<typeof scenarioSchema>;
+export type ScenarioEvent = Scenario['events'][number];
+
+export class ScenarioError extends Error {
+  override readonly name = 'ScenarioError';
+}
+
+export const SCENARIO_DIR = __dirname;
+export const DEFAULT_SCENARIO = 'spot-storm';
+
+/** Validates a scenario object (from a file, a test or a benchmark). */
+export function parseScenario(input: unknown, source = 'scenario'): Scenario {
+  const result = scenarioSchema.safeParse(input);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
+  throw new ScenarioError(`${source} is invalid: ${problems.join('; ')}`);
+}
+
+export function scenarioNames(): string[] {
+  return readdirSync(SCENARIO_DIR)
+    .filter((file) => file.endsWith('.json'))
+    .map((file) => file.slice(0, -'.json'.length))
+    .sort();
+}
+
+/** Loads `simulator/scenarios/<name>.json`. */
+export function loadScenario(name: string): Scenario {
+  if (!/^[a-z0-9-]+$/.test(name) || !scenarioNames().includes(name)) {
+    throw new ScenarioError(`unknown scenario "${name}"; available: ${scenarioNames().join(', ')}`);
+  }
+  const file = join(SCENARIO_DIR, `${name}.json`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new ScenarioError(`${name}.json is not valid JSON: ${(error as Error).message}`);
+  }
+  return parseScenario(raw, `${name}.json`);
+}
