@@ -1,4 +1,5 @@
 import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
+import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import { DescribeContainerInstancesCommand } from '@aws-sdk/client-ecs';
 import fc from 'fast-check';
 import { body, startHarness, type Harness } from './harness';
@@ -57,6 +58,22 @@ describe('round trip through the wire (property)', () => {
         h.plane.on('autoscaling:DescribeAutoScalingGroups', () => ({ AutoScalingGroups: groups, ...(nextToken !== undefined ? { NextToken: nextToken } : {}) }));
         const out = await h.clients.autoScaling.send(new DescribeAutoScalingGroupsCommand({}));
         expect(body(out)).toEqual({ AutoScalingGroups: groups, ...(nextToken !== undefined ? { NextToken: nextToken } : {}) });
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('query and EC2 query inputs: form-encoded text, nested lists and numbers arrive exactly', async () => {
+    const formText = fc.oneof(text, fc.constantFrom('a&b=c', '100%', 'x+y z', 'tag:ecs-cluster', '.member.1'));
+    const filters = fc.array(fc.record({ Name: formText, Values: fc.array(formText, { minLength: 1, maxLength: 3 }) }), { minLength: 1, maxLength: 3 });
+    h.plane.on('autoscaling:DescribeAutoScalingGroups', () => ({ AutoScalingGroups: [] }));
+    h.plane.on('ec2:DescribeInstances', () => ({ Reservations: [] }));
+    await fc.assert(
+      fc.asyncProperty(filters, fc.array(formText, { minLength: 1, maxLength: 4 }), fc.integer({ min: 5, max: 1_000 }), async (Filters, names, max) => {
+        await h.clients.autoScaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: names, Filters, MaxRecords: max }));
+        await h.clients.ec2.send(new DescribeInstancesCommand({ InstanceIds: names, Filters, MaxResults: max }));
+        expect(h.plane.inputsOf('DescribeAutoScalingGroups').at(-1)).toEqual({ AutoScalingGroupNames: names, Filters, MaxRecords: max });
+        expect(h.plane.inputsOf('DescribeInstances').at(-1)).toEqual({ InstanceIds: names, Filters, MaxResults: max });
       }),
       { numRuns: 60 },
     );
