@@ -26,6 +26,7 @@ import {
   type LifecycleSnapshot,
   type LifecycleStep,
 } from './decide';
+import { countingClient, type CallCounts } from './calls';
 import { LEASE_ATTRIBUTE, writeLease } from './lease';
 import { buildRequeueMessage, chainFromSignal, opsNotice, requeueSubject } from './messages';
 
@@ -68,6 +69,8 @@ export interface LifecycleRecordResult {
   polls?: number;
   /** The step a dry run would have taken. */
   wouldDo?: string;
+  /** AWS requests this round made, per service. */
+  awsCalls?: Record<string, number>;
 }
 
 export interface LifecycleHandlerResult {
@@ -115,6 +118,11 @@ export function makeLifecycleHookHandler(deps: LifecycleHookDeps) {
     private readonly daemonByService = new Map<string, boolean>();
     private lastCounts: ReturnType<typeof countTasks> | undefined;
     private lastTasks: readonly ClassifiedTask[] = [];
+    /** AWS requests of this round, per service: reported on the decision line. */
+    private readonly calls: CallCounts = {};
+    private readonly ecs = countingClient(deps.clients.ecs, 'ecs', this.calls);
+    private readonly autoScaling = countingClient(deps.clients.autoScaling, 'autoScaling', this.calls);
+    private readonly sns = countingClient(deps.clients.sns, 'sns', this.calls);
 
     constructor(
       private readonly signal: LifecycleSignal,
@@ -156,7 +164,7 @@ export function makeLifecycleHookHandler(deps: LifecycleHookDeps) {
 
     /** Reads what the decision needs. Later rounds skip the lookup: the message names the instance. */
     private async readSnapshot(): Promise<LifecycleSnapshot> {
-      const { ecs, autoScaling } = deps.clients;
+      const { ecs, autoScaling } = this;
       const chain = this.chain;
       let instance: { status: string; lease?: string } | undefined;
       if (chain.cluster === undefined || chain.containerInstanceArn === undefined) {
@@ -203,7 +211,7 @@ export function makeLifecycleHookHandler(deps: LifecycleHookDeps) {
     }
 
     private async readTasks(cluster: string, containerInstanceArn: string): Promise<ClassifiedTask[]> {
-      const ecs = deps.clients.ecs;
+      const ecs = this.ecs;
       const tasks = await listUnstoppedTasks(ecs, cluster, containerInstanceArn);
       const unknown = [
         ...new Set(tasks.map((task) => task.serviceName).filter((name): name is string => name !== undefined)),
@@ -226,7 +234,7 @@ export function makeLifecycleHookHandler(deps: LifecycleHookDeps) {
           case 'complete':
             return this.complete(step.result, step.reason, snapshot);
           case 'drain': {
-            const outcome = await setDraining(deps.clients.ecs, this.chain.cluster ?? '', [this.chain.containerInstanceArn ?? '']);
+            const outcome = await setDraining(this.ecs, this.chain.cluster ?? '', [this.chain.containerInstanceArn ?? '']);
             if (outcome.failed.length > 0) {
               throw new RetryableError(`could not set DRAINING: ${outcome.failed.map((failure) => failure.reason).join(', ')}`);
             }
@@ -239,7 +247,7 @@ export function makeLifecycleHookHandler(deps: LifecycleHookDeps) {
           }
           case 'stop-standalone': {
             for (const taskArn of step.taskArns) {
-              await stopTask(deps.clients.ecs, this.chain.cluster ?? '', taskArn, 'Auto Scaling is terminating the container instance');
+              await stopTask(this.ecs, this.chain.cluster ?? '', taskArn, 'Auto Scaling is terminating the container instance');
             }
             telemetry.count('StandaloneTasksStopped', { cluster: this.clusterDimension }, step.taskArns.length);
             const stopped = new Set(step.taskArns);
@@ -247,7 +255,7 @@ export function makeLifecycleHookHandler(deps: LifecycleHookDeps) {
             break;
           }
           case 'heartbeat': {
-            const answer = await recordLifecycleHeartbeat(deps.clients.autoScaling, this.ref);
+            const answer = await recordLifecycleHeartbeat(this.autoScaling, this.ref);
             if (answer === 'no-active-action') snapshot = { ...snapshot, actionOver: true };
             else {
               this.chain.lastHeartbeatAt = now;
@@ -261,7 +269,7 @@ export function makeLifecycleHookHandler(deps: LifecycleHookDeps) {
             break;
           }
           case 'check-group': {
-            const states = await describeGroupInstances(deps.clients.autoScaling, [this.chain.notification.EC2InstanceId]);
+            const states = await describeGroupInstances(this.autoScaling, [this.chain.notification.EC2InstanceId]);
             snapshot = { ...snapshot, groupState: states.get(this.chain.notification.EC2InstanceId)?.lifecycleState ?? 'absent' };
             break;
           }
@@ -287,7 +295,7 @@ export function makeLifecycleHookHandler(deps: LifecycleHookDeps) {
 
     private async claimLease(): Promise<void> {
       try {
-        await writeLease(deps.clients.ecs, this.chain.cluster ?? '', this.chain.containerInstanceArn ?? '', this.lease.mine);
+        await writeLease(this.ecs, this.chain.cluster ?? '', this.chain.containerInstanceArn ?? '', this.lease.mine);
         this.lease = { ...this.lease, claimed: true };
       } catch (error) {
         if (classifyAwsError(error) === 'retryable') throw error;
@@ -299,7 +307,7 @@ export function makeLifecycleHookHandler(deps: LifecycleHookDeps) {
     }
 
     private async complete(result: LifecycleResult, reason: CompleteReason, snapshot: LifecycleSnapshot): Promise<LifecycleRecordResult> {
-      const answer = await completeLifecycleAction(deps.clients.autoScaling, this.ref, result);
+      const answer = await completeLifecycleAction(this.autoScaling, this.ref, result);
       const overdue = reason === 'deadline' || reason === 'hop-cap';
       if (answer === 'no-active-action') {
         return this.finish('INFO', { outcome: 'ended', reason: 'action-over' }, () =>
@@ -318,7 +326,7 @@ export function makeLifecycleHookHandler(deps: LifecycleHookDeps) {
     private async notifyOps(result: LifecycleResult, reason: CompleteReason, snapshot: LifecycleSnapshot): Promise<void> {
       const notice = opsNotice({ chain: this.chain, result, reason, now: clock.now(), tasks: snapshot.tasks, config });
       try {
-        await deps.clients.sns.send(new PublishCommand({ TopicArn: config.opsTopicArn, Subject: notice.subject, Message: notice.message }));
+        await this.sns.send(new PublishCommand({ TopicArn: config.opsTopicArn, Subject: notice.subject, Message: notice.message }));
       } catch (error) {
         telemetry.log('ERROR', 'ops notice failed', { ...this.fields(), ...describeError(error) });
         telemetry.count('OpsNoticeFailed', { cluster: this.clusterDimension });
@@ -329,7 +337,7 @@ export function makeLifecycleHookHandler(deps: LifecycleHookDeps) {
       const topicArn = config.lifecycleTopicArn ?? this.signal.topicArn;
       if (!topicArn) throw new Error('no topic to requeue to: LIFECYCLE_TOPIC_ARN is unset and the record names no TopicArn');
       const message = buildRequeueMessage(this.chain);
-      await deps.clients.sns.send(
+      await this.sns.send(
         new PublishCommand({ TopicArn: topicArn, Subject: requeueSubject(this.chain), Message: JSON.stringify(message) }),
       );
       return this.finish('INFO', { outcome: 'requeued', reason: 'invocation-ending', nextAttempt: message.attempt }, () =>
@@ -405,6 +413,7 @@ export function makeLifecycleHookHandler(deps: LifecycleHookDeps) {
         ...this.fields(),
         ...outcome,
         polls: this.polls,
+        awsCalls: { ...this.calls },
         elapsedSeconds,
         ...(this.lastCounts ? { tasks: this.lastCounts } : {}),
       });
@@ -423,12 +432,18 @@ export function makeLifecycleHookHandler(deps: LifecycleHookDeps) {
         chainId: this.chain.chainId,
         attempt: this.chain.attempt,
         polls: this.polls,
+        awsCalls: { ...this.calls },
       };
     }
   }
 
   return async function lifecycleHookHandler(event: unknown, context: InvocationContext): Promise<LifecycleHandlerResult> {
-    const invocationEndsAt = clock.now() + context.getRemainingTimeInMillis() - INVOCATION_SAFETY_MARGIN_MS;
+    const remaining = context.getRemainingTimeInMillis();
+    const invocationEndsAt = clock.now() + remaining - INVOCATION_SAFETY_MARGIN_MS;
+    if (remaining < INVOCATION_SAFETY_MARGIN_MS + 2 * config.pollIntervalSeconds * 1000) {
+      // Each invocation would then hop at once, spending MAX_HOPS in minutes instead of polling.
+      telemetry.log('WARN', 'invocation too short to poll', { remainingMs: remaining, pollIntervalSeconds: config.pollIntervalSeconds });
+    }
     const envelope = snsRecords(event);
     if (!envelope.ok) {
       telemetry.log('ERROR', 'invalid event', { reason: envelope.reason, detail: envelope.detail });

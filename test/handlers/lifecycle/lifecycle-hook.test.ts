@@ -127,6 +127,7 @@ describe('lifecycle hook handler: draining', () => {
     const result = await handler(fixture('lifecycle-terminating.json'), contextFor(world.clock));
 
     expect(result.records[0]).toMatchObject({ outcome: 'completed', reason: 'drained', result: 'CONTINUE', cluster: CLUSTER, containerInstanceArn: CI_ARN });
+    expect(result.records[0]?.awsCalls).toEqual({ ecs: 8, autoScaling: 2 });
     expect(commandNames(ecsMock)).toEqual([
       'ListContainerInstancesCommand',
       'DescribeContainerInstancesCommand',
@@ -218,6 +219,9 @@ describe('lifecycle hook handler: draining', () => {
     autoScalingMock.resetHistory();
     const second = await handler(snsEvent(message), contextFor(world.clock));
     expect(second.records[0]).toMatchObject({ outcome: 'completed', reason: 'drained', kind: 'requeue', attempt: 1 });
+    // Per poll 1 + 2 + 1 ECS reads (instance, task lists, tasks), 1 DescribeServices per round, 1 lease write.
+    const polls = second.records[0]!.polls!;
+    expect(second.records[0]?.awsCalls).toEqual({ ecs: 4 * polls + 2, autoScaling: 1 });
     expect(world.completed).toBe('CONTINUE');
     expect(ecsMock).not.toHaveReceivedCommand(ListContainerInstancesCommand);
     expect(autoScalingMock).not.toHaveReceivedCommand(DescribeLifecycleHooksCommand);
