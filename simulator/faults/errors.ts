@@ -11,8 +11,12 @@ export function throttlingError(service: ServiceName): AwsApiError {
     case 'ecs':
       return new AwsApiError('ThrottlingException', 'Rate exceeded', 400);
     case 'ec2':
-      // EC2 throttles per action with its own code and a 503.
+      // EC2 has its own code, with a 503 ("Status Code: 503; Error Code: RequestLimitExceeded",
+      // https://github.com/cloudfoundry/bosh-aws-cpi-release/issues/61).
       return new AwsApiError('RequestLimitExceeded', 'Request limit exceeded.', 503);
+    case 'sns':
+      // SNS models its throttle as ThrottledException, query code `Throttled`, HTTP 429 (SNS API reference).
+      return new AwsApiError('Throttled', 'Rate exceeded', 429);
     default:
       return new AwsApiError('Throttling', 'Rate exceeded', 400);
   }

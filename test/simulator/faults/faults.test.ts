@@ -101,6 +101,8 @@ describe('withFaults', () => {
     expect(new Set(autoScaling.outcomes)).toEqual(new Set(['InternalFailure', 'ServiceUnavailable']));
     expect(new Set((await run({ seed: 3, throttleRate: 1 }, 20, 'autoscaling')).outcomes)).toEqual(new Set(['Throttling']));
     expect(new Set((await run({ seed: 3, throttleRate: 1 }, 20, 'ec2')).outcomes)).toEqual(new Set(['RequestLimitExceeded']));
+    expect(new Set((await run({ seed: 3, throttleRate: 1 }, 20, 'sns')).outcomes)).toEqual(new Set(['Throttled']));
+    expect(new Set((await run({ seed: 3, throttleRate: 1 }, 20, 'ecs')).outcomes)).toEqual(new Set(['ThrottlingException']));
   });
 
   it('faults only the chosen services, without consuming the sequence for the others', async () => {

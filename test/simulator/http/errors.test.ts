@@ -181,6 +181,17 @@ describe('errors through the wire', () => {
       expect(error.$metadata.httpStatusCode).toBe(404);
     });
 
+    it('SNS: Throttled (429) surfaces as ThrottledException after the SDK retried it', async () => {
+      h.plane.on('sns:Publish', () => {
+        throw throttlingError('sns');
+      });
+      const error = await failure(h.clients.sns.send(new PublishCommand({ TopicArn: 'arn:aws:sns:us-east-1:1:t', Message: 'x' })));
+      expect(error).toMatchObject({ name: 'ThrottledException', message: 'Rate exceeded', $fault: 'client' });
+      expect(error.$metadata.httpStatusCode).toBe(429);
+      expect(attemptsAt('Publish')).toBe(3);
+      expect(classifyAwsError(error)).toBe('retryable');
+    });
+
     it('EC2: <Response><Errors> surfaces the code; RequestLimitExceeded is retried', async () => {
       h.plane.on('ec2:DescribeInstances', (_input, attempt) => {
         if (attempt === 1) throw throttlingError('ec2');
