@@ -27,7 +27,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function describe(path: string): string {
+function where(path: string): string {
   return path || 'the request';
 }
 
@@ -47,7 +47,7 @@ function parseTimestamp(value: unknown, format: TimestampFormat, path: string): 
   let date: Date | undefined;
   if (typeof value === 'number') date = new Date(value * 1000);
   else if (typeof value === 'string') date = format === 7 && /^-?\d+(\.\d+)?$/.test(value) ? new Date(Number(value) * 1000) : new Date(value);
-  if (!date || Number.isNaN(date.getTime())) throw new ShapeError(`Invalid timestamp at ${describe(path)}`);
+  if (!date || Number.isNaN(date.getTime())) throw new ShapeError(`Invalid timestamp at ${where(path)}`);
   return date;
 }
 
@@ -58,7 +58,7 @@ export function readJson(ns: NormalizedSchema, value: unknown, path = ''): unkno
   if (ns.isUnitSchema()) return undefined;
   if (value === null || value === undefined) return undefined;
   if (ns.isStructSchema()) {
-    if (!isRecord(value)) throw new ShapeError(`Expected an object at ${describe(path)}`);
+    if (!isRecord(value)) throw new ShapeError(`Expected an object at ${where(path)}`);
     const out: Record<string, unknown> = {};
     for (const [name, member] of ns.structIterator()) {
       const read = readJson(member, value[name], path ? `${path}.${name}` : name);
@@ -67,31 +67,31 @@ export function readJson(ns: NormalizedSchema, value: unknown, path = ''): unkno
     return out;
   }
   if (ns.isListSchema()) {
-    if (!Array.isArray(value)) throw new ShapeError(`Expected a list at ${describe(path)}`);
+    if (!Array.isArray(value)) throw new ShapeError(`Expected a list at ${where(path)}`);
     const item = ns.getValueSchema();
     return value.map((entry, index) => readJson(item, entry, `${path}[${index}]`));
   }
   if (ns.isMapSchema()) {
-    if (!isRecord(value)) throw new ShapeError(`Expected a map at ${describe(path)}`);
+    if (!isRecord(value)) throw new ShapeError(`Expected a map at ${where(path)}`);
     const entrySchema = ns.getValueSchema();
     // fromEntries defines own properties, so a "__proto__" key stays a key.
     return Object.fromEntries(Object.entries(value).map(([key, entry]) => [key, readJson(entrySchema, entry, `${path}.${key}`)]));
   }
   if (ns.isTimestampSchema()) return parseTimestamp(value, timestampFormat(ns, 7), path);
   if (ns.isBlobSchema()) {
-    if (typeof value !== 'string') throw new ShapeError(`Expected base64 text at ${describe(path)}`);
+    if (typeof value !== 'string') throw new ShapeError(`Expected base64 text at ${where(path)}`);
     return new Uint8Array(Buffer.from(value, 'base64'));
   }
   if (ns.isBooleanSchema()) {
-    if (typeof value !== 'boolean') throw new ShapeError(`Expected a boolean at ${describe(path)}`);
+    if (typeof value !== 'boolean') throw new ShapeError(`Expected a boolean at ${where(path)}`);
     return value;
   }
   if (ns.isNumericSchema()) {
-    if (typeof value !== 'number') throw new ShapeError(`Expected a number at ${describe(path)}`);
+    if (typeof value !== 'number') throw new ShapeError(`Expected a number at ${where(path)}`);
     return value;
   }
   if (ns.isStringSchema()) {
-    if (typeof value !== 'string') throw new ShapeError(`Expected a string at ${describe(path)}`);
+    if (typeof value !== 'string') throw new ShapeError(`Expected a string at ${where(path)}`);
     return value;
   }
   return value; // documents and big numbers pass through
