@@ -52,8 +52,11 @@ export async function startServer(plane: ControlPlane, options: ServerOptions = 
       response.destroy(error instanceof Error ? error : new Error(String(error)));
     });
   });
-  // SDK clients keep connections alive; close() must not wait for them.
-  server.keepAliveTimeout = 1_000;
+  // SDK clients keep connections alive and reuse them after idle gaps (a virtual clock paced for a
+  // demo has many): a short server-side timeout would race their reuse into ECONNRESETs the SDK
+  // retries. Idle sockets stay open instead; close() ends them all at once.
+  server.keepAliveTimeout = 120_000;
+  server.headersTimeout = 121_000;
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
