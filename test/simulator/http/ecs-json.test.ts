@@ -162,6 +162,16 @@ describe('ECS over AWS JSON 1.1', () => {
     expect(h.plane.inputsOf('PutAttributes').at(-1)).toEqual({ cluster: 'prod', attributes: [attribute] });
   });
 
+  it('answers 200 concurrent calls each with its own output and request id', async () => {
+    h.plane.on('ecs:ListTasks', async (input) => {
+      await new Promise((resolve) => setImmediate(resolve));
+      return { taskArns: [`arn:task/${String(input.cluster)}`] };
+    });
+    const outs = await Promise.all(Array.from({ length: 200 }, (_, i) => h.clients.ecs.send(new ListTasksCommand({ cluster: `c${i}` }))));
+    expect(outs.map((out) => out.taskArns)).toEqual(Array.from({ length: 200 }, (_, i) => [`arn:task/c${i}`]));
+    expect(new Set(outs.map((out) => out.$metadata.requestId)).size).toBe(200);
+  });
+
   it('sends a request id header the SDK reports', async () => {
     h.plane.on('ecs:ListClusters', () => ({ clusterArns: [] }));
     const one = await h.clients.ecs.send(new ListClustersCommand({}));
