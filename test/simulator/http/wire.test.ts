@@ -48,6 +48,14 @@ describe('wire format', () => {
     expect(doc.DescribeInstancesResponse.reservationSet).toEqual({ item: { reservationId: 'r-1', instancesSet: { item: { instanceId: 'i-1' } } } });
   });
 
+  it('CloudWatch also answers the query protocol older clients speak', async () => {
+    h.plane.on('cloudwatch:ListMetrics', () => ({ Metrics: [{ Namespace: 'N', MetricName: 'M' }] }));
+    const response = await form('Action=ListMetrics&Version=2010-08-01&Namespace=N', 'monitoring');
+    const doc = parser.parse(await response.text());
+    expect(doc.ListMetricsResponse.ListMetricsResult.Metrics).toEqual({ member: { Namespace: 'N', MetricName: 'M' } });
+    expect(h.plane.inputsOf('ListMetrics').at(-1)).toEqual({ Namespace: 'N' });
+  });
+
   it('routes a query request by Version when it is not signed', async () => {
     const response = await form('Action=DescribeInstances&Version=2016-11-15');
     expect(response.status).toBe(200);
