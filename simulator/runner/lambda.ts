@@ -114,7 +114,10 @@ export class LambdaRuntime {
     invocation.outcome = outcome;
     invocation.endedAt = this.clock.now();
     if (error) invocation.error = error;
-    if (outcome === 'ok') return;
+    if (outcome === 'ok') {
+      this.world.record('lambda', 'invocation ended', { fn: invocation.fn, result: summarize(invocation.result) });
+      return;
+    }
     this.world.record('lambda', outcome === 'timeout' ? 'invocation timed out' : 'invocation failed', {
       fn: invocation.fn,
       attempt: invocation.attempt,
@@ -149,4 +152,23 @@ export class LambdaRuntime {
   get inFlight(): number {
     return this.invocations.filter((invocation) => !invocation.outcome).length;
   }
+}
+
+/** A short description of a handler's result for the timeline. */
+function summarize(result: unknown): string {
+  if (typeof result !== 'object' || result === null) return String(result);
+  const value = result as { outcome?: unknown; reason?: unknown; records?: unknown; clusters?: unknown };
+  if (Array.isArray(value.records)) {
+    return value.records
+      .map((record: { outcome?: unknown; reason?: unknown }) => `${String(record.outcome)}/${String(record.reason)}`)
+      .join(', ');
+  }
+  if (Array.isArray(value.clusters)) {
+    return value.clusters
+      .map((sweep: { cluster?: unknown; outcome?: unknown; selected?: unknown }) =>
+        `${String(sweep.cluster)}: ${String(sweep.outcome)}, ${Array.isArray(sweep.selected) ? sweep.selected.length : 0} selected`,
+      )
+      .join('; ');
+  }
+  return `${String(value.outcome)}${value.reason !== undefined ? `/${String(value.reason)}` : ''}`;
 }

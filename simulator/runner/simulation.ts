@@ -12,11 +12,12 @@ import { VirtualClock, currentActivity } from '../clock';
 import { isWriteOperation, withCallLog, withFaults, withThrottling, type CallLog, type FaultyControlPlane, type ThrottledControlPlane } from '../faults';
 import { startServer, type RunningServer } from '../http/server';
 import { buildReport, type SimulationReport } from '../report';
-import type { Scenario, ScenarioEvent } from '../scenarios/load';
+import type { Scenario } from '../scenarios/load';
 import { ACCOUNT, REGION, type BusEvent, type SnsRecord, type TimelineEntry } from '../world/model';
 import { Random } from '../world/random';
 import { World } from '../world/world';
 import { LambdaRuntime, type FunctionName } from './lambda';
+import { groupInstances, populateWorld } from './populate';
 
 /**
  * A scenario, running: the world on a virtual clock behind the HTTP endpoint (with the scenario's
@@ -309,83 +310,16 @@ export class Simulation {
   // ---------------------------------------------------------------- the world
 
   private populate(): void {
-    const { scenario, world } = this;
-    for (const cluster of scenario.clusters) world.createCluster(cluster);
-    for (const group of scenario.groups) {
-      world.createGroup({
-        name: group.name,
-        cluster: group.cluster,
-        minSize: group.minSize,
-        maxSize: group.maxSize,
-        desiredCapacity: group.desiredCapacity,
-        instanceCpu: group.instance.cpu,
-        instanceMemory: group.instance.memory,
-        instanceType: group.instance.type,
-        spot: group.spot,
-        ageSeconds: group.ageMinutes * 60,
-        instanceIds: group.instanceIds,
-      });
-    }
-    // Standalone tasks first: they were there before the services' tasks filled the instances.
-    for (const task of scenario.standaloneTasks) {
-      const instance = this.groupInstances(task.group)[task.index];
-      if (!instance) throw new Error(`group ${task.group} has no instance #${task.index}`);
-      world.runTask({ cluster: task.cluster, ec2InstanceId: instance, family: task.family, cpu: task.cpu, memory: task.memory, stopSeconds: task.stopSeconds });
-    }
-    for (const service of scenario.services) world.createService({ ...service, stopSeconds: service.stopSeconds, startSeconds: service.startSeconds });
-    world.placeInitialTasks();
-    for (const group of scenario.groups) {
-      if (group.hook) {
-        world.putLifecycleHook({
-          groupName: group.name,
-          name: group.hook.name,
-          heartbeatTimeout: group.hook.heartbeatTimeoutSeconds,
-          defaultResult: group.hook.defaultResult,
-          topicArn: this.topicArn,
-          ...(group.hook.metadata !== undefined ? { metadata: group.hook.metadata } : {}),
-        });
-      }
-    }
-    for (const event of scenario.events) {
-      this.clock.schedule(SIMULATION_START + event.atSeconds * 1000, () => this.apply(event));
-    }
+    populateWorld(this.world, this.scenario, {
+      topicArn: this.topicArn,
+      start: SIMULATION_START,
+      invoke: (fn, event, invalid) => this.lambdas.invoke(fn, event, { invalidInput: invalid }),
+    });
   }
 
   /** EC2 ids of a group's instances, in launch order. */
   groupInstances(groupName: string): string[] {
-    const group = this.world.groups.get(groupName);
-    return group ? [...group.instances.keys()] : [];
-  }
-
-  private apply(event: ScenarioEvent): void {
-    const { world } = this;
-    switch (event.type) {
-      case 'spot-interruption': {
-        const candidates = [...(world.groups.get(event.group)?.instances.values() ?? [])].filter(
-          (instance) => instance.lifecycleState === 'InService' && world.ec2.get(instance.id)?.state === 'running',
-        );
-        const chosen: string[] = [];
-        while (chosen.length < event.count && candidates.length > 0) {
-          const index = world.random.int(0, candidates.length - 1);
-          chosen.push(candidates.splice(index, 1)[0]!.id);
-        }
-        world.record('scenario', 'spot interruptions', { group: event.group, count: chosen.length });
-        for (const id of chosen) {
-          world.interruptSpot(id, event.rebalanceLeadSeconds ? { rebalanceFirstMs: event.rebalanceLeadSeconds * 1000 } : {});
-        }
-        return;
-      }
-      case 'set-desired-capacity':
-        world.setDesiredCapacity(event.group, event.desiredCapacity);
-        return;
-      case 'deploy':
-        world.deployService(event.cluster, event.service);
-        return;
-      case 'invoke':
-        world.record('scenario', 'event sent to a handler', { fn: event.function, invalid: event.invalid });
-        this.lambdas.invoke(event.function, event.event, { invalidInput: event.invalid });
-        return;
-    }
+    return groupInstances(this.world, groupName);
   }
 
   // ---------------------------------------------------------------- running

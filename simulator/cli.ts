@@ -1,0 +1,159 @@
+import { parseArgs } from 'node:util';
+import { RealTimeClock } from './clock';
+import { withCallLog } from './faults';
+import { startServer } from './http/server';
+import { formatDuration, formatReport } from './report';
+import { populateWorld } from './runner/populate';
+import { LIFECYCLE_TOPIC, SIMULATION_START, Simulation } from './runner/simulation';
+import { DEFAULT_SCENARIO, ScenarioError, loadScenario, scenarioNames, type Scenario } from './scenarios/load';
+import type { TimelineEntry } from './world/model';
+import { World } from './world/world';
+
+/**
+ * `npm start`: runs a scenario against the three handlers over HTTP on a virtual clock, prints a
+ * live timeline and the report. `--serve` keeps a world up on real time for other processes
+ * (`serverless invoke local`) to call.
+ */
+const USAGE = `Usage: npm start -- [--scenario <name>] [--speed <n> | --fast] [--json] [--quiet]
+       npm start -- --serve [--scenario <name>] [--port <n>]
+       npm start -- --list
+
+  --scenario <name>  one of: ${scenarioNames().join(', ')} (default ${DEFAULT_SCENARIO})
+  --speed <n>        simulated seconds per real second for the live timeline (default 60)
+  --fast             no pacing: run as fast as possible
+  --json             print the report as JSON
+  --quiet            no timeline, only the report
+  --serve            serve the scenario's world on 127.0.0.1 in real time until Ctrl-C
+  --port <n>         port for --serve (default 4599)`;
+
+async function main(): Promise<number> {
+  // The simulator's own SDK clients run on whatever Node the user has; the deployed functions run on nodejs22.x.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const { values } = parseArgs({
+    options: {
+      scenario: { type: 'string', default: DEFAULT_SCENARIO },
+      speed: { type: 'string', default: '60' },
+      fast: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      quiet: { type: 'boolean', default: false },
+      serve: { type: 'boolean', default: false },
+      port: { type: 'string', default: '4599' },
+      list: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (values.list) {
+    for (const name of scenarioNames()) console.log(`${name.padEnd(28)} ${loadScenario(name).description}`);
+    return 0;
+  }
+  const scenario = loadScenario(values.scenario);
+  if (values.serve) return serve(scenario, Number(values.port));
+
+  const speed = Number(values.speed);
+  if (!values.fast && !(speed > 0)) throw new ScenarioError('--speed must be a positive number');
+  const printer = new TimelinePrinter(SIMULATION_START);
+  console.log(`Scenario ${scenario.name}: ${scenario.description}`);
+  console.log(`Simulating ${formatDuration(scenario.durationMinutes * 60)}${values.fast ? '' : ` at ${speed}x`}; the three handlers run in process against the simulator's HTTP endpoint.\n`);
+  const simulation = await Simulation.start(scenario, {
+    ...(values.fast ? {} : { rate: speed }),
+    ...(values.quiet || values.json ? {} : { onTimeline: (entry: TimelineEntry) => printer.add(entry) }),
+  });
+  try {
+    const report = await simulation.run();
+    printer.flush();
+    console.log('');
+    console.log(values.json ? JSON.stringify(report, null, 2) : formatReport(report));
+    return 0;
+  } finally {
+    await simulation.close();
+  }
+}
+
+/** Serves a scenario's world in real time; scenario events fire on schedule, handlers run elsewhere. */
+async function serve(scenario: Scenario, port: number): Promise<number> {
+  const clock = new RealTimeClock();
+  const world = new World(clock, {
+    seed: scenario.seed,
+    drainingToDraining: scenario.world.drainingToDraining,
+    timings: { bootMs: scenario.world.bootSeconds * 1000, shutdownMs: scenario.world.shutdownSeconds * 1000 },
+  });
+  const topic = world.createTopic(LIFECYCLE_TOPIC);
+  const printer = new TimelinePrinter(clock.now(), true);
+  world.onTimeline((entry) => printer.add(entry));
+  populateWorld(world, scenario, { topicArn: topic.arn, start: clock.now() });
+  const server = await startServer(withCallLog(world), { port });
+  const clusters = scenario.clusters.map((cluster) => cluster.name).join(',');
+  const someInstance = scenario.groups.flatMap((group) => group.instanceIds)[0];
+  console.log(`Serving scenario ${scenario.name} at ${server.url} (Ctrl-C to stop). Clusters: ${clusters}.`);
+  console.log('Point any AWS SDK or CLI at it, for example:\n');
+  console.log(
+    `  AWS_ENDPOINT_URL=${server.url} AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=sim AWS_SECRET_ACCESS_KEY=sim \\\n` +
+      `    npx serverless invoke local -f spotInterruption -p events/spot-interruption-terminate.json\n`,
+  );
+  if (someInstance) console.log(`(${someInstance}, the instance of that fixture, is a container instance of this world.)\n`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  printer.flush();
+  clock.stop();
+  await server.close();
+  return 0;
+}
+
+/**
+ * The live timeline: one line per distinct happening; identical ones at the same instant
+ * (twenty tasks starting, six warnings) fold into one line with a count.
+ */
+class TimelinePrinter {
+  private pending: { entry: TimelineEntry; count: number } | undefined;
+
+  constructor(
+    private readonly start: number,
+    private readonly immediate = false,
+  ) {}
+
+  add(entry: TimelineEntry): void {
+    const pending = this.pending;
+    if (pending && pending.entry.at === entry.at && pending.entry.kind === entry.kind && pending.entry.message === entry.message) {
+      pending.count += 1;
+      return;
+    }
+    this.flush();
+    this.pending = { entry, count: 1 };
+    if (this.immediate) this.flush();
+  }
+
+  flush(): void {
+    if (!this.pending) return;
+    const { entry, count } = this.pending;
+    this.pending = undefined;
+    const offset = Math.max(0, Math.round((entry.at - this.start) / 1000));
+    const clock = `${String(Math.floor(offset / 60)).padStart(2, '0')}:${String(offset % 60).padStart(2, '0')}`;
+    const detail = count > 1 ? `x${count}` : describe(entry.fields);
+    console.log(`  +${clock}  ${entry.kind.padEnd(9)} ${entry.message}${detail ? `  ${detail}` : ''}`);
+  }
+}
+
+function describe(fields: Record<string, unknown> | undefined): string {
+  if (!fields) return '';
+  return Object.entries(fields)
+    .filter(([key, value]) => value !== undefined && key !== 'token' && key !== 'messageId')
+    .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
+    .join(' ');
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    console.error(error instanceof ScenarioError ? error.message : error);
+    process.exitCode = 1;
+  },
+);

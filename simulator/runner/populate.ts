@@ -1,0 +1,91 @@
+import type { Scenario, ScenarioEvent } from '../scenarios/load';
+import type { World } from '../world/world';
+import type { FunctionName } from './lambda';
+
+export interface PopulateOptions {
+  /** The lifecycle hooks' notification topic (created by the caller, subscribed before the hooks exist). */
+  topicArn: string;
+  /** Clock time of the scenario's second 0. */
+  start: number;
+  /** Delivers a scenario `invoke` event; absent when no handler runs in process (`--serve`). */
+  invoke?: (fn: FunctionName, event: unknown, invalid: boolean) => void;
+}
+
+/** Builds the scenario's initial state in `world` and schedules its events on the world's clock. */
+export function populateWorld(world: World, scenario: Scenario, options: PopulateOptions): void {
+  for (const cluster of scenario.clusters) world.createCluster(cluster);
+  for (const group of scenario.groups) {
+    world.createGroup({
+      name: group.name,
+      cluster: group.cluster,
+      minSize: group.minSize,
+      maxSize: group.maxSize,
+      desiredCapacity: group.desiredCapacity,
+      instanceCpu: group.instance.cpu,
+      instanceMemory: group.instance.memory,
+      instanceType: group.instance.type,
+      spot: group.spot,
+      ageSeconds: group.ageMinutes * 60,
+      instanceIds: group.instanceIds,
+    });
+  }
+  // Standalone tasks first: they were there before the services' tasks filled the instances.
+  for (const task of scenario.standaloneTasks) {
+    const instance = groupInstances(world, task.group)[task.index];
+    if (!instance) throw new Error(`group ${task.group} has no instance #${task.index}`);
+    world.runTask({ cluster: task.cluster, ec2InstanceId: instance, family: task.family, cpu: task.cpu, memory: task.memory, stopSeconds: task.stopSeconds });
+  }
+  for (const service of scenario.services) world.createService(service);
+  world.placeInitialTasks();
+  for (const group of scenario.groups) {
+    if (!group.hook) continue;
+    world.putLifecycleHook({
+      groupName: group.name,
+      name: group.hook.name,
+      heartbeatTimeout: group.hook.heartbeatTimeoutSeconds,
+      defaultResult: group.hook.defaultResult,
+      topicArn: options.topicArn,
+      ...(group.hook.metadata !== undefined ? { metadata: group.hook.metadata } : {}),
+    });
+  }
+  for (const event of scenario.events) {
+    world.clock.schedule(options.start + event.atSeconds * 1000, () => applyEvent(world, event, options));
+  }
+}
+
+/** EC2 ids of a group's instances, in launch order. */
+export function groupInstances(world: World, groupName: string): string[] {
+  const group = world.groups.get(groupName);
+  return group ? [...group.instances.keys()] : [];
+}
+
+function applyEvent(world: World, event: ScenarioEvent, options: PopulateOptions): void {
+  switch (event.type) {
+    case 'spot-interruption': {
+      const candidates = [...(world.groups.get(event.group)?.instances.values() ?? [])].filter(
+        (instance) => instance.lifecycleState === 'InService' && world.ec2.get(instance.id)?.state === 'running',
+      );
+      const chosen: string[] = [];
+      while (chosen.length < event.count && candidates.length > 0) {
+        const index = world.random.int(0, candidates.length - 1);
+        chosen.push(candidates.splice(index, 1)[0]!.id);
+      }
+      world.record('scenario', 'spot interruptions', { group: event.group, count: chosen.length });
+      for (const id of chosen) {
+        world.interruptSpot(id, event.rebalanceLeadSeconds ? { rebalanceFirstMs: event.rebalanceLeadSeconds * 1000 } : {});
+      }
+      return;
+    }
+    case 'set-desired-capacity':
+      world.setDesiredCapacity(event.group, event.desiredCapacity);
+      return;
+    case 'deploy':
+      world.deployService(event.cluster, event.service);
+      return;
+    case 'invoke':
+      if (!options.invoke) return;
+      world.record('scenario', 'event sent to a handler', { fn: event.function, invalid: event.invalid });
+      options.invoke(event.function, event.event, event.invalid);
+      return;
+  }
+}
