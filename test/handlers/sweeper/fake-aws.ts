@@ -259,8 +259,9 @@ export class FakeAws {
       const references: string[] = input.tasks ?? [];
       if (references.length > 100) this.invalid('tasks can have at most 100 items');
       const tasks: Task[] = [];
+      const byId = new Map((this.tasks.get(cluster) ?? []).map((task) => [task.id, task]));
       for (const reference of references) {
-        const task = this.tasks.get(cluster)?.find((candidate) => candidate.id === reference.split('/').pop());
+        const task = byId.get(reference.split('/').pop() ?? '');
         if (!task) continue;
         tasks.push({
           taskArn: this.taskArn(cluster, task.id),

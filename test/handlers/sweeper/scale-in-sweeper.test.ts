@@ -77,6 +77,25 @@ describe('scale-in sweeper handler', () => {
     expect(fake.ecsMock).toHaveReceivedCommandTimes(ListTasksCommand, 0);
   });
 
+  it('reads tasks cluster-wide when that is cheaper, and sees through daemon tasks', async () => {
+    const { handler } = setup({ MAX_REMOVALS_PER_RUN: '1' });
+    fake.daemonServices.set('prod', ['log-router']);
+    const instances = fake.addInstances('prod', 'asg', 3, { idleSinceMinutesAgo: 60, now: NOW });
+
+    const result = await handler(scheduled);
+
+    // Three instances with one task each (the daemon): 3 lists + 1 describe per instance, or
+    // 1 list + 1 describe for the whole cluster.
+    expect(fake.requests.filter((request) => request.operation === 'ListTasks').map((request) => request.input)).toEqual([
+      { cluster: 'prod', desiredStatus: 'RUNNING', maxResults: 100 },
+      // The re-check lists the chosen instance's tasks of both desired statuses.
+      { cluster: 'prod', containerInstance: fake.arn('prod', instances[0]!.id), desiredStatus: 'RUNNING' },
+      { cluster: 'prod', containerInstance: fake.arn('prod', instances[0]!.id), desiredStatus: 'STOPPED' },
+    ]);
+    expect(result.clusters[0]?.idleInstances).toBe(3);
+    expect(result.clusters[0]?.execution.terminated).toEqual([instances[0]!.ec2InstanceId]);
+  });
+
   it('removes an instance idle long enough: marks it, drains it, then terminates it with the desired capacity lowered', async () => {
     const { handler, telemetry } = setup();
     fake.daemonServices.set('prod', ['log-router']);
