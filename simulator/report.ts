@@ -24,10 +24,12 @@ export interface SimulationReport {
   drains: number;
   lifecycleActions: {
     started: number;
-    /** Completed by a handler after every task on the instance had STOPPED. */
+    /** Completed by a handler after every non-daemon task on the instance had STOPPED. */
     completedClean: number;
-    /** Completed by a handler while tasks were still not STOPPED (the drain deadline). */
+    /** Completed by a handler while non-daemon tasks were still not STOPPED (the drain deadline). */
     completedForced: number;
+    /** Completed while daemon tasks still ran (they are killed with the instance). */
+    completedWithDaemonsRunning: number;
     /** Ended by the heartbeat timeout (DefaultResult). */
     expired: number;
     globalTimeout: number;
@@ -37,7 +39,7 @@ export interface SimulationReport {
   instances: {
     removed: number;
     byCause: Record<string, number>;
-    /** Terminated through a lifecycle action that a handler completed while tasks still ran. */
+    /** Terminated through a lifecycle action that a handler completed while non-daemon tasks still ran. */
     terminatedWithTasksAfterCompletion: number;
     /** Spot instances reclaimed while service tasks were still running on them. */
     spotReclaimedWithServiceTasks: number;
@@ -99,6 +101,7 @@ export function buildReport(inputs: ReportInputs): SimulationReport {
       started: actions.length,
       completedClean: completed.filter((action) => (action.unstoppedTasksAtEnd ?? 0) === 0).length,
       completedForced: completed.filter((action) => (action.unstoppedTasksAtEnd ?? 0) > 0).length,
+      completedWithDaemonsRunning: completed.filter((action) => (action.unstoppedDaemonTasksAtEnd ?? 0) > 0).length,
       expired: actions.filter((action) => action.state === 'expired').length,
       globalTimeout: actions.filter((action) => action.state === 'global-timeout').length,
       stillActive: actions.filter((action) => action.state === 'active').length,
@@ -135,15 +138,16 @@ export function formatReport(report: SimulationReport): string {
   row('container instances set to DRAINING', report.drains);
   lines.push('Lifecycle actions');
   row('started', report.lifecycleActions.started);
-  row('completed after every task STOPPED', report.lifecycleActions.completedClean);
-  row('completed at the deadline with tasks still running', report.lifecycleActions.completedForced);
+  row('completed after every non-daemon task STOPPED', report.lifecycleActions.completedClean);
+  row('completed with non-daemon tasks still running', report.lifecycleActions.completedForced);
+  row('completed with daemon tasks still running', report.lifecycleActions.completedWithDaemonsRunning);
   row('expired (heartbeat timeout, default result)', report.lifecycleActions.expired);
   row('hit the global timeout', report.lifecycleActions.globalTimeout);
   row('still waiting at the end', report.lifecycleActions.stillActive);
   row('heartbeats recorded', report.lifecycleActions.heartbeats);
   lines.push('Instances');
   row('removed', `${report.instances.removed} ${formatCounts(report.instances.byCause)}`);
-  row('terminated with tasks running after completion', report.instances.terminatedWithTasksAfterCompletion);
+  row('terminated with non-daemon tasks running', report.instances.terminatedWithTasksAfterCompletion);
   row('Spot reclaimed with service tasks still running', report.instances.spotReclaimedWithServiceTasks);
   lines.push('Handlers');
   for (const [name, stats] of Object.entries(report.invocations)) {

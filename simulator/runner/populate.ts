@@ -33,7 +33,15 @@ export function populateWorld(world: World, scenario: Scenario, options: Populat
   for (const task of scenario.standaloneTasks) {
     const instance = groupInstances(world, task.group)[task.index];
     if (!instance) throw new Error(`group ${task.group} has no instance #${task.index}`);
-    world.runTask({ cluster: task.cluster, ec2InstanceId: instance, family: task.family, cpu: task.cpu, memory: task.memory, stopSeconds: task.stopSeconds });
+    world.runTask({
+      cluster: task.cluster,
+      ec2InstanceId: instance,
+      family: task.family,
+      cpu: task.cpu,
+      memory: task.memory,
+      stopSeconds: task.stopSeconds,
+      ...(task.runSeconds !== undefined ? { runSeconds: task.runSeconds } : {}),
+    });
   }
   for (const service of scenario.services) world.createService(service);
   world.placeInitialTasks();
@@ -79,6 +87,17 @@ function applyEvent(world: World, event: ScenarioEvent, options: PopulateOptions
     case 'set-desired-capacity':
       world.setDesiredCapacity(event.group, event.desiredCapacity);
       return;
+    case 'terminate-instance': {
+      // An operator (or another tool) calling TerminateInstanceInAutoScalingGroup.
+      const instanceId = groupInstances(world, event.group)[event.index];
+      if (!instanceId) return;
+      world.record('scenario', 'instance termination requested', { group: event.group, ec2InstanceId: instanceId });
+      world.callSync('autoscaling', 'TerminateInstanceInAutoScalingGroup', {
+        InstanceId: instanceId,
+        ShouldDecrementDesiredCapacity: event.shouldDecrementDesiredCapacity,
+      });
+      return;
+    }
     case 'deploy':
       world.deployService(event.cluster, event.service);
       return;

@@ -54,6 +54,8 @@ const standaloneSchema = z.object({
   cpu: positive,
   memory: positive,
   stopSeconds: nonNegative.default(30),
+  /** The task ends by itself after this long (a batch job); unset: it runs until stopped. */
+  runSeconds: positive.optional(),
 });
 
 const handlerSchema = z.object({
@@ -72,6 +74,14 @@ const eventSchema = z.discriminatedUnion('type', [
     rebalanceLeadSeconds: positive.optional(),
   }),
   z.object({ type: z.literal('set-desired-capacity'), atSeconds: nonNegative, group: z.string(), desiredCapacity: nonNegative }),
+  z.object({
+    type: z.literal('terminate-instance'),
+    atSeconds: nonNegative,
+    group: z.string(),
+    /** Which instance of the group, in launch order. */
+    index: nonNegative,
+    shouldDecrementDesiredCapacity: z.boolean().default(true),
+  }),
   z.object({ type: z.literal('deploy'), atSeconds: nonNegative, cluster: z.string(), service: z.string() }),
   z.object({
     type: z.literal('invoke'),

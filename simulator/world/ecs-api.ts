@@ -291,7 +291,13 @@ const describeServices: Operation = (world, input) => {
 
 const listServices: Operation = (world, input) => {
   const cluster = clusterOf(world, input);
-  const arns = [...cluster.services.values()].map((service) => service.arn);
+  const strategy = readString(input, 'schedulingStrategy', INVALID);
+  if (strategy !== undefined && strategy !== 'REPLICA' && strategy !== 'DAEMON') throw invalid('schedulingStrategy must be REPLICA or DAEMON');
+  const launchType = readString(input, 'launchType', INVALID);
+  const arns = [...cluster.services.values()]
+    .filter((service) => strategy === undefined || service.strategy === strategy)
+    .filter(() => launchType === undefined || launchType === 'EC2')
+    .map((service) => service.arn);
   const size = readInteger(input, 'maxResults', INVALID) ?? 10;
   if (size < 1 || size > 100) throw invalid('maxResults must be between 1 and 100');
   const { page, nextToken } = paginate(arns, size, readString(input, 'nextToken', INVALID), INVALID);

@@ -150,8 +150,10 @@ export interface LifecycleAction {
   result?: 'CONTINUE' | 'ABANDON';
   endedAt?: number;
   heartbeats: number;
-  /** Tasks on the instance that had not reached STOPPED when the action ended. */
+  /** Non-daemon tasks on the instance (the ones a drain waits for) not yet STOPPED when the action ended. */
   unstoppedTasksAtEnd?: number;
+  /** Daemon tasks not yet STOPPED when the action ended (ECS stops them last). */
+  unstoppedDaemonTasksAtEnd?: number;
 }
 
 export interface Topic {
@@ -186,8 +188,10 @@ export interface Termination {
   ec2InstanceId: string;
   cause: 'scale-in' | 'terminate-api' | 'spot-interruption' | 'unhealthy' | 'scenario';
   groupName?: string;
-  /** Tasks not yet STOPPED when the instance went away. */
+  /** Non-daemon tasks not yet STOPPED when the instance went away. */
   unstoppedTasks: number;
+  /** Daemon tasks not yet STOPPED when the instance went away. */
+  unstoppedDaemonTasks: number;
   /** Outcome of the lifecycle action that held it, if any. */
   lifecycle?: LifecycleActionState;
   lifecycleUnstoppedTasks?: number;

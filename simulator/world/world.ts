@@ -131,6 +131,8 @@ export interface StandaloneTaskSpec {
   cpu: number;
   memory: number;
   stopSeconds?: number;
+  /** The task ends by itself after this long; unset: it runs until stopped. */
+  runSeconds?: number;
 }
 
 const OPERATIONS: Record<ServiceName, Record<string, Operation>> = {
@@ -457,7 +459,7 @@ export class World implements ControlPlane {
     const cluster = this.cluster(spec.cluster);
     const instance = this.containerInstanceOf(spec.ec2InstanceId);
     if (!instance) throw new Error(`no container instance for ${spec.ec2InstanceId}`);
-    return this.placeTask(cluster, instance, {
+    const task = this.placeTask(cluster, instance, {
       family: spec.family,
       revision: 1,
       group: `family:${spec.family}`,
@@ -468,6 +470,16 @@ export class World implements ControlPlane {
       daemon: false,
       immediate: true,
     });
+    if (spec.runSeconds !== undefined) {
+      this.clock.schedule(this.now() + spec.runSeconds * 1000, () => {
+        if (task.lastStatus === 'STOPPED') return;
+        task.desiredStatus = 'STOPPED';
+        task.stoppingAt = this.now();
+        task.stoppedReason = 'Essential container in task exited';
+        this.finishStop(task, 'EssentialContainerExited');
+      });
+    }
+    return task;
   }
 
   // ---------------------------------------------------------------- events over time
@@ -961,10 +973,12 @@ export class World implements ControlPlane {
 
   completeAction(action: LifecycleAction, result: 'CONTINUE' | 'ABANDON'): void {
     const instance = this.containerInstanceOf(action.instanceId);
+    const unstopped = instance && instance.status !== 'INACTIVE' ? this.unstoppedTasksOn(instance) : [];
     this.record('lifecycle', 'lifecycle action completed', {
       ec2InstanceId: action.instanceId,
       result,
-      unstoppedTasks: instance ? this.unstoppedTasksOn(instance).length : 0,
+      unstoppedTasks: unstopped.filter((task) => !task.daemon).length,
+      unstoppedDaemonTasks: unstopped.filter((task) => task.daemon).length,
     });
     this.endAction(action, 'completed', result);
   }
@@ -974,7 +988,9 @@ export class World implements ControlPlane {
     action.result = result;
     action.endedAt = this.now();
     const instance = this.containerInstanceOf(action.instanceId);
-    action.unstoppedTasksAtEnd = instance && instance.status !== 'INACTIVE' ? this.unstoppedTasksOn(instance).length : 0;
+    const unstopped = instance && instance.status !== 'INACTIVE' ? this.unstoppedTasksOn(instance) : [];
+    action.unstoppedTasksAtEnd = unstopped.filter((task) => !task.daemon).length;
+    action.unstoppedDaemonTasksAtEnd = unstopped.filter((task) => task.daemon).length;
     const membership = this.groupOf(action.instanceId);
     if (!membership || membership.instance.lifecycleState !== 'Terminating:Wait') return;
     const others = [...this.lifecycleActions.values()].filter(
@@ -1016,10 +1032,12 @@ export class World implements ControlPlane {
     ec2.state = 'shutting-down';
     const instance = this.containerInstanceOf(ec2InstanceId);
     let unstopped = 0;
+    let unstoppedDaemons = 0;
     if (instance && instance.status !== 'INACTIVE') {
       const cluster = this.clusters.get(instance.cluster)!;
       const victims = this.unstoppedTasksOn(instance);
-      unstopped = victims.length;
+      unstopped = victims.filter((task) => !task.daemon).length;
+      unstoppedDaemons = victims.length - unstopped;
       for (const task of victims) this.kill(cluster, task);
       instance.status = 'INACTIVE';
       instance.agentConnected = false;
@@ -1033,9 +1051,10 @@ export class World implements ControlPlane {
       cause,
       ...(ec2.groupName ? { groupName: ec2.groupName } : {}),
       unstoppedTasks: unstopped,
+      unstoppedDaemonTasks: unstoppedDaemons,
       ...(action ? { lifecycle: action.state, lifecycleUnstoppedTasks: action.unstoppedTasksAtEnd ?? 0 } : {}),
     });
-    this.record('instance', 'instance terminated', { ec2InstanceId, cause, unstoppedTasks: unstopped });
+    this.record('instance', 'instance terminated', { ec2InstanceId, cause, unstoppedTasks: unstopped, unstoppedDaemonTasks: unstoppedDaemons });
     this.clock.schedule(this.now() + this.timings.shutdownMs, () => {
       ec2.state = 'terminated';
       ec2.terminatedAt = this.now();
