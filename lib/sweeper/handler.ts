@@ -103,7 +103,10 @@ export function makeScaleInSweeperHandler(deps: SweeperDeps) {
     );
 
     const skippedByReason = countReasons(plan);
-    const skipped = bounded(plan.skipped.map((entry) => ({ ec2InstanceId: entry.ec2InstanceId, reason: entry.reason })));
+    // Busy instances are the common case and the least interesting: list every other reason first,
+    // so the bounded list shows the instances an operator is looking for.
+    const interesting = [...plan.skipped].sort((a, b) => Number(a.reason === 'busy') - Number(b.reason === 'busy'));
+    const skipped = bounded(interesting.map((entry) => ({ ec2InstanceId: entry.ec2InstanceId, reason: entry.reason })));
     const finishing = bounded(plan.finishing.map((step) => ({ ec2InstanceId: step.ec2InstanceId, action: step.action, reason: step.reason })));
     telemetry.log('INFO', 'sweep decision', {
       cluster,

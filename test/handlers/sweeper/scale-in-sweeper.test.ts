@@ -7,6 +7,7 @@ import {
   ListTasksCommand,
   UpdateContainerInstancesStateCommand,
 } from '@aws-sdk/client-ecs';
+import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Clock } from '../../../lib/clock';
@@ -282,6 +283,40 @@ describe('scale-in sweeper handler', () => {
     expect(fake.autoScalingMock.calls()).toHaveLength(0);
     expect(fake.cloudWatchMock.calls()).toHaveLength(0);
     expect(telemetry.metricTotal('InvalidEvent', { function: 'scaleInSweeper', reason: 'unexpected-source' })).toBe(1);
+  });
+
+  it('no event but the scheduled one or {} ever reaches AWS', async () => {
+    const { handler } = setup();
+    fake.addInstances('prod', 'asg', 1, { idleSinceMinutesAgo: 120, now: NOW });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          fc.anything(),
+          fc.record({ source: fc.string(), 'detail-type': fc.string(), detail: fc.anything() }),
+          fc.constant({ source: 'aws.events', 'detail-type': 'scheduled event' }),
+        ),
+        async (event) => {
+          fc.pre(!(typeof event === 'object' && event !== null && !Array.isArray(event) && Object.keys(event).length === 0));
+          const fields = event as Record<string, unknown> | null | undefined;
+          fc.pre(!(fields?.source === 'aws.events' && fields['detail-type'] === 'Scheduled Event'));
+          const result = await handler(event);
+          expect(result.outcome).toBe('invalid');
+          expect(fake.requests).toEqual([]);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('starts no write with less than the safety margin of the invocation left', async () => {
+    const { handler } = setup();
+    const [idle] = fake.addInstances('prod', 'asg', 1, { idleSinceMinutesAgo: 120, now: NOW });
+    fake.addInstances('prod', 'asg', 1, { tasksPerInstance: 1 });
+    const result = await handler(scheduled, { getRemainingTimeInMillis: () => 5_000 });
+    expect(result.clusters[0]?.selected.map((entry) => entry.ec2InstanceId)).toEqual([idle!.ec2InstanceId]);
+    expect(result.clusters[0]?.execution.deferred).toBe(1);
+    expect(fake.requests.filter((request) => ['UpdateContainerInstancesState', 'TerminateInstanceInAutoScalingGroup'].includes(request.operation))).toEqual([]);
+    expect(fake.instance('prod', idle!.ec2InstanceId)?.status).toBe('ACTIVE');
   });
 
   it('accepts a manual invocation with an empty object', async () => {
