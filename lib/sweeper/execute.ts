@@ -45,6 +45,8 @@ export interface ExecutionOutcome {
   failed: { ec2InstanceId: string; reason: string }[];
   /** Planned writes not started because the invocation was about to time out. */
   deferred: number;
+  /** Drained idle instances not terminated because a task arrived just before DRAINING; a later run terminates them. */
+  postponed: string[];
 }
 
 export const emptyOutcome = (): ExecutionOutcome => ({
@@ -55,6 +57,7 @@ export const emptyOutcome = (): ExecutionOutcome => ({
   dropped: [],
   failed: [],
   deferred: 0,
+  postponed: [],
 });
 
 /** Reads the chosen instances again: describe, group membership and sizes, every unstopped task. */
@@ -171,6 +174,8 @@ export async function executePlan(deps: ExecuteDeps, snapshot: ClusterSnapshot, 
   );
   const drained = await setDraining(ecs, cluster, checked.drain.map((selected) => selected.containerInstanceArn));
   const sameId = (left: string, right: string) => left === right || left.split('/').pop() === right.split('/').pop();
+  const nowDraining = checked.drain.filter((selected) => drained.draining.some((entry) => sameId(entry, selected.containerInstanceArn)));
+  const arrivals = await tasksArrivedDuringDrain(deps, cluster, fresh, nowDraining.filter((selected) => selected.reason === 'idle').map((selected) => selected.containerInstanceArn));
   for (const selected of checked.drain) {
     const arn = selected.containerInstanceArn;
     if (drained.gone.some((gone) => sameId(gone, arn))) {
@@ -184,7 +189,38 @@ export async function executePlan(deps: ExecuteDeps, snapshot: ClusterSnapshot, 
     }
     outcome.drained.push(selected.ec2InstanceId);
     // A consolidated instance still runs tasks: ECS moves them now, a later run terminates it empty.
-    if (selected.reason === 'idle') await terminate(selected.ec2InstanceId);
+    if (selected.reason !== 'idle') continue;
+    if (arrivals.has(arn)) {
+      // ECS placed a task between the re-check and DRAINING. DRAINING moves it; the drain marker
+      // lets the next run terminate the instance once it is empty.
+      outcome.postponed.push(selected.ec2InstanceId);
+      telemetry.log('INFO', 'termination postponed: a task arrived before DRAINING', { cluster, ec2InstanceId: selected.ec2InstanceId });
+      continue;
+    }
+    await terminate(selected.ec2InstanceId);
   }
   return outcome;
+}
+
+/**
+ * Closes the window between the re-check and DRAINING: one DescribeContainerInstances of the
+ * newly drained idle instances. An instance whose task count grew since the re-check got a task
+ * in that window and must not be terminated now.
+ */
+async function tasksArrivedDuringDrain(
+  deps: ExecuteDeps,
+  cluster: string,
+  fresh: FreshState,
+  arns: readonly string[],
+): Promise<Set<string>> {
+  const arrived = new Set<string>();
+  if (arns.length === 0) return arrived;
+  const after = await describeContainerInstances(deps.ecs, cluster, arns);
+  for (const arn of arns) {
+    const before = fresh.instances.get(arn);
+    const now = after.instances.find((instance) => instance.containerInstanceArn === arn);
+    if (!before || !now) continue;
+    if (now.runningTasksCount + now.pendingTasksCount > before.runningTasksCount + before.pendingTasksCount) arrived.add(arn);
+  }
+  return arrived;
 }

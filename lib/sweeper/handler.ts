@@ -140,6 +140,7 @@ export function makeScaleInSweeperHandler(deps: SweeperDeps) {
       dropped: execution.dropped.map((entry) => ({ ec2InstanceId: entry.ec2InstanceId, reason: entry.reason })),
       failed: execution.failed,
       deferred: execution.deferred,
+      postponed: execution.postponed,
     });
     return {
       cluster,

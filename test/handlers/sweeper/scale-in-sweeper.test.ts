@@ -178,6 +178,29 @@ describe('scale-in sweeper handler', () => {
     expect(telemetry.messages()).toContain('sweep candidate changed; dropped');
   });
 
+  it('does not terminate an instance that got a task between the re-check and DRAINING; a later run does once it is empty', async () => {
+    const { handler, telemetry } = setup();
+    const [idle] = fake.addInstances('prod', 'asg', 1, { idleSinceMinutesAgo: 120, now: NOW });
+    fake.addInstances('prod', 'asg', 1, { tasksPerInstance: 1 });
+    fake.hooks.set('UpdateContainerInstancesState', (call) => {
+      if (call === 1) {
+        fake.tasks.get('prod')!.push({ id: 'racer', instanceId: idle!.id, group: 'service:web', cpu: 256, memory: 512, desiredStatus: 'RUNNING', lastStatus: 'RUNNING' });
+      }
+    });
+
+    const first = await handler(scheduled);
+    expect(first.clusters[0]?.execution).toMatchObject({ drained: [idle!.ec2InstanceId], postponed: [idle!.ec2InstanceId], terminated: [] });
+    expect(fake.autoScalingMock).toHaveReceivedCommandTimes(TerminateInstanceInAutoScalingGroupCommand, 0);
+    expect(telemetry.messages()).toContain('termination postponed: a task arrived before DRAINING');
+
+    const waiting = await handler(scheduled);
+    expect(waiting.clusters[0]?.execution.terminated).toEqual([]);
+
+    fake.tasks.get('prod')!.find((task) => task.id === 'racer')!.lastStatus = 'STOPPED';
+    const done = await handler(scheduled);
+    expect(done.clusters[0]?.execution.terminated).toEqual([idle!.ec2InstanceId]);
+  });
+
   it('re-checks before acting and drops an instance protected from scale in meanwhile', async () => {
     const { handler } = setup();
     const [idle] = fake.addInstances('prod', 'asg', 1, { idleSinceMinutesAgo: 120, now: NOW });
