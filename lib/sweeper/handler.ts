@@ -70,6 +70,7 @@ export function makeScaleInSweeperHandler(deps: SweeperDeps) {
     const now = clock.now();
 
     const changes = attributeChanges(snapshot, now);
+    let attributesWritten = false;
     if (!config.dryRun) {
       // Bookkeeping, not a decision: when it fails the sweep goes on, and newly idle instances start
       // their idle clock on the next run instead.
@@ -81,6 +82,7 @@ export function makeScaleInSweeperHandler(deps: SweeperDeps) {
           changes.set.map((targetId) => ({ targetId, name: IDLE_SINCE_ATTRIBUTE, value: since })),
         );
         await deleteInstanceAttributes(clients.ecs, cluster, changes.clear);
+        attributesWritten = true;
       } catch (error) {
         telemetry.log('WARN', 'idle-since not recorded', { cluster, ...describeError(error) });
         telemetry.count('IdleSinceNotRecorded', { cluster: clusterName(cluster) });
@@ -131,8 +133,10 @@ export function makeScaleInSweeperHandler(deps: SweeperDeps) {
       ...(skipped.omitted ? { skippedOmitted: skipped.omitted } : {}),
       finishing: finishing.items,
       ...(finishing.omitted ? { finishingOmitted: finishing.omitted } : {}),
-      idleSinceSet: changes.set.length,
-      attributesCleared: changes.clear.length,
+      // Counts of bookkeeping writes; in a dry run (or when they failed) what would have been written.
+      ...(attributesWritten
+        ? { idleSinceSet: changes.set.length, attributesCleared: changes.clear.length }
+        : { idleSinceNotSet: changes.set.length, attributesNotCleared: changes.clear.length }),
       drained: execution.drained,
       terminated: execution.terminated,
       reactivated: execution.reactivated,

@@ -226,7 +226,7 @@ describe('scale-in sweeper handler', () => {
     expect(result.clusters[0]?.selected).toHaveLength(1);
     expect(fake.requests.filter((request) => WRITE_OPERATIONS.includes(request.operation))).toEqual([]);
     expect(fake.cloudWatchMock).toHaveReceivedCommandTimes(PutMetricDataCommand, 1);
-    expect(decision(telemetry)[0]?.fields).toMatchObject({ dryRun: true, outcome: 'planned', terminated: [] });
+    expect(decision(telemetry)[0]?.fields).toMatchObject({ dryRun: true, outcome: 'planned', terminated: [], idleSinceNotSet: 1 });
   });
 
   it('remembers idle-since across runs and removes the instance once it has been idle for MIN_IDLE_MINUTES', async () => {
