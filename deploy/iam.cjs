@@ -70,11 +70,18 @@ module.exports = async ({ resolveVariable }) => {
       ...base('lifecycleHook'),
       ...discoverClusters,
       listInClusters(['ecs:ListContainerInstances', 'ecs:ListTasks']),
-      inClusters(['ecs:DescribeContainerInstances', 'ecs:UpdateContainerInstancesState', 'ecs:ListTasks', 'ecs:DescribeTasks', 'ecs:DescribeServices', 'ecs:StopTask']),
+      // PutAttributes: the lease attribute that ends duplicate requeue chains (lib/lifecycle/lease.ts).
+      inClusters([
+        'ecs:DescribeContainerInstances',
+        'ecs:UpdateContainerInstancesState',
+        'ecs:ListTasks',
+        'ecs:DescribeTasks',
+        'ecs:DescribeServices',
+        'ecs:StopTask',
+        'ecs:PutAttributes',
+      ]),
       onGroups(['autoscaling:CompleteLifecycleAction', 'autoscaling:RecordLifecycleActionHeartbeat']),
       describeAutoScaling(['autoscaling:DescribeAutoScalingInstances', 'autoscaling:DescribeLifecycleHooks']),
-      // Lease attribute on the container instance, which ends duplicate requeue chains (lib/lifecycle/lease.ts).
-      inClusters(['ecs:PutAttributes']),
       // The requeue topic, and the operators' topic for deadline notices when one is configured.
       {
         Effect: 'Allow',
