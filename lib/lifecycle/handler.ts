@@ -112,6 +112,8 @@ export function makeLifecycleHookHandler(deps: LifecycleHookDeps) {
     private chain: ChainState;
     private lease: LeaseView;
     private polls = 0;
+    /** Clusters searched by the first round's lookup; logged when nothing was found. */
+    private clustersSearched: number | undefined;
     private drainRequests = 0;
     private consecutiveFailures = 0;
     /** Scheduling strategy never changes for a service, so one DescribeServices per service per round. */
@@ -169,6 +171,7 @@ export function makeLifecycleHookHandler(deps: LifecycleHookDeps) {
       let instance: { status: string; lease?: string } | undefined;
       if (chain.cluster === undefined || chain.containerInstanceArn === undefined) {
         const clusters = await resolveClusters(ecs, config.clusters);
+        this.clustersSearched = clusters.length;
         const found = await findContainerInstance(ecs, clusters, chain.notification.EC2InstanceId, telemetry);
         if (found) {
           chain.cluster = found.cluster;
@@ -394,7 +397,7 @@ export function makeLifecycleHookHandler(deps: LifecycleHookDeps) {
         autoScalingGroupName: notification.AutoScalingGroupName,
         lifecycleHookName: notification.LifecycleHookName,
         ...(this.chain.cluster ? { cluster: this.chain.cluster } : {}),
-        ...(this.chain.containerInstanceArn ? { containerInstanceArn: this.chain.containerInstanceArn } : {}),
+        ...(this.chain.containerInstanceArn ? { containerInstanceArn: this.chain.containerInstanceArn } : { clustersSearched: this.clustersSearched }),
         chainId: this.chain.chainId,
         attempt: this.chain.attempt,
         messageKind: this.signal.kind,
