@@ -55,13 +55,37 @@ interface InstrumentableClient {
   destroy(): void;
 }
 
-interface RetryToken {
-  getRetryDelay(): number;
-}
 interface RetryStrategyV2 {
-  acquireInitialRetryToken(scope: string): Promise<unknown>;
-  refreshRetryTokenForRetry(token: unknown, info: unknown): Promise<RetryToken>;
-  recordSuccess(token: unknown): void;
+  refreshRetryTokenForRetry(token: unknown, info: unknown): Promise<unknown>;
+  /** The SDK's standard strategy computes its jittered backoff here, then sleeps it with setTimeout. */
+  retryBackoffStrategy?: { computeNextBackoffDelay(attempt: number): number };
+  simulatorVirtualBackoff?: true;
+}
+
+/**
+ * Makes the SDK's retry backoff virtual: the standard strategy's delay (its own exponential,
+ * jittered computation, 100 ms base and 500 ms for throttling) is taken from it and slept on the
+ * virtual clock instead of with setTimeout, so throttling buckets refill while a client backs off,
+ * as they would in real time. Strategies of another shape (adaptive mode's rate limiter) keep
+ * real-time delays.
+ */
+function virtualizeBackoff(strategy: RetryStrategyV2, clock: VirtualClock): void {
+  const backoff = strategy.retryBackoffStrategy;
+  if (strategy.simulatorVirtualBackoff || !backoff || typeof backoff.computeNextBackoffDelay !== 'function') return;
+  strategy.simulatorVirtualBackoff = true;
+  const compute = backoff.computeNextBackoffDelay.bind(backoff);
+  // Retries of concurrent requests interleave; any delay drawn from the same distribution will do.
+  const drawn: number[] = [];
+  backoff.computeNextBackoffDelay = (attempt) => {
+    drawn.push(compute(attempt));
+    return 0;
+  };
+  const refresh = strategy.refreshRetryTokenForRetry.bind(strategy);
+  strategy.refreshRetryTokenForRetry = async (token, info) => {
+    const next = await refresh(token, info);
+    await clock.sleep(drawn.shift() ?? 0, { blocksRequest: true });
+    return next;
+  };
 }
 
 export class Simulation {
@@ -189,20 +213,8 @@ export class Simulation {
     const original = client.config.retryStrategy;
     client.config.retryStrategy = async () => {
       const strategy = (await original()) as RetryStrategyV2;
-      if (typeof strategy.refreshRetryTokenForRetry !== 'function') return strategy;
-      return new Proxy(strategy, {
-        get(target, property, receiver) {
-          if (property !== 'refreshRetryTokenForRetry') return Reflect.get(target, property, receiver);
-          return async (token: unknown, info: unknown) => {
-            const next = await target.refreshRetryTokenForRetry(token, info);
-            await clock.sleep(next.getRetryDelay(), { blocksRequest: true });
-            return new Proxy(next as object, {
-              get: (inner, key, innerReceiver) =>
-                key === 'getRetryDelay' ? () => 0 : Reflect.get(inner, key, innerReceiver),
-            });
-          };
-        },
-      });
+      virtualizeBackoff(strategy, clock);
+      return strategy;
     };
   }
 
