@@ -1,4 +1,5 @@
-import { PutAttributesCommand, type ECSClient } from '@aws-sdk/client-ecs';
+import type { ECSClient } from '@aws-sdk/client-ecs';
+import { putInstanceAttributes } from '../aws/ecs';
 
 /**
  * The lease that ends duplicate chains.
@@ -14,10 +15,5 @@ import { PutAttributesCommand, type ECSClient } from '@aws-sdk/client-ecs';
 export const LEASE_ATTRIBUTE = 'ecs-ec2-keeper.lifecycle-lease';
 
 export async function writeLease(ecs: ECSClient, cluster: string, containerInstanceArn: string, value: string): Promise<void> {
-  await ecs.send(
-    new PutAttributesCommand({
-      cluster,
-      attributes: [{ name: LEASE_ATTRIBUTE, value, targetType: 'container-instance', targetId: containerInstanceArn }],
-    }),
-  );
+  await putInstanceAttributes(ecs, cluster, [{ targetId: containerInstanceArn, name: LEASE_ATTRIBUTE, value }]);
 }
