@@ -360,6 +360,76 @@ describe('lifecycle hook handler: draining', () => {
   });
 });
 
+describe('lifecycle hook handler: later rounds and the lease', () => {
+  const requeued = (overrides: Record<string, unknown> = {}) => ({
+    ...JSON.parse(fixture('lifecycle-requeue.json').Records[0]!.Sns.Message),
+    cluster: CLUSTER,
+    containerInstanceArn: CI_ARN,
+    firstSeenAt: new Date(T0).toISOString(),
+    lastHeartbeatAt: new Date(T0).toISOString(),
+    ...overrides,
+  });
+
+  it('a requeued round whose container instance is gone (MISSING) completes CONTINUE in 2 calls', async () => {
+    const world = makeWorld({ instance: undefined });
+    const { handler } = setup(world);
+    const result = await handler(snsEvent(requeued()), contextFor(world.clock));
+    expect(result.records[0]).toMatchObject({ outcome: 'completed', reason: 'instance-gone', result: 'CONTINUE' });
+    expect(commandNames(ecsMock)).toEqual(['DescribeContainerInstancesCommand']);
+    expect(ecsMock).toHaveReceivedCommandWith(DescribeContainerInstancesCommand, { cluster: CLUSTER, containerInstances: [CI_ARN] });
+    expect(commandNames(autoScalingMock)).toEqual(['CompleteLifecycleActionCommand']);
+  });
+
+  it('carries the last heartbeat into the requeue message', async () => {
+    const world = makeWorld({ instance: { status: 'DRAINING', attributes: {} }, hook: { HeartbeatTimeout: 60 }, tasks: [task('web-1', 'service:web')] });
+    const { handler } = setup(world);
+    const result = await handler(fixture('lifecycle-terminating.json'), contextFor(world.clock, 65 * S + INVOCATION_SAFETY_MARGIN_MS));
+    expect(result.records[0]).toMatchObject({ outcome: 'requeued' });
+    expect(world.heartbeats).toEqual([T0 + 30 * S, T0 + 60 * S]);
+    const message = JSON.parse(world.published[0]!.Message!);
+    expect(message).toMatchObject({ attempt: 1, heartbeatTimeoutSeconds: 60, lastHeartbeatAt: new Date(T0 + 60 * S).toISOString() });
+  });
+
+  it('a requeued round heartbeats at once when the carried heartbeat is due', async () => {
+    const world = makeWorld({ instance: { status: 'DRAINING', attributes: {} }, tasks: [task('web-1', 'service:web', 'RUNNING', 'RUNNING', T0 + 400 * S)] });
+    world.clock.time = T0 + 350 * S;
+    const { handler } = setup(world);
+    const result = await handler(snsEvent(requeued({ heartbeatTimeoutSeconds: 600 })), contextFor(world.clock));
+    expect(result.records[0]).toMatchObject({ outcome: 'completed', reason: 'drained' });
+    expect(world.heartbeats).toEqual([T0 + 350 * S]);
+  });
+
+  it('drains on without a lease when the instance cannot take another attribute', async () => {
+    const world = makeWorld({ instance: { status: 'DRAINING', attributes: {} }, tasks: [task('web-1', 'service:web', 'RUNNING', 'RUNNING', T0 + 15 * S)] });
+    ecsMock
+      .on(PutAttributesCommand)
+      .rejects(new ECSServiceException({ name: 'AttributeLimitExceededException', $fault: 'client', message: 'limit', $metadata: { httpStatusCode: 400 } }));
+    const { handler, telemetry } = setup(world);
+    const result = await handler(fixture('lifecycle-terminating.json'), contextFor(world.clock));
+    expect(result.records[0]).toMatchObject({ outcome: 'completed', reason: 'drained' });
+    expect(ecsMock).toHaveReceivedCommandTimes(PutAttributesCommand, 1);
+    expect(telemetry.metricTotal('LeaseUnavailable', { cluster: CLUSTER })).toBe(1);
+    expect(telemetry.messages('WARN')).toContain('lifecycle lease unavailable');
+  });
+
+  it("a chain whose lease another round overwrote ends at its next poll without requeueing", async () => {
+    const world = makeWorld({ instance: { status: 'DRAINING', attributes: {} }, tasks: [task('web-1', 'service:web')] });
+    const { handler, telemetry } = setup(world);
+    // Another round writes its own lease while this one sleeps.
+    const sleep = world.clock.sleep.bind(world.clock);
+    world.clock.sleep = async (ms: number) => {
+      world.instance!.attributes[LEASE_ATTRIBUTE] = 'another-round';
+      await sleep(ms);
+    };
+    const result = await handler(fixture('lifecycle-terminating.json'), contextFor(world.clock));
+    expect(result.records[0]).toMatchObject({ outcome: 'ended', reason: 'superseded', polls: 2 });
+    expect(world.clock.now()).toBe(T0 + 10 * S);
+    expect(snsMock.calls()).toHaveLength(0);
+    expect(autoScalingMock).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);
+    expect(telemetry.metricTotal('LifecycleEnded', { reason: 'superseded' })).toBe(1);
+  });
+});
+
 describe('lifecycle hook handler: dry run', () => {
   it('reads and reports, writes nothing', async () => {
     const world = makeWorld({ tasks: [task('web-1', 'service:web'), task('agent-1', 'service:agent')], daemonServices: ['agent'] });
