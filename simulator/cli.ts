@@ -83,23 +83,25 @@ async function serve(scenario: Scenario, port: number): Promise<number> {
     timings: { bootMs: scenario.world.bootSeconds * 1000, shutdownMs: scenario.world.shutdownSeconds * 1000 },
   });
   const topic = world.createTopic(LIFECYCLE_TOPIC);
-  const printer = new TimelinePrinter(clock.now(), true);
-  world.onTimeline((entry) => printer.add(entry));
-  populateWorld(world, scenario, { topicArn: topic.arn, start: clock.now() });
   const server = await startServer(withCallLog(world), { port });
   const clusters = scenario.clusters.map((cluster) => cluster.name).join(',');
-  const someInstance = scenario.groups.flatMap((group) => group.instanceIds)[0];
-  console.log(`Serving scenario ${scenario.name} at ${server.url} (Ctrl-C to stop). Clusters: ${clusters}.`);
-  console.log('Point any AWS SDK or CLI at it, for example:\n');
+  const fixtureInstance = scenario.groups.flatMap((group) => group.instanceIds)[0];
+  console.log(`Serving the initial state of scenario ${scenario.name} at ${server.url} (Ctrl-C to stop). Clusters: ${clusters}.`);
+  console.log('Its events are not played: the handlers run elsewhere. Point any AWS SDK or CLI at it, for example:\n');
   console.log(
     `  AWS_ENDPOINT_URL=${server.url} AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=sim AWS_SECRET_ACCESS_KEY=sim \\\n` +
       `    npx serverless invoke local -f spotInterruption -p events/spot-interruption-terminate.json\n`,
   );
-  if (someInstance) console.log(`(${someInstance}, the instance of that fixture, is a container instance of this world.)\n`);
+  if (fixtureInstance) console.log(`${fixtureInstance}, the instance of that fixture, is a container instance of this world.\n`);
+  const printer = new TimelinePrinter(clock.now());
+  const flusher = setInterval(() => printer.flush(), 250);
+  world.onTimeline((entry) => printer.add(entry));
+  populateWorld(world, scenario, { topicArn: topic.arn, start: clock.now(), events: false });
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
+  clearInterval(flusher);
   printer.flush();
   clock.stop();
   await server.close();
@@ -113,27 +115,24 @@ async function serve(scenario: Scenario, port: number): Promise<number> {
 class TimelinePrinter {
   private pending: { entry: TimelineEntry; count: number } | undefined;
 
-  constructor(
-    private readonly start: number,
-    private readonly immediate = false,
-  ) {}
+  constructor(private readonly start: number) {}
 
   add(entry: TimelineEntry): void {
     const pending = this.pending;
-    if (pending && pending.entry.at === entry.at && pending.entry.kind === entry.kind && pending.entry.message === entry.message) {
+    const second = (at: number) => Math.floor((at - this.start) / 1000);
+    if (pending && second(pending.entry.at) === second(entry.at) && pending.entry.kind === entry.kind && pending.entry.message === entry.message) {
       pending.count += 1;
       return;
     }
     this.flush();
     this.pending = { entry, count: 1 };
-    if (this.immediate) this.flush();
   }
 
   flush(): void {
     if (!this.pending) return;
     const { entry, count } = this.pending;
     this.pending = undefined;
-    const offset = Math.max(0, Math.round((entry.at - this.start) / 1000));
+    const offset = Math.max(0, Math.floor((entry.at - this.start) / 1000));
     const clock = `${String(Math.floor(offset / 60)).padStart(2, '0')}:${String(offset % 60).padStart(2, '0')}`;
     const detail = count > 1 ? `x${count}` : describe(entry.fields);
     console.log(`  +${clock}  ${entry.kind.padEnd(9)} ${entry.message}${detail ? `  ${detail}` : ''}`);

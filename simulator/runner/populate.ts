@@ -7,8 +7,10 @@ export interface PopulateOptions {
   topicArn: string;
   /** Clock time of the scenario's second 0. */
   start: number;
-  /** Delivers a scenario `invoke` event; absent when no handler runs in process (`--serve`). */
+  /** Delivers a scenario `invoke` event. */
   invoke?: (fn: FunctionName, event: unknown, invalid: boolean) => void;
+  /** Schedule the scenario's events (default true); `--serve` serves the initial state only. */
+  events?: boolean;
 }
 
 /** Builds the scenario's initial state in `world` and schedules its events on the world's clock. */
@@ -56,6 +58,7 @@ export function populateWorld(world: World, scenario: Scenario, options: Populat
       ...(group.hook.metadata !== undefined ? { metadata: group.hook.metadata } : {}),
     });
   }
+  if (options.events === false) return;
   for (const event of scenario.events) {
     world.clock.schedule(options.start + event.atSeconds * 1000, () => applyEvent(world, event, options));
   }
