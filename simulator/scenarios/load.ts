@@ -186,7 +186,7 @@ export class ScenarioError extends Error {
 }
 
 export const SCENARIO_DIR = __dirname;
-export const DEFAULT_SCENARIO = 'spot-storm';
+export const DEFAULT_SCENARIO = 'tour';
 
 /** Validates a scenario object (from a file, a test or a benchmark). */
 export function parseScenario(input: unknown, source = 'scenario'): Scenario {

@@ -1,5 +1,5 @@
 import fixture from '../../events/spot-interruption-terminate.json';
-import { ScenarioError, loadScenario, parseScenario, scenarioNames } from '../../simulator/scenarios/load';
+import { DEFAULT_SCENARIO, ScenarioError, loadScenario, parseScenario, scenarioNames } from '../../simulator/scenarios/load';
 
 describe('scenario files', () => {
   it('include the required scenarios and every one of them validates', () => {
@@ -14,7 +14,7 @@ describe('scenario files', () => {
   });
 
   it('puts the instance of the spot-interruption fixture in the default world', () => {
-    expect(loadScenario('spot-storm').groups.flatMap((group) => group.instanceIds)).toContain(fixture.detail['instance-id']);
+    expect(loadScenario(DEFAULT_SCENARIO).groups.flatMap((group) => group.instanceIds)).toContain(fixture.detail['instance-id']);
   });
 
   it('reports every problem of an invalid scenario at once, with its path', () => {
