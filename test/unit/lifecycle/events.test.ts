@@ -62,6 +62,11 @@ describe('parseLifecycleRecord', () => {
     expect(parseLifecycleRecord(firstRecord('lifecycle-terminating.json'), { autoScalingGroups: ['ecs-cluster-asg'] })).toMatchObject({
       outcome: 'signal',
     });
+    const arn = 'arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:6b164a47-9782-493c-99d0-86e5ec3a8c1a:autoScalingGroupName/ecs-cluster-asg';
+    expect(parseLifecycleRecord(firstRecord('lifecycle-terminating.json'), { autoScalingGroups: [arn] })).toMatchObject({ outcome: 'signal' });
+    expect(parseLifecycleRecord(firstRecord('lifecycle-terminating.json'), { autoScalingGroups: [`${arn}-other`] })).toMatchObject({
+      outcome: 'ignored',
+    });
   });
 
   it.each([
