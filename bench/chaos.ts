@@ -1,0 +1,109 @@
+/**
+ * `npm run chaos`: the full fault campaign (bench/chaos/campaign.ts). Every scenario under each
+ * fault at several rates and seeds; one table per scenario; exits non-zero when a zero-count is
+ * violated. Sizes: CHAOS_SEEDS (default 1,2,3), CHAOS_RATES (default 0.05,0.2,0.5).
+ */
+import { scenarioNames } from '../simulator/scenarios/load';
+import { FAULTS, runCase, violations, type CaseResult, type CaseSpec } from './chaos/campaign';
+import { progress, sum } from './lib/common';
+import { publish, type Section } from './report';
+
+const SEEDS = (process.env.CHAOS_SEEDS ?? '1,2,3').split(',').map(Number);
+const RATES = (process.env.CHAOS_RATES ?? '0.05,0.2,0.5').split(',').map(Number);
+
+export function campaignSpecs(scenarios: readonly string[], seeds: readonly number[], rates: readonly number[]): CaseSpec[] {
+  const specs: CaseSpec[] = [];
+  for (const scenario of scenarios) {
+    for (const seed of seeds) {
+      specs.push({ scenario, fault: 'none', rate: 0, seed });
+      for (const fault of FAULTS) for (const rate of rates) specs.push({ scenario, fault, rate, seed });
+    }
+  }
+  return specs;
+}
+
+const label = (result: CaseSpec) => (result.fault === 'none' ? 'none' : `${result.fault} ${Math.round(result.rate * 100)}%`);
+
+function table(scenario: string, results: CaseResult[]): Section {
+  const groups = new Map<string, CaseResult[]>();
+  for (const result of results) groups.set(label(result), [...(groups.get(label(result)) ?? []), result]);
+  const rows: Section['rows'] = [...groups.entries()].map(([fault, runs]) => {
+    const total = (pick: (result: CaseResult) => number) => sum(runs.map(pick));
+    const injected = total((r) => r.injected.serverErrors + r.injected.throttles + r.injected.bucketThrottles);
+    return [
+      fault,
+      runs.length,
+      `${total((r) => r.lifecycleActions.completedBeforeExpiry)}/${total((r) => r.lifecycleActions.started)}`,
+      total((r) => r.lifecycleActions.expired),
+      total((r) => r.lifecycleActions.forcedAtDeadline),
+      total((r) => r.terminatedWithCountedTasksBeforeDeadline),
+      total((r) => r.loopsNotEnded),
+      `${total((r) => r.invalidEventsWithWrites)} of ${total((r) => r.invalidEventsDelivered)}`,
+      total((r) => r.tasksDisrupted),
+      injected,
+      total((r) => r.injected.duplicateDeliveries),
+      total((r) => r.handlerErrors),
+      total((r) => r.awsCalls),
+    ];
+  });
+  return {
+    title: `Fault campaign: ${scenario} (seeds ${SEEDS.join(', ')})`,
+    columns: [
+      'fault',
+      'runs',
+      'lifecycle actions completed before expiry',
+      'expired',
+      'completed at the drain deadline',
+      'terminated with counted tasks before deadline (must be 0)',
+      'loops not ended (must be 0)',
+      'invalid events that wrote (must be 0)',
+      'tasks disrupted',
+      '5xx + throttles answered',
+      'duplicate deliveries',
+      'invocation errors (retried)',
+      'AWS calls',
+    ],
+    rows,
+  };
+}
+
+async function main(): Promise<void> {
+  const scenarios = scenarioNames();
+  const specs = campaignSpecs(scenarios, SEEDS, RATES);
+  progress(`chaos: ${specs.length} runs (${scenarios.length} scenarios, faults ${FAULTS.join(', ')} at ${RATES.join(', ')}, seeds ${SEEDS.join(', ')})`);
+  const results: CaseResult[] = [];
+  const started = Date.now();
+  for (const [index, spec] of specs.entries()) {
+    results.push(await runCase(spec));
+    if ((index + 1) % 20 === 0) progress(`chaos: ${index + 1}/${specs.length} runs, ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  }
+  const sections = scenarios.map((scenario) => table(scenario, results.filter((result) => result.scenario === scenario)));
+  sections.push({
+    title: 'Fault campaign: zero-counts over every run',
+    columns: ['runs', 'terminated with counted tasks before deadline', 'loops not ended', 'invalid events that wrote', 'real s'],
+    rows: [[
+      results.length,
+      sum(results.map((r) => r.terminatedWithCountedTasksBeforeDeadline)),
+      sum(results.map((r) => r.loopsNotEnded)),
+      sum(results.map((r) => r.invalidEventsWithWrites)),
+      Math.round((Date.now() - started) / 1000),
+    ]],
+    data: results,
+  });
+  publish('chaos', sections);
+  const failed = results.flatMap((result) => violations(result).map((problem) => `${result.scenario} / ${label(result)} / seed ${result.seed}: ${problem}`));
+  if (failed.length > 0) {
+    console.log(`ZERO-COUNTS VIOLATED in ${failed.length} run(s):`);
+    for (const line of failed) console.log(`  ${line}`);
+    process.exitCode = 1;
+  } else {
+    console.log(`All zero-counts held over ${results.length} runs (${((Date.now() - started) / 1000).toFixed(0)} s).`);
+  }
+}
+
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  });
+}
