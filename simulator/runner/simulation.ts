@@ -225,6 +225,7 @@ export class Simulation {
     if (handlers.spotInterruption.enabled) {
       const config = loadSpotConfig(this.env('spotInterruption', handlers.spotInterruption.env));
       if (config.rebalanceDrain) this.spotRules.add('EC2 Instance Rebalance Recommendation');
+      if (config.stateChangeDrain) this.spotRules.add('EC2 Instance State-change Notification');
       const handler = makeSpotInterruptionHandler({
         config,
         ecs: this.clientsFor(url, config.sdk).ecs,
@@ -282,9 +283,13 @@ export class Simulation {
     this.world.onBusEvent((event) => this.deliverBusEvent(event));
   }
 
-  /** EventBridge: the Spot drainer's rules match on detail-type; delivery takes about half a second. */
+  /**
+   * EventBridge: the Spot drainer's rules as serverless.yml declares them (detail-type, and for
+   * state changes only stopping / shutting-down); delivery takes about half a second.
+   */
   private deliverBusEvent(event: BusEvent): void {
     if (event.source !== 'aws.ec2' || !this.spotRules.has(event['detail-type'])) return;
+    if (event['detail-type'] === 'EC2 Instance State-change Notification' && !['stopping', 'shutting-down'].includes(String(event.detail.state))) return;
     this.clock.schedule(this.clock.now() + 500, () => this.lambdas.invoke('spotInterruption', event));
   }
 

@@ -1055,9 +1055,11 @@ export class World implements ControlPlane {
       ...(action ? { lifecycle: action.state, lifecycleUnstoppedTasks: action.unstoppedTasksAtEnd ?? 0 } : {}),
     });
     this.record('instance', 'instance terminated', { ec2InstanceId, cause, unstoppedTasks: unstopped, unstoppedDaemonTasks: unstoppedDaemons });
+    this.emit('EC2 Instance State-change Notification', [ec2InstanceId], { 'instance-id': ec2InstanceId, state: 'shutting-down' });
     this.clock.schedule(this.now() + this.timings.shutdownMs, () => {
       ec2.state = 'terminated';
       ec2.terminatedAt = this.now();
+      this.emit('EC2 Instance State-change Notification', [ec2InstanceId], { 'instance-id': ec2InstanceId, state: 'terminated' });
     });
   }
 

@@ -176,6 +176,11 @@ describe('Spot interruptions (aws-behaviour.md §1.1, §3.2)', () => {
     expect(world.containerInstanceOf(ids[0]!)?.status).toBe('INACTIVE');
     // The group runs its termination hook on an instance that is already gone.
     expect(message(records.at(-1)).EC2InstanceId).toBe(ids[0]);
+    await clock.advance(10_000);
+    expect(events.filter((event) => event['detail-type'] === 'EC2 Instance State-change Notification').map((event) => event.detail.state)).toEqual([
+      'shutting-down',
+      'terminated',
+    ]);
   });
 });
 
