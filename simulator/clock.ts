@@ -39,6 +39,8 @@ export interface Activity {
   sleeping: number;
   /** A frozen activity (a Lambda invocation past its timeout) never wakes up and never holds time. */
   frozen: boolean;
+  /** Requests in flight that it started (see `VirtualClock.hold`). */
+  holds: number;
   done: boolean;
 }
 
@@ -169,7 +171,7 @@ export class VirtualClock implements Clock, Scheduler {
 
   /** Runs `fn` as an activity: virtual time does not advance while it works (only while it sleeps). */
   track<T>(fn: () => Promise<T>, id = `activity-${++this.activityCount}`): { activity: Activity; done: Promise<T> } {
-    const activity: Activity = { id, sleeping: 0, frozen: false, done: false };
+    const activity: Activity = { id, sleeping: 0, frozen: false, done: false, holds: 0 };
     this.activities.add(activity);
     const finish = () => {
       activity.done = true;
@@ -186,7 +188,11 @@ export class VirtualClock implements Clock, Scheduler {
 
   /** Stops waiting for an activity (it may still finish in the background; its sleeps never end). */
   freeze(activity: Activity): void {
+    if (activity.frozen) return;
     activity.frozen = true;
+    // Its requests no longer hold time: a retry backoff it was sleeping will never end.
+    this.holds -= activity.holds;
+    activity.holds = 0;
     this.activities.delete(activity);
     this.changed();
   }
@@ -197,12 +203,18 @@ export class VirtualClock implements Clock, Scheduler {
    * requests are counted on their own rather than per activity.
    */
   hold(): () => void {
+    const activity = currentActivity();
+    if (activity?.frozen) return () => undefined;
     this.holds += 1;
+    if (activity) activity.holds += 1;
     let released = false;
     return () => {
       if (released) return;
       released = true;
+      // A frozen activity's holds were given back when it was frozen.
+      if (activity?.frozen) return;
       this.holds -= 1;
+      if (activity) activity.holds -= 1;
       this.changed();
     };
   }

@@ -172,6 +172,8 @@ export class World implements ControlPlane {
   private readonly pendingPasses = new Set<string>();
   private readonly pendingGroupPasses = new Set<string>();
   private readonly containerInstanceByEc2 = new Map<string, ContainerInstance>();
+  /** Why each terminating instance is going, for the termination record. */
+  private readonly pendingCause = new Map<string, Termination['cause']>();
 
   constructor(
     readonly clock: Scheduler,
@@ -906,8 +908,6 @@ export class World implements ControlPlane {
     for (const hook of hooks) this.startLifecycleAction(group, member, hook);
     this.requestGroupPass(group.name);
   }
-
-  private readonly pendingCause = new Map<string, Termination['cause']>();
 
   private startLifecycleAction(group: Group, member: GroupInstance, hook: LifecycleHook): void {
     const now = this.now();

@@ -68,6 +68,20 @@ describe('VirtualClock', () => {
     expect(clock.activeCount).toBe(0);
   });
 
+  it('lets time move on when an activity is frozen in the middle of a retry backoff', async () => {
+    const clock = new VirtualClock(0);
+    const { activity } = clock.track(async () => {
+      clock.hold();
+      await clock.sleep(10_000, { blocksRequest: true });
+    });
+    clock.schedule(5_000, () => clock.freeze(activity));
+    let late = false;
+    clock.schedule(60_000, () => (late = true));
+    await clock.runUntil(100_000);
+    expect(late).toBe(true);
+    expect(clock.now()).toBe(100_000);
+  });
+
   it('paces jumps in real time when given a rate', async () => {
     const clock = new VirtualClock(0);
     clock.schedule(100, () => undefined);
