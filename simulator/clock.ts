@@ -104,6 +104,9 @@ function before(left: Timer, right: Timer): boolean {
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** Longer than any SDK request can take (10 s timeout, a few attempts). */
+const STALL_LIMIT_MS = 120_000;
+
 export interface RunOptions {
   /**
    * Virtual milliseconds per real millisecond. Unset: jump straight to the next event (tests,
@@ -239,10 +242,20 @@ export class VirtualClock implements Clock, Scheduler {
     return this.queue.size;
   }
 
-  /** Resolves once every activity is blocked on virtual time (or none is left). */
+  /**
+   * Resolves once every activity is blocked on virtual time (or none is left). Rejects when
+   * nothing has become idle for `STALL_LIMIT_MS` of real time: a run that can never advance is a
+   * bug to report, not a hang.
+   */
   async settle(): Promise<void> {
+    const started = Date.now();
     for (;;) {
       if (this.activities.size === 0 && this.holds === 0) return;
+      if (Date.now() - started > STALL_LIMIT_MS) {
+        throw new Error(
+          `virtual clock stalled: ${this.activities.size} activities, ${this.holds} requests in flight, ${this.requestSleeps} of them held by virtual sleeps`,
+        );
+      }
       // Let promise chains and I/O callbacks run before judging.
       await nextTurn();
       if (this.isIdle()) {
