@@ -41,7 +41,7 @@ export interface SimulationReport {
     byCause: Record<string, number>;
     /** Terminated through a lifecycle action that a handler completed while non-daemon tasks still ran. */
     terminatedWithTasksAfterCompletion: number;
-    /** Spot instances reclaimed while service tasks were still running on them. */
+    /** Spot instances reclaimed while service tasks on them had not reached STOPPED. */
     spotReclaimedWithServiceTasks: number;
   };
   awsCalls: { total: number; errors: number; byOperation: Record<string, number>; errorsByCode: Record<string, number> };
@@ -110,8 +110,9 @@ export function buildReport(inputs: ReportInputs): SimulationReport {
     instances: {
       removed: world.terminations.length,
       byCause,
+      // A Spot reclaim happens before its hook runs: that is counted on the next line instead.
       terminatedWithTasksAfterCompletion: world.terminations.filter(
-        (termination) => termination.lifecycle === 'completed' && termination.unstoppedTasks > 0,
+        (termination) => termination.cause !== 'spot-interruption' && termination.lifecycle === 'completed' && termination.unstoppedTasks > 0,
       ).length,
       spotReclaimedWithServiceTasks: world.terminations.filter(
         (termination) => termination.cause === 'spot-interruption' && spotKills.has(termination.ec2InstanceId),
@@ -128,7 +129,7 @@ export function buildReport(inputs: ReportInputs): SimulationReport {
 /** The report as the text `npm start` prints. */
 export function formatReport(report: SimulationReport): string {
   const lines: string[] = [];
-  const row = (label: string, value: string | number) => lines.push(`  ${label.padEnd(52, '.')} ${value}`);
+  const row = (label: string, value: string | number) => lines.push(`  ${label.padEnd(58, '.')} ${value}`);
   lines.push(`Report: scenario ${report.scenario} (seed ${report.seed}), ${formatDuration(report.simulatedSeconds)} simulated in ${(report.realMs / 1000).toFixed(1)} s`);
   lines.push('');
   lines.push('Tasks');
@@ -147,8 +148,8 @@ export function formatReport(report: SimulationReport): string {
   row('heartbeats recorded', report.lifecycleActions.heartbeats);
   lines.push('Instances');
   row('removed', `${report.instances.removed} ${formatCounts(report.instances.byCause)}`);
-  row('terminated with non-daemon tasks running', report.instances.terminatedWithTasksAfterCompletion);
-  row('Spot reclaimed with service tasks still running', report.instances.spotReclaimedWithServiceTasks);
+  row('terminated after completion with non-daemon tasks running', report.instances.terminatedWithTasksAfterCompletion);
+  row('Spot reclaimed with service tasks not yet STOPPED', report.instances.spotReclaimedWithServiceTasks);
   lines.push('Handlers');
   for (const [name, stats] of Object.entries(report.invocations)) {
     if (stats.invocations === 0) continue;
