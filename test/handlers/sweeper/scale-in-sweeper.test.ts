@@ -131,6 +131,20 @@ describe('scale-in sweeper handler', () => {
     });
   });
 
+  it('keeps the decision line bounded and lists the instances with a reason other than busy first', async () => {
+    const { handler, telemetry } = setup({ MAX_REMOVALS_PER_RUN: '0' });
+    fake.addInstances('prod', 'asg', 60, { tasksPerInstance: 1 });
+    const [waiting] = fake.addInstances('prod', 'asg', 1, { idleSinceMinutesAgo: 120, now: NOW });
+
+    await handler(scheduled);
+
+    const fields = decision(telemetry)[0]!.fields as { skipped: { ec2InstanceId: string; reason: string }[]; skippedOmitted: number; skippedByReason: unknown };
+    expect(fields.skipped).toHaveLength(50);
+    expect(fields.skippedOmitted).toBe(11);
+    expect(fields.skipped[0]).toEqual({ ec2InstanceId: waiting!.ec2InstanceId, reason: 'budget-used' });
+    expect(fields.skippedByReason).toEqual({ busy: 60, 'budget-used': 1 });
+  });
+
   it('publishes the capacity metrics per cluster with the ClusterName dimension and the clock time', async () => {
     const { handler } = setup({ SCHEDULABLE_TASK_CPU: '512', SCHEDULABLE_TASK_MEMORY: '1024', MIN_IDLE_MINUTES: '30' });
     fake.addInstances('prod', 'asg', 2, { tasksPerInstance: 2 }); // each 1536 CPU / 3072 MiB free
