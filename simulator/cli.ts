@@ -63,6 +63,14 @@ async function main(): Promise<number> {
     ...(values.fast ? {} : { rate: speed }),
     ...(values.quiet || values.json ? {} : { onTimeline: (entry: TimelineEntry) => printer.add(entry) }),
   });
+  if (!values.quiet && !values.json) {
+    // A progress mark every five simulated minutes, so quiet stretches still show the clock moving.
+    for (let minute = 5; minute < scenario.durationMinutes; minute += 5) {
+      simulation.clock.schedule(SIMULATION_START + minute * 60_000, () => {
+        printer.add({ at: simulation.clock.now(), kind: 'progress', message: `${minute} of ${scenario.durationMinutes} simulated minutes` });
+      });
+    }
+  }
   try {
     const report = await simulation.run();
     printer.flush();

@@ -1101,6 +1101,14 @@ export class World implements ControlPlane {
   storeMetric(datum: StoredDatum): void {
     this.metrics.push(datum);
   }
+
+  /** Stored datums of one metric, optionally matching some dimensions, oldest first. */
+  queryMetrics(namespace: string, metricName: string, dimensions: Record<string, string> = {}): StoredDatum[] {
+    return this.metrics
+      .filter((datum) => datum.namespace === namespace && datum.metricName === metricName)
+      .filter((datum) => Object.entries(dimensions).every(([name, value]) => datum.dimensions[name] === value))
+      .sort((a, b) => a.timestamp - b.timestamp);
+  }
 }
 
 export function clusterNameOf(nameOrArn: string): string {

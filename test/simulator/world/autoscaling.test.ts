@@ -202,6 +202,9 @@ describe('SNS, EC2 and CloudWatch', () => {
     const put = (input: Record<string, unknown>) => world.callSync('cloudwatch', 'PutMetricData', input);
     put({ Namespace: 'Keeper', MetricData: [{ MetricName: 'FreeCpu', Value: 512, Dimensions: [{ Name: 'ClusterName', Value: 'c' }] }] });
     expect(world.metrics).toEqual([expect.objectContaining({ namespace: 'Keeper', metricName: 'FreeCpu', value: 512, dimensions: { ClusterName: 'c' } })]);
+    put({ Namespace: 'Keeper', MetricData: [{ MetricName: 'FreeCpu', Value: 256, Dimensions: [{ Name: 'ClusterName', Value: 'd' }] }] });
+    expect(world.queryMetrics('Keeper', 'FreeCpu', { ClusterName: 'd' }).map((datum) => datum.value)).toEqual([256]);
+    expect(world.queryMetrics('Keeper', 'FreeCpu')).toHaveLength(2);
     expect(errorOf(() => put({ Namespace: 'AWS/ECS', MetricData: [{ MetricName: 'x', Value: 1 }] })).code).toBe('InvalidParameterValue');
     expect(errorOf(() => put({ Namespace: 'Keeper', MetricData: Array.from({ length: 1001 }, () => ({ MetricName: 'x', Value: 1 })) })).code).toBe(
       'InvalidParameterValue',
