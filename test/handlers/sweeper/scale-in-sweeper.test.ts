@@ -257,6 +257,20 @@ describe('scale-in sweeper handler', () => {
     expect(second.clusters[0]?.execution.terminated).toEqual([instance!.ec2InstanceId]);
   });
 
+  it('goes on sweeping when the idle clock cannot be recorded', async () => {
+    const { handler, telemetry } = setup();
+    fake.addInstances('prod', 'asg', 1, {});
+    fake.addInstances('prod', 'asg', 1, { tasksPerInstance: 1 });
+    fake.throttle.add('PutAttributes');
+
+    const result = await handler(scheduled);
+
+    expect(result.clusters[0]).toMatchObject({ outcome: 'executed', idleInstances: 1 });
+    expect(telemetry.metricTotal('IdleSinceNotRecorded', { cluster: 'prod' })).toBe(1);
+    expect(decision(telemetry)[0]?.fields).toMatchObject({ idleSinceNotSet: 1 });
+    expect(fake.cloudWatchMock).toHaveReceivedCommandTimes(PutMetricDataCommand, 1);
+  });
+
   it('clears idle-since when the instance is busy again', async () => {
     const { handler } = setup();
     const [instance] = fake.addInstances('prod', 'asg', 1, { idleSinceMinutesAgo: 10, now: NOW });
