@@ -1,5 +1,6 @@
 import type { CallLogSnapshot } from './faults';
 import type { FunctionName, FunctionStats, Invocation } from './runner/lambda';
+import type { LifecycleAction } from './world/model';
 import type { World } from './world/world';
 
 /**
@@ -35,6 +36,11 @@ export interface SimulationReport {
     globalTimeout: number;
     stillActive: number;
     heartbeats: number;
+    /**
+     * For actions completed clean: seconds from the moment the instance had nothing left to wait
+     * for (its last non-daemon task STOPPED, or the action's start if that came later) to completion.
+     */
+    completionDelaySeconds: { max: number; mean: number };
   };
   instances: {
     removed: number;
@@ -106,6 +112,7 @@ export function buildReport(inputs: ReportInputs): SimulationReport {
       globalTimeout: actions.filter((action) => action.state === 'global-timeout').length,
       stillActive: actions.filter((action) => action.state === 'active').length,
       heartbeats: actions.reduce((sum, action) => sum + action.heartbeats, 0),
+      completionDelaySeconds: completionDelays(world, completed.filter((action) => (action.unstoppedTasksAtEnd ?? 0) === 0)),
     },
     instances: {
       removed: world.terminations.length,
@@ -124,6 +131,17 @@ export function buildReport(inputs: ReportInputs): SimulationReport {
     invalidEventsWithWrites: inputs.invocations.filter((invocation) => invocation.invalidInput && invocation.writes.length > 0).length,
     handlerPublishes: inputs.invocations.reduce((sum, invocation) => sum + invocation.writes.filter((op) => op === 'Publish').length, 0),
   };
+}
+
+function completionDelays(world: World, actions: readonly LifecycleAction[]): { max: number; mean: number } {
+  const delays = actions.map((action) => {
+    const instance = world.containerInstanceOf(action.instanceId);
+    const stops = instance ? world.tasksOn(instance).filter((task) => !task.daemon).map((task) => task.stoppedAt ?? 0) : [];
+    const readyAt = Math.max(action.startedAt, ...stops);
+    return Math.max(0, (action.endedAt ?? readyAt) - readyAt) / 1000;
+  });
+  if (delays.length === 0) return { max: 0, mean: 0 };
+  return { max: Math.max(...delays), mean: Math.round((delays.reduce((sum, delay) => sum + delay, 0) / delays.length) * 10) / 10 };
 }
 
 /** The report as the text `npm start` prints. */
@@ -146,6 +164,7 @@ export function formatReport(report: SimulationReport): string {
   row('hit the global timeout', report.lifecycleActions.globalTimeout);
   row('still waiting at the end', report.lifecycleActions.stillActive);
   row('heartbeats recorded', report.lifecycleActions.heartbeats);
+  row('completion after the last task STOPPED (mean / max)', `${report.lifecycleActions.completionDelaySeconds.mean} s / ${report.lifecycleActions.completionDelaySeconds.max} s`);
   lines.push('Instances');
   row('removed', `${report.instances.removed} ${formatCounts(report.instances.byCause)}`);
   row('terminated after completion with non-daemon tasks running', report.instances.terminatedWithTasksAfterCompletion);

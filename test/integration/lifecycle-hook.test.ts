@@ -42,6 +42,8 @@ describe('lifecycle-hook drainer against the simulator', () => {
         const lastStop = Math.max(...countedTasksOf(simulation, action.instanceId).map((task) => task.stoppedAt ?? 0));
         expect(action.endedAt! - lastStop).toBeLessThanOrEqual(31_000);
       }
+      expect(report.lifecycleActions.completionDelaySeconds.max).toBeLessThanOrEqual(31);
+      expect(report.lifecycleActions.completionDelaySeconds.max).toBeGreaterThan(0);
     });
   });
 
