@@ -1,0 +1,79 @@
+import fc from 'fast-check';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { RetryableError } from '../../lib/errors';
+import { loadSweeperConfig } from '../../lib/sweeper/config';
+import { makeScaleInSweeperHandler } from '../../lib/sweeper/handler';
+import { MemoryTelemetry } from '../../lib/telemetry';
+import { FakeAws } from '../handlers/sweeper/fake-aws';
+
+/**
+ * The scale-in sweeper under fuzzed input: arbitrary values and the scheduled-event fixture with
+ * one field replaced, removed or retyped. The fake cluster has idle instances old enough to be
+ * removed, so any event that passes validation sweeps and terminates; an invalid one must make no
+ * AWS call at all (the event carries no data the sweep needs).
+ */
+const NOW = Date.parse('2026-03-04T10:30:00.000Z');
+const SCHEDULED = JSON.parse(readFileSync(join(__dirname, '../../events/scheduled-sweep.json'), 'utf8')) as Record<string, unknown>;
+const PATHS = ['version', 'id', 'detail-type', 'source', 'account', 'time', 'region', 'resources', 'detail'];
+
+const mutatedEvent = fc
+  .tuple(fc.constantFrom(...PATHS), fc.oneof(fc.constant(undefined), fc.anything(), fc.string()))
+  .map(([path, value]) => {
+    const copy = structuredClone(SCHEDULED);
+    if (value === undefined) delete copy[path];
+    else copy[path] = value;
+    return copy;
+  });
+
+const fake = new FakeAws();
+afterAll(() => fake.restore());
+
+function setup() {
+  fake.reset();
+  fake.instances.clear();
+  fake.tasks.clear();
+  fake.daemonServices.clear();
+  fake.members.clear();
+  fake.groups.clear();
+  fake.metricData.length = 0;
+  fake.addInstances('prod', 'asg-a', 2, { idleSinceMinutesAgo: 120, now: NOW });
+  fake.addInstances('prod', 'asg-a', 4, { tasksPerInstance: 2 });
+  const config = loadSweeperConfig({ CLUSTERS: 'prod', MIN_FREE_CPU: '0', MIN_FREE_MEMORY: '0' });
+  return makeScaleInSweeperHandler({
+    config,
+    clients: fake.clients(),
+    telemetry: new MemoryTelemetry(),
+    clock: { now: () => NOW, sleep: async () => undefined },
+  });
+}
+
+const WRITES = ['PutAttributes', 'DeleteAttributes', 'UpdateContainerInstancesState', 'TerminateInstanceInAutoScalingGroup'];
+
+describe('scale-in sweeper handler under fuzzed input', () => {
+  it('throws nothing but a RetryableError, and an invalid event makes no AWS call', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.oneof({ weight: 3, arbitrary: mutatedEvent }, { weight: 1, arbitrary: fc.anything() }), async (event) => {
+        const handler = setup();
+        let result: Awaited<ReturnType<typeof handler>>;
+        try {
+          result = await handler(event, { getRemainingTimeInMillis: () => 300_000 });
+        } catch (error) {
+          expect(error).toBeInstanceOf(RetryableError);
+          return;
+        }
+        if (result.outcome === 'invalid') expect(fake.callsByOperation()).toEqual({});
+        else expect(result.outcome).toBe('swept');
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('sweeps and terminates on the unmodified fixture, so the property above can fail', async () => {
+    const handler = setup();
+    const result = await handler(SCHEDULED, { getRemainingTimeInMillis: () => 300_000 });
+    expect(result.outcome).toBe('swept');
+    const calls = fake.callsByOperation();
+    expect(WRITES.some((operation) => (calls[operation] ?? 0) > 0)).toBe(true);
+  });
+});
