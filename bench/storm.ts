@@ -8,11 +8,10 @@
  * Run: npm run bench:storm
  */
 import { loadSpotConfig } from '../lib/spot/config';
-import { makeSpotInterruptionHandler } from '../lib/spot/handler';
 import { Simulation } from '../simulator/runner/simulation';
 import { parseScenario, type ScenarioInput } from '../simulator/scenarios/load';
 import { formatCalls, max, progress, sum } from './lib/common';
-import { SandboxPool } from './lib/sandboxes';
+import { useSandboxes } from './lib/handlers';
 import { median, percentile, publish, type Section } from './report';
 
 const INSTANCES = Number(process.env.BENCH_STORM_INSTANCES ?? 1000);
@@ -77,17 +76,7 @@ export async function runStorm(seed: number, env: Record<string, string> = {}): 
   const scenario = parseScenario(stormScenario(seed, env));
   const simulation = await Simulation.start(scenario);
   // One sandbox per concurrent invocation, as Lambda runs them (bench/lib/sandboxes.ts).
-  const config = loadSpotConfig({ CLUSTERS: 'prod-ecs', ...env });
-  const pool = new SandboxPool(
-    simulation,
-    (clients) => {
-      const handler = makeSpotInterruptionHandler({ config, ecs: clients.ecs, telemetry: simulation.telemetry.spotInterruption });
-      return (event) => handler(event);
-    },
-    config.sdk,
-    seed,
-  );
-  pool.register('spotInterruption', 30_000);
+  const [pool] = useSandboxes(simulation, seed);
   const warnings = new Map<string, number>();
   simulation.world.onBusEvent((event) => {
     if (event['detail-type'] !== 'EC2 Spot Instance Interruption Warning') return;
@@ -121,19 +110,20 @@ export async function runStorm(seed: number, env: Record<string, string> = {}): 
       calls: report.awsCalls.byOperation,
       servicesTasksKilled: report.tasks.killedByOrigin.service,
       disrupted: report.tasks.disrupted,
-      coldStarts: pool.coldStarts,
+      coldStarts: pool?.coldStarts ?? 0,
       realMs: report.realMs,
     };
   } finally {
-    pool.close();
+    pool?.close();
     await simulation.close();
   }
 }
 
-/** The defaults, and the one setting that changes the outcome: more SDK attempts per call. */
+/** The defaults, and the SDK's own retries with fewer or more attempts. */
 const SETTINGS: Array<{ label: string; env: Record<string, string> }> = [
-  { label: 'defaults (AWS_MAX_ATTEMPTS=4)', env: {} },
-  { label: 'AWS_MAX_ATTEMPTS=10', env: { AWS_MAX_ATTEMPTS: '10' } },
+  { label: `defaults (AWS_MAX_ATTEMPTS=${loadSpotConfig({}).sdk.maxAttempts})`, env: {} },
+  { label: "AWS_MAX_ATTEMPTS=4, the SDK's own backoff", env: { AWS_MAX_ATTEMPTS: '4', AWS_RETRY_MAX_DELAY_MS: '20000' } },
+  { label: "AWS_MAX_ATTEMPTS=10, the SDK's own backoff", env: { AWS_MAX_ATTEMPTS: '10', AWS_RETRY_MAX_DELAY_MS: '20000' } },
 ];
 
 async function main(): Promise<void> {

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Env } from '../../lib/config';
 import { loadLifecycleConfig } from '../../lib/lifecycle/config';
 import { makeLifecycleHookHandler } from '../../lib/lifecycle/handler';
@@ -10,8 +12,28 @@ import type { Simulation } from '../../simulator/runner/simulation';
 import { Random } from '../../simulator/world/random';
 import { SandboxPool } from './sandboxes';
 
-/** Lambda timeouts as serverless.yml deploys them. */
-const DEFAULT_TIMEOUT_SECONDS: Record<FunctionName, number> = { spotInterruption: 30, lifecycleHook: 900, scaleInSweeper: 300 };
+/** Used when serverless.yml cannot be read. */
+const FALLBACK_TIMEOUT_SECONDS: Record<FunctionName, number> = { spotInterruption: 30, lifecycleHook: 900, scaleInSweeper: 300 };
+
+/**
+ * Each function's timeout as serverless.yml deploys it (a number, or a stage parameter's default),
+ * so the benchmarks follow the deployment when it changes. Two fields are read with patterns: a
+ * YAML parser would need a schema for the template's CloudFormation tags (!Ref, !GetAtt).
+ */
+export function deployedTimeoutSeconds(fn: FunctionName): number {
+  let template: string;
+  try {
+    template = readFileSync(join(__dirname, '..', '..', 'serverless.yml'), 'utf8');
+  } catch {
+    return FALLBACK_TIMEOUT_SECONDS[fn];
+  }
+  const block = new RegExp(`\\n  ${fn}:\\n((?: {4}.*\\n|\\s*\\n)+)`).exec(template)?.[1] ?? '';
+  const value = /\n {4}timeout: (.+)/.exec(`\n${block}`)?.[1]?.trim() ?? '';
+  const param = /^\$\{param:([A-Za-z0-9]+)\}$/.exec(value)?.[1];
+  const resolved = param ? (new RegExp(`\\n {4}${param}: '?(\\d+)'?`).exec(template)?.[1] ?? '') : value;
+  const seconds = Number(resolved);
+  return Number.isInteger(seconds) && seconds > 0 ? seconds : FALLBACK_TIMEOUT_SECONDS[fn];
+}
 
 /** A function's environment in the simulation: every cluster of the scenario, its topic, the scenario's settings. */
 export function functionEnv(simulation: Simulation, fn: FunctionName): Env {
@@ -33,7 +55,7 @@ export function useSandboxes(simulation: Simulation, seed: number): SandboxPool[
   const { scenario } = simulation;
   const pools: SandboxPool[] = [];
   const ids = new Random(seed + 104_729);
-  const timeout = (fn: FunctionName) => (scenario.handlers[fn].timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS[fn]) * 1000;
+  const timeout = (fn: FunctionName) => (scenario.handlers[fn].timeoutSeconds ?? deployedTimeoutSeconds(fn)) * 1000;
 
   if (scenario.handlers.spotInterruption.enabled) {
     const config = loadSpotConfig(functionEnv(simulation, 'spotInterruption'));
