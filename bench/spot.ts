@@ -78,6 +78,7 @@ async function runCase(spec: Case): Promise<{ first: Sample[]; again: Sample[] }
       credentials: { accessKeyId: 'sim', secretAccessKey: 'sim' },
       maxAttempts: config.sdk.maxAttempts,
       retryMode: config.sdk.retryMode,
+      maxBackoffMs: config.sdk.maxBackoffMs,
     });
     const handler = makeSpotInterruptionHandler({ config, ecs: clients.ecs, telemetry: new MemoryTelemetry() });
     // Interrupted instances spread over every cluster, in a fixed order.

@@ -3,7 +3,8 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { SNSClient } from '@aws-sdk/client-sns';
-import type { CommonConfig } from './config';
+import { ConfiguredRetryStrategy } from '@smithy/core/retry';
+import { SDK_MAX_RETRY_DELAY_MS, type CommonConfig } from './config';
 
 /**
  * The only place SDK clients are built.
@@ -25,6 +26,8 @@ export interface AwsClients {
 export interface ClientOptions {
   maxAttempts: number;
   retryMode: 'standard' | 'adaptive';
+  /** Cap on one retry's backoff; unset or 20 s keeps the SDK's own standard or adaptive strategy. */
+  maxBackoffMs?: number;
   /** Milliseconds before one HTTP request is abandoned (and retried by the SDK). */
   requestTimeoutMs?: number;
   /**
@@ -38,14 +41,31 @@ export interface ClientOptions {
 }
 
 export function clientOptionsFrom(config: Pick<CommonConfig, 'sdk'>): ClientOptions {
-  return { maxAttempts: config.sdk.maxAttempts, retryMode: config.sdk.retryMode };
+  return { maxAttempts: config.sdk.maxAttempts, retryMode: config.sdk.retryMode, maxBackoffMs: config.sdk.maxBackoffMs };
 }
 
 /** The settings every client shares: retries, timeouts and, for the simulator, endpoint and credentials. */
+/** First retry's backoff ceiling under full jitter; doubles per attempt up to the cap. */
+export const RETRY_BASE_DELAY_MS = 250;
+
+/**
+ * Standard retries with full-jitter exponential backoff, capped lower than the SDK's 20 s.
+ * Many Lambdas throttled at once (a Spot storm: every invocation is its own client, so the SDK's
+ * per-client rate limiting cannot coordinate them) need many, short, randomly spread retries to
+ * share ECS's token bucket inside the two-minute warning (bench/storm.ts).
+ */
+export function cappedRetryStrategy(maxAttempts: number, maxBackoffMs: number): ConfiguredRetryStrategy {
+  return new ConfiguredRetryStrategy(maxAttempts, (attempt) =>
+    Math.floor(Math.random() * Math.min(maxBackoffMs, RETRY_BASE_DELAY_MS * 2 ** Math.max(0, attempt - 1))),
+  );
+}
+
 export function sdkClientConfig(options: ClientOptions) {
+  const capped = options.maxBackoffMs !== undefined && options.maxBackoffMs < SDK_MAX_RETRY_DELAY_MS;
   return {
     maxAttempts: options.maxAttempts,
     retryMode: options.retryMode,
+    ...(capped ? { retryStrategy: cappedRetryStrategy(options.maxAttempts, options.maxBackoffMs ?? SDK_MAX_RETRY_DELAY_MS) } : {}),
     requestHandler: { requestTimeout: options.requestTimeoutMs ?? 10_000, connectionTimeout: 3_000 },
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     ...(options.credentials ? { credentials: options.credentials } : {}),

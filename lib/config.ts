@@ -108,6 +108,9 @@ export const optionalTopicArnVar = () =>
 
 const METRICS_NAMESPACE = /^(?!AWS\/)[A-Za-z0-9._\-/#:]{1,255}$/;
 
+/** The SDK's own cap on one retry's backoff (smithy util-retry MAXIMUM_RETRY_DELAY). */
+export const SDK_MAX_RETRY_DELAY_MS = 20_000;
+
 /** Settings every function shares. */
 export const commonSchema = z.object({
   CLUSTERS: clusterListVar(),
@@ -125,8 +128,9 @@ export const commonSchema = z.object({
       }
       return namespace;
     }),
-  AWS_MAX_ATTEMPTS: integerVar(4, 1, 10),
+  AWS_MAX_ATTEMPTS: integerVar(4, 1, 20),
   AWS_RETRY_MODE: enumVar(['standard', 'adaptive'] as const, 'standard'),
+  AWS_RETRY_MAX_DELAY_MS: integerVar(SDK_MAX_RETRY_DELAY_MS, 100, SDK_MAX_RETRY_DELAY_MS),
 });
 
 export interface CommonConfig {
@@ -135,7 +139,12 @@ export interface CommonConfig {
   dryRun: boolean;
   logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
   metricsNamespace: string;
-  sdk: { maxAttempts: number; retryMode: 'standard' | 'adaptive' };
+  sdk: {
+    maxAttempts: number;
+    retryMode: 'standard' | 'adaptive';
+    /** Cap on one retry's backoff; below the SDK's 20 s it makes retries denser (standard mode). */
+    maxBackoffMs: number;
+  };
 }
 
 /**
@@ -144,12 +153,18 @@ export interface CommonConfig {
  */
 export function parseEnv<S extends z.ZodObject>(schema: S, env: Env): z.output<S> {
   const result = schema.safeParse(env);
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => {
-    const variable = issue.path.join('.') || '(environment)';
-    return `${variable} ${issue.message}`;
-  });
-  throw new ConfigError(problems);
+  const problems = result.success
+    ? []
+    : result.error.issues.map((issue) => `${issue.path.join('.') || '(environment)'} ${issue.message}`);
+  if (result.success) {
+    const data = result.data as Record<string, unknown>;
+    // Adaptive mode has its own client-side rate limiter; a custom backoff would replace it.
+    if (data.AWS_RETRY_MODE === 'adaptive' && Number(data.AWS_RETRY_MAX_DELAY_MS) < SDK_MAX_RETRY_DELAY_MS) {
+      problems.push(`AWS_RETRY_MAX_DELAY_MS applies to AWS_RETRY_MODE standard only; leave it unset with adaptive`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return (result as { data: z.output<S> }).data;
 }
 
 export function toCommonConfig(values: z.output<typeof commonSchema>): CommonConfig {
@@ -158,7 +173,11 @@ export function toCommonConfig(values: z.output<typeof commonSchema>): CommonCon
     dryRun: values.DRY_RUN,
     logLevel: values.LOG_LEVEL,
     metricsNamespace: values.METRICS_NAMESPACE,
-    sdk: { maxAttempts: values.AWS_MAX_ATTEMPTS, retryMode: values.AWS_RETRY_MODE },
+    sdk: {
+      maxAttempts: values.AWS_MAX_ATTEMPTS,
+      retryMode: values.AWS_RETRY_MODE,
+      maxBackoffMs: values.AWS_RETRY_MAX_DELAY_MS,
+    },
   };
 }
 

@@ -4,7 +4,6 @@ import { isWriteOperation } from '../../simulator/faults';
 import type { Simulation } from '../../simulator/runner/simulation';
 import type { FunctionName, Handler } from '../../simulator/runner/lambda';
 import { REGION } from '../../simulator/world/model';
-import { Random } from '../../simulator/world/random';
 
 /**
  * Lambda runs concurrent invocations of a function in separate execution environments
@@ -22,6 +21,7 @@ import { Random } from '../../simulator/world/random';
 export interface SdkSettings {
   maxAttempts: number;
   retryMode: 'standard' | 'adaptive';
+  maxBackoffMs?: number;
 }
 
 interface Sandbox {
@@ -46,25 +46,16 @@ interface InstrumentableClient {
   destroy(): void;
 }
 
-/**
- * The SDK's backoff (@smithy/core util-retry, "retries-2026" settings): full jitter on
- * base × 2^retries, capped at 20 s, with a 1 s base after a throttle and 50 ms otherwise.
- */
-const THROTTLING_DELAY_BASE_MS = 1000;
-const DELAY_BASE_MS = 50;
-const MAXIMUM_RETRY_DELAY_MS = 20_000;
-
 export class SandboxPool {
   readonly sandboxes: Sandbox[] = [];
-  private readonly random: Random;
 
   constructor(
     private readonly simulation: Simulation,
     private readonly build: (clients: AwsClients) => Handler,
     private readonly sdk: SdkSettings,
-    seed: number,
+    /** Unused: the backoff jitter is the SDK strategy's own (Math.random), as in Lambda. */
+    _seed: number,
   ) {
-    this.random = new Random(seed);
   }
 
   /** Registers `fn` in the simulation's Lambda runtime with this pool as its handler. */
@@ -101,6 +92,7 @@ export class SandboxPool {
       credentials: { accessKeyId: 'sim', secretAccessKey: 'sim' },
       maxAttempts: this.sdk.maxAttempts,
       retryMode: this.sdk.retryMode,
+      ...(this.sdk.maxBackoffMs !== undefined ? { maxBackoffMs: this.sdk.maxBackoffMs } : {}),
     });
     for (const client of Object.values(clients)) this.instrument(client as InstrumentableClient);
     const sandbox: Sandbox = { handler: this.build(clients), clients, busy: false };
@@ -127,7 +119,6 @@ export class SandboxPool {
       },
       { step: 'initialize', name: 'benchSandboxAccounting' },
     );
-    const random = this.random;
     const original = client.config.retryStrategy;
     const patched = new WeakMap<object, unknown>();
     client.config.retryStrategy = async () => {
@@ -135,18 +126,22 @@ export class SandboxPool {
       const known = patched.get(strategy);
       if (known) return known;
       if (!strategy.retryBackoffStrategy || typeof strategy.refreshRetryTokenForRetry !== 'function') return strategy;
-      // The SDK sleeps its backoff with setTimeout inside refreshRetryTokenForRetry: make that
-      // sleep zero and sleep the same backoff on the virtual clock instead.
-      strategy.retryBackoffStrategy = { computeNextBackoffDelay: () => 0, setDelayBase: () => undefined };
+      // The SDK sleeps its backoff with setTimeout inside refreshRetryTokenForRetry: keep the
+      // delay the strategy itself computes (the SDK's default, or the handler's capped backoff
+      // from lib/clients.ts), make the real sleep zero and sleep that delay on the virtual clock.
+      const backoff = strategy.retryBackoffStrategy;
+      const compute = backoff.computeNextBackoffDelay.bind(backoff);
+      const drawn: number[] = [];
+      backoff.computeNextBackoffDelay = (attempt: number) => {
+        drawn.push(compute(attempt));
+        return 0;
+      };
       const proxy = new Proxy(strategy, {
         get(target, property, receiver) {
           if (property !== 'refreshRetryTokenForRetry') return Reflect.get(target, property, receiver) as unknown;
           return async (token: RetryToken, info: RetryErrorInfo) => {
-            const retries = token.getRetryCount();
             const next = await target.refreshRetryTokenForRetry(token, info);
-            const base = info.errorType === 'THROTTLING' ? THROTTLING_DELAY_BASE_MS : DELAY_BASE_MS;
-            const delay = Math.floor(random.next() * Math.min(base * 2 ** retries, MAXIMUM_RETRY_DELAY_MS));
-            await clock.sleep(delay, { blocksRequest: true });
+            await clock.sleep(drawn.shift() ?? 0, { blocksRequest: true });
             return next;
           };
         },

@@ -1,5 +1,5 @@
-import { buildClients, type AwsClients } from '../../lib/clients';
-import type { Env } from '../../lib/config';
+import { buildClients, clientOptionsFrom, type AwsClients } from '../../lib/clients';
+import type { CommonConfig, Env } from '../../lib/config';
 import { makeLifecycleHookHandler } from '../../lib/lifecycle/handler';
 import { loadLifecycleConfig } from '../../lib/lifecycle/config';
 import { loadSpotConfig } from '../../lib/spot/config';
@@ -33,7 +33,7 @@ export const LIFECYCLE_TOPIC = 'ecs-drain-lifecycle';
 export const SIMULATION_START = Date.UTC(2026, 2, 4, 10, 0, 0);
 
 /** Default Lambda timeouts, as serverless.yml deploys them. */
-const DEFAULT_TIMEOUTS: Record<FunctionName, number> = { spotInterruption: 30, lifecycleHook: 900, scaleInSweeper: 300 };
+const DEFAULT_TIMEOUTS: Record<FunctionName, number> = { spotInterruption: 90, lifecycleHook: 900, scaleInSweeper: 300 };
 
 export interface SimulationOptions {
   /** Virtual ms per real ms; unset runs as fast as possible. */
@@ -169,13 +169,13 @@ export class Simulation {
     };
   }
 
-  private clientsFor(url: string, sdk: { maxAttempts: number; retryMode: 'standard' | 'adaptive' }): AwsClients {
+  private clientsFor(url: string, sdk: CommonConfig['sdk']): AwsClients {
+    // The handler's own retry settings, as its configuration chose them; only the endpoint differs.
     const clients = buildClients({
+      ...clientOptionsFrom({ sdk }),
       endpoint: url,
       region: REGION,
       credentials: { accessKeyId: 'sim', secretAccessKey: 'sim' },
-      maxAttempts: sdk.maxAttempts,
-      retryMode: sdk.retryMode,
     });
     for (const client of [clients.ecs, clients.autoScaling, clients.sns, clients.ec2, clients.cloudWatch]) {
       this.instrument(client as unknown as InstrumentableClient);

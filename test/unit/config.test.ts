@@ -18,7 +18,7 @@ describe('common configuration', () => {
       dryRun: false,
       logLevel: 'INFO',
       metricsNamespace: 'EcsEc2Keeper',
-      sdk: { maxAttempts: 4, retryMode: 'standard' },
+      sdk: { maxAttempts: 4, retryMode: 'standard', maxBackoffMs: 20_000 },
     });
   });
 
@@ -45,7 +45,7 @@ describe('common configuration', () => {
   it('accepts enum values case-insensitively and returns the canonical spelling', () => {
     const config = loadCommonConfig({ LOG_LEVEL: 'debug', AWS_RETRY_MODE: 'ADAPTIVE', AWS_MAX_ATTEMPTS: '7' });
     expect(config.logLevel).toBe('DEBUG');
-    expect(config.sdk).toEqual({ maxAttempts: 7, retryMode: 'adaptive' });
+    expect(config.sdk).toEqual({ maxAttempts: 7, retryMode: 'adaptive', maxBackoffMs: 20_000 });
   });
 
   it('reports every problem at once, naming the variable and the allowed values', () => {
@@ -64,7 +64,7 @@ describe('common configuration', () => {
       expect.arrayContaining([
         expect.stringMatching(/^DRY_RUN must be one of true, 1, yes, false, 0, no$/),
         expect.stringMatching(/^LOG_LEVEL must be one of DEBUG, INFO, WARN, ERROR$/),
-        expect.stringMatching(/^AWS_MAX_ATTEMPTS must be a whole number from 1 to 10$/),
+        expect.stringMatching(/^AWS_MAX_ATTEMPTS must be a whole number from 1 to 20$/),
         expect.stringMatching(/^AWS_RETRY_MODE must be one of standard, adaptive$/),
         expect.stringMatching(/^CLUSTERS "bad name!" is neither a cluster name/),
         expect.stringMatching(/^METRICS_NAMESPACE must be/),
@@ -72,9 +72,9 @@ describe('common configuration', () => {
     );
   });
 
-  it.each(['1.5', 'ten', '-1', '11'])('rejects AWS_MAX_ATTEMPTS=%j', (value) => {
+  it.each(['1.5', 'ten', '-1', '21'])('rejects AWS_MAX_ATTEMPTS=%j', (value) => {
     expect(problemsOf(() => loadCommonConfig({ AWS_MAX_ATTEMPTS: value }))).toEqual([
-      'AWS_MAX_ATTEMPTS must be a whole number from 1 to 10',
+      'AWS_MAX_ATTEMPTS must be a whole number from 1 to 20',
     ]);
   });
 
@@ -88,6 +88,22 @@ describe('Spot drainer configuration', () => {
     const config = loadSpotConfig({});
     expect(config.rebalanceDrain).toBe(false);
     expect(config.stateChangeDrain).toBe(false);
+  });
+
+  it('retries harder and with shorter backoff than the SDK by default, for warning storms', () => {
+    expect(loadSpotConfig({}).sdk).toEqual({ maxAttempts: 12, retryMode: 'standard', maxBackoffMs: 8000 });
+    expect(loadSpotConfig({ AWS_MAX_ATTEMPTS: '5', AWS_RETRY_MAX_DELAY_MS: '20000' }).sdk).toEqual({
+      maxAttempts: 5,
+      retryMode: 'standard',
+      maxBackoffMs: 20_000,
+    });
+  });
+
+  it('refuses a backoff cap with adaptive mode, whose rate limiter it would replace', () => {
+    expect(problemsOf(() => loadSpotConfig({ AWS_RETRY_MODE: 'adaptive' }))).toEqual([
+      'AWS_RETRY_MAX_DELAY_MS applies to AWS_RETRY_MODE standard only; leave it unset with adaptive',
+    ]);
+    expect(loadSpotConfig({ AWS_RETRY_MODE: 'adaptive', AWS_RETRY_MAX_DELAY_MS: '20000' }).sdk.retryMode).toBe('adaptive');
   });
 
   it('turns on rebalance and state-change draining', () => {
