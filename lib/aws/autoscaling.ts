@@ -8,6 +8,7 @@ import {
   type AutoScalingClient,
 } from '@aws-sdk/client-auto-scaling';
 import { NonActionableError, isNoActiveLifecycleAction } from '../errors';
+import { chunk } from './batch';
 
 /** AWS limits (botocore autoscaling model): shared/reference/aws-behaviour.md §3.2. */
 export const DESCRIBE_AUTO_SCALING_INSTANCES_BATCH = 50;
@@ -39,12 +40,6 @@ export interface LifecycleHookView {
 }
 
 export type LifecycleResult = 'CONTINUE' | 'ABANDON';
-
-function chunk<T>(items: readonly T[], size: number): T[][] {
-  const chunks: T[][] = [];
-  for (let index = 0; index < items.length; index += size) chunks.push(items.slice(index, index + size));
-  return chunks;
-}
 
 /**
  * DescribeAutoScalingInstances, 50 ids per call, every page. Unknown ids are silently left out by

@@ -12,6 +12,7 @@ import {
 } from '@aws-sdk/client-ecs';
 import { RetryableError } from '../errors';
 import type { Telemetry } from '../telemetry';
+import { chunk } from './batch';
 
 /** AWS limits (botocore ECS model): see shared/reference/aws-behaviour.md §3.1. */
 export const DESCRIBE_CONTAINER_INSTANCES_BATCH = 100;
@@ -72,12 +73,6 @@ export function toView(cluster: string, instance: ContainerInstance): ContainerI
     ...(instance.registeredAt ? { registeredAt: instance.registeredAt.toISOString() } : {}),
     attributes,
   };
-}
-
-function chunk<T>(items: readonly T[], size: number): T[][] {
-  const chunks: T[][] = [];
-  for (let index = 0; index < items.length; index += size) chunks.push(items.slice(index, index + size));
-  return chunks;
 }
 
 /** Managed clusters: the configured list, or every cluster of the account and Region (paginated). */

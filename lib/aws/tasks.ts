@@ -8,6 +8,7 @@ import {
   type ECSClient,
   type Task,
 } from '@aws-sdk/client-ecs';
+import { chunk } from './batch';
 
 /** AWS limits (botocore ECS model): shared/reference/aws-behaviour.md §3.1. */
 export const DESCRIBE_TASKS_BATCH = 100;
@@ -34,12 +35,6 @@ export interface TaskView {
 
 export interface ClassifiedTask extends TaskView {
   origin: TaskOrigin;
-}
-
-function chunk<T>(items: readonly T[], size: number): T[][] {
-  const chunks: T[][] = [];
-  for (let index = 0; index < items.length; index += size) chunks.push(items.slice(index, index + size));
-  return chunks;
 }
 
 export function serviceNameOf(group: string | undefined): string | undefined {
