@@ -1,4 +1,5 @@
 import { PutMetricDataCommand, type CloudWatchClient, type MetricDatum } from '@aws-sdk/client-cloudwatch';
+import { chunk } from './batch';
 
 /** PutMetricData accepts at most 1000 metrics per request (botocore model; aws-behaviour.md §6). */
 export const PUT_METRIC_DATA_BATCH = 1000;
@@ -17,13 +18,11 @@ export interface Datum {
  * so callers can account for their AWS cost.
  */
 export async function putMetricData(cloudWatch: CloudWatchClient, namespace: string, datums: readonly Datum[]): Promise<number> {
-  let calls = 0;
-  for (let index = 0; index < datums.length; index += PUT_METRIC_DATA_BATCH) {
-    const batch = datums.slice(index, index + PUT_METRIC_DATA_BATCH);
+  const batches = chunk(datums, PUT_METRIC_DATA_BATCH);
+  for (const batch of batches) {
     await cloudWatch.send(new PutMetricDataCommand({ Namespace: namespace, MetricData: batch.map(toMetricDatum) }));
-    calls += 1;
   }
-  return calls;
+  return batches.length;
 }
 
 function toMetricDatum(datum: Datum): MetricDatum {
