@@ -1,6 +1,6 @@
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import { assertDrained, clusterName, findContainerInstance, resolveClusters, setDraining } from '../aws/ecs';
-import { decideDrain } from '../drain/decide';
+import { decideDrain } from './decide';
 import { RetryableError, classifyAwsError, describeError } from '../errors';
 import { parseEc2Event } from '../events/ec2';
 import type { Telemetry } from '../telemetry';
