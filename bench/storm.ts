@@ -177,11 +177,12 @@ async function main(): Promise<void> {
       data: results,
     },
   ]);
-  for (const settings of SETTINGS) {
+  // The floor is for the defaults; the other rows show what the retry settings change.
+  for (const [index, settings] of SETTINGS.entries()) {
     const missed = results.filter((result) => result.settings === settings.label && result.neverDrained + result.drainedAfterFloor > 0);
-    if (missed.length > 0) {
-      console.log(`FLOOR MISSED with ${settings.label}: not every interrupted instance was DRAINING within ${FLOOR_SECONDS} simulated seconds (seeds ${missed.map((result) => result.seed).join(', ')}).`);
-    }
+    if (missed.length === 0) continue;
+    const what = `not every interrupted instance was DRAINING within ${FLOOR_SECONDS} simulated seconds (seeds ${missed.map((result) => result.seed).join(', ')})`;
+    console.log(index === 0 ? `FLOOR MISSED with the defaults: ${what}.` : `For comparison, ${settings.label}: ${what}.`);
   }
 }
 
