@@ -380,10 +380,25 @@ export function makeLifecycleHookHandler(deps: LifecycleHookDeps) {
       }
       telemetry.log('ERROR', 'lifecycle round failed', { ...this.fields(), errorClass, ...describeError(error) });
       telemetry.count('LifecycleFailed', { cluster: this.clusterDimension, errorClass });
+      // Lambda's retry of this event comes one, then two minutes later: restart the hook's
+      // heartbeat window first, so a short heartbeat timeout does not expire the action meanwhile.
+      if (!config.dryRun) await this.lastChanceHeartbeat();
       if (error instanceof RetryableError) throw error;
       throw new RetryableError(`lifecycle drain of ${this.chain.notification.EC2InstanceId} failed: ${describeError(error).errorName}`, {
         cause: error,
       });
+    }
+
+    /** Best effort: a failure here changes nothing about the error being reported. */
+    private async lastChanceHeartbeat(): Promise<void> {
+      try {
+        if ((await recordLifecycleHeartbeat(this.autoScaling, this.ref)) === 'recorded') {
+          this.chain.lastHeartbeatAt = clock.now();
+          telemetry.count('HeartbeatRecorded', { cluster: this.clusterDimension });
+        }
+      } catch (heartbeatError) {
+        telemetry.log('WARN', 'lifecycle heartbeat before retry failed', { ...this.fields(), ...describeError(heartbeatError) });
+      }
     }
 
     private faultSnapshot(): LifecycleSnapshot {

@@ -480,6 +480,36 @@ describe('lifecycle hook handler: faults', () => {
     expect(ecsMock).toHaveReceivedCommandTimes(ListContainerInstancesCommand, MAX_CONSECUTIVE_POLL_FAILURES);
     expect(autoScalingMock).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);
     expect(telemetry.metricTotal('LifecycleFailed', { errorClass: 'retryable' })).toBe(1);
+    // Before giving up, the hook's heartbeat window is restarted so Lambda's retry finds it alive.
+    expect(autoScalingMock).toHaveReceivedCommandTimes(RecordLifecycleActionHeartbeatCommand, 1);
+    expect(autoScalingMock).toHaveReceivedCommandWith(RecordLifecycleActionHeartbeatCommand, {
+      AutoScalingGroupName: 'ecs-cluster-asg',
+      LifecycleHookName: 'ecs-drain-hook',
+      LifecycleActionToken: '465e0162-e6af-4786-b4e8-bb544ae58790',
+    });
+  });
+
+  it('still throws the original fault when the last-chance heartbeat fails too', async () => {
+    const world = makeWorld();
+    ecsMock.on(ListContainerInstancesCommand).rejects(throttling('ThrottlingException'));
+    autoScalingMock.on(RecordLifecycleActionHeartbeatCommand).rejects(throttling('Throttling'));
+    const { handler, telemetry } = setup(world);
+    const thrown = await handler(fixture('lifecycle-terminating.json'), contextFor(world.clock)).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(thrown).toBeInstanceOf(RetryableError);
+    // The record's own error, not the heartbeat's, is what the invocation reports.
+    expect(((thrown as Error).cause as Error).message).toMatch(/failed: ThrottlingException$/);
+    expect(telemetry.messages('WARN')).toContain('lifecycle heartbeat before retry failed');
+  });
+
+  it('sends no heartbeat before giving up in a dry run', async () => {
+    const world = makeWorld();
+    ecsMock.on(ListContainerInstancesCommand).rejects(throttling('ThrottlingException'));
+    const { handler } = setup(world, { DRY_RUN: 'true' });
+    await expect(handler(fixture('lifecycle-terminating.json'), contextFor(world.clock))).rejects.toBeInstanceOf(RetryableError);
+    expect(autoScalingMock).not.toHaveReceivedCommand(RecordLifecycleActionHeartbeatCommand);
   });
 
   it('throws when Auto Scaling throttles the completion (name "Throttling")', async () => {
