@@ -67,9 +67,10 @@ interface RetryStrategyV2 {
  * jittered computation, 100 ms base and 500 ms for throttling) is taken from it and slept on the
  * virtual clock instead of with setTimeout, so throttling buckets refill while a client backs off,
  * as they would in real time. Strategies of another shape (adaptive mode's rate limiter) keep
- * real-time delays.
+ * real-time delays. The strategy's jitter (Math.random) is drawn from the run's seeded generator,
+ * so a run with retries repeats.
  */
-function virtualizeBackoff(strategy: RetryStrategyV2, clock: VirtualClock): void {
+function virtualizeBackoff(strategy: RetryStrategyV2, clock: VirtualClock, random: Random): void {
   const backoff = strategy.retryBackoffStrategy;
   if (strategy.simulatorVirtualBackoff || !backoff || typeof backoff.computeNextBackoffDelay !== 'function') return;
   strategy.simulatorVirtualBackoff = true;
@@ -77,7 +78,13 @@ function virtualizeBackoff(strategy: RetryStrategyV2, clock: VirtualClock): void
   // Retries of concurrent requests interleave; any delay drawn from the same distribution will do.
   const drawn: number[] = [];
   backoff.computeNextBackoffDelay = (attempt) => {
-    drawn.push(compute(attempt));
+    const systemRandom = Math.random;
+    Math.random = () => random.next();
+    try {
+      drawn.push(compute(attempt));
+    } finally {
+      Math.random = systemRandom;
+    }
     return 0;
   };
   const refresh = strategy.refreshRetryTokenForRetry.bind(strategy);
@@ -97,6 +104,7 @@ export class Simulation {
   readonly lambdas: LambdaRuntime;
   readonly topicArn: string;
   private readonly deliveryRandom: Random;
+  private readonly backoffRandom: Random;
   private readonly clients: AwsClients[] = [];
   private readonly realStartedAt = Date.now();
   private readonly spotRules = new Set<string>(['EC2 Spot Instance Interruption Warning']);
@@ -114,6 +122,7 @@ export class Simulation {
     this.lambdas = new LambdaRuntime(clock, world);
     this.topicArn = world.createTopic(LIFECYCLE_TOPIC).arn;
     this.deliveryRandom = new Random((scenario.faults.seed ?? scenario.seed) + 7919);
+    this.backoffRandom = new Random((scenario.faults.seed ?? scenario.seed) + 104_729);
     if (options.onTimeline) world.onTimeline(options.onTimeline);
   }
 
@@ -213,7 +222,7 @@ export class Simulation {
     const original = client.config.retryStrategy;
     client.config.retryStrategy = async () => {
       const strategy = (await original()) as RetryStrategyV2;
-      virtualizeBackoff(strategy, clock);
+      virtualizeBackoff(strategy, clock, this.backoffRandom);
       return strategy;
     };
   }
