@@ -12,7 +12,7 @@ export interface SpotConfig extends CommonConfig {
  * arrives at once, each invocation with its own SDK client, all sharing ECS's token bucket
  * (20 reads/s after a burst of 100), and each drain must land inside the two-minute warning.
  * 12 attempts with full-jitter backoff capped at 8 s (at most about 56 s of waiting, 18-20 s in
- * practice) drained all of a 200-warning storm within 20 s in bench/storm.ts, where the SDK's
+ * practice) drained all of a 200-warning storm within about 21 s in bench/storm.ts, where the SDK's
  * defaults (4 attempts, 20 s cap) left about 45% of the instances undrained.
  */
 export const SPOT_DEFAULT_MAX_ATTEMPTS = 12;
