@@ -1,6 +1,4 @@
 import { buildClients, type AwsClients } from '../../lib/clients';
-import { currentActivity } from '../../simulator/clock';
-import { isWriteOperation } from '../../simulator/faults';
 import type { Simulation } from '../../simulator/runner/simulation';
 import type { FunctionName, Handler } from '../../simulator/runner/lambda';
 import { REGION } from '../../simulator/world/model';
@@ -30,22 +28,6 @@ interface Sandbox {
   busy: boolean;
 }
 
-interface RetryToken {
-  getRetryCount(): number;
-}
-interface RetryErrorInfo {
-  errorType?: string;
-}
-interface StandardStrategy {
-  refreshRetryTokenForRetry(token: RetryToken, info: RetryErrorInfo): Promise<unknown>;
-  retryBackoffStrategy?: { computeNextBackoffDelay(attempt: number): number; setDelayBase(delay: number): void };
-}
-interface InstrumentableClient {
-  middlewareStack: { add(middleware: unknown, options: { step: 'initialize'; name: string }): void };
-  config: { retryStrategy: () => Promise<unknown> };
-  destroy(): void;
-}
-
 export class SandboxPool {
   readonly sandboxes: Sandbox[] = [];
 
@@ -53,7 +35,7 @@ export class SandboxPool {
     private readonly simulation: Simulation,
     private readonly build: (clients: AwsClients) => Handler,
     private readonly sdk: SdkSettings,
-    /** Unused: the backoff jitter is the SDK strategy's own (Math.random), as in Lambda. */
+    /** Unused: the backoff jitter comes from the simulation's own seeded generator. */
     _seed: number,
   ) {
   }
@@ -81,7 +63,7 @@ export class SandboxPool {
 
   close(): void {
     for (const sandbox of this.sandboxes) {
-      for (const client of Object.values(sandbox.clients)) (client as InstrumentableClient).destroy();
+      for (const client of [sandbox.clients.ecs, sandbox.clients.autoScaling, sandbox.clients.sns, sandbox.clients.ec2, sandbox.clients.cloudWatch]) client.destroy();
     }
   }
 
@@ -94,60 +76,9 @@ export class SandboxPool {
       retryMode: this.sdk.retryMode,
       ...(this.sdk.maxBackoffMs !== undefined ? { maxBackoffMs: this.sdk.maxBackoffMs } : {}),
     });
-    for (const client of Object.values(clients)) this.instrument(client as InstrumentableClient);
+    this.simulation.instrumentClients(clients);
     const sandbox: Sandbox = { handler: this.build(clients), clients, busy: false };
     this.sandboxes.push(sandbox);
     return sandbox;
-  }
-
-  private instrument(client: InstrumentableClient): void {
-    const { clock, lambdas } = this.simulation;
-    client.middlewareStack.add(
-      (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
-        const operation = (context.commandName ?? 'Unknown').replace(/Command$/, '');
-        const invocation = lambdas.invocationOf(currentActivity());
-        if (invocation) {
-          invocation.calls.push(operation);
-          if (isWriteOperation(operation)) invocation.writes.push(operation);
-        }
-        const release = clock.hold();
-        try {
-          return await next(args);
-        } finally {
-          release();
-        }
-      },
-      { step: 'initialize', name: 'benchSandboxAccounting' },
-    );
-    const original = client.config.retryStrategy;
-    const patched = new WeakMap<object, unknown>();
-    client.config.retryStrategy = async () => {
-      const strategy = (await original()) as StandardStrategy;
-      const known = patched.get(strategy);
-      if (known) return known;
-      if (!strategy.retryBackoffStrategy || typeof strategy.refreshRetryTokenForRetry !== 'function') return strategy;
-      // The SDK sleeps its backoff with setTimeout inside refreshRetryTokenForRetry: keep the
-      // delay the strategy itself computes (the SDK's default, or the handler's capped backoff
-      // from lib/clients.ts), make the real sleep zero and sleep that delay on the virtual clock.
-      const backoff = strategy.retryBackoffStrategy;
-      const compute = backoff.computeNextBackoffDelay.bind(backoff);
-      const drawn: number[] = [];
-      backoff.computeNextBackoffDelay = (attempt: number) => {
-        drawn.push(compute(attempt));
-        return 0;
-      };
-      const proxy = new Proxy(strategy, {
-        get(target, property, receiver) {
-          if (property !== 'refreshRetryTokenForRetry') return Reflect.get(target, property, receiver) as unknown;
-          return async (token: RetryToken, info: RetryErrorInfo) => {
-            const next = await target.refreshRetryTokenForRetry(token, info);
-            await clock.sleep(drawn.shift() ?? 0, { blocksRequest: true });
-            return next;
-          };
-        },
-      });
-      patched.set(strategy, proxy);
-      return proxy;
-    };
   }
 }

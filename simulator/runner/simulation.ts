@@ -186,11 +186,20 @@ export class Simulation {
       region: REGION,
       credentials: { accessKeyId: 'sim', secretAccessKey: 'sim' },
     });
+    this.instrumentClients(clients);
+    this.clients.push(clients);
+    return clients;
+  }
+
+  /**
+   * Accounts every call of these clients to the invocation that makes it and runs their retry
+   * backoff on the virtual clock (see `instrument`): for clients built outside the runner, such
+   * as the benchmarks' per-invocation sandboxes.
+   */
+  instrumentClients(clients: AwsClients): void {
     for (const client of [clients.ecs, clients.autoScaling, clients.sns, clients.ec2, clients.cloudWatch]) {
       this.instrument(client as unknown as InstrumentableClient);
     }
-    this.clients.push(clients);
-    return clients;
   }
 
   /**
