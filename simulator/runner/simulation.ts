@@ -16,7 +16,7 @@ import type { Scenario } from '../scenarios/load';
 import { ACCOUNT, REGION, type BusEvent, type SnsRecord, type TimelineEntry } from '../world/model';
 import { Random } from '../world/random';
 import { World } from '../world/world';
-import { LambdaRuntime, type FunctionName } from './lambda';
+import { LambdaRuntime, type FunctionName, type Handler } from './lambda';
 import { groupInstances, populateWorld } from './populate';
 
 /**
@@ -92,6 +92,26 @@ function virtualizeBackoff(strategy: RetryStrategyV2, clock: VirtualClock, rando
     const next = await refresh(token, info);
     await clock.sleep(drawn.shift() ?? 0, { blocksRequest: true });
     return next;
+  };
+}
+
+/**
+ * Lambda runs concurrent invocations of a function in separate execution environments, each with
+ * its own module state: its own SDK clients, connection pool and retry quota. A free environment
+ * is reused (warm start); a new one is built (cold start) only when all are busy. A timed-out
+ * invocation never returns its environment, as Lambda discards it. Sharing one client among a burst
+ * of invocations would share one retry quota and make a storm look worse than it is.
+ */
+function sandboxed(build: () => Handler): Handler {
+  const idle: Handler[] = [];
+  return async (event, context) => {
+    const handler = idle.pop() ?? build();
+    try {
+      return await handler(event, context);
+    } finally {
+      // A function error keeps its environment; a frozen (timed-out) invocation never gets here.
+      idle.push(handler);
+    }
   };
 }
 
@@ -244,27 +264,31 @@ export class Simulation {
       const config = loadSpotConfig(this.env('spotInterruption', handlers.spotInterruption.env));
       if (config.rebalanceDrain) this.spotRules.add('EC2 Instance Rebalance Recommendation');
       if (config.stateChangeDrain) this.spotRules.add('EC2 Instance State-change Notification');
-      const handler = makeSpotInterruptionHandler({
-        config,
-        ecs: this.clientsFor(url, config.sdk).ecs,
-        telemetry: this.telemetry.spotInterruption,
-      });
+      const handler = sandboxed(() =>
+        makeSpotInterruptionHandler({
+          config,
+          ecs: this.clientsFor(url, config.sdk).ecs,
+          telemetry: this.telemetry.spotInterruption,
+        }),
+      );
       this.lambdas.register({
         name: 'spotInterruption',
-        handler: (event) => handler(event),
+        handler: (event, context) => handler(event, context),
         timeoutMs: timeout('spotInterruption', handlers.spotInterruption.timeoutSeconds),
         maximumRetryAttempts: 2,
       });
     }
     if (handlers.lifecycleHook.enabled) {
       const config = loadLifecycleConfig(this.env('lifecycleHook', handlers.lifecycleHook.env));
-      const clients = this.clientsFor(url, config.sdk);
-      const handler = makeLifecycleHookHandler({
-        config,
-        clients: { ecs: clients.ecs, autoScaling: clients.autoScaling, sns: clients.sns },
-        telemetry: this.telemetry.lifecycleHook,
-        clock: this.clock,
-        newId: () => this.deliveryRandom.uuid(),
+      const handler = sandboxed(() => {
+        const clients = this.clientsFor(url, config.sdk);
+        return makeLifecycleHookHandler({
+          config,
+          clients: { ecs: clients.ecs, autoScaling: clients.autoScaling, sns: clients.sns },
+          telemetry: this.telemetry.lifecycleHook,
+          clock: this.clock,
+          newId: () => this.deliveryRandom.uuid(),
+        });
       });
       this.lambdas.register({
         name: 'lifecycleHook',
@@ -276,12 +300,14 @@ export class Simulation {
     }
     if (handlers.scaleInSweeper.enabled) {
       const config = loadSweeperConfig(this.env('scaleInSweeper', handlers.scaleInSweeper.env));
-      const clients = this.clientsFor(url, config.sdk);
-      const handler = makeScaleInSweeperHandler({
-        config,
-        clients: { ecs: clients.ecs, autoScaling: clients.autoScaling, cloudWatch: clients.cloudWatch },
-        telemetry: this.telemetry.scaleInSweeper,
-        clock: this.clock,
+      const handler = sandboxed(() => {
+        const clients = this.clientsFor(url, config.sdk);
+        return makeScaleInSweeperHandler({
+          config,
+          clients: { ecs: clients.ecs, autoScaling: clients.autoScaling, cloudWatch: clients.cloudWatch },
+          telemetry: this.telemetry.scaleInSweeper,
+          clock: this.clock,
+        });
       });
       this.lambdas.register({
         name: 'scaleInSweeper',
