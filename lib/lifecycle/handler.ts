@@ -20,6 +20,7 @@ import {
   countTasks,
   deadlineOf,
   decideLifecycleStep,
+  heartbeatDueAt,
   type ChainState,
   type CompleteReason,
   type LeaseView,
@@ -375,6 +376,9 @@ export function makeLifecycleHookHandler(deps: LifecycleHookDeps) {
         this.consecutiveFailures < MAX_CONSECUTIVE_POLL_FAILURES &&
         now + pollMs <= this.invocationEndsAt;
       if (canRetry) {
+        // ECS may fail while Auto Scaling answers: keep the action alive through a run of failed polls.
+        const heartbeatDue = heartbeatDueAt(this.chain);
+        if (!config.dryRun && heartbeatDue !== undefined && now >= heartbeatDue) await this.bestEffortHeartbeat();
         await clock.sleep(pollMs);
         return undefined;
       }
@@ -382,7 +386,7 @@ export function makeLifecycleHookHandler(deps: LifecycleHookDeps) {
       telemetry.count('LifecycleFailed', { cluster: this.clusterDimension, errorClass });
       // Lambda's retry of this event comes one, then two minutes later: restart the hook's
       // heartbeat window first, so a short heartbeat timeout does not expire the action meanwhile.
-      if (!config.dryRun) await this.lastChanceHeartbeat();
+      if (!config.dryRun) await this.bestEffortHeartbeat();
       if (error instanceof RetryableError) throw error;
       throw new RetryableError(`lifecycle drain of ${this.chain.notification.EC2InstanceId} failed: ${describeError(error).errorName}`, {
         cause: error,
@@ -390,14 +394,14 @@ export function makeLifecycleHookHandler(deps: LifecycleHookDeps) {
     }
 
     /** Best effort: a failure here changes nothing about the error being reported. */
-    private async lastChanceHeartbeat(): Promise<void> {
+    private async bestEffortHeartbeat(): Promise<void> {
       try {
         if ((await recordLifecycleHeartbeat(this.autoScaling, this.ref)) === 'recorded') {
           this.chain.lastHeartbeatAt = clock.now();
           telemetry.count('HeartbeatRecorded', { cluster: this.clusterDimension });
         }
       } catch (heartbeatError) {
-        telemetry.log('WARN', 'lifecycle heartbeat before retry failed', { ...this.fields(), ...describeError(heartbeatError) });
+        telemetry.log('WARN', 'lifecycle heartbeat after a failed poll failed', { ...this.fields(), ...describeError(heartbeatError) });
       }
     }
 

@@ -501,7 +501,22 @@ describe('lifecycle hook handler: faults', () => {
     expect(thrown).toBeInstanceOf(RetryableError);
     // The record's own error, not the heartbeat's, is what the invocation reports.
     expect(((thrown as Error).cause as Error).message).toMatch(/failed: ThrottlingException$/);
-    expect(telemetry.messages('WARN')).toContain('lifecycle heartbeat before retry failed');
+    expect(telemetry.messages('WARN')).toContain('lifecycle heartbeat after a failed poll failed');
+  });
+
+  it('keeps the action alive with a due heartbeat while ECS polls fail', async () => {
+    const world = makeWorld();
+    ecsMock.on(DescribeContainerInstancesCommand).rejects(throttling('ThrottlingException'));
+    const { handler } = setup(world);
+    const message = JSON.parse(fixture('lifecycle-requeue.json').Records[0]!.Sns.Message);
+    // Past half of the 600 s heartbeat timeout since the last heartbeat: one is due.
+    world.clock.time = Date.parse(message.lastHeartbeatAt) + 400 * S;
+    await expect(handler(snsEvent(message), contextFor(world.clock))).rejects.toBeInstanceOf(RetryableError);
+    const heartbeats = autoScalingMock.commandCalls(RecordLifecycleActionHeartbeatCommand).length;
+    const failedPolls = ecsMock.commandCalls(DescribeContainerInstancesCommand).length;
+    expect(failedPolls).toBe(MAX_CONSECUTIVE_POLL_FAILURES);
+    // One while the polls fail (due), one before handing over to Lambda's retry; not one per poll.
+    expect(heartbeats).toBe(2);
   });
 
   it('sends no heartbeat before giving up in a dry run', async () => {
