@@ -34,6 +34,7 @@ async function main(): Promise<void> {
         platform: 'node',
         target: 'node22',
         mainFields: ['module', 'main'],
+        keepNames: true,
         outfile,
         logLevel: 'error',
       });
