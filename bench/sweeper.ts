@@ -52,13 +52,7 @@ const OPERATIONS = [
 ];
 
 function build(fake: FakeAws, scenario: Scenario): void {
-  fake.reset();
-  fake.instances.clear();
-  fake.tasks.clear();
-  fake.daemonServices.clear();
-  fake.members.clear();
-  fake.groups.clear();
-  fake.metricData.length = 0;
+  fake.clear();
   fake.daemonServices.set('prod', scenario.daemons);
   // Four groups of 500, as a cluster spread over instance types would have.
   const perGroup = INSTANCES / 4;

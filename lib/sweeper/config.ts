@@ -1,25 +1,9 @@
 import { z } from 'zod';
+import type { PlanSettings } from './types';
 import { booleanVar, commonSchema, integerVar, listVar, parseEnv, toCommonConfig, type CommonConfig, type Env } from '../config';
 
-export interface SweeperConfig extends CommonConfig {
-  /**
-   * Auto Scaling groups the sweeper may shrink (names). Empty: any group the instances belong to
-   * (the IAM role then allows termination in every group of the account and Region).
-   */
-  autoScalingGroups: string[];
-  /** An instance must have run nothing but daemon tasks for this long before it is removed. */
-  minIdleMinutes: number;
-  /** Reserve kept free on ACTIVE, connected instances after every removal: CPU units and MiB. */
-  minFreeCpu: number;
-  minFreeMemory: number;
-  /** Instances taken out of service per run and cluster (idle removals and consolidation together). */
-  maxRemovalsPerRun: number;
-  /** Also drain one lightly used instance per run when its tasks fit on the others. */
-  consolidate: boolean;
-  /** The reference task of the SchedulableTasks metric. */
-  schedulableTaskCpu: number;
-  schedulableTaskMemory: number;
-}
+/** The sweeper's settings: the common ones and the planner's budgets (documented on PlanSettings). */
+export interface SweeperConfig extends CommonConfig, PlanSettings {}
 
 const GROUP_NAME = /^[\x20-\x7E]{1,255}$/;
 const GROUP_ARN_NAME = /:autoScalingGroupName\/(.+)$/;

@@ -44,12 +44,21 @@ export interface ClusterSnapshot {
 
 /** Settings the pure planner needs: budgets are inputs, so tests state them directly. */
 export interface PlanSettings {
+  /**
+   * Auto Scaling groups the sweeper may shrink (names). Empty: any group the instances belong to
+   * (the IAM role then allows termination in every group of the account and Region).
+   */
   autoScalingGroups: readonly string[];
+  /** An instance must have run nothing but daemon tasks for this long before it is removed. */
   minIdleMinutes: number;
+  /** Reserve kept free on ACTIVE, connected instances after every removal: CPU units and MiB. */
   minFreeCpu: number;
   minFreeMemory: number;
+  /** Instances taken out of service per run and cluster (idle removals and consolidation together). */
   maxRemovalsPerRun: number;
+  /** Also drain one lightly used instance per run when its tasks fit on the others. */
   consolidate: boolean;
+  /** The reference task of the SchedulableTasks metric. */
   schedulableTaskCpu: number;
   schedulableTaskMemory: number;
 }

@@ -30,13 +30,7 @@ const fake = new FakeAws();
 afterAll(() => fake.restore());
 
 function setup() {
-  fake.reset();
-  fake.instances.clear();
-  fake.tasks.clear();
-  fake.daemonServices.clear();
-  fake.members.clear();
-  fake.groups.clear();
-  fake.metricData.length = 0;
+  fake.clear();
   fake.addInstances('prod', 'asg-a', 2, { idleSinceMinutesAgo: 120, now: NOW });
   fake.addInstances('prod', 'asg-a', 4, { tasksPerInstance: 2 });
   const config = loadSweeperConfig({ CLUSTERS: 'prod', MIN_FREE_CPU: '0', MIN_FREE_MEMORY: '0' });

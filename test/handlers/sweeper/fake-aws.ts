@@ -96,6 +96,17 @@ export class FakeAws {
     this.install();
   }
 
+  /** Resets the mocks and empties the world, for building a new one. */
+  clear(): void {
+    this.reset();
+    this.instances.clear();
+    this.tasks.clear();
+    this.daemonServices.clear();
+    this.members.clear();
+    this.groups.clear();
+    this.metricData.length = 0;
+  }
+
   restore(): void {
     this.ecsMock.restore();
     this.autoScalingMock.restore();

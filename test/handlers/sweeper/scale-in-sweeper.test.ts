@@ -38,13 +38,7 @@ function virtualClock(start = NOW): Clock & { advance(ms: number): void } {
 }
 
 function setup(env: Record<string, string> = {}) {
-  fake.reset();
-  fake.instances.clear();
-  fake.tasks.clear();
-  fake.daemonServices.clear();
-  fake.members.clear();
-  fake.groups.clear();
-  fake.metricData.length = 0;
+  fake.clear();
   fake.throttle.clear();
   const telemetry = new MemoryTelemetry();
   const clock = virtualClock();

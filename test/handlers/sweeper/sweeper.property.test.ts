@@ -30,13 +30,7 @@ const worldArb = fc.record({
 type World = typeof worldArb extends fc.Arbitrary<infer T> ? T : never;
 
 function build(world: World): void {
-  fake.reset();
-  fake.instances.clear();
-  fake.tasks.clear();
-  fake.daemonServices.clear();
-  fake.members.clear();
-  fake.groups.clear();
-  fake.metricData.length = 0;
+  fake.clear();
   fake.daemonServices.set('prod', world.daemon ? ['agent'] : []);
   world.groups.forEach((group, groupIndex) => {
     const name = `asg-${groupIndex}`;
