@@ -10,9 +10,8 @@ import { buildClients } from '../lib/clients';
 import { loadSpotConfig } from '../lib/spot/config';
 import { makeSpotInterruptionHandler } from '../lib/spot/handler';
 import { MemoryTelemetry } from '../lib/telemetry';
-import { Simulation } from '../simulator/runner/simulation';
+import { Simulation, simulatorClientOptions } from '../simulator/runner/simulation';
 import { parseScenario } from '../simulator/scenarios/load';
-import { REGION } from '../simulator/world/model';
 import { callsBetween, formatCalls, max, progress, spotWarning, total } from './lib/common';
 import { median, percentile, publish, type Section } from './report';
 
@@ -72,14 +71,7 @@ async function runCase(spec: Case): Promise<{ first: Sample[]; again: Sample[] }
   try {
     const env: Record<string, string> = spec.listClusters ? { CLUSTERS: scenario.clusters.map((cluster) => cluster.name).join(',') } : {};
     const config = loadSpotConfig(env);
-    const clients = buildClients({
-      endpoint: simulation.url,
-      region: REGION,
-      credentials: { accessKeyId: 'sim', secretAccessKey: 'sim' },
-      maxAttempts: config.sdk.maxAttempts,
-      retryMode: config.sdk.retryMode,
-      maxBackoffMs: config.sdk.maxBackoffMs,
-    });
+    const clients = buildClients(simulatorClientOptions(simulation.url, config.sdk));
     const handler = makeSpotInterruptionHandler({ config, ecs: clients.ecs, telemetry: new MemoryTelemetry() });
     // Interrupted instances spread over every cluster, in a fixed order.
     const instances = scenario.groups.flatMap((group) => simulation.groupInstances(group.name));

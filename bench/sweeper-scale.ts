@@ -15,9 +15,8 @@ import { makeScaleInSweeperHandler } from '../lib/sweeper/handler';
 import { planScaleIn } from '../lib/sweeper/plan';
 import { takeSnapshot } from '../lib/sweeper/snapshot';
 import { MemoryTelemetry } from '../lib/telemetry';
-import { Simulation } from '../simulator/runner/simulation';
+import { Simulation, simulatorClientOptions } from '../simulator/runner/simulation';
 import { parseScenario, type ScenarioInput } from '../simulator/scenarios/load';
-import { REGION } from '../simulator/world/model';
 import { callsBetween, formatCalls, progress, sum, total } from './lib/common';
 import { median, publish, type Section } from './report';
 
@@ -80,13 +79,7 @@ async function measure(instances: number): Promise<SizeResult> {
   await simulation.runFor(150_000); // tasks RUNNING, the added instances registered
   const setupMs = performance.now() - setupStart;
   const config = loadSweeperConfig({ CLUSTERS: 'prod' });
-  const clients = buildClients({
-    endpoint: simulation.url,
-    region: REGION,
-    credentials: { accessKeyId: 'sim', secretAccessKey: 'sim' },
-    maxAttempts: config.sdk.maxAttempts,
-    retryMode: config.sdk.retryMode,
-  });
+  const clients = buildClients(simulatorClientOptions(simulation.url, config.sdk));
   const clock = { now: () => simulation.clock.now(), sleep: async () => undefined };
   const handler = makeScaleInSweeperHandler({ config, clients, telemetry: new MemoryTelemetry(), clock });
   const context = { getRemainingTimeInMillis: () => 300_000 };

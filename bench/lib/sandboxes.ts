@@ -1,7 +1,7 @@
 import { buildClients, type AwsClients } from '../../lib/clients';
-import type { Simulation } from '../../simulator/runner/simulation';
+import type { CommonConfig } from '../../lib/config';
+import { simulatorClientOptions, type Simulation } from '../../simulator/runner/simulation';
 import type { FunctionName, Handler } from '../../simulator/runner/lambda';
-import { REGION } from '../../simulator/world/model';
 
 /**
  * Lambda runs concurrent invocations of a function in separate execution environments
@@ -16,11 +16,7 @@ import { REGION } from '../../simulator/world/model';
  * invocation and held open on the virtual clock, and the SDK's retry backoff slept on the virtual
  * clock so that throttling buckets refill during it exactly as they would in real time.
  */
-export interface SdkSettings {
-  maxAttempts: number;
-  retryMode: 'standard' | 'adaptive';
-  maxBackoffMs?: number;
-}
+export type SdkSettings = CommonConfig['sdk'];
 
 interface Sandbox {
   handler: Handler;
@@ -68,14 +64,7 @@ export class SandboxPool {
   }
 
   private create(): Sandbox {
-    const clients = buildClients({
-      endpoint: this.simulation.url,
-      region: REGION,
-      credentials: { accessKeyId: 'sim', secretAccessKey: 'sim' },
-      maxAttempts: this.sdk.maxAttempts,
-      retryMode: this.sdk.retryMode,
-      ...(this.sdk.maxBackoffMs !== undefined ? { maxBackoffMs: this.sdk.maxBackoffMs } : {}),
-    });
+    const clients = buildClients(simulatorClientOptions(this.simulation.url, this.sdk));
     this.simulation.instrumentClients(clients);
     const sandbox: Sandbox = { handler: this.build(clients), clients, busy: false };
     this.sandboxes.push(sandbox);

@@ -1,4 +1,4 @@
-import { buildClients, clientOptionsFrom, type AwsClients } from '../../lib/clients';
+import { buildClients, clientOptionsFrom, type AwsClients, type ClientOptions } from '../../lib/clients';
 import type { CommonConfig, Env } from '../../lib/config';
 import { makeLifecycleHookHandler } from '../../lib/lifecycle/handler';
 import { loadLifecycleConfig } from '../../lib/lifecycle/config';
@@ -115,6 +115,16 @@ function sandboxed(build: () => Handler): Handler {
   };
 }
 
+/** A handler's own SDK settings, pointed at the simulator's endpoint with dummy credentials. */
+export function simulatorClientOptions(url: string, sdk: CommonConfig['sdk']): ClientOptions {
+  return {
+    ...clientOptionsFrom({ sdk }),
+    endpoint: url,
+    region: REGION,
+    credentials: { accessKeyId: 'sim', secretAccessKey: 'sim' },
+  };
+}
+
 export class Simulation {
   readonly telemetry: FunctionTelemetry = {
     spotInterruption: new MemoryTelemetry(),
@@ -200,12 +210,7 @@ export class Simulation {
 
   private clientsFor(url: string, sdk: CommonConfig['sdk']): AwsClients {
     // The handler's own retry settings, as its configuration chose them; only the endpoint differs.
-    const clients = buildClients({
-      ...clientOptionsFrom({ sdk }),
-      endpoint: url,
-      region: REGION,
-      credentials: { accessKeyId: 'sim', secretAccessKey: 'sim' },
-    });
+    const clients = buildClients(simulatorClientOptions(url, sdk));
     this.instrumentClients(clients);
     this.clients.push(clients);
     return clients;
