@@ -116,6 +116,24 @@ export type ActingStep = Extract<
   { kind: 'complete' | 'drain' | 'stop-standalone' | 'heartbeat' | 'claim-lease' | 'requeue' | 'wait' }
 >;
 
+/**
+ * Kept free at the end of every invocation for the last poll's calls and the requeue publish. If
+ * the Lambda times out anyway, Lambda's asynchronous retry runs the same message again, so a round
+ * is repeated, never lost.
+ */
+export const INVOCATION_SAFETY_MARGIN_MS = 30_000;
+
+/**
+ * The time an invocation gives its rounds: they start no poll after `endsAt`. Below two poll
+ * intervals of room each invocation would hop at once, spending MAX_HOPS in minutes instead of polling.
+ */
+export function invocationBudget(now: number, remainingMs: number, pollIntervalSeconds: number): { endsAt: number; tooShortToPoll: boolean } {
+  return {
+    endsAt: now + remainingMs - INVOCATION_SAFETY_MARGIN_MS,
+    tooShortToPoll: remainingMs < INVOCATION_SAFETY_MARGIN_MS + 2 * pollIntervalSeconds * 1000,
+  };
+}
+
 /** Steps decided on one snapshot before it is read again; a guard, normal rounds take 1 to 4. */
 export const MAX_STEPS_PER_POLL = 8;
 /** Polls in a row that may fail with throttling or 5xx before the invocation gives up and throws. */

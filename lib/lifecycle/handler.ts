@@ -7,12 +7,12 @@ import { RetryableError, describeError } from '../errors';
 import { parseLifecycleRecord, snsRecords } from '../events/lifecycle';
 import type { Telemetry } from '../telemetry';
 import type { LifecycleConfig } from './config';
-import { classifyPollFailure, decideLifecycleStep, type LifecycleSnapshot } from './decide';
+import { classifyPollFailure, decideLifecycleStep, invocationBudget, type LifecycleSnapshot } from './decide';
 import { executeStep } from './execute';
 import { clusterDimension, faultSnapshot, fields, progressOf, startRound, type LifecycleRecordResult, type Round } from './round';
 import { readSnapshot } from './snapshot';
 
-export { MAX_CONSECUTIVE_POLL_FAILURES, MAX_STEPS_PER_POLL } from './decide';
+export { INVOCATION_SAFETY_MARGIN_MS, MAX_CONSECUTIVE_POLL_FAILURES, MAX_STEPS_PER_POLL } from './decide';
 export { FALLBACK_HEARTBEAT_TIMEOUT_SECONDS } from './snapshot';
 export type { LifecycleRecordResult, RecordOutcome } from './round';
 
@@ -24,13 +24,6 @@ export interface LifecycleHookDeps {
   /** Random ids for chains and leases; injectable so tests can name them. */
   newId?: () => string;
 }
-
-/**
- * Kept free at the end of every invocation for the last poll's calls and the requeue publish. If
- * the Lambda times out anyway, Lambda's asynchronous retry runs the same message again, so a round
- * is repeated, never lost.
- */
-export const INVOCATION_SAFETY_MARGIN_MS = 30_000;
 
 export interface LifecycleHandlerResult {
   records: LifecycleRecordResult[];
@@ -72,9 +65,8 @@ export function makeLifecycleHookHandler(deps: LifecycleHookDeps) {
 
   return async function lifecycleHookHandler(event: unknown, context: InvocationContext): Promise<LifecycleHandlerResult> {
     const remaining = context.getRemainingTimeInMillis();
-    const invocationEndsAt = clock.now() + remaining - INVOCATION_SAFETY_MARGIN_MS;
-    if (remaining < INVOCATION_SAFETY_MARGIN_MS + 2 * config.pollIntervalSeconds * 1000) {
-      // Each invocation would then hop at once, spending MAX_HOPS in minutes instead of polling.
+    const budget = invocationBudget(clock.now(), remaining, config.pollIntervalSeconds);
+    if (budget.tooShortToPoll) {
       telemetry.log('WARN', 'invocation too short to poll', { remainingMs: remaining, pollIntervalSeconds: config.pollIntervalSeconds });
     }
     const envelope = snsRecords(event);
@@ -84,7 +76,7 @@ export function makeLifecycleHookHandler(deps: LifecycleHookDeps) {
       return { records: [{ outcome: 'invalid', reason: envelope.reason }] };
     }
 
-    const settled = await Promise.allSettled(envelope.records.map((record) => processRecord(record, invocationEndsAt)));
+    const settled = await Promise.allSettled(envelope.records.map((record) => processRecord(record, budget.endsAt)));
     const results: LifecycleRecordResult[] = [];
     const failures: unknown[] = [];
     for (const outcome of settled) {

@@ -6,12 +6,14 @@ import { NonActionableError, RetryableError } from '../../../lib/errors';
 import {
   FRESH_ROUND,
   GLOBAL_TIMEOUT_MARGIN_MS,
+  INVOCATION_SAFETY_MARGIN_MS,
   MAX_CONSECUTIVE_POLL_FAILURES,
   MAX_STEPS_PER_POLL,
   classifyPollFailure,
   countTasks,
   decideLifecycleStep,
   deadlineOf,
+  invocationBudget,
   type ChainState,
   type LifecycleDecisionConfig,
   type LifecycleSnapshot,
@@ -639,6 +641,18 @@ describe('decideLifecycleStep', () => {
       { ...FRESH_ROUND, ...row.round },
     );
     expect(step).toEqual(row.expected);
+  });
+});
+
+describe('invocationBudget', () => {
+  it.each([
+    ['a 15-minute invocation: polls until 30 s before its end', 900 * S, 10, { endsAt: NOW + 870 * S, tooShortToPoll: false }],
+    ['exactly the margin and two polls: still enough', 50 * S, 10, { endsAt: NOW + 20 * S, tooShortToPoll: false }],
+    ['one ms short of the margin and two polls: too short', 50 * S - 1, 10, { endsAt: NOW + 20 * S - 1, tooShortToPoll: true }],
+    ['a longer poll interval needs more room', 100 * S, 60, { endsAt: NOW + 70 * S, tooShortToPoll: true }],
+  ])('%s', (_name, remainingMs, pollIntervalSeconds, expected) => {
+    expect(INVOCATION_SAFETY_MARGIN_MS).toBe(30 * S);
+    expect(invocationBudget(NOW, remainingMs, pollIntervalSeconds)).toEqual(expected);
   });
 });
 
