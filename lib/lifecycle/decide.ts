@@ -1,11 +1,14 @@
+import type { LifecycleActionRef } from '../aws/autoscaling';
 import type { ClassifiedTask } from '../aws/tasks';
+import { classifyAwsError, isNoActiveLifecycleAction, type ErrorClass } from '../errors';
 import type { LifecycleNotification } from '../events/lifecycle';
 import type { LifecycleResult, StandaloneTasksPolicy } from './config';
 
 /**
  * The pure core of the lifecycle-hook drainer: given what was read (snapshot), where the drain
- * stands (chain) and the time, decide the next single step. The executor carries the step out,
- * updates the chain and asks again, so every write the drainer makes is chosen here.
+ * stands (chain), how this invocation's round has gone so far (progress, including its faults)
+ * and the time, decide the next single step. The executor carries the step out, updates the
+ * chain and asks again, so every write, every pause and every give-up is chosen here.
  */
 
 /** Where one drain stands; serialised into the requeue message between invocations. */
@@ -57,19 +60,53 @@ export interface LifecycleDecisionConfig {
   deadlineResult: LifecycleResult;
   maxHops: number;
   dryRun: boolean;
+  /** Requeue topic; unset: the topic the record arrived on. */
+  lifecycleTopicArn?: string;
+  /** Operators' topic for notices of drains cut short; unset: no notice. */
+  opsTopicArn?: string;
 }
+
+/**
+ * How a failed poll's error is classed: 'action-over' is Auto Scaling's "No active Lifecycle
+ * Action found" (aws-behaviour.md §3.2), which ends the round rather than failing it.
+ */
+export type PollFailureClass = ErrorClass | 'action-over';
+
+export function classifyPollFailure(error: unknown): PollFailureClass {
+  return isNoActiveLifecycleAction(error) ? 'action-over' : classifyAwsError(error);
+}
+
+/** How this invocation's round of one drain has gone so far: an input like the snapshot. */
+export interface RoundProgress {
+  /** Steps already taken on the current snapshot. */
+  stepsThisPoll: number;
+  /** UpdateContainerInstancesState requests this round has made. */
+  drainRequests: number;
+  /** Polls in a row that failed, the current one included; 0 once a poll reads a snapshot. */
+  consecutiveFailures: number;
+  /** Set while the current poll has failed: the class of its error. */
+  failure?: PollFailureClass;
+  /** The SNS topic the record arrived on (the requeue topic unless LIFECYCLE_TOPIC_ARN is set). */
+  arrivedOn?: string;
+}
+
+export const FRESH_ROUND: RoundProgress = { stepsThisPoll: 0, drainRequests: 0, consecutiveFailures: 0 };
 
 export type CompleteReason = 'drained' | 'not-a-container-instance' | 'instance-gone' | 'deadline' | 'hop-cap';
 
+export type GiveUpReason = 'not-retryable' | 'failures-in-a-row' | 'invocation-ending';
+
 export type LifecycleStep =
-  | { kind: 'complete'; result: LifecycleResult; reason: CompleteReason }
-  | { kind: 'drain'; reason: 'instance-active' }
-  | { kind: 'stop-standalone'; reason: 'service-tasks-gone'; taskArns: string[] }
-  | { kind: 'heartbeat'; reason: 'heartbeat-due'; dueAt: number }
-  | { kind: 'claim-lease'; reason: 'before-waiting' }
-  | { kind: 'check-group'; reason: 'before-requeue' }
-  | { kind: 'requeue'; reason: 'invocation-ending' }
-  | { kind: 'wait'; reason: 'tasks-remaining'; until: number }
+  | { kind: 'complete'; result: LifecycleResult; reason: CompleteReason; action: LifecycleActionRef; opsTopicArn?: string }
+  | { kind: 'drain'; reason: 'instance-active'; cluster: string; containerInstanceArn: string; pauseAfterMs: number }
+  | { kind: 'stop-standalone'; reason: 'service-tasks-gone'; cluster: string; taskArns: string[] }
+  | { kind: 'heartbeat'; reason: 'heartbeat-due'; dueAt: number; action: LifecycleActionRef }
+  | { kind: 'claim-lease'; reason: 'before-waiting'; cluster: string; containerInstanceArn: string; value: string }
+  | { kind: 'check-group'; reason: 'before-requeue'; ec2InstanceId: string }
+  | { kind: 'requeue'; reason: 'invocation-ending'; topicArn?: string }
+  | { kind: 'wait'; reason: 'tasks-remaining' | 'step-limit'; until: number }
+  | { kind: 'retry'; reason: 'poll-failed'; pauseMs: number; heartbeat?: LifecycleActionRef }
+  | { kind: 'give-up'; reason: GiveUpReason; errorClass: ErrorClass; heartbeat?: LifecycleActionRef }
   | { kind: 'end'; reason: 'action-over' | 'superseded' }
   | { kind: 'dry-run'; reason: string; wouldDo: ActingStep };
 
@@ -78,6 +115,29 @@ export type ActingStep = Extract<
   LifecycleStep,
   { kind: 'complete' | 'drain' | 'stop-standalone' | 'heartbeat' | 'claim-lease' | 'requeue' | 'wait' }
 >;
+
+/**
+ * Kept free at the end of every invocation for the last poll's calls and the requeue publish. If
+ * the Lambda times out anyway, Lambda's asynchronous retry runs the same message again, so a round
+ * is repeated, never lost.
+ */
+export const INVOCATION_SAFETY_MARGIN_MS = 30_000;
+
+/**
+ * The time an invocation gives its rounds: they start no poll after `endsAt`. Below two poll
+ * intervals of room each invocation would hop at once, spending MAX_HOPS in minutes instead of polling.
+ */
+export function invocationBudget(now: number, remainingMs: number, pollIntervalSeconds: number): { endsAt: number; tooShortToPoll: boolean } {
+  return {
+    endsAt: now + remainingMs - INVOCATION_SAFETY_MARGIN_MS,
+    tooShortToPoll: remainingMs < INVOCATION_SAFETY_MARGIN_MS + 2 * pollIntervalSeconds * 1000,
+  };
+}
+
+/** Steps decided on one snapshot before it is read again; a guard, normal rounds take 1 to 4. */
+export const MAX_STEPS_PER_POLL = 8;
+/** Polls in a row that may fail with throttling or 5xx before the invocation gives up and throws. */
+export const MAX_CONSECUTIVE_POLL_FAILURES = 3;
 
 /** Heartbeats go out at this fraction of the hook's heartbeat timeout, leaving the rest as margin. */
 export const HEARTBEAT_FRACTION = 0.5;
@@ -128,16 +188,36 @@ export function isWaitingState(groupState: string): boolean {
   return groupState.endsWith('Terminating:Wait');
 }
 
+/** Completions that cut a drain short: reported louder, and to operators when OPS_TOPIC_ARN is set. */
+export function isOverdue(reason: CompleteReason): boolean {
+  return reason === 'deadline' || reason === 'hop-cap';
+}
+
+/** The lifecycle action a chain drains for: the target of every Auto Scaling write. */
+export function actionOf(chain: ChainState): LifecycleActionRef {
+  const notification = chain.notification;
+  return {
+    autoScalingGroupName: notification.AutoScalingGroupName,
+    lifecycleHookName: notification.LifecycleHookName,
+    instanceId: notification.EC2InstanceId,
+    ...(notification.LifecycleActionToken ? { lifecycleActionToken: notification.LifecycleActionToken } : {}),
+  };
+}
+
 export function decideLifecycleStep(
   snapshot: LifecycleSnapshot,
   chain: ChainState,
   now: number,
   config: LifecycleDecisionConfig,
+  progress: RoundProgress = FRESH_ROUND,
 ): LifecycleStep {
-  if (!config.dryRun) return decideIgnoringDryRun(snapshot, chain, now, config);
+  if (progress.failure !== undefined) return decideAfterFailure(snapshot, chain, now, config, progress, progress.failure);
+  // Unreachable with the rules below; a poll later is the safe way out should they change.
+  if (progress.stepsThisPoll >= MAX_STEPS_PER_POLL) return { kind: 'wait', reason: 'step-limit', until: now + config.pollIntervalSeconds * 1000 };
+  if (!config.dryRun) return decideIgnoringDryRun(snapshot, chain, now, config, progress);
   // A dry run writes nothing, so it has no lease to take; it reports the first step that would act
   // (a write, or waiting for the drain) and stops there instead of polling.
-  const step = decideIgnoringDryRun({ ...snapshot, lease: { ...snapshot.lease, unavailable: true } }, chain, now, config);
+  const step = decideIgnoringDryRun({ ...snapshot, lease: { ...snapshot.lease, unavailable: true } }, chain, now, config, progress);
   switch (step.kind) {
     case 'complete':
     case 'drain':
@@ -152,11 +232,51 @@ export function decideLifecycleStep(
   }
 }
 
+/**
+ * Throttling and 5xx that outlast the SDK's retries: try again at the next poll while the
+ * invocation has time, then give up so Lambda retries the message (twice, 1 and 2 minutes later,
+ * aws-behaviour.md §4). Past the deadline the action is completed without waiting for ECS to
+ * answer again, because an expired action would take the hook's default result, not the
+ * configured one. The snapshot is the last one read (its tasks go into the operators' notice).
+ */
+function decideAfterFailure(
+  snapshot: LifecycleSnapshot,
+  chain: ChainState,
+  now: number,
+  config: LifecycleDecisionConfig,
+  progress: RoundProgress,
+  failure: PollFailureClass,
+): LifecycleStep {
+  if (failure === 'action-over') return { kind: 'end', reason: 'action-over' };
+  if (!config.dryRun && now >= deadlineOf(chain, config)) return complete(chain, config, config.deadlineResult, 'deadline');
+  const pollMs = config.pollIntervalSeconds * 1000;
+  const action = actionOf(chain);
+  let giveUp: GiveUpReason | undefined;
+  if (failure !== 'retryable') giveUp = 'not-retryable';
+  else if (progress.consecutiveFailures >= MAX_CONSECUTIVE_POLL_FAILURES) giveUp = 'failures-in-a-row';
+  else if (now + pollMs > snapshot.invocationEndsAt) giveUp = 'invocation-ending';
+  if (giveUp !== undefined) {
+    // Lambda's retry of this event comes one, then two minutes later: restart the hook's heartbeat
+    // window first, so a short heartbeat timeout does not expire the action meanwhile.
+    return { kind: 'give-up', reason: giveUp, errorClass: failure, ...(config.dryRun ? {} : { heartbeat: action }) };
+  }
+  // ECS may fail while Auto Scaling answers: keep the action alive through a run of failed polls.
+  const dueAt = heartbeatDueAt(chain);
+  const heartbeatDue = !config.dryRun && dueAt !== undefined && now >= dueAt;
+  return { kind: 'retry', reason: 'poll-failed', pauseMs: pollMs, ...(heartbeatDue ? { heartbeat: action } : {}) };
+}
+
+function complete(chain: ChainState, config: LifecycleDecisionConfig, result: LifecycleResult, reason: CompleteReason): LifecycleStep {
+  const notify = isOverdue(reason) && config.opsTopicArn !== undefined;
+  return { kind: 'complete', result, reason, action: actionOf(chain), ...(notify ? { opsTopicArn: config.opsTopicArn } : {}) };
+}
+
 function decideIgnoringDryRun(
   snapshot: LifecycleSnapshot,
   chain: ChainState,
   now: number,
   config: LifecycleDecisionConfig,
+  progress: RoundProgress,
 ): LifecycleStep {
   // The action is over (completed by a duplicate chain, expired, abandoned): nothing left to do.
   if (snapshot.actionOver) return { kind: 'end', reason: 'action-over' };
@@ -169,37 +289,46 @@ function decideIgnoringDryRun(
   if (!instance || instance.status === 'INACTIVE') {
     // Nothing on the instance can be moved any more; holding the termination only costs money.
     const reason = chain.containerInstanceArn === undefined ? 'not-a-container-instance' : 'instance-gone';
-    return { kind: 'complete', result: 'CONTINUE', reason };
+    return complete(chain, config, 'CONTINUE', reason);
   }
 
+  const pollMs = config.pollIntervalSeconds * 1000;
+  const cluster = chain.cluster ?? '';
+  const containerInstanceArn = chain.containerInstanceArn ?? '';
   // An ACTIVE instance still receives new tasks: drain it before anything else, even when empty.
-  if (instance.status === 'ACTIVE') return { kind: 'drain', reason: 'instance-active' };
+  // The snapshot is read again at once, since only tasks seen after DRAINING took effect tell
+  // whether the drain is done; should ECS still report ACTIVE, later requests are paced by the poll.
+  if (instance.status === 'ACTIVE') {
+    return { kind: 'drain', reason: 'instance-active', cluster, containerInstanceArn, pauseAfterMs: progress.drainRequests > 0 ? pollMs : 0 };
+  }
 
   const counts = countTasks(snapshot.tasks, config.standaloneTasks);
-  if (counts.counted === 0) return { kind: 'complete', result: 'CONTINUE', reason: 'drained' };
+  if (counts.counted === 0) return complete(chain, config, 'CONTINUE', 'drained');
 
   const deadline = deadlineOf(chain, config);
-  if (now >= deadline) return { kind: 'complete', result: config.deadlineResult, reason: 'deadline' };
-  if (chain.attempt > config.maxHops) return { kind: 'complete', result: config.deadlineResult, reason: 'hop-cap' };
+  if (now >= deadline) return complete(chain, config, config.deadlineResult, 'deadline');
+  if (chain.attempt > config.maxHops) return complete(chain, config, config.deadlineResult, 'hop-cap');
 
   if (config.standaloneTasks === 'stop' && counts.service === 0) {
     const toStop = snapshot.tasks
       .filter((task) => task.origin === 'standalone' && task.desiredStatus !== 'STOPPED' && task.lastStatus !== 'STOPPED')
       .map((task) => task.taskArn);
-    if (toStop.length > 0) return { kind: 'stop-standalone', reason: 'service-tasks-gone', taskArns: toStop };
+    if (toStop.length > 0) return { kind: 'stop-standalone', reason: 'service-tasks-gone', cluster, taskArns: toStop };
   }
 
   const dueAt = heartbeatDueAt(chain);
-  if (dueAt !== undefined && now >= dueAt) return { kind: 'heartbeat', reason: 'heartbeat-due', dueAt };
+  if (dueAt !== undefined && now >= dueAt) return { kind: 'heartbeat', reason: 'heartbeat-due', dueAt, action: actionOf(chain) };
 
-  if (!lease.claimed && !lease.unavailable) return { kind: 'claim-lease', reason: 'before-waiting' };
+  if (!lease.claimed && !lease.unavailable) {
+    return { kind: 'claim-lease', reason: 'before-waiting', cluster, containerInstanceArn, value: lease.mine };
+  }
 
-  const pollMs = config.pollIntervalSeconds * 1000;
   if (now + pollMs > snapshot.invocationEndsAt) {
-    if (chain.attempt >= config.maxHops) return { kind: 'complete', result: config.deadlineResult, reason: 'hop-cap' };
+    if (chain.attempt >= config.maxHops) return complete(chain, config, config.deadlineResult, 'hop-cap');
     // Re-check before acting: a duplicate chain or an operator may have ended the action already.
-    if (snapshot.groupState === undefined) return { kind: 'check-group', reason: 'before-requeue' };
-    return { kind: 'requeue', reason: 'invocation-ending' };
+    if (snapshot.groupState === undefined) return { kind: 'check-group', reason: 'before-requeue', ec2InstanceId: chain.notification.EC2InstanceId };
+    const topicArn = config.lifecycleTopicArn ?? progress.arrivedOn;
+    return { kind: 'requeue', reason: 'invocation-ending', ...(topicArn !== undefined ? { topicArn } : {}) };
   }
 
   const until = Math.min(now + pollMs, deadline, dueAt ?? Number.POSITIVE_INFINITY);

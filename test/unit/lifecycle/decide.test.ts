@@ -1,19 +1,41 @@
 import fc from 'fast-check';
 import type { ClassifiedTask, TaskOrigin } from '../../../lib/aws/tasks';
+import { AutoScalingServiceException } from '@aws-sdk/client-auto-scaling';
+import { ECSServiceException } from '@aws-sdk/client-ecs';
+import { NonActionableError, RetryableError } from '../../../lib/errors';
 import {
+  FRESH_ROUND,
   GLOBAL_TIMEOUT_MARGIN_MS,
+  INVOCATION_SAFETY_MARGIN_MS,
+  MAX_CONSECUTIVE_POLL_FAILURES,
+  MAX_STEPS_PER_POLL,
+  classifyPollFailure,
   countTasks,
   decideLifecycleStep,
   deadlineOf,
+  invocationBudget,
   type ChainState,
   type LifecycleDecisionConfig,
   type LifecycleSnapshot,
   type LifecycleStep,
+  type RoundProgress,
 } from '../../../lib/lifecycle/decide';
 
 const T0 = Date.parse('2026-03-04T10:20:11.210Z');
 const S = 1000;
 const CI_ARN = 'arn:aws:ecs:us-east-1:123456789012:container-instance/prod/0d3cf3c5a4b84e7b9a3d1e2f4b5c6d7e';
+const INSTANCE_ID = 'i-05629ab7d9287e205';
+const TOKEN = '465e0162-e6af-4786-b4e8-bb544ae58790';
+const ARRIVAL_TOPIC = 'arn:aws:sns:us-east-1:123456789012:ecs-ec2-keeper-dev-lifecycle';
+const REQUEUE_TOPIC = 'arn:aws:sns:us-east-1:123456789012:requeue';
+const OPS_TOPIC = 'arn:aws:sns:us-east-1:123456789012:ops';
+/** The lifecycle action every Auto Scaling write of the default chain targets. */
+const ACTION = {
+  autoScalingGroupName: 'ecs-cluster-asg',
+  lifecycleHookName: 'ecs-drain-hook',
+  instanceId: INSTANCE_ID,
+  lifecycleActionToken: TOKEN,
+};
 
 let taskNumber = 0;
 function task(origin: TaskOrigin, lastStatus = 'RUNNING', desiredStatus = 'RUNNING'): ClassifiedTask {
@@ -54,8 +76,8 @@ function chain(overrides: Partial<ChainState> = {}): ChainState {
       LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING',
       AutoScalingGroupName: 'ecs-cluster-asg',
       LifecycleHookName: 'ecs-drain-hook',
-      EC2InstanceId: 'i-05629ab7d9287e205',
-      LifecycleActionToken: '465e0162-e6af-4786-b4e8-bb544ae58790',
+      EC2InstanceId: INSTANCE_ID,
+      LifecycleActionToken: TOKEN,
     },
     ...overrides,
   };
@@ -79,6 +101,8 @@ interface Row {
   snapshot?: Partial<LifecycleSnapshot>;
   chain?: Partial<ChainState>;
   config?: Partial<LifecycleDecisionConfig>;
+  /** How the round has gone so far, faults included; FRESH_ROUND unless given. */
+  round?: Partial<RoundProgress>;
   now?: number;
   expected: LifecycleStep;
 }
@@ -93,6 +117,23 @@ const standaloneStopping = task('standalone', 'STOPPING', 'STOPPED');
 const pendingService = task('service', 'PENDING', 'RUNNING');
 
 const wait = (until: number) => ({ kind: 'wait', reason: 'tasks-remaining', until }) as const;
+const complete = (result: 'CONTINUE' | 'ABANDON', reason: Extract<LifecycleStep, { kind: 'complete' }>['reason']) =>
+  ({ kind: 'complete', result, reason, action: ACTION }) as const;
+const drain = (pauseAfterMs = 0) =>
+  ({ kind: 'drain', reason: 'instance-active', cluster: 'prod', containerInstanceArn: CI_ARN, pauseAfterMs }) as const;
+const heartbeat = (dueAt: number) => ({ kind: 'heartbeat', reason: 'heartbeat-due', dueAt, action: ACTION }) as const;
+const claimLease = {
+  kind: 'claim-lease',
+  reason: 'before-waiting',
+  cluster: 'prod',
+  containerInstanceArn: CI_ARN,
+  value: 'lease-mine',
+} as const;
+const retry = (withHeartbeat: boolean) =>
+  ({ kind: 'retry', reason: 'poll-failed', pauseMs: 10 * S, ...(withHeartbeat ? { heartbeat: ACTION } : {}) }) as const;
+/** The snapshot a failed poll is decided on: the last tasks read, nothing known of the instance. */
+const failedPoll = (tasks: readonly ClassifiedTask[] = [running]): Partial<LifecycleSnapshot> => ({ instance: undefined, tasks });
+const throttled = (failures = 1): Partial<RoundProgress> => ({ consecutiveFailures: failures, failure: 'retryable' });
 
 const rows: Row[] = [
   // Found or not
@@ -100,36 +141,36 @@ const rows: Row[] = [
     name: 'no container instance on the first round: complete CONTINUE at once',
     snapshot: { instance: undefined },
     chain: { cluster: undefined, containerInstanceArn: undefined, heartbeatTimeoutSeconds: undefined },
-    expected: { kind: 'complete', result: 'CONTINUE', reason: 'not-a-container-instance' },
+    expected: complete('CONTINUE', 'not-a-container-instance'),
   },
   {
     name: 'container instance deregistered during the drain (MISSING)',
     snapshot: { instance: undefined, tasks: [running] },
-    expected: { kind: 'complete', result: 'CONTINUE', reason: 'instance-gone' },
+    expected: complete('CONTINUE', 'instance-gone'),
   },
   {
     name: 'container instance INACTIVE',
     snapshot: { instance: { status: 'INACTIVE' }, tasks: [running] },
-    expected: { kind: 'complete', result: 'CONTINUE', reason: 'instance-gone' },
+    expected: complete('CONTINUE', 'instance-gone'),
   },
   {
     name: 'ACTIVE with tasks: drain',
     snapshot: { instance: { status: 'ACTIVE' }, tasks: [running] },
-    expected: { kind: 'drain', reason: 'instance-active' },
+    expected: drain(),
   },
   {
     name: 'ACTIVE and empty: drain first, so nothing is placed on it meanwhile',
     snapshot: { instance: { status: 'ACTIVE' } },
-    expected: { kind: 'drain', reason: 'instance-active' },
+    expected: drain(),
   },
   {
     name: 'ACTIVE past the deadline: still drained first',
     snapshot: { instance: { status: 'ACTIVE' }, tasks: [running] },
     now: T0 + 901 * S,
-    expected: { kind: 'drain', reason: 'instance-active' },
+    expected: drain(),
   },
   // Task states
-  { name: 'DRAINING and no task: complete', expected: { kind: 'complete', result: 'CONTINUE', reason: 'drained' } },
+  { name: 'DRAINING and no task: complete', expected: complete('CONTINUE', 'drained') },
   { name: 'a RUNNING service task: wait one poll', snapshot: { tasks: [running] }, expected: wait(NOW + 10 * S) },
   { name: 'a PENDING service task counts', snapshot: { tasks: [pendingService] }, expected: wait(NOW + 10 * S) },
   {
@@ -141,7 +182,7 @@ const rows: Row[] = [
   {
     name: 'a STOPPED task does not count',
     snapshot: { tasks: [stoppedService] },
-    expected: { kind: 'complete', result: 'CONTINUE', reason: 'drained' },
+    expected: complete('CONTINUE', 'drained'),
   },
   {
     name: 'REGISTERING (cannot be drained) with a task: wait',
@@ -152,7 +193,7 @@ const rows: Row[] = [
   {
     name: 'only daemon tasks: complete (ECS stops them last)',
     snapshot: { tasks: [daemon, task('daemon', 'RUNNING', 'STOPPED')] },
-    expected: { kind: 'complete', result: 'CONTINUE', reason: 'drained' },
+    expected: complete('CONTINUE', 'drained'),
   },
   { name: 'daemon and service tasks: wait', snapshot: { tasks: [daemon, running] }, expected: wait(NOW + 10 * S) },
   // Standalone tasks
@@ -161,13 +202,13 @@ const rows: Row[] = [
     name: 'standalone, STANDALONE_TASKS=ignore: complete',
     snapshot: { tasks: [standalone, daemon] },
     config: { standaloneTasks: 'ignore' },
-    expected: { kind: 'complete', result: 'CONTINUE', reason: 'drained' },
+    expected: complete('CONTINUE', 'drained'),
   },
   {
     name: 'standalone, STANDALONE_TASKS=stop, service tasks gone: stop it',
     snapshot: { tasks: [standalone, daemon, stoppedService] },
     config: { standaloneTasks: 'stop' },
-    expected: { kind: 'stop-standalone', reason: 'service-tasks-gone', taskArns: [standalone.taskArn] },
+    expected: { kind: 'stop-standalone', reason: 'service-tasks-gone', cluster: 'prod', taskArns: [standalone.taskArn] },
   },
   {
     name: 'standalone, STANDALONE_TASKS=stop, service tasks still running: wait for them first',
@@ -186,7 +227,7 @@ const rows: Row[] = [
     name: 'heartbeat due at half the heartbeat timeout',
     snapshot: { tasks: [running] },
     now: T0 + 300 * S,
-    expected: { kind: 'heartbeat', reason: 'heartbeat-due', dueAt: T0 + 300 * S },
+    expected: heartbeat(T0 + 300 * S),
   },
   {
     name: 'heartbeat due counts from the last heartbeat, not the first notification',
@@ -204,27 +245,27 @@ const rows: Row[] = [
   {
     name: 'no heartbeat when the drain is done: complete instead',
     now: T0 + 500 * S,
-    expected: { kind: 'complete', result: 'CONTINUE', reason: 'drained' },
+    expected: complete('CONTINUE', 'drained'),
   },
   // Deadline
   {
     name: 'deadline passed with tasks left: complete with DEADLINE_RESULT',
     snapshot: { tasks: [running] },
     now: T0 + 900 * S,
-    expected: { kind: 'complete', result: 'CONTINUE', reason: 'deadline' },
+    expected: complete('CONTINUE', 'deadline'),
   },
   {
     name: 'deadline passed, DEADLINE_RESULT=ABANDON',
     snapshot: { tasks: [stopping] },
     now: T0 + 901 * S,
     config: { deadlineResult: 'ABANDON' },
-    expected: { kind: 'complete', result: 'ABANDON', reason: 'deadline' },
+    expected: complete('ABANDON', 'deadline'),
   },
   {
     name: 'deadline passed but drained: a normal completion',
     snapshot: { tasks: [daemon] },
     now: T0 + 2000 * S,
-    expected: { kind: 'complete', result: 'CONTINUE', reason: 'drained' },
+    expected: complete('CONTINUE', 'drained'),
   },
   {
     name: "the hook's global timeout comes before DRAIN_TIMEOUT_SECONDS",
@@ -232,7 +273,7 @@ const rows: Row[] = [
     chain: { heartbeatTimeoutSeconds: 30, globalTimeoutSeconds: 3000, lastHeartbeatAt: T0 + 2870 * S },
     config: { drainTimeoutSeconds: 7200 },
     now: T0 + 3000 * S - GLOBAL_TIMEOUT_MARGIN_MS,
-    expected: { kind: 'complete', result: 'CONTINUE', reason: 'deadline' },
+    expected: complete('CONTINUE', 'deadline'),
   },
   {
     name: 'a wait never sleeps past the deadline',
@@ -246,20 +287,20 @@ const rows: Row[] = [
     name: 'arrived past the hop cap: complete with DEADLINE_RESULT',
     snapshot: { tasks: [running] },
     chain: { attempt: 101 },
-    expected: { kind: 'complete', result: 'CONTINUE', reason: 'hop-cap' },
+    expected: complete('CONTINUE', 'hop-cap'),
   },
   {
     name: 'invocation ending on the last allowed hop: complete instead of requeueing',
     snapshot: { tasks: [running], invocationEndsAt: NOW + 5 * S, groupState: 'Terminating:Wait' },
     chain: { attempt: 100 },
     config: { deadlineResult: 'ABANDON' },
-    expected: { kind: 'complete', result: 'ABANDON', reason: 'hop-cap' },
+    expected: complete('ABANDON', 'hop-cap'),
   },
   {
     name: 'invocation ending, lifecycle state not read yet: read it first',
     snapshot: { tasks: [running], invocationEndsAt: NOW + 5 * S },
     chain: { attempt: 99 },
-    expected: { kind: 'check-group', reason: 'before-requeue' },
+    expected: { kind: 'check-group', reason: 'before-requeue', ec2InstanceId: INSTANCE_ID },
   },
   {
     name: 'invocation ending, still Terminating:Wait: requeue',
@@ -296,12 +337,12 @@ const rows: Row[] = [
   {
     name: "the previous round's lease before ours is written: take it over",
     snapshot: { tasks: [running], lease: { mine: 'lease-mine', claimed: false, current: 'lease-previous' } },
-    expected: { kind: 'claim-lease', reason: 'before-waiting' },
+    expected: claimLease,
   },
   {
     name: 'no lease needed when the drain completes at once',
     snapshot: { lease: { mine: 'lease-mine', claimed: false } },
-    expected: { kind: 'complete', result: 'CONTINUE', reason: 'drained' },
+    expected: complete('CONTINUE', 'drained'),
   },
   {
     name: 'lease unavailable: wait without it',
@@ -313,7 +354,7 @@ const rows: Row[] = [
     name: 'dry run, ACTIVE: report the drain',
     snapshot: { instance: { status: 'ACTIVE' }, tasks: [running] },
     config: { dryRun: true },
-    expected: { kind: 'dry-run', reason: 'instance-active', wouldDo: { kind: 'drain', reason: 'instance-active' } },
+    expected: { kind: 'dry-run', reason: 'instance-active', wouldDo: drain() },
   },
   {
     name: 'dry run, drained: report the completion',
@@ -321,7 +362,7 @@ const rows: Row[] = [
     expected: {
       kind: 'dry-run',
       reason: 'drained',
-      wouldDo: { kind: 'complete', result: 'CONTINUE', reason: 'drained' },
+      wouldDo: complete('CONTINUE', 'drained'),
     },
   },
   {
@@ -338,7 +379,7 @@ const rows: Row[] = [
     expected: {
       kind: 'dry-run',
       reason: 'heartbeat-due',
-      wouldDo: { kind: 'heartbeat', reason: 'heartbeat-due', dueAt: T0 + 300 * S },
+      wouldDo: heartbeat(T0 + 300 * S),
     },
   },
   {
@@ -346,6 +387,247 @@ const rows: Row[] = [
     snapshot: { actionOver: true },
     config: { dryRun: true },
     expected: { kind: 'end', reason: 'action-over' },
+  },
+  // Targets: every write says what it is called with
+  {
+    name: 'a notification without a token: the action is named by its instance id',
+    snapshot: { tasks: [] },
+    chain: {
+      notification: {
+        LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING',
+        AutoScalingGroupName: 'ecs-cluster-asg',
+        LifecycleHookName: 'ecs-drain-hook',
+        EC2InstanceId: INSTANCE_ID,
+      },
+    },
+    expected: {
+      kind: 'complete',
+      result: 'CONTINUE',
+      reason: 'drained',
+      action: { autoScalingGroupName: 'ecs-cluster-asg', lifecycleHookName: 'ecs-drain-hook', instanceId: INSTANCE_ID },
+    },
+  },
+  {
+    name: 'requeue to LIFECYCLE_TOPIC_ARN when set, not to the topic the record came on',
+    snapshot: { tasks: [running], invocationEndsAt: NOW + 5 * S, groupState: 'Terminating:Wait' },
+    config: { lifecycleTopicArn: REQUEUE_TOPIC },
+    round: { arrivedOn: ARRIVAL_TOPIC },
+    expected: { kind: 'requeue', reason: 'invocation-ending', topicArn: REQUEUE_TOPIC },
+  },
+  {
+    name: 'requeue to the topic the record came on when LIFECYCLE_TOPIC_ARN is unset',
+    snapshot: { tasks: [running], invocationEndsAt: NOW + 5 * S, groupState: 'Terminating:Wait' },
+    round: { arrivedOn: ARRIVAL_TOPIC },
+    expected: { kind: 'requeue', reason: 'invocation-ending', topicArn: ARRIVAL_TOPIC },
+  },
+  // Operators' notice
+  {
+    name: 'deadline with OPS_TOPIC_ARN: the completion carries the notice topic',
+    snapshot: { tasks: [running] },
+    config: { opsTopicArn: OPS_TOPIC },
+    now: T0 + 900 * S,
+    expected: { ...complete('CONTINUE', 'deadline'), opsTopicArn: OPS_TOPIC },
+  },
+  {
+    name: 'hop cap with OPS_TOPIC_ARN: the completion carries the notice topic',
+    snapshot: { tasks: [running] },
+    chain: { attempt: 101 },
+    config: { opsTopicArn: OPS_TOPIC, deadlineResult: 'ABANDON' },
+    expected: { ...complete('ABANDON', 'hop-cap'), opsTopicArn: OPS_TOPIC },
+  },
+  {
+    name: 'a drain that finished sends no notice, even with OPS_TOPIC_ARN',
+    config: { opsTopicArn: OPS_TOPIC },
+    expected: complete('CONTINUE', 'drained'),
+  },
+  // Drain pacing
+  {
+    name: 'the first drain request: read again at once',
+    snapshot: { instance: { status: 'ACTIVE' } },
+    round: { drainRequests: 0 },
+    expected: drain(0),
+  },
+  {
+    name: 'still ACTIVE after a drain request: ask again, then pause one poll interval',
+    snapshot: { instance: { status: 'ACTIVE' }, tasks: [running] },
+    round: { drainRequests: 1 },
+    expected: drain(10 * S),
+  },
+  {
+    name: 'still ACTIVE after several drain requests: the pause stays one poll interval',
+    snapshot: { instance: { status: 'ACTIVE' } },
+    round: { drainRequests: 4 },
+    config: { pollIntervalSeconds: 30 },
+    expected: drain(30 * S),
+  },
+  {
+    name: 'dry run, still ACTIVE: reports the paced drain',
+    snapshot: { instance: { status: 'ACTIVE' } },
+    round: { drainRequests: 1 },
+    config: { dryRun: true },
+    expected: { kind: 'dry-run', reason: 'instance-active', wouldDo: drain(10 * S) },
+  },
+  // The step guard
+  {
+    name: `${MAX_STEPS_PER_POLL} steps on one snapshot: wait a poll interval and read again`,
+    snapshot: { tasks: [running] },
+    round: { stepsThisPoll: MAX_STEPS_PER_POLL },
+    expected: { kind: 'wait', reason: 'step-limit', until: NOW + 10 * S },
+  },
+  {
+    name: 'one step short of the guard: decided as usual',
+    snapshot: { tasks: [running] },
+    round: { stepsThisPoll: MAX_STEPS_PER_POLL - 1 },
+    expected: wait(NOW + 10 * S),
+  },
+  // Faults: a poll that failed (reading, or acting on what it read)
+  {
+    name: 'first throttled poll with time left: poll again after one interval',
+    snapshot: failedPoll(),
+    round: throttled(1),
+    expected: retry(false),
+  },
+  {
+    name: `throttled ${MAX_CONSECUTIVE_POLL_FAILURES - 1} times in a row: still polls again`,
+    snapshot: failedPoll(),
+    round: throttled(MAX_CONSECUTIVE_POLL_FAILURES - 1),
+    expected: retry(false),
+  },
+  {
+    name: 'a failed poll with the heartbeat due: heartbeat, then poll again',
+    snapshot: failedPoll(),
+    round: throttled(1),
+    now: T0 + 400 * S,
+    expected: retry(true),
+  },
+  {
+    name: 'a failed poll exactly when the heartbeat falls due: heartbeat',
+    snapshot: failedPoll(),
+    round: throttled(2),
+    now: T0 + 300 * S,
+    expected: retry(true),
+  },
+  {
+    name: 'a failed poll before the heartbeat is due: no heartbeat (not one per failed poll)',
+    snapshot: failedPoll(),
+    round: throttled(2),
+    chain: { lastHeartbeatAt: T0 + 350 * S },
+    now: T0 + 400 * S,
+    expected: retry(false),
+  },
+  {
+    name: 'a failed first poll before the hook was read: no heartbeat timeout known, no heartbeat',
+    snapshot: { ...failedPoll([]), invocationEndsAt: T0 + 2000 * S },
+    chain: { cluster: undefined, containerInstanceArn: undefined, heartbeatTimeoutSeconds: undefined, globalTimeoutSeconds: undefined },
+    round: throttled(1),
+    now: T0 + 800 * S,
+    expected: retry(false),
+  },
+  {
+    name: 'a failed poll never completes as drained on the last snapshot read',
+    snapshot: failedPoll([]),
+    round: throttled(1),
+    expected: retry(false),
+  },
+  {
+    name: `throttled ${MAX_CONSECUTIVE_POLL_FAILURES} times in a row: heartbeat, then hand the round to Lambda's retry`,
+    snapshot: failedPoll(),
+    round: throttled(MAX_CONSECUTIVE_POLL_FAILURES),
+    expected: { kind: 'give-up', reason: 'failures-in-a-row', errorClass: 'retryable', heartbeat: ACTION },
+  },
+  {
+    name: 'throttled with no time for another poll in this invocation: heartbeat, then give up',
+    snapshot: { ...failedPoll(), invocationEndsAt: NOW + 5 * S },
+    round: throttled(1),
+    expected: { kind: 'give-up', reason: 'invocation-ending', errorClass: 'retryable', heartbeat: ACTION },
+  },
+  {
+    name: 'exactly one poll interval left: poll again',
+    snapshot: { ...failedPoll(), invocationEndsAt: NOW + 10 * S },
+    round: throttled(1),
+    expected: retry(false),
+  },
+  {
+    name: 'an error no retry fixes (access denied): give up at the first failure',
+    snapshot: failedPoll(),
+    round: { consecutiveFailures: 1, failure: 'fatal' },
+    expected: { kind: 'give-up', reason: 'not-retryable', errorClass: 'fatal', heartbeat: ACTION },
+  },
+  {
+    name: 'a non-actionable error: give up, not retried inside the invocation',
+    snapshot: failedPoll(),
+    round: { consecutiveFailures: 1, failure: 'non-actionable' },
+    expected: { kind: 'give-up', reason: 'not-retryable', errorClass: 'non-actionable', heartbeat: ACTION },
+  },
+  {
+    name: 'a failure that says "No active Lifecycle Action found": end, even past the deadline',
+    snapshot: failedPoll(),
+    round: { consecutiveFailures: 0, failure: 'action-over' },
+    now: T0 + 1000 * S,
+    expected: { kind: 'end', reason: 'action-over' },
+  },
+  {
+    name: 'past the deadline while ECS cannot be read: complete with DEADLINE_RESULT',
+    snapshot: failedPoll(),
+    round: throttled(1),
+    config: { deadlineResult: 'ABANDON' },
+    now: T0 + 901 * S,
+    expected: complete('ABANDON', 'deadline'),
+  },
+  {
+    name: 'past the deadline while polls fail for good: complete rather than give up',
+    snapshot: failedPoll(),
+    round: { consecutiveFailures: MAX_CONSECUTIVE_POLL_FAILURES, failure: 'fatal' },
+    now: T0 + 900 * S,
+    expected: complete('CONTINUE', 'deadline'),
+  },
+  {
+    name: 'past the deadline while failing, with OPS_TOPIC_ARN: the completion carries the notice topic',
+    snapshot: failedPoll(),
+    round: throttled(2),
+    config: { opsTopicArn: OPS_TOPIC },
+    now: T0 + 950 * S,
+    expected: { ...complete('CONTINUE', 'deadline'), opsTopicArn: OPS_TOPIC },
+  },
+  {
+    name: "the hook's global timeout is the deadline while failing too",
+    snapshot: failedPoll(),
+    round: throttled(1),
+    chain: { heartbeatTimeoutSeconds: 30, globalTimeoutSeconds: 3000, lastHeartbeatAt: T0 + 2870 * S },
+    config: { drainTimeoutSeconds: 7200 },
+    now: T0 + 3000 * S - GLOBAL_TIMEOUT_MARGIN_MS,
+    expected: complete('CONTINUE', 'deadline'),
+  },
+  {
+    name: 'one ms before the deadline while failing: poll again',
+    snapshot: { ...failedPoll(), invocationEndsAt: T0 + 2000 * S },
+    round: throttled(1),
+    chain: { lastHeartbeatAt: T0 + 600 * S },
+    now: T0 + 900 * S - 1,
+    expected: retry(false),
+  },
+  {
+    name: 'dry run, past the deadline while failing: completes nothing, polls again',
+    snapshot: { ...failedPoll(), invocationEndsAt: T0 + 2000 * S },
+    round: throttled(1),
+    config: { dryRun: true },
+    now: T0 + 901 * S,
+    expected: retry(false),
+  },
+  {
+    name: 'dry run, heartbeat due while failing: sends none',
+    snapshot: failedPoll(),
+    round: throttled(1),
+    config: { dryRun: true },
+    now: T0 + 400 * S,
+    expected: retry(false),
+  },
+  {
+    name: 'dry run, giving up: no heartbeat first',
+    snapshot: failedPoll(),
+    round: throttled(MAX_CONSECUTIVE_POLL_FAILURES),
+    config: { dryRun: true },
+    expected: { kind: 'give-up', reason: 'failures-in-a-row', errorClass: 'retryable' },
   },
 ];
 
@@ -356,8 +638,46 @@ describe('decideLifecycleStep', () => {
       chain(row.chain),
       row.now ?? NOW,
       { ...baseConfig, ...row.config },
+      { ...FRESH_ROUND, ...row.round },
     );
     expect(step).toEqual(row.expected);
+  });
+});
+
+describe('invocationBudget', () => {
+  it.each([
+    ['a 15-minute invocation: polls until 30 s before its end', 900 * S, 10, { endsAt: NOW + 870 * S, tooShortToPoll: false }],
+    ['exactly the margin and two polls: still enough', 50 * S, 10, { endsAt: NOW + 20 * S, tooShortToPoll: false }],
+    ['one ms short of the margin and two polls: too short', 50 * S - 1, 10, { endsAt: NOW + 20 * S - 1, tooShortToPoll: true }],
+    ['a longer poll interval needs more room', 100 * S, 60, { endsAt: NOW + 70 * S, tooShortToPoll: true }],
+  ])('%s', (_name, remainingMs, pollIntervalSeconds, expected) => {
+    expect(INVOCATION_SAFETY_MARGIN_MS).toBe(30 * S);
+    expect(invocationBudget(NOW, remainingMs, pollIntervalSeconds)).toEqual(expected);
+  });
+});
+
+describe('classifyPollFailure', () => {
+  const ecsError = (name: string, status: number, message = name) =>
+    new ECSServiceException({ name, $fault: status >= 500 ? 'server' : 'client', message, $metadata: { httpStatusCode: status } });
+  it.each([
+    ['ECS throttling', ecsError('ThrottlingException', 400), 'retryable'],
+    ['an ECS 5xx', ecsError('ServerException', 500), 'retryable'],
+    ['a 503 of any name', ecsError('SomethingNew', 503), 'retryable'],
+    ['a drain ECS refused (failures[])', new RetryableError('could not set DRAINING: MISSING'), 'retryable'],
+    ['access denied', ecsError('AccessDeniedException', 400), 'fatal'],
+    ['an instance already gone', new NonActionableError('gone'), 'non-actionable'],
+    [
+      '"No active Lifecycle Action found"',
+      new AutoScalingServiceException({
+        name: 'ValidationError',
+        $fault: 'client',
+        message: 'No active Lifecycle Action found with instance ID i-05629ab7d9287e205',
+        $metadata: { httpStatusCode: 400 },
+      }),
+      'action-over',
+    ],
+  ] as const)('%s: %s', (_name, error, expected) => {
+    expect(classifyPollFailure(error)).toBe(expected);
   });
 });
 
@@ -439,6 +759,30 @@ describe('decideLifecycleStep properties', () => {
           expect(acted.until).toBeLessThanOrEqual(now + config.pollIntervalSeconds * S);
         }
         if (acted.kind === 'requeue') expect(c.attempt).toBeLessThan(config.maxHops);
+      }),
+    );
+  });
+
+  it('a failed poll is retried only within bounds, and a dry run never writes while failing', () => {
+    const arbFault = fc.record({
+      failures: fc.integer({ min: 1, max: MAX_CONSECUTIVE_POLL_FAILURES + 2 }),
+      failure: fc.constantFrom('retryable' as const, 'fatal' as const, 'non-actionable' as const, 'action-over' as const),
+    });
+    fc.assert(
+      fc.property(arbInput, arbFault, (input, fault) => {
+        const { now, c, config, snap } = run(input);
+        const step = decideLifecycleStep(snap, c, now, config, { ...FRESH_ROUND, consecutiveFailures: fault.failures, failure: fault.failure });
+        expect(['end', 'complete', 'retry', 'give-up']).toContain(step.kind);
+        if (step.kind === 'retry') {
+          expect(fault.failure).toBe('retryable');
+          expect(fault.failures).toBeLessThan(MAX_CONSECUTIVE_POLL_FAILURES);
+          expect(now + step.pauseMs).toBeLessThanOrEqual(snap.invocationEndsAt);
+        }
+        if (step.kind === 'complete') {
+          expect(step.reason).toBe('deadline');
+          expect(config.dryRun).toBe(false);
+        }
+        if (config.dryRun && (step.kind === 'retry' || step.kind === 'give-up')) expect(step.heartbeat).toBeUndefined();
       }),
     );
   });

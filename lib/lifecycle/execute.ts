@@ -1,0 +1,188 @@
+import { completeLifecycleAction, describeGroupInstances, recordLifecycleHeartbeat, type LifecycleActionRef } from '../aws/autoscaling';
+import { setDraining } from '../aws/ecs';
+import { publish } from '../aws/sns';
+import { stopTask } from '../aws/tasks';
+import { RetryableError, classifyAwsError, describeError } from '../errors';
+import { isOverdue, type LifecycleSnapshot, type LifecycleStep } from './decide';
+import { writeLease } from './lease';
+import { buildRequeueMessage, opsNotice, requeueSubject } from './messages';
+import { clusterDimension, fields, finish, type LifecycleRecordResult, type Round } from './round';
+
+/** What comes after a step: the round's result, another step on the same snapshot, or a new poll. */
+export type StepOutcome =
+  | { kind: 'finished'; result: LifecycleRecordResult }
+  | { kind: 'next-step'; snapshot: LifecycleSnapshot }
+  | { kind: 'next-poll' };
+
+const NEXT_POLL: StepOutcome = { kind: 'next-poll' };
+
+/**
+ * Carries out one decided step: the drainer's only AWS writes and sleeps. A step changes what the
+ * round knows (chain, lease, the snapshot it acted on) and reports its result; it never chooses
+ * what comes next. `now` is the time the step was decided at.
+ */
+export async function executeStep(round: Round, step: LifecycleStep, snapshot: LifecycleSnapshot, now: number): Promise<StepOutcome> {
+  const { telemetry, clock } = round;
+  switch (step.kind) {
+    case 'complete':
+      return { kind: 'finished', result: await complete(round, step, snapshot) };
+    case 'drain': {
+      const outcome = await setDraining(round.ecs, step.cluster, [step.containerInstanceArn]);
+      if (outcome.failed.length > 0) {
+        throw new RetryableError(`could not set DRAINING: ${outcome.failed.map((failure) => failure.reason).join(', ')}`);
+      }
+      round.drainRequests += 1;
+      telemetry.count('InstanceDrained', { kind: 'lifecycle-hook', cluster: clusterDimension(round) });
+      await pause(round, step.pauseAfterMs);
+      return NEXT_POLL;
+    }
+    case 'stop-standalone': {
+      for (const taskArn of step.taskArns) {
+        await stopTask(round.ecs, step.cluster, taskArn, 'Auto Scaling is terminating the container instance');
+      }
+      telemetry.count('StandaloneTasksStopped', { cluster: clusterDimension(round) }, step.taskArns.length);
+      const stopped = new Set(step.taskArns);
+      const tasks = snapshot.tasks.map((task) => (stopped.has(task.taskArn) ? { ...task, desiredStatus: 'STOPPED' } : task));
+      return { kind: 'next-step', snapshot: { ...snapshot, tasks } };
+    }
+    case 'heartbeat': {
+      const answer = await recordLifecycleHeartbeat(round.autoScaling, step.action);
+      if (answer === 'no-active-action') return { kind: 'next-step', snapshot: { ...snapshot, actionOver: true } };
+      round.chain.lastHeartbeatAt = now;
+      telemetry.count('HeartbeatRecorded', { cluster: clusterDimension(round) });
+      return { kind: 'next-step', snapshot };
+    }
+    case 'claim-lease':
+      await claimLease(round, step);
+      return { kind: 'next-step', snapshot: { ...snapshot, lease: { ...round.lease, current: round.lease.mine } } };
+    case 'check-group': {
+      const states = await describeGroupInstances(round.autoScaling, [step.ec2InstanceId]);
+      return { kind: 'next-step', snapshot: { ...snapshot, groupState: states.get(step.ec2InstanceId)?.lifecycleState ?? 'absent' } };
+    }
+    case 'requeue':
+      return { kind: 'finished', result: await requeue(round, step.topicArn) };
+    case 'wait':
+      await clock.sleep(Math.max(0, step.until - now));
+      return NEXT_POLL;
+    case 'retry':
+      if (step.heartbeat) await bestEffortHeartbeat(round, step.heartbeat);
+      await clock.sleep(step.pauseMs);
+      return NEXT_POLL;
+    case 'give-up':
+      return giveUp(round, step);
+    case 'end':
+      return {
+        kind: 'finished',
+        result: finish(round, 'INFO', { outcome: 'ended', reason: step.reason }, () =>
+          telemetry.count('LifecycleEnded', { cluster: clusterDimension(round), reason: step.reason }),
+        ),
+      };
+    case 'dry-run':
+      return {
+        kind: 'finished',
+        result: finish(round, 'INFO', { outcome: 'dry-run', reason: step.reason, wouldDo: describeStep(step.wouldDo) }, () =>
+          telemetry.count('LifecycleDryRun', { cluster: clusterDimension(round), step: step.wouldDo.kind }),
+        ),
+      };
+  }
+}
+
+/** Sleeps as long as the decision asked; no sleep at all when it asked for none. */
+async function pause(round: Round, ms: number): Promise<void> {
+  if (ms > 0) await round.clock.sleep(ms);
+}
+
+async function claimLease(round: Round, step: Extract<LifecycleStep, { kind: 'claim-lease' }>): Promise<void> {
+  try {
+    await writeLease(round.ecs, step.cluster, step.containerInstanceArn, step.value);
+    round.lease = { ...round.lease, claimed: true };
+  } catch (error) {
+    if (classifyAwsError(error) === 'retryable') throw error;
+    // Without a lease duplicate chains still end when the action ends; the drain itself goes on.
+    round.lease = { ...round.lease, unavailable: true };
+    round.telemetry.log('WARN', 'lifecycle lease unavailable', { ...fields(round), ...describeError(error) });
+    round.telemetry.count('LeaseUnavailable', { cluster: clusterDimension(round) });
+  }
+}
+
+async function complete(
+  round: Round,
+  step: Extract<LifecycleStep, { kind: 'complete' }>,
+  snapshot: LifecycleSnapshot,
+): Promise<LifecycleRecordResult> {
+  const { telemetry } = round;
+  const { result, reason } = step;
+  const answer = await completeLifecycleAction(round.autoScaling, step.action, result);
+  if (answer === 'no-active-action') {
+    return finish(round, 'INFO', { outcome: 'ended', reason: 'action-over' }, () =>
+      telemetry.count('LifecycleEnded', { cluster: clusterDimension(round), reason: 'action-over' }),
+    );
+  }
+  const overdue = isOverdue(reason);
+  const finished = finish(round, overdue ? 'WARN' : 'INFO', { outcome: 'completed', reason, result }, () => {
+    telemetry.count('LifecycleCompleted', { cluster: clusterDimension(round), result, reason });
+    if (overdue) telemetry.count('LifecycleDeadline', { cluster: clusterDimension(round), reason });
+  });
+  if (step.opsTopicArn) await notifyOps(round, step.opsTopicArn, step, snapshot);
+  return finished;
+}
+
+/** A notice for people; failing to send it must not undo or repeat the completion. */
+async function notifyOps(
+  round: Round,
+  topicArn: string,
+  step: Extract<LifecycleStep, { kind: 'complete' }>,
+  snapshot: LifecycleSnapshot,
+): Promise<void> {
+  const notice = opsNotice({ chain: round.chain, result: step.result, reason: step.reason, now: round.clock.now(), tasks: snapshot.tasks, config: round.config });
+  try {
+    await publish(round.sns, { topicArn, subject: notice.subject, message: notice.message });
+  } catch (error) {
+    round.telemetry.log('ERROR', 'ops notice failed', { ...fields(round), ...describeError(error) });
+    round.telemetry.count('OpsNoticeFailed', { cluster: clusterDimension(round) });
+  }
+}
+
+async function requeue(round: Round, topicArn: string | undefined): Promise<LifecycleRecordResult> {
+  if (!topicArn) throw new Error('no topic to requeue to: LIFECYCLE_TOPIC_ARN is unset and the record names no TopicArn');
+  const message = buildRequeueMessage(round.chain);
+  await publish(round.sns, { topicArn, subject: requeueSubject(round.chain), message: JSON.stringify(message) });
+  return finish(round, 'INFO', { outcome: 'requeued', reason: 'invocation-ending', nextAttempt: message.attempt }, () =>
+    round.telemetry.count('LifecycleRequeued', { cluster: clusterDimension(round) }),
+  );
+}
+
+/** Hands the round to Lambda's retry: the record's own error is what the invocation reports. */
+async function giveUp(round: Round, step: Extract<LifecycleStep, { kind: 'give-up' }>): Promise<never> {
+  const error = round.failure?.error;
+  round.telemetry.log('ERROR', 'lifecycle round failed', { ...fields(round), reason: step.reason, errorClass: step.errorClass, ...describeError(error) });
+  round.telemetry.count('LifecycleFailed', { cluster: clusterDimension(round), errorClass: step.errorClass });
+  if (step.heartbeat) await bestEffortHeartbeat(round, step.heartbeat);
+  if (error instanceof RetryableError) throw error;
+  throw new RetryableError(`lifecycle drain of ${round.chain.notification.EC2InstanceId} failed: ${describeError(error).errorName}`, {
+    cause: error,
+  });
+}
+
+/** Best effort: a failure here changes nothing about the fault being handled. */
+async function bestEffortHeartbeat(round: Round, action: LifecycleActionRef): Promise<void> {
+  try {
+    if ((await recordLifecycleHeartbeat(round.autoScaling, action)) === 'recorded') {
+      round.chain.lastHeartbeatAt = round.clock.now();
+      round.telemetry.count('HeartbeatRecorded', { cluster: clusterDimension(round) });
+    }
+  } catch (heartbeatError) {
+    round.telemetry.log('WARN', 'lifecycle heartbeat after a failed poll failed', { ...fields(round), ...describeError(heartbeatError) });
+  }
+}
+
+function describeStep(step: LifecycleStep): string {
+  switch (step.kind) {
+    case 'complete':
+      return `complete ${step.result} (${step.reason})`;
+    case 'stop-standalone':
+      return `stop ${step.taskArns.length} standalone task(s)`;
+    default:
+      return step.kind;
+  }
+}

@@ -1,0 +1,167 @@
+import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import type { ECSClient } from '@aws-sdk/client-ecs';
+import type { SNSClient } from '@aws-sdk/client-sns';
+import { clusterName } from '../aws/ecs';
+import type { ClassifiedTask } from '../aws/tasks';
+import type { Clock } from '../clock';
+import type { LifecycleSignal } from '../events/lifecycle';
+import type { Level, Telemetry } from '../telemetry';
+import { countingClient, type CallCounts } from './calls';
+import type { LifecycleConfig, LifecycleResult } from './config';
+import type { ChainState, LeaseView, LifecycleSnapshot, PollFailureClass, RoundProgress, TaskCounts } from './decide';
+import { chainFromSignal } from './messages';
+
+export type RecordOutcome = 'completed' | 'requeued' | 'ended' | 'ignored' | 'invalid' | 'dry-run' | 'failed';
+
+export interface LifecycleRecordResult {
+  outcome: RecordOutcome;
+  reason: string;
+  messageId?: string;
+  kind?: string;
+  ec2InstanceId?: string;
+  autoScalingGroupName?: string;
+  cluster?: string;
+  containerInstanceArn?: string;
+  result?: LifecycleResult;
+  chainId?: string;
+  attempt?: number;
+  polls?: number;
+  /** The step a dry run would have taken. */
+  wouldDo?: string;
+  /** AWS requests this round made, per service. */
+  awsCalls?: Record<string, number>;
+}
+
+export interface RoundDeps {
+  config: LifecycleConfig;
+  clients: { ecs: ECSClient; autoScaling: AutoScalingClient; sns: SNSClient };
+  telemetry: Telemetry;
+  clock: Clock;
+  newId: () => string;
+}
+
+/**
+ * One round of one drain: the polls of this invocation for one record. Plain state that the
+ * snapshot reader and the executor update and the decision reads; it decides nothing itself.
+ */
+export interface Round {
+  readonly config: LifecycleConfig;
+  readonly telemetry: Telemetry;
+  readonly clock: Clock;
+  readonly signal: LifecycleSignal;
+  /** Epoch ms after which this invocation must not start another poll. */
+  readonly invocationEndsAt: number;
+  /** The clients, counting this round's requests into `calls`. */
+  readonly ecs: ECSClient;
+  readonly autoScaling: AutoScalingClient;
+  readonly sns: SNSClient;
+  /** AWS requests of this round, per service: reported on the decision line. */
+  readonly calls: CallCounts;
+  chain: ChainState;
+  lease: LeaseView;
+  polls: number;
+  drainRequests: number;
+  consecutiveFailures: number;
+  /** The current poll's failure, while it is being handled. */
+  failure?: { error: unknown; errorClass: PollFailureClass };
+  /** Clusters searched by the first round's lookup; logged when nothing was found. */
+  clustersSearched?: number;
+  /** Scheduling strategy never changes for a service, so one DescribeServices per service per round. */
+  readonly daemonByService: Map<string, boolean>;
+  lastTasks: readonly ClassifiedTask[];
+  lastCounts?: TaskCounts;
+}
+
+export function startRound(deps: RoundDeps, signal: LifecycleSignal, invocationEndsAt: number): Round {
+  const calls: CallCounts = {};
+  return {
+    config: deps.config,
+    telemetry: deps.telemetry,
+    clock: deps.clock,
+    signal,
+    invocationEndsAt,
+    ecs: countingClient(deps.clients.ecs, 'ecs', calls),
+    autoScaling: countingClient(deps.clients.autoScaling, 'autoScaling', calls),
+    sns: countingClient(deps.clients.sns, 'sns', calls),
+    calls,
+    chain: chainFromSignal(signal, deps.clock.now(), deps.newId),
+    lease: { mine: deps.newId(), claimed: false },
+    polls: 0,
+    drainRequests: 0,
+    consecutiveFailures: 0,
+    daemonByService: new Map(),
+    lastTasks: [],
+  };
+}
+
+/** The decision's view of the round so far. */
+export function progressOf(round: Round, stepsThisPoll: number): RoundProgress {
+  return {
+    stepsThisPoll,
+    drainRequests: round.drainRequests,
+    consecutiveFailures: round.consecutiveFailures,
+    ...(round.failure ? { failure: round.failure.errorClass } : {}),
+    ...(round.signal.topicArn ? { arrivedOn: round.signal.topicArn } : {}),
+  };
+}
+
+/** What is known while a poll has failed: the last tasks read, and nothing about the instance. */
+export function faultSnapshot(round: Round): LifecycleSnapshot {
+  return { tasks: round.lastTasks, actionOver: false, lease: round.lease, invocationEndsAt: round.invocationEndsAt };
+}
+
+export function clusterDimension(round: Round): string {
+  return round.chain.cluster ? clusterName(round.chain.cluster) : 'none';
+}
+
+export function fields(round: Round) {
+  const { chain, signal, config } = round;
+  const notification = chain.notification;
+  return {
+    ec2InstanceId: notification.EC2InstanceId,
+    autoScalingGroupName: notification.AutoScalingGroupName,
+    lifecycleHookName: notification.LifecycleHookName,
+    ...(chain.cluster ? { cluster: chain.cluster } : {}),
+    ...(chain.containerInstanceArn ? { containerInstanceArn: chain.containerInstanceArn } : { clustersSearched: round.clustersSearched }),
+    chainId: chain.chainId,
+    attempt: chain.attempt,
+    messageKind: signal.kind,
+    dryRun: config.dryRun,
+  };
+}
+
+/** The one decision line of this record, its metrics, and the result returned to the caller. */
+export function finish(
+  round: Round,
+  level: Level,
+  outcome: { outcome: RecordOutcome; reason: string; result?: LifecycleResult; wouldDo?: string; nextAttempt?: number },
+  emitMetrics: () => void,
+): LifecycleRecordResult {
+  const { chain, telemetry } = round;
+  const elapsedSeconds = Math.round((round.clock.now() - chain.firstSeenAt) / 1000);
+  telemetry.log(level, 'lifecycle decision', {
+    ...fields(round),
+    ...outcome,
+    polls: round.polls,
+    awsCalls: { ...round.calls },
+    elapsedSeconds,
+    ...(round.lastCounts ? { tasks: round.lastCounts } : {}),
+  });
+  emitMetrics();
+  return {
+    outcome: outcome.outcome,
+    reason: outcome.reason,
+    messageId: round.signal.messageId,
+    kind: round.signal.kind,
+    ec2InstanceId: chain.notification.EC2InstanceId,
+    autoScalingGroupName: chain.notification.AutoScalingGroupName,
+    ...(chain.cluster ? { cluster: chain.cluster } : {}),
+    ...(chain.containerInstanceArn ? { containerInstanceArn: chain.containerInstanceArn } : {}),
+    ...(outcome.result ? { result: outcome.result } : {}),
+    ...(outcome.wouldDo ? { wouldDo: outcome.wouldDo } : {}),
+    chainId: chain.chainId,
+    attempt: chain.attempt,
+    polls: round.polls,
+    awsCalls: { ...round.calls },
+  };
+}

@@ -1,0 +1,76 @@
+import { describeLifecycleHook } from '../aws/autoscaling';
+import { describeContainerInstances, findContainerInstance, resolveClusters } from '../aws/ecs';
+import { classifyTasks, daemonServiceNames, listUnstoppedTasks, type ClassifiedTask } from '../aws/tasks';
+import { actionOf, countTasks, type LifecycleSnapshot } from './decide';
+import { LEASE_ATTRIBUTE } from './lease';
+import type { Round } from './round';
+
+/** Used when the hook cannot be read (deleted meanwhile): the shortest timeout Auto Scaling allows. */
+export const FALLBACK_HEARTBEAT_TIMEOUT_SECONDS = 30;
+
+/**
+ * Reads what the decision needs for one poll. Later rounds skip the lookup: the message names the
+ * instance. What is learnt about the drain once (its cluster, container instance, the hook's
+ * timeouts) is kept in the chain.
+ */
+export async function readSnapshot(round: Round): Promise<LifecycleSnapshot> {
+  const { ecs, autoScaling, chain, config, telemetry } = round;
+  let instance: { status: string; lease?: string } | undefined;
+  if (chain.cluster === undefined || chain.containerInstanceArn === undefined) {
+    const clusters = await resolveClusters(ecs, config.clusters);
+    round.clustersSearched = clusters.length;
+    const found = await findContainerInstance(ecs, clusters, chain.notification.EC2InstanceId, telemetry);
+    if (found) {
+      chain.cluster = found.cluster;
+      chain.containerInstanceArn = found.containerInstanceArn;
+      instance = { status: found.status, lease: found.attributes[LEASE_ATTRIBUTE] };
+    }
+  } else {
+    const described = await describeContainerInstances(ecs, chain.cluster, [chain.containerInstanceArn]);
+    const found = described.instances.find((candidate) => candidate.containerInstanceArn === chain.containerInstanceArn);
+    // MISSING in failures[] and INACTIVE both mean: deregistered, nothing left to drain.
+    if (found) instance = { status: found.status, lease: found.attributes[LEASE_ATTRIBUTE] };
+  }
+
+  let tasks: ClassifiedTask[] = [];
+  if (instance && instance.status !== 'INACTIVE' && chain.cluster && chain.containerInstanceArn) {
+    if (chain.heartbeatTimeoutSeconds === undefined || chain.globalTimeoutSeconds === undefined) {
+      const action = actionOf(chain);
+      const hook = await describeLifecycleHook(autoScaling, action.autoScalingGroupName, action.lifecycleHookName);
+      if (!hook) {
+        telemetry.log('WARN', 'lifecycle hook not found; assuming the shortest heartbeat timeout', {
+          autoScalingGroupName: action.autoScalingGroupName,
+          lifecycleHookName: action.lifecycleHookName,
+        });
+      }
+      chain.heartbeatTimeoutSeconds = hook?.heartbeatTimeoutSeconds ?? FALLBACK_HEARTBEAT_TIMEOUT_SECONDS;
+      chain.globalTimeoutSeconds = hook?.globalTimeoutSeconds ?? 100 * FALLBACK_HEARTBEAT_TIMEOUT_SECONDS;
+    }
+    // An ACTIVE instance is drained first and read again, so its tasks are not read yet
+    // (a dry run reads them, to report what a drain would wait for).
+    if (instance.status !== 'ACTIVE' || config.dryRun) tasks = await readTasks(round, chain.cluster, chain.containerInstanceArn);
+  }
+  round.lastTasks = tasks;
+  round.lastCounts = countTasks(tasks, config.standaloneTasks);
+  return {
+    ...(instance ? { instance: { status: instance.status } } : {}),
+    tasks,
+    actionOver: false,
+    lease: { ...round.lease, ...(instance?.lease !== undefined ? { current: instance.lease } : {}) },
+    invocationEndsAt: round.invocationEndsAt,
+  };
+}
+
+async function readTasks(round: Round, cluster: string, containerInstanceArn: string): Promise<ClassifiedTask[]> {
+  const { ecs, daemonByService } = round;
+  const tasks = await listUnstoppedTasks(ecs, cluster, containerInstanceArn);
+  const unknown = [
+    ...new Set(tasks.map((task) => task.serviceName).filter((name): name is string => name !== undefined)),
+  ].filter((name) => !daemonByService.has(name));
+  if (unknown.length > 0) {
+    const daemons = await daemonServiceNames(ecs, cluster, unknown);
+    for (const name of unknown) daemonByService.set(name, daemons.has(name));
+  }
+  const daemonNames = new Set([...daemonByService].filter(([, daemon]) => daemon).map(([name]) => name));
+  return classifyTasks(tasks, daemonNames);
+}
