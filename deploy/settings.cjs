@@ -5,14 +5,21 @@
 // function's own message, naming the variable and the stage parameter. Nothing here calls AWS.
 // Resolved by serverless.yml as `custom.settings`; the facts it relies on: docs/aws-behaviour.md.
 
-const { require: tsRequire } = require('tsx/cjs/api');
 const { z } = require('zod');
 
-const { ConfigError } = tsRequire('../lib/config.ts', __filename);
-const { spotEnvSchema } = tsRequire('../lib/spot/config.ts', __filename);
-const { lifecycleEnvSchema } = tsRequire('../lib/lifecycle/config.ts', __filename);
-const { sweeperEnvSchema } = tsRequire('../lib/sweeper/config.ts', __filename);
-const { parseEnv, booleanVar, integerVar, listVar } = tsRequire('../lib/config.ts', __filename);
+/** The TypeScript schemas: natively where TypeScript is already loadable (jest), else through tsx. */
+function load(path) {
+  try {
+    return require(path);
+  } catch {
+    return require('tsx/cjs/api').require(`${path}.ts`, __filename);
+  }
+}
+
+const { ConfigError, parseEnv, booleanVar, integerVar, listVar } = load('../lib/config');
+const { spotEnvSchema } = load('../lib/spot/config');
+const { lifecycleEnvSchema } = load('../lib/lifecycle/config');
+const { sweeperEnvSchema } = load('../lib/sweeper/config');
 
 const SPOT = 'spotInterruption';
 const LIFECYCLE = 'lifecycleHook';
@@ -131,6 +138,9 @@ function buildSettings({ params, knownNames, givenNames, shellEnv = {}, region, 
   // The shell may turn a dry run on (never off): `DRY_RUN=true serverless invoke local …` does not write.
   const shellDryRun = String(shellEnv.DRY_RUN ?? '').trim().toLowerCase();
   const dryRunFromShell = TRUE.includes(shellDryRun);
+  if (shellDryRun !== '' && !dryRunFromShell && !['false', '0', 'no'].includes(shellDryRun)) {
+    problems.push(`DRY_RUN (DRY_RUN in the shell) must be one of true, 1, yes, false, 0, no`);
+  }
   if (dryRunFromShell) notices.push('DRY_RUN is true in the shell: every function is packaged in dry run (it reads and logs, and writes nothing)');
   const dryRun = dryRunFromShell ? 'true' : String(params.dryRun ?? '');
 
