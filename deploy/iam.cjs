@@ -2,7 +2,7 @@
 // IAM statements of the three functions, built from the stage parameters so that every statement
 // names the managed clusters, Auto Scaling groups, topics and namespace when they are configured.
 // Resolved by the Serverless Framework at package time; nothing here calls AWS.
-// Resource-level support and condition keys: docs/aws-behaviour.md, "IAM".
+// Resource-level support and condition keys: docs/aws-behaviour.md §5.
 
 const split = (value) =>
   String(value ?? '')

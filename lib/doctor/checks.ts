@@ -7,7 +7,7 @@ import { DRAINED_AT_ATTRIBUTE, IDLE_SINCE_ATTRIBUTE } from '../sweeper/types';
 /**
  * The preflight check (`npm run doctor`): read-only calls that tell an operator, per managed cluster
  * and group, whether the suite can work there. A check the endpoint cannot answer is `unknown`,
- * never `pass`. Facts relied on: docs/aws-behaviour.md ("Preflight").
+ * never `pass`. Facts relied on: docs/aws-behaviour.md §8.4.
  */
 export type Status = 'pass' | 'warn' | 'fail' | 'unknown';
 

@@ -181,7 +181,7 @@ describe('packaged template: a first deploy that cannot hurt', () => {
     expect(trust.Statement).toEqual([
       expect.objectContaining({
         Principal: { Service: 'autoscaling.amazonaws.com' },
-        Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+        Condition: { StringEqualsIfExists: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
       }),
     ]);
   });
