@@ -150,7 +150,7 @@ async function serveUntilStopped(
   console.log('Its events are not played: the handlers run elsewhere. Point any AWS SDK or CLI at it, for example:\n');
   console.log(
     `  AWS_ENDPOINT_URL=${server.url} AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=sim AWS_SECRET_ACCESS_KEY=sim \\\n` +
-      `    npx serverless invoke local -f spotInterruption -p events/spot-interruption-terminate.json\n`,
+      `    npx serverless invoke local -f spotInterruption -p events/spot-interruption-terminate.json --param="clusters=${clusters}"\n`,
   );
   if (fixtureInstance) console.log(`${fixtureInstance}, the instance of that fixture, is a container instance of this world.\n`);
   const printer = new TimelinePrinter(clock.now());
