@@ -59,7 +59,10 @@ async function main(): Promise<number> {
   }
   const scenario = scenarioFrom(values.scenario);
   checkSettings(scenario);
-  if (values.serve) return serve(scenario, Number(values.port));
+  if (values.serve) {
+    if (!/^\d{1,5}$/.test(values.port) || Number(values.port) > 65_535) throw new ScenarioError('--port must be a whole number from 0 to 65535');
+    return serve(scenario, Number(values.port));
+  }
 
   const speed = Number(values.speed);
   if (!values.fast && !(speed > 0)) throw new ScenarioError('--speed must be a positive number');

@@ -41,6 +41,7 @@ describe('npm start on bad input', () => {
       [['--bogus'], /^error: Unknown option '--bogus'/],
       [['--scenario', join(dir, 'missing.json')], /^error: cannot read scenario .*missing\.json: ENOENT/],
       [['--speed', 'zero'], /^error: --speed must be a positive number$/],
+      [['--serve', '--port', 'abc'], /^error: --port must be a whole number from 0 to 65535$/],
     ] as const) {
       const failed = await fail([...args]);
       expect(failed).toMatchObject({ code: 1, killed: false });
