@@ -2,7 +2,7 @@
 // IAM statements of the three functions, built from the stage parameters so that every statement
 // names the managed clusters, Auto Scaling groups, topics and namespace when they are configured.
 // Resolved by the Serverless Framework at package time; nothing here calls AWS.
-// Resource-level support and condition keys: shared/reference/aws-behaviour.md §5.
+// Resource-level support and condition keys: docs/aws-behaviour.md §5.
 
 const split = (value) =>
   String(value ?? '')
@@ -24,7 +24,8 @@ const ALL_CLUSTERS = sub('arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::Accoun
 const ALL_GROUPS = sub('arn:${AWS::Partition}:autoscaling:${AWS::Region}:${AWS::AccountId}:autoScalingGroup:*:autoScalingGroupName/*');
 
 module.exports = async ({ resolveVariable }) => {
-  const clusters = split(await resolveVariable('param:clusters'));
+  // "*" is the explicit choice of every cluster (deploy/settings.cjs requires clusters to be set).
+  const clusters = split(await resolveVariable('param:clusters')).filter((cluster) => cluster !== '*');
   const groups = split(await resolveVariable('param:autoScalingGroups'));
   const namespace = String(await resolveVariable('param:metricsNamespace'));
   const opsTopic = String((await resolveVariable('param:opsTopicArn')) ?? '').trim();
@@ -87,6 +88,13 @@ module.exports = async ({ resolveVariable }) => {
         Effect: 'Allow',
         Action: ['sns:Publish'],
         Resource: [{ Ref: 'LifecycleTopic' }, ...(requeueTopic ? [requeueTopic] : []), ...(opsTopic ? [opsTopic] : [])],
+      },
+      // The stack's topic is encrypted (alias/aws/sns): publishing uses its key, through SNS only.
+      {
+        Effect: 'Allow',
+        Action: ['kms:GenerateDataKey*', 'kms:Decrypt'],
+        Resource: '*',
+        Condition: { StringEquals: { 'kms:ViaService': sub('sns.${AWS::Region}.amazonaws.com') } },
       },
     ],
     sweeperStatements: [

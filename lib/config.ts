@@ -156,15 +156,17 @@ export function parseEnv<S extends z.ZodObject>(schema: S, env: Env): z.output<S
   const problems = result.success
     ? []
     : result.error.issues.map((issue) => `${issue.path.join('.') || '(environment)'} ${issue.message}`);
-  if (result.success) {
-    const data = result.data as Record<string, unknown>;
-    // Adaptive mode has its own client-side rate limiter; a custom backoff would replace it.
-    if (data.AWS_RETRY_MODE === 'adaptive' && Number(data.AWS_RETRY_MAX_DELAY_MS) < SDK_MAX_RETRY_DELAY_MS) {
-      problems.push(`AWS_RETRY_MAX_DELAY_MS applies to AWS_RETRY_MODE standard only; leave it unset with adaptive`);
-    }
-  }
   if (problems.length > 0) throw new ConfigError(problems);
   return (result as { data: z.output<S> }).data;
+}
+
+/**
+ * Adaptive mode keeps the SDK's own strategy (its client-side rate limiter and backoff): a custom
+ * backoff cap (the Spot drainer's 8 s default included) applies to standard mode only and is not
+ * applied in adaptive mode. `serverless package` prints a notice when a stage sets both.
+ */
+export function effectiveMaxBackoffMs(retryMode: 'standard' | 'adaptive', maxBackoffMs: number): number {
+  return retryMode === 'adaptive' ? SDK_MAX_RETRY_DELAY_MS : maxBackoffMs;
 }
 
 export function toCommonConfig(values: z.output<typeof commonSchema>): CommonConfig {
@@ -176,7 +178,7 @@ export function toCommonConfig(values: z.output<typeof commonSchema>): CommonCon
     sdk: {
       maxAttempts: values.AWS_MAX_ATTEMPTS,
       retryMode: values.AWS_RETRY_MODE,
-      maxBackoffMs: values.AWS_RETRY_MAX_DELAY_MS,
+      maxBackoffMs: effectiveMaxBackoffMs(values.AWS_RETRY_MODE, values.AWS_RETRY_MAX_DELAY_MS),
     },
   };
 }

@@ -97,7 +97,7 @@ export function classifyAwsError(error: unknown): ErrorClass {
  * Auto Scaling answers CompleteLifecycleAction and RecordLifecycleActionHeartbeat for an action
  * that is already complete, has expired or never existed with HTTP 400 `ValidationError`
  * "No active Lifecycle Action found with token|instance ID …". For a drainer that means the job
- * is over, not that it failed (shared/reference/aws-behaviour.md §3.2).
+ * is over, not that it failed (docs/aws-behaviour.md §3.2).
  */
 export function isNoActiveLifecycleAction(error: unknown): boolean {
   return errorName(error) === 'ValidationError' && /No active Lifecycle Action found/i.test(errorMessage(error));

@@ -5,7 +5,12 @@ import { startServer } from './http/server';
 import { formatDuration, formatReport } from './report';
 import { populateWorld } from './runner/populate';
 import { LIFECYCLE_TOPIC, SIMULATION_START, Simulation } from './runner/simulation';
-import { DEFAULT_SCENARIO, ScenarioError, loadScenario, scenarioNames, type Scenario } from './scenarios/load';
+import { readFileSync } from 'node:fs';
+import { ConfigError } from '../lib/config';
+import { loadLifecycleConfig } from '../lib/lifecycle/config';
+import { loadSpotConfig } from '../lib/spot/config';
+import { loadSweeperConfig } from '../lib/sweeper/config';
+import { DEFAULT_SCENARIO, ScenarioError, loadScenario, parseScenario, scenarioNames, type Scenario } from './scenarios/load';
 import type { TimelineEntry } from './world/model';
 import { World } from './world/world';
 
@@ -18,7 +23,8 @@ const USAGE = `Usage: npm start -- [--scenario <name>] [--speed <n> | --fast] [-
        npm start -- --serve [--scenario <name>] [--port <n>]
        npm start -- --list
 
-  --scenario <name>  one of: ${scenarioNames().join(', ')} (default ${DEFAULT_SCENARIO})
+  --scenario <name>  one of: ${scenarioNames().join(', ')} (default ${DEFAULT_SCENARIO}),
+                     or the path of a scenario file (any name ending in .json or holding a /)
   --speed <n>        simulated seconds per real second for the live timeline (default 60)
   --fast             no pacing: run as fast as possible
   --json             print the report as JSON
@@ -51,14 +57,20 @@ async function main(): Promise<number> {
     for (const name of scenarioNames()) console.log(`${name.padEnd(28)} ${loadScenario(name).description}`);
     return 0;
   }
-  const scenario = loadScenario(values.scenario);
-  if (values.serve) return serve(scenario, Number(values.port));
+  const scenario = scenarioFrom(values.scenario);
+  checkSettings(scenario);
+  if (values.serve) {
+    if (!/^\d{1,5}$/.test(values.port) || Number(values.port) > 65_535) throw new ScenarioError('--port must be a whole number from 0 to 65535');
+    return serve(scenario, Number(values.port));
+  }
 
   const speed = Number(values.speed);
   if (!values.fast && !(speed > 0)) throw new ScenarioError('--speed must be a positive number');
   const printer = new TimelinePrinter(SIMULATION_START);
-  console.log(`Scenario ${scenario.name}: ${scenario.description}`);
-  console.log(`Simulating ${formatDuration(scenario.durationMinutes * 60)}${values.fast ? '' : ` at ${speed}x`}; the three handlers run in process against the simulator's HTTP endpoint.\n`);
+  // --json prints the report alone, so that the output is one JSON document.
+  const say = values.json ? () => undefined : (line: string) => console.log(line);
+  say(`Scenario ${scenario.name}: ${scenario.description}`);
+  say(`Simulating ${formatDuration(scenario.durationMinutes * 60)}${values.fast ? '' : ` at ${speed}x`}; the three handlers run in process against the simulator's HTTP endpoint.\n`);
   const simulation = await Simulation.start(scenario, {
     ...(values.fast ? {} : { rate: speed }),
     ...(values.quiet || values.json ? {} : { onTimeline: (entry: TimelineEntry) => printer.add(entry) }),
@@ -74,11 +86,39 @@ async function main(): Promise<number> {
   try {
     const report = await simulation.run();
     printer.flush();
-    console.log('');
-    console.log(values.json ? JSON.stringify(report, null, 2) : formatReport(report));
+    if (values.json) console.log(JSON.stringify(report, null, 2));
+    else console.log(`\n${formatReport(report)}`);
     return 0;
   } finally {
     await simulation.close();
+  }
+}
+
+/** A scenario by name, or from a file path (a name never holds a / nor ends in .json). */
+function scenarioFrom(value: string): Scenario {
+  if (!value.includes('/') && !value.endsWith('.json')) return loadScenario(value);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(value, 'utf8'));
+  } catch (error) {
+    throw new ScenarioError(`cannot read scenario ${value}: ${(error as Error).message}`);
+  }
+  return parseScenario(raw, value);
+}
+
+/** Each enabled function's settings, checked before any server starts, as the function would at cold start. */
+function checkSettings(scenario: Scenario): void {
+  const loaders = { spotInterruption: loadSpotConfig, lifecycleHook: loadLifecycleConfig, scaleInSweeper: loadSweeperConfig } as const;
+  const clusters = scenario.clusters.map((cluster) => cluster.name).join(',');
+  for (const [name, load] of Object.entries(loaders)) {
+    const handler = scenario.handlers[name as keyof typeof loaders];
+    if (!handler.enabled) continue;
+    try {
+      load({ CLUSTERS: clusters, ...scenario.handlers.env, ...handler.env });
+    } catch (error) {
+      if (error instanceof ConfigError) throw new ScenarioError(`scenario ${scenario.name}, ${name}: ${error.message}`);
+      throw error;
+    }
   }
 }
 
@@ -92,27 +132,40 @@ async function serve(scenario: Scenario, port: number): Promise<number> {
   });
   const topic = world.createTopic(LIFECYCLE_TOPIC);
   const server = await startServer(withCallLog(world), { port });
+  try {
+    return await serveUntilStopped(scenario, world, clock, server, topic.arn);
+  } finally {
+    clock.stop();
+    await server.close();
+  }
+}
+
+async function serveUntilStopped(
+  scenario: Scenario,
+  world: World,
+  clock: RealTimeClock,
+  server: Awaited<ReturnType<typeof startServer>>,
+  topicArn: string,
+): Promise<number> {
   const clusters = scenario.clusters.map((cluster) => cluster.name).join(',');
   const fixtureInstance = scenario.groups.flatMap((group) => group.instanceIds)[0];
   console.log(`Serving the initial state of scenario ${scenario.name} at ${server.url} (Ctrl-C to stop). Clusters: ${clusters}.`);
   console.log('Its events are not played: the handlers run elsewhere. Point any AWS SDK or CLI at it, for example:\n');
   console.log(
     `  AWS_ENDPOINT_URL=${server.url} AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=sim AWS_SECRET_ACCESS_KEY=sim \\\n` +
-      `    npx serverless invoke local -f spotInterruption -p events/spot-interruption-terminate.json\n`,
+      `    npx serverless invoke local -f spotInterruption -p events/spot-interruption-terminate.json --param="clusters=${clusters}"\n`,
   );
   if (fixtureInstance) console.log(`${fixtureInstance}, the instance of that fixture, is a container instance of this world.\n`);
   const printer = new TimelinePrinter(clock.now());
-  const flusher = setInterval(() => printer.flush(), 250);
   world.onTimeline((entry) => printer.add(entry));
-  populateWorld(world, scenario, { topicArn: topic.arn, start: clock.now(), events: false });
+  populateWorld(world, scenario, { topicArn, start: clock.now(), events: false });
+  const flusher = setInterval(() => printer.flush(), 250);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
   clearInterval(flusher);
   printer.flush();
-  clock.stop();
-  await server.close();
   return 0;
 }
 
@@ -160,7 +213,9 @@ main().then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    console.error(error instanceof ScenarioError ? error.message : error);
+    // One line, no stack: a bad scenario, setting or option is the user's to fix, not a crash.
+    const message = error instanceof Error ? error.message : String(error);
+    console.error(`error: ${message.split('\n').join(' ')}`);
     process.exitCode = 1;
   },
 );

@@ -10,7 +10,7 @@ import {
 import { NonActionableError, isNoActiveLifecycleAction } from '../errors';
 import { chunk } from './batch';
 
-/** AWS limits (botocore autoscaling model): shared/reference/aws-behaviour.md §3.2. */
+/** AWS limits (botocore autoscaling model): docs/aws-behaviour.md §3.2. */
 export const DESCRIBE_AUTO_SCALING_INSTANCES_BATCH = 50;
 export const DESCRIBE_AUTO_SCALING_GROUPS_BATCH = 50;
 

@@ -14,7 +14,7 @@ import { RetryableError } from '../errors';
 import type { Telemetry } from '../telemetry';
 import { chunk } from './batch';
 
-/** AWS limits (botocore ECS model): see shared/reference/aws-behaviour.md §3.1. */
+/** AWS limits (botocore ECS model): docs/aws-behaviour.md §3.1. */
 export const DESCRIBE_CONTAINER_INSTANCES_BATCH = 100;
 export const UPDATE_CONTAINER_INSTANCES_STATE_BATCH = 10;
 

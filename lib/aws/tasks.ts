@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-ecs';
 import { chunk } from './batch';
 
-/** AWS limits (botocore ECS model): shared/reference/aws-behaviour.md §3.1. */
+/** AWS limits (botocore ECS model): docs/aws-behaviour.md §3.1. */
 export const DESCRIBE_TASKS_BATCH = 100;
 export const DESCRIBE_SERVICES_BATCH = 10;
 

@@ -13,11 +13,13 @@ type Template = { Resources: Record<string, { Type: string; Properties: Record<s
 
 const ROOT = join(__dirname, '../..');
 
+const SLS_ENV = { ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off', DRY_RUN: '', AWS_REGION: '', AWS_DEFAULT_REGION: '' };
+
 function packageTemplate(params: string[]): { template: Template; dir: string } {
   const dir = mkdtempSync(join(tmpdir(), 'sls-package-'));
   execFileSync(join(ROOT, 'node_modules/.bin/serverless'), ['package', '--package', dir, ...params.map((p) => `--param=${p}`)], {
     cwd: ROOT,
-    env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' },
+    env: SLS_ENV,
     stdio: 'pipe',
   });
   const template = JSON.parse(readFileSync(join(dir, 'cloudformation-template-update-stack.json'), 'utf8')) as Template;
@@ -42,8 +44,16 @@ let scopedTemplate: Template;
 const dirs: string[] = [];
 
 beforeAll(() => {
-  const plain = packageTemplate([]);
-  const scoped = packageTemplate(['clusters=prod-ecs,arn:aws:ecs:us-east-1:123456789012:cluster/batch', 'autoScalingGroups=prod-asg']);
+  // The defaults, with the one choice a stage must make: which clusters ("*": all of them).
+  const plain = packageTemplate(['clusters=*']);
+  const scoped = packageTemplate([
+    'clusters=prod-ecs,arn:aws:ecs:us-east-1:123456789012:cluster/batch',
+    'autoScalingGroups=prod-asg',
+    'terminationHookGroups=prod-asg,spot asg',
+    'minFreeCpu=2048',
+    'minFreeMemory=4096',
+    'sweeperReservedConcurrency=1',
+  ]);
   defaultTemplate = plain.template;
   scopedTemplate = scoped.template;
   dirs.push(plain.dir, scoped.dir);
@@ -118,4 +128,122 @@ describe('packaged template', () => {
   it('grants ListClusters only when no cluster is configured', () => {
     expect(JSON.stringify(statementsOf(defaultTemplate, 'SpotInterruptionRole'))).toContain('ecs:ListClusters');
   });
+});
+
+const resourcesOfType = (template: Template, type: string) => Object.entries(template.Resources).filter(([, r]) => r.Type === type);
+
+describe('packaged template: a first deploy that cannot hurt', () => {
+  it('reserves no concurrency by default; the stage parameter adds it', () => {
+    expect(defaultTemplate.Resources.ScaleInSweeperLambdaFunction?.Properties).not.toHaveProperty('ReservedConcurrentExecutions');
+    expect(scopedTemplate.Resources.ScaleInSweeperLambdaFunction?.Properties.ReservedConcurrentExecutions).toBe(1);
+  });
+
+  it('keeps two sweeps apart: schedule period at least twice the timeout, no retry of a failed run', () => {
+    const fn = defaultTemplate.Resources.ScaleInSweeperLambdaFunction!;
+    const rule = resourcesOfType(defaultTemplate, 'AWS::Events::Rule').find(([, r]) => JSON.stringify(r.Properties.Targets).includes('ScaleInSweeper'))!;
+    const [, amount, unit] = /^rate\((\d+) (minute|minutes|hour|hours)\)$/.exec(String(rule[1].Properties.ScheduleExpression))!;
+    const period = Number(amount) * (unit!.startsWith('hour') ? 3600 : 60);
+    expect(period).toBeGreaterThanOrEqual(2 * Number(fn.Properties.Timeout));
+    const invokeConfig = resourcesOfType(defaultTemplate, 'AWS::Lambda::EventInvokeConfig').find(([, r]) => JSON.stringify(r.Properties).includes('ScaleInSweeper'))!;
+    expect(invokeConfig[1].Properties.MaximumRetryAttempts).toBe(0);
+  });
+
+  it('runs the sweeper in dry run until the stage sets its reserve, and the other functions live', () => {
+    expect(envOf(defaultTemplate, 'ScaleInSweeperLambdaFunction').DRY_RUN).toBe('true');
+    expect(envOf(defaultTemplate, 'SpotInterruptionLambdaFunction').DRY_RUN).toBe('false');
+    expect(envOf(scopedTemplate, 'ScaleInSweeperLambdaFunction')).toMatchObject({ DRY_RUN: 'false', MIN_FREE_CPU: '2048', MIN_FREE_MEMORY: '4096' });
+  });
+
+  it('reads "*" as every cluster: an empty CLUSTERS and ListClusters granted', () => {
+    expect(envOf(defaultTemplate, 'SpotInterruptionLambdaFunction').CLUSTERS).toBe('');
+    expect(JSON.stringify(statementsOf(defaultTemplate, 'ScaleInSweeperRole'))).toContain('ecs:ListClusters');
+  });
+
+  it('encrypts the lifecycle topic with the AWS managed key and lets only the stack publish to it', () => {
+    expect(defaultTemplate.Resources.LifecycleTopic?.Properties.KmsMasterKeyId).toBe('alias/aws/sns');
+    const policy = defaultTemplate.Resources.LifecycleTopicPolicy!;
+    expect(policy.Type).toBe('AWS::SNS::TopicPolicy');
+    const statements = (policy.Properties.PolicyDocument as { Statement: Array<Record<string, unknown>> }).Statement;
+    const publishers = [{ 'Fn::GetAtt': ['AutoScalingNotificationRole', 'Arn'] }, { 'Fn::GetAtt': ['LifecycleHookRole', 'Arn'] }];
+    expect(statements).toContainEqual(expect.objectContaining({ Effect: 'Allow', Principal: { AWS: publishers }, Action: 'sns:Publish' }));
+    expect(statements).toContainEqual(
+      expect.objectContaining({ Effect: 'Deny', Principal: '*', Action: 'sns:Publish', Condition: { ArnNotEquals: { 'aws:PrincipalArn': publishers } } }),
+    );
+    // Both publishers may use the topic's key, through SNS only.
+    for (const role of ['AutoScalingNotificationRole', 'LifecycleHookRole']) {
+      const kms = statementsOf(defaultTemplate, role).find((s) => ([] as unknown[]).concat(s.Action).includes('kms:GenerateDataKey*'));
+      expect(JSON.stringify(kms?.Condition)).toContain('kms:ViaService');
+    }
+  });
+
+  it("lets Auto Scaling assume its role only for this account (aws:SourceAccount)", () => {
+    const trust = defaultTemplate.Resources.AutoScalingNotificationRole?.Properties.AssumeRolePolicyDocument as { Statement: Array<Record<string, unknown>> };
+    expect(trust.Statement).toEqual([
+      expect.objectContaining({
+        Principal: { Service: 'autoscaling.amazonaws.com' },
+        Condition: { StringEqualsIfExists: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+      }),
+    ]);
+  });
+
+  it('keeps failed events 14 days and exports every output under a name with the stage', () => {
+    expect(defaultTemplate.Resources.FailedEventsQueue?.Properties.MessageRetentionPeriod).toBe(1209600);
+    const outputs = defaultTemplate.Outputs as Record<string, { Export?: { Name: string } }>;
+    for (const name of ['LifecycleTopicArn', 'AutoScalingNotificationRoleArn', 'FailedEventsQueueUrl', 'FailedEventsQueueArn']) {
+      expect(outputs[name]?.Export?.Name).toBe(`ecs-ec2-keeper-dev-${name}`);
+    }
+  });
+
+  it('attaches no hook by default, and one hook per named group when terminationHookGroups is set', () => {
+    expect(resourcesOfType(defaultTemplate, 'AWS::AutoScaling::LifecycleHook')).toEqual([]);
+    const hooks = resourcesOfType(scopedTemplate, 'AWS::AutoScaling::LifecycleHook').map(([, hook]) => hook);
+    expect(hooks.map((hook) => hook.Properties.AutoScalingGroupName)).toEqual(['prod-asg', 'spot asg']);
+    for (const hook of hooks) {
+      expect(hook.Properties).toEqual({
+        AutoScalingGroupName: hook.Properties.AutoScalingGroupName,
+        LifecycleHookName: 'ecs-ec2-keeper-dev-drain',
+        LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING',
+        NotificationTargetARN: { Ref: 'LifecycleTopic' },
+        RoleARN: { 'Fn::GetAtt': ['AutoScalingNotificationRole', 'Arn'] },
+        HeartbeatTimeout: 600,
+        DefaultResult: 'CONTINUE',
+      });
+      // Created after (so deleted before) the topic's policy and the drainer's subscription.
+      const dependsOn = (hook as unknown as { DependsOn: string[] }).DependsOn;
+      expect(dependsOn).toContain('LifecycleTopicPolicy');
+      expect(dependsOn.some((id) => scopedTemplate.Resources[id]?.Type === 'AWS::SNS::Subscription')).toBe(true);
+    }
+  });
+});
+
+describe('serverless package refuses bad settings before building anything', () => {
+  const failure = (params: string[], env: Record<string, string> = {}): string => {
+    try {
+      execFileSync(join(ROOT, 'node_modules/.bin/serverless'), ['package', '--package', join(tmpdir(), 'sls-never'), ...params.map((p) => `--param=${p}`)], {
+        cwd: ROOT,
+        env: { ...SLS_ENV, ...env },
+        stdio: 'pipe',
+        timeout: 60_000,
+      });
+    } catch (error) {
+      const { status, stdout, stderr } = error as { status: number; stdout: Buffer; stderr: Buffer };
+      expect(status).not.toBe(0);
+      return `${String(stdout)}${String(stderr)}`;
+    }
+    throw new Error('serverless package succeeded');
+  };
+
+  it('names the function, the variable and the stage parameter of every bad value, with the function’s own message', () => {
+    const output = failure(['clusters=prod', 'spotRetryMaxDelayMs=fast', 'logLevel=LOUD', 'rebalanceDrain=maybe', 'logRetentionDays=31']);
+    expect(output).toContain('spotInterruption: AWS_RETRY_MAX_DELAY_MS (stage parameter spotRetryMaxDelayMs) must be a whole number from 100 to 20000');
+    expect(output).toContain('spotInterruption, lifecycleHook, scaleInSweeper: LOG_LEVEL (stage parameter logLevel) must be one of DEBUG, INFO, WARN, ERROR');
+    expect(output).toContain('REBALANCE_DRAIN (stage parameter rebalanceDrain) must be one of true, 1, yes, false, 0, no');
+    expect(output).toContain('stage parameter logRetentionDays must be one of');
+  }, 60_000);
+
+  it('refuses an unknown stage parameter and a missing clusters choice', () => {
+    const output = failure(['cluster=prod']);
+    expect(output).toContain('unknown stage parameter "cluster" (did you mean clusters?)');
+    expect(output).toContain('clusters (CLUSTERS) is required');
+  }, 60_000);
 });

@@ -99,11 +99,14 @@ describe('Spot drainer configuration', () => {
     });
   });
 
-  it('refuses a backoff cap with adaptive mode, whose rate limiter it would replace', () => {
-    expect(problemsOf(() => loadSpotConfig({ AWS_RETRY_MODE: 'adaptive' }))).toEqual([
-      'AWS_RETRY_MAX_DELAY_MS applies to AWS_RETRY_MODE standard only; leave it unset with adaptive',
+  it('keeps the SDK adaptive strategy: a backoff cap, the Spot default included, is not applied in adaptive mode', () => {
+    expect(loadSpotConfig({ AWS_RETRY_MODE: 'adaptive' }).sdk).toEqual({ maxAttempts: 12, retryMode: 'adaptive', maxBackoffMs: 20_000 });
+    expect(loadSpotConfig({ AWS_RETRY_MODE: 'adaptive', AWS_RETRY_MAX_DELAY_MS: '500' }).sdk.maxBackoffMs).toBe(20_000);
+    expect(loadSpotConfig({ AWS_RETRY_MODE: 'standard', AWS_RETRY_MAX_DELAY_MS: '500' }).sdk.maxBackoffMs).toBe(500);
+    // An out-of-range cap is still refused in adaptive mode: a typo is never silently accepted.
+    expect(problemsOf(() => loadSpotConfig({ AWS_RETRY_MODE: 'adaptive', AWS_RETRY_MAX_DELAY_MS: '5' }))).toEqual([
+      'AWS_RETRY_MAX_DELAY_MS must be a whole number from 100 to 20000',
     ]);
-    expect(loadSpotConfig({ AWS_RETRY_MODE: 'adaptive', AWS_RETRY_MAX_DELAY_MS: '20000' }).sdk.retryMode).toBe('adaptive');
   });
 
   it('turns on rebalance and state-change draining', () => {

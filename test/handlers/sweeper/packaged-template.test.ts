@@ -35,9 +35,9 @@ const statements = (): Statement[] =>
 const grantsFor = (action: string) => statements().filter((statement) => statement.Action.includes(action));
 
 describe('packaged scaleInSweeper', () => {
-  it('runs on the configured schedule with a reserved concurrency of 1 and no automatic retry', () => {
+  it('runs on the configured schedule with no reserved concurrency (none by default) and no automatic retry', () => {
     const fn = resources.ScaleInSweeperLambdaFunction!;
-    expect(fn.Properties.ReservedConcurrentExecutions).toBe(1);
+    expect(fn.Properties).not.toHaveProperty('ReservedConcurrentExecutions');
     const rules = Object.values(resources).filter(
       (resource) => resource.Type === 'AWS::Events::Rule' && JSON.stringify(resource.Properties.Targets).includes('ScaleInSweeper'),
     );

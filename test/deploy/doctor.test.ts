@@ -1,0 +1,83 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { ListContainerInstancesCommand, PutAttributesCommand } from '@aws-sdk/client-ecs';
+import { buildClients, type AwsClients } from '../../lib/clients';
+import { formatTable, runChecks, type Row } from '../../lib/doctor/checks';
+import { RealTimeClock } from '../../simulator/clock';
+import { startServer, type RunningServer } from '../../simulator/http/server';
+import { populateWorld } from '../../simulator/runner/populate';
+import { LIFECYCLE_TOPIC } from '../../simulator/runner/simulation';
+import { loadScenario } from '../../simulator/scenarios/load';
+import { World } from '../../simulator/world/world';
+
+/** `npm run doctor` against the simulator served as `npm start -- --serve` serves it (the tour's world). */
+const ROOT = join(__dirname, '..', '..');
+let server: RunningServer;
+let clock: RealTimeClock;
+let clients: AwsClients;
+
+beforeAll(async () => {
+  const scenario = loadScenario('tour');
+  clock = new RealTimeClock();
+  const world = new World(clock, { seed: scenario.seed });
+  const topic = world.createTopic(LIFECYCLE_TOPIC);
+  server = await startServer(world, { port: 0 });
+  populateWorld(world, scenario, { topicArn: topic.arn, start: clock.now(), events: false });
+  clients = buildClients({ maxAttempts: 1, retryMode: 'standard', endpoint: server.url, region: 'us-east-1', credentials: { accessKeyId: 'sim', secretAccessKey: 'sim' } });
+});
+
+afterAll(async () => {
+  clock.stop();
+  await server.close();
+});
+
+const row = (rows: Row[], subject: string, check: string) => rows.find((r) => r.subject === subject && r.check === check);
+
+describe('doctor checks', () => {
+  it('passes existing clusters and groups whose hook targets the topic, and reports what it cannot read as unknown', async () => {
+    const rows = await runChecks(clients, { clusters: ['prod-ecs'], groups: ['prod-ecs-spot', 'prod-ecs-ondemand'], topic: LIFECYCLE_TOPIC });
+    expect(row(rows, 'cluster prod-ecs', 'exists')?.status).toBe('pass');
+    expect(row(rows, 'group prod-ecs-spot', 'termination hook')).toMatchObject({ status: 'pass', detail: expect.stringContaining('heartbeat 300 s') });
+    // The simulator's DescribeClusters does not list capacity providers: unknown, not pass.
+    expect(row(rows, 'cluster prod-ecs', 'capacity providers')?.status).toBe('unknown');
+    expect(row(rows, 'account', 'EventBridge rules enabled')?.status).toBe('unknown');
+    expect(rows.filter((r) => r.status === 'fail')).toEqual([]);
+    expect(formatTable(rows).split('\n')[0]).toMatch(/^subject\s+check\s+STATUS\s+detail$/);
+  });
+
+  it('fails a missing cluster, a missing group, a hook to another topic and an instance without attribute slots', async () => {
+    const listed = await clients.ecs.send(new ListContainerInstancesCommand({ cluster: 'prod-ecs', maxResults: 1 }));
+    const arn = listed.containerInstanceArns![0]!;
+    await clients.ecs.send(
+      new PutAttributesCommand({
+        cluster: 'prod-ecs',
+        attributes: Array.from({ length: 9 }, (_, i) => ({ name: `team.slot-${i}`, value: 'x', targetId: arn, targetType: 'container-instance' })),
+      }),
+    );
+    const rows = await runChecks(clients, { clusters: ['prod-ecs', 'gone'], groups: ['prod-ecs-spot', 'nope'], topic: 'ecs-ec2-keeper-dev-lifecycle' });
+    expect(row(rows, 'cluster gone', 'exists')?.status).toBe('fail');
+    expect(row(rows, 'group nope', 'exists')?.status).toBe('fail');
+    expect(row(rows, 'group prod-ecs-spot', 'termination hook')).toMatchObject({ status: 'fail', detail: expect.stringContaining('ecs-drain-lifecycle') });
+    expect(row(rows, 'cluster prod-ecs', 'attribute slots')).toMatchObject({ status: 'fail', detail: expect.stringContaining('fewest free: 1 of 10') });
+  });
+});
+
+describe('npm run doctor', () => {
+  it('prints the table for a stage and exits 1 when a check fails', async () => {
+    const failed = await promisify(execFile)(
+      join(ROOT, 'node_modules/.bin/tsx'),
+      ['lib/doctor/cli.ts', '--stage', 'dev', '--param=clusters=prod-ecs', '--param=autoScalingGroups=prod-ecs-spot,missing-asg'],
+      {
+        cwd: ROOT,
+        env: { ...process.env, AWS_ENDPOINT_URL: server.url, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'sim', AWS_SECRET_ACCESS_KEY: 'sim', DRY_RUN: '' },
+        timeout: 90_000,
+      },
+    ).catch((error: { code: number; stdout: string }) => error);
+    expect(failed).toMatchObject({ code: 1 });
+    const { stdout } = failed as { stdout: string };
+    expect(stdout).toMatch(/cluster prod-ecs\s+exists\s+PASS/);
+    expect(stdout).toMatch(/group missing-asg\s+exists\s+FAIL\s+not found/);
+    expect(stdout).toMatch(/group prod-ecs-spot\s+termination hook\s+FAIL\s+none to ecs-ec2-keeper-dev-lifecycle/);
+  }, 100_000);
+});
