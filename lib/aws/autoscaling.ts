@@ -21,6 +21,9 @@ export interface GroupInstanceView {
   lifecycleState: string;
   protectedFromScaleIn: boolean;
   healthStatus: string;
+  availabilityZone?: string;
+  /** The instance's weight in capacity units when the group uses instance weights. */
+  weightedCapacity?: number;
 }
 
 export interface GroupView {
@@ -68,12 +71,20 @@ export async function describeGroupInstances(
           lifecycleState: instance.LifecycleState ?? 'Unknown',
           protectedFromScaleIn: instance.ProtectedFromScaleIn ?? false,
           healthStatus: instance.HealthStatus ?? 'Unknown',
+          ...(instance.AvailabilityZone ? { availabilityZone: instance.AvailabilityZone } : {}),
+          ...weight(instance.WeightedCapacity),
         });
       }
       nextToken = response.NextToken;
     } while (nextToken);
   }
   return found;
+}
+
+/** WeightedCapacity is a string of 1–999 (AutoScalingInstanceDetails); anything else means no weight. */
+function weight(raw: string | undefined): { weightedCapacity?: number } {
+  const value = raw === undefined ? NaN : Number(raw);
+  return Number.isInteger(value) && value >= 1 ? { weightedCapacity: value } : {};
 }
 
 /** DescribeAutoScalingGroups for the named groups (without their instance lists), every page. */

@@ -37,6 +37,9 @@ export function toWorkloads(
           origin: task.serviceName === undefined ? 'standalone' : 'service',
           cpu: task.cpu,
           memory: task.memory,
+          ...(task.gpu ? { gpu: task.gpu } : {}),
+          ...(task.hostPorts ? { hostPorts: task.hostPorts } : {}),
+          ...(task.eni ? { eni: true } : {}),
         });
       }
     }
