@@ -32,6 +32,13 @@ export interface GroupView {
   minSize: number;
   desiredCapacity: number;
   maxSize: number;
+  /**
+   * The group carries the `AmazonECSManaged` tag, which ECS adds to the group of a capacity provider
+   * with managed scaling: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/asg-capacity-providers-create-auto-scaling-group.html
+   */
+  ecsManaged?: boolean;
+  /** New instances start protected from scale in (managed termination protection requires it). */
+  newInstancesProtected?: boolean;
 }
 
 export interface LifecycleHookView {
@@ -108,6 +115,8 @@ export async function describeGroups(
           minSize: group.MinSize ?? 0,
           desiredCapacity: group.DesiredCapacity ?? 0,
           maxSize: group.MaxSize ?? 0,
+          ...((group.Tags ?? []).some((tag) => tag.Key === 'AmazonECSManaged') ? { ecsManaged: true } : {}),
+          ...(group.NewInstancesProtectedFromScaleIn ? { newInstancesProtected: true } : {}),
         });
       }
     }

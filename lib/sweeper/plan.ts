@@ -261,16 +261,13 @@ export function schedulableTasks(instances: readonly SnapshotInstance[], taskCpu
 export const optedOut = (instance: SnapshotInstance): boolean =>
   DO_NOT_DISRUPT_ATTRIBUTES.some((name) => instance.attributes[name] !== undefined && instance.attributes[name] !== 'false');
 
-/** Whether a capacity provider scales or protects the group, so the sweeper stands down there. */
-export function managedByCapacityProvider(
-  groupName: string,
-  capacityProviders: ClusterSnapshot['capacityProviders'],
-  mode: PlanSettings['capacityProviderMode'],
-): boolean {
-  if (mode === 'cooperate') return false;
-  const provider = capacityProviders?.[groupName];
-  return provider !== undefined && (provider.managedScaling || provider.managedTerminationProtection);
-}
+/**
+ * Whether ECS manages the group's scaling through a capacity provider (the group carries ECS's
+ * `AmazonECSManaged` tag), so the sweeper stands down there. Read from DescribeAutoScalingGroups,
+ * which the snapshot makes anyway: no capacity-provider call and no permission outside the cluster.
+ */
+export const managedByCapacityProvider = (group: GroupView | undefined, mode: PlanSettings['capacityProviderMode']): boolean =>
+  mode !== 'cooperate' && group?.ecsManaged === true;
 
 /**
  * The reasons that do not depend on the rest of the plan, in the order an operator would check
@@ -280,7 +277,6 @@ export function staticSkipReason(
   instance: SnapshotInstance,
   groups: Readonly<Record<string, GroupView>>,
   managedGroups: readonly string[],
-  capacityProviders?: ClusterSnapshot['capacityProviders'],
   capacityProviderMode?: PlanSettings['capacityProviderMode'],
 ): SkipReason | undefined {
   if (instance.status !== 'ACTIVE') return 'not-active';
@@ -290,14 +286,14 @@ export function staticSkipReason(
   if (managedGroups.length > 0 && !managedGroups.includes(group.autoScalingGroupName)) return 'group-not-managed';
   if (groups[group.autoScalingGroupName] === undefined) return 'group-unknown';
   if (group.lifecycleState !== 'InService') return 'not-in-service';
+  // Managed scaling scales in instances without non-daemon tasks itself and target-tracks desired
+  // capacity; managed termination protection protects busy instances until ECS scales in
+  // (aws-behaviour.md §7). Removing instances there fights ECS.
+  if (managedByCapacityProvider(groups[group.autoScalingGroupName], capacityProviderMode)) return 'managed-by-capacity-provider';
   // Scale-in protection does not stop TerminateInstanceInAutoScalingGroup (aws-behaviour.md §3.2),
   // so the sweeper has to honour it itself.
   if (group.protectedFromScaleIn) return 'protected';
   if (optedOut(instance)) return 'do-not-disrupt';
-  // Managed scaling scales in instances without non-daemon tasks itself and target-tracks desired
-  // capacity; managed termination protection protects busy instances until ECS scales in
-  // (aws-behaviour.md §7). Removing instances there fights ECS.
-  if (managedByCapacityProvider(group.autoScalingGroupName, capacityProviders, capacityProviderMode)) return 'managed-by-capacity-provider';
   return undefined;
 }
 
@@ -605,7 +601,7 @@ export function planScaleIn(snapshot: ClusterSnapshot, settings: PlanSettings, n
   const busy: SnapshotInstance[] = [];
   for (const instance of instances) {
     if (isOwnDrain(instance)) continue;
-    const reason = staticSkipReason(instance, snapshot.groups, settings.autoScalingGroups, snapshot.capacityProviders, settings.capacityProviderMode);
+    const reason = staticSkipReason(instance, snapshot.groups, settings.autoScalingGroups, settings.capacityProviderMode);
     if (reason) skip(instance, reason);
     else if (!isIdle(instance)) busy.push(instance);
     else if (now - idleSince(instance, now) < settings.minIdleMinutes * MINUTE) skip(instance, 'not-idle-long-enough');

@@ -56,12 +56,7 @@ export interface ScheduleWindow {
   endMinute: number;
 }
 
-/** What a capacity provider does to a group (DescribeCapacityProviders). */
-export interface CapacityProviderView {
-  name: string;
-  managedScaling: boolean;
-  managedTerminationProtection: boolean;
-}
+
 
 /** What runs on an instance, from ListTasks and DescribeTasks. */
 export interface Workload {
@@ -85,8 +80,6 @@ export interface ClusterSnapshot {
   /** min / desired / max of every group an instance belongs to, by group name. */
   groups: Record<string, GroupView>;
   daemonServices: string[];
-  /** Capacity providers of the cluster by Auto Scaling group name; absent when not read. */
-  capacityProviders?: Record<string, CapacityProviderView>;
 }
 
 /** Settings the pure planner needs: budgets are inputs, so tests state them directly. */
