@@ -157,18 +157,25 @@ export function freeEnis(instance: SnapshotInstance): number | undefined {
   return Math.max(0, limit - 1 - instance.workload.nonDaemon.filter((task) => task.eni).length);
 }
 
-export function roomOf(instance: SnapshotInstance): Room {
-  const enis = freeEnis(instance);
-  const zone = zoneOf(instance);
-  return {
-    cpu: instance.remainingCpu,
-    memory: instance.remainingMemory,
-    ...(instance.registeredGpus !== undefined ? { gpu: instance.remainingGpus ?? 0 } : {}),
-    ...(enis !== undefined ? { enis } : {}),
-    ...(instance.usedPorts ? { usedPorts: new Set(instance.usedPorts) } : {}),
-    ...(zone !== undefined ? { zone } : {}),
-  };
+/**
+ * The room of an instance for the fit check. `needs` leaves out what no task to be placed asks for
+ * (ports, ENIs), which changes no answer and spares the work on large clusters.
+ */
+export function roomOf(instance: SnapshotInstance, needs: { ports: boolean; enis: boolean } = { ports: true, enis: true }): Room {
+  const room: Room = { cpu: instance.remainingCpu, memory: instance.remainingMemory };
+  if (instance.registeredGpus !== undefined) room.gpu = instance.remainingGpus ?? 0;
+  if (needs.enis) {
+    const enis = freeEnis(instance);
+    if (enis !== undefined) room.enis = enis;
+  }
+  if (needs.ports && instance.usedPorts) room.usedPorts = new Set(instance.usedPorts);
+  return room;
 }
+
+const needsOf = (tasks: readonly TaskShape[]) => ({
+  ports: tasks.some((task) => (task.hostPorts?.length ?? 0) > 0),
+  enis: tasks.some((task) => task.eni === true),
+});
 
 /**
  * Whether one task fits in a room. 'unknown': it would fit but for ENIs the room cannot count.
@@ -253,7 +260,9 @@ function slots(room: Room, shape: TaskShape): number {
  */
 export function schedulableTasks(instances: readonly SnapshotInstance[], taskCpu: number, taskMemory: number): number {
   let total = 0;
-  for (const instance of instances) if (isUsable(instance)) total += slots(roomOf(instance), { cpu: taskCpu, memory: taskMemory });
+  const shape = { cpu: taskCpu, memory: taskMemory };
+  const needs = needsOf([shape]);
+  for (const instance of instances) if (isUsable(instance)) total += slots(roomOf(instance, needs), shape);
   return total;
 }
 
@@ -482,13 +491,14 @@ class TaskReserve {
   ) {
     this.shapes = largestFirst(reserve.flatMap((entry) => Array.from({ length: entry.count }, () => strip(entry))));
     if (this.shapes.length === 0) return;
+    const needs = needsOf(this.shapes);
     for (const instance of instances) {
       if (!isUsable(instance)) continue;
       const zone = zoneOf(instance) ?? 'unknown-zone';
       let entry = this.rooms.get(zone);
       if (!entry) this.rooms.set(zone, (entry = { arns: [], rooms: [], used: undefined }));
       entry.arns.push(instance.containerInstanceArn);
-      entry.rooms.push(roomOf(instance));
+      entry.rooms.push(roomOf(instance, needs));
     }
   }
 
@@ -517,7 +527,9 @@ class TaskReserve {
         continue;
       }
       const used = this.placement(name);
-      if (used !== undefined && !moved && !used.has(instance.containerInstanceArn)) continue;
+      // Already short of the reserve: no removal is allowed to make it worse.
+      if (used === undefined) return false;
+      if (!moved && !used.has(instance.containerInstanceArn)) continue;
       const rooms: Room[] = [];
       entry.arns.forEach((arn, index) => {
         if (arn !== instance.containerInstanceArn) rooms.push(moved?.rooms.get(arn) ?? entry.rooms[index]!);
@@ -700,7 +712,8 @@ export function planScaleIn(snapshot: ClusterSnapshot, settings: PlanSettings, n
     }
     const taken = new Set([instance.containerInstanceArn, ...selected.map((entry) => entry.containerInstanceArn)]);
     const targets = instances.filter((other) => isUsable(other) && !taken.has(other.containerInstanceArn));
-    const rooms = targets.map(roomOf);
+    const needs = needsOf(moving);
+    const rooms = targets.map((target) => roomOf(target, needs));
     const placed = place(largestFirst(moving), rooms);
     if (!placed.ok) {
       skip(instance, placed.why === 'unknown' ? 'eni-limit-unknown' : 'tasks-do-not-fit');

@@ -186,7 +186,6 @@ export interface Room extends Capacity {
   gpu?: number;
   enis?: number;
   usedPorts?: ReadonlySet<string>;
-  zone?: string;
 }
 
 export interface ScaleInPlan {

@@ -144,7 +144,7 @@ describe('planScaleIn properties: budgets, zones, task-shaped reserve', () => {
         for (const zone of zones) {
           const rooms = snapshot.instances
             .filter((instance) => instance.status === 'ACTIVE' && !isOwnDrain(instance) && zoneOf(instance) === zone && !removed.has(instance.containerInstanceArn))
-            .map(roomOf);
+            .map((instance) => roomOf(instance));
           expect(place(shapes, rooms).ok).toBe(true);
         }
       }),
