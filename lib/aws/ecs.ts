@@ -42,7 +42,10 @@ export interface ContainerInstanceView {
   remainingMemory: number;
   registeredAt?: string;
   attributes: Record<string, string>;
-  /** GPUs the instance registered, and the GPU ids ECS lists as remaining (only when it has GPUs). */
+  /**
+   * GPUs the instance registered, and how many GPU ids ECS lists under remainingResources (only when
+   * it has GPUs). That the remaining list names the free GPUs is UNVERIFIED against a real instance.
+   */
   registeredGpus?: number;
   remainingGpus?: number;
   /** Host ports ECS lists in remainingResources PORTS / PORTS_UDP: the ports already taken. */
