@@ -39,6 +39,15 @@ export interface GroupView {
   ecsManaged?: boolean;
   /** New instances start protected from scale in (managed termination protection requires it). */
   newInstancesProtected?: boolean;
+  /** Every instance of the group, when described with its instances (zone balance counts them all). */
+  members?: GroupMemberView[];
+}
+
+export interface GroupMemberView {
+  instanceId: string;
+  availabilityZone?: string;
+  lifecycleState: string;
+  weightedCapacity?: number;
 }
 
 export interface LifecycleHookView {
@@ -98,13 +107,14 @@ function weight(raw: string | undefined): { weightedCapacity?: number } {
 export async function describeGroups(
   autoScaling: AutoScalingClient,
   groupNames: readonly string[],
+  options: { includeInstances?: boolean } = {},
 ): Promise<Map<string, GroupView>> {
   const groups = new Map<string, GroupView>();
   for (const batch of chunk([...new Set(groupNames)], DESCRIBE_AUTO_SCALING_GROUPS_BATCH)) {
     const pages = paginateDescribeAutoScalingGroups(
       { client: autoScaling },
-      // The instance lists are not needed and make the call slower and easier to throttle.
-      { AutoScalingGroupNames: batch, IncludeInstances: false, MaxRecords: 100 },
+      // Instance lists make the call slower and easier to throttle: only when the caller needs them.
+      { AutoScalingGroupNames: batch, IncludeInstances: options.includeInstances === true, MaxRecords: 100 },
     );
     for await (const page of pages) {
       for (const group of page.AutoScalingGroups ?? []) {
@@ -117,6 +127,18 @@ export async function describeGroups(
           maxSize: group.MaxSize ?? 0,
           ...((group.Tags ?? []).some((tag) => tag.Key === 'AmazonECSManaged') ? { ecsManaged: true } : {}),
           ...(group.NewInstancesProtectedFromScaleIn ? { newInstancesProtected: true } : {}),
+          ...(options.includeInstances === true
+            ? {
+                members: (group.Instances ?? [])
+                  .filter((member) => member.InstanceId)
+                  .map((member) => ({
+                    instanceId: member.InstanceId!,
+                    ...(member.AvailabilityZone ? { availabilityZone: member.AvailabilityZone } : {}),
+                    lifecycleState: member.LifecycleState ?? 'Unknown',
+                    ...weight(member.WeightedCapacity),
+                  })),
+              }
+            : {}),
         });
       }
     }

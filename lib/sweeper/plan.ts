@@ -329,19 +329,32 @@ export class GroupBudget {
     this.groups = { ...groups };
   }
 
-  /** Adds a cluster's groups and InService members (for zone counts). */
+  /**
+   * Adds a cluster's groups and InService members (for zone counts): the group's own instance list
+   * when DescribeAutoScalingGroups gave it, else the instances of the snapshots seen in this run.
+   */
   observe(groups: Readonly<Record<string, GroupView>>, instances: readonly SnapshotInstance[]): void {
     Object.assign(this.groups, groups);
+    for (const group of Object.values(groups)) {
+      for (const member of group.members ?? []) {
+        if (member.lifecycleState === 'InService' && member.availabilityZone) this.member(group.autoScalingGroupName, member.availabilityZone, member.instanceId);
+      }
+    }
     for (const instance of instances) {
       const group = instance.group;
       const zone = zoneOf(instance);
       if (!group || group.autoScalingGroupName === '' || group.lifecycleState !== 'InService' || zone === undefined) continue;
-      let zones = this.members.get(group.autoScalingGroupName);
-      if (!zones) this.members.set(group.autoScalingGroupName, (zones = new Map()));
-      let ids = zones.get(zone);
-      if (!ids) zones.set(zone, (ids = new Set()));
-      ids.add(instance.ec2InstanceId);
+      if (groups[group.autoScalingGroupName]?.members !== undefined) continue;
+      this.member(group.autoScalingGroupName, zone, instance.ec2InstanceId);
     }
+  }
+
+  private member(groupName: string, zone: string, instanceId: string): void {
+    let zones = this.members.get(groupName);
+    if (!zones) this.members.set(groupName, (zones = new Map()));
+    let ids = zones.get(zone);
+    if (!ids) zones.set(zone, (ids = new Set()));
+    ids.add(instanceId);
   }
 
   canRemove(groupName: string, units = 1): boolean {

@@ -25,6 +25,18 @@ describe('planScaleIn: zones, weights, disruption budgets, reserve of tasks', ()
     expect(plan.selected).toEqual([]);
   });
 
+  it('zone-balance counts every instance of the group, from the group\'s own instance list', () => {
+    const idle = inZone('us-east-1a', {}, 'seen');
+    const members = [
+      { instanceId: idle.ec2InstanceId, availabilityZone: 'us-east-1a', lifecycleState: 'InService' },
+      { instanceId: 'i-other-a', availabilityZone: 'us-east-1a', lifecycleState: 'InService' },
+      ...['b1', 'b2', 'b3'].map((id) => ({ instanceId: `i-${id}`, availabilityZone: 'us-east-1b', lifecycleState: 'InService' })),
+    ];
+    expect(reasonOf(planScaleIn(snapshot([idle]), settings(), NOW), idle)).toBe('idle');
+    const withMembers = planScaleIn(snapshot([idle], [{ ...group('asg', 0, 10), members }]), settings(), NOW);
+    expect(reasonOf(withMembers, idle)).toBe('zone-balance');
+  });
+
   it('prefers the zone with the most instances of the group over the longest idle instance', () => {
     const longIdle = inZone('us-east-1a', { attributes: { 'ecs-ec2-keeper.idle-since': minutesAgo(600) } }, 'long');
     const a2 = busyInZone('us-east-1a', 1024, 1024, {}, 'a2');
