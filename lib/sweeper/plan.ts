@@ -259,10 +259,17 @@ function slots(room: Room, shape: TaskShape): number {
  * number a best-fit placement of identical tasks reaches, computed per room.
  */
 export function schedulableTasks(instances: readonly SnapshotInstance[], taskCpu: number, taskMemory: number): number {
-  let total = 0;
+  // The reference task asks for CPU and memory only, so a room of CPU and memory gives the same
+  // answer as the full fit check without building one per instance.
   const shape = { cpu: taskCpu, memory: taskMemory };
-  const needs = needsOf([shape]);
-  for (const instance of instances) if (isUsable(instance)) total += slots(roomOf(instance, needs), shape);
+  const room: Room = { cpu: 0, memory: 0 };
+  let total = 0;
+  for (const instance of instances) {
+    if (!isUsable(instance)) continue;
+    room.cpu = instance.remainingCpu;
+    room.memory = instance.remainingMemory;
+    total += slots(room, shape);
+  }
   return total;
 }
 
@@ -632,7 +639,8 @@ export function planScaleIn(snapshot: ClusterSnapshot, settings: PlanSettings, n
     else if (now - idleSince(instance, now) < settings.minIdleMinutes * MINUTE) skip(instance, 'not-idle-long-enough');
     else idle.push(instance);
   }
-  idle.sort((a, b) => idleSince(a, now) - idleSince(b, now) || registeredTime(a) - registeredTime(b) || byArn(a, b));
+  const since = new Map(idle.map((instance) => [instance, idleSince(instance, now)]));
+  idle.sort((a, b) => since.get(a)! - since.get(b)! || registeredTime(a) - registeredTime(b) || byArn(a, b));
 
   /** The first rule a removal would break, in the order an operator would check them. */
   const blocker = (instance: SnapshotInstance, moving: readonly TaskLoad[] = []): SkipReason | undefined => {
