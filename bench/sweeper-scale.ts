@@ -78,7 +78,8 @@ async function measure(instances: number): Promise<SizeResult> {
   const simulation = await Simulation.start(parseScenario(scenario(instances)));
   await simulation.runFor(150_000); // tasks RUNNING, the added instances registered
   const setupMs = performance.now() - setupStart;
-  const config = loadSweeperConfig({ CLUSTERS: 'prod' });
+  // A task-shaped reserve in every zone, so planning time includes the placement it needs.
+  const config = loadSweeperConfig({ CLUSTERS: 'prod', RESERVE_TASKS: process.env.BENCH_SWEEPER_RESERVE ?? '2x1024/4096,1x2048/8192' });
   const clients = buildClients(simulatorClientOptions(simulation.url, config.sdk));
   const clock = { now: () => simulation.clock.now(), sleep: async () => undefined };
   const handler = makeScaleInSweeperHandler({ config, clients, telemetry: new MemoryTelemetry(), clock });

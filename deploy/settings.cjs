@@ -57,6 +57,13 @@ const VARIABLES = [
   ['consolidate', 'CONSOLIDATE', [SWEEPER]],
   ['schedulableTaskCpu', 'SCHEDULABLE_TASK_CPU', [SWEEPER]],
   ['schedulableTaskMemory', 'SCHEDULABLE_TASK_MEMORY', [SWEEPER]],
+  ['maxDraining', 'MAX_DRAINING', [SWEEPER]],
+  ['maxDrainingPercent', 'MAX_DRAINING_PERCENT', [SWEEPER]],
+  ['consolidationWindows', 'CONSOLIDATION_WINDOWS', [SWEEPER]],
+  ['consolidateAfterMinutes', 'CONSOLIDATE_AFTER_MINUTES', [SWEEPER]],
+  ['underusedPercent', 'UNDERUSED_PERCENT', [SWEEPER]],
+  ['reserveTasks', 'RESERVE_TASKS', [SWEEPER]],
+  ['capacityProviders', 'CAPACITY_PROVIDERS', [SWEEPER]],
 ];
 
 // https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html

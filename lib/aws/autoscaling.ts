@@ -21,6 +21,9 @@ export interface GroupInstanceView {
   lifecycleState: string;
   protectedFromScaleIn: boolean;
   healthStatus: string;
+  availabilityZone?: string;
+  /** The instance's weight in capacity units when the group uses instance weights. */
+  weightedCapacity?: number;
 }
 
 export interface GroupView {
@@ -29,6 +32,22 @@ export interface GroupView {
   minSize: number;
   desiredCapacity: number;
   maxSize: number;
+  /**
+   * The group carries the `AmazonECSManaged` tag, which ECS adds to the group of a capacity provider
+   * with managed scaling: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/asg-capacity-providers-create-auto-scaling-group.html
+   */
+  ecsManaged?: boolean;
+  /** New instances start protected from scale in (managed termination protection requires it). */
+  newInstancesProtected?: boolean;
+  /** Every instance of the group, when described with its instances (zone balance counts them all). */
+  members?: GroupMemberView[];
+}
+
+export interface GroupMemberView {
+  instanceId: string;
+  availabilityZone?: string;
+  lifecycleState: string;
+  weightedCapacity?: number;
 }
 
 export interface LifecycleHookView {
@@ -68,6 +87,8 @@ export async function describeGroupInstances(
           lifecycleState: instance.LifecycleState ?? 'Unknown',
           protectedFromScaleIn: instance.ProtectedFromScaleIn ?? false,
           healthStatus: instance.HealthStatus ?? 'Unknown',
+          ...(instance.AvailabilityZone ? { availabilityZone: instance.AvailabilityZone } : {}),
+          ...weight(instance.WeightedCapacity),
         });
       }
       nextToken = response.NextToken;
@@ -76,17 +97,24 @@ export async function describeGroupInstances(
   return found;
 }
 
+/** WeightedCapacity is a string of 1–999 (AutoScalingInstanceDetails); anything else means no weight. */
+function weight(raw: string | undefined): { weightedCapacity?: number } {
+  const value = raw === undefined ? NaN : Number(raw);
+  return Number.isInteger(value) && value >= 1 ? { weightedCapacity: value } : {};
+}
+
 /** DescribeAutoScalingGroups for the named groups (without their instance lists), every page. */
 export async function describeGroups(
   autoScaling: AutoScalingClient,
   groupNames: readonly string[],
+  options: { includeInstances?: boolean } = {},
 ): Promise<Map<string, GroupView>> {
   const groups = new Map<string, GroupView>();
   for (const batch of chunk([...new Set(groupNames)], DESCRIBE_AUTO_SCALING_GROUPS_BATCH)) {
     const pages = paginateDescribeAutoScalingGroups(
       { client: autoScaling },
-      // The instance lists are not needed and make the call slower and easier to throttle.
-      { AutoScalingGroupNames: batch, IncludeInstances: false, MaxRecords: 100 },
+      // Instance lists make the call slower and easier to throttle: only when the caller needs them.
+      { AutoScalingGroupNames: batch, IncludeInstances: options.includeInstances === true, MaxRecords: 100 },
     );
     for await (const page of pages) {
       for (const group of page.AutoScalingGroups ?? []) {
@@ -97,6 +125,20 @@ export async function describeGroups(
           minSize: group.MinSize ?? 0,
           desiredCapacity: group.DesiredCapacity ?? 0,
           maxSize: group.MaxSize ?? 0,
+          ...((group.Tags ?? []).some((tag) => tag.Key === 'AmazonECSManaged') ? { ecsManaged: true } : {}),
+          ...(group.NewInstancesProtectedFromScaleIn ? { newInstancesProtected: true } : {}),
+          ...(options.includeInstances === true
+            ? {
+                members: (group.Instances ?? [])
+                  .filter((member) => member.InstanceId)
+                  .map((member) => ({
+                    instanceId: member.InstanceId!,
+                    ...(member.AvailabilityZone ? { availabilityZone: member.AvailabilityZone } : {}),
+                    lifecycleState: member.LifecycleState ?? 'Unknown',
+                    ...weight(member.WeightedCapacity),
+                  })),
+              }
+            : {}),
         });
       }
     }

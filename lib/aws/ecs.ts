@@ -42,11 +42,39 @@ export interface ContainerInstanceView {
   remainingMemory: number;
   registeredAt?: string;
   attributes: Record<string, string>;
+  /**
+   * GPUs the instance registered, and how many GPU ids ECS lists under remainingResources (only when
+   * it has GPUs). That the remaining list names the free GPUs is UNVERIFIED against a real instance.
+   */
+  registeredGpus?: number;
+  remainingGpus?: number;
+  /** Host ports ECS lists in remainingResources PORTS / PORTS_UDP: the ports already taken. */
+  usedPorts?: string[];
 }
 
 export function clusterName(cluster: string): string {
   const slash = cluster.lastIndexOf('/');
   return cluster.startsWith('arn:') && slash >= 0 ? cluster.slice(slash + 1) : cluster;
+}
+
+function stringSetResource(resources: Resource[] | undefined, name: string): string[] | undefined {
+  return resources?.find((resource) => resource.name === name)?.stringSetValue;
+}
+
+/**
+ * Extra resources, only when ECS reports them. The PORTS sets of remainingResources name the ports
+ * that are taken (reserved by the agent or bound by tasks), not the free ones:
+ * https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerInstance.html
+ */
+function extraResources(instance: ContainerInstance): Pick<ContainerInstanceView, 'registeredGpus' | 'remainingGpus' | 'usedPorts'> {
+  const registeredGpus = stringSetResource(instance.registeredResources, 'GPU');
+  const remainingGpus = stringSetResource(instance.remainingResources, 'GPU');
+  const tcp = stringSetResource(instance.remainingResources, 'PORTS');
+  const udp = stringSetResource(instance.remainingResources, 'PORTS_UDP');
+  return {
+    ...(registeredGpus && registeredGpus.length > 0 ? { registeredGpus: registeredGpus.length, remainingGpus: remainingGpus?.length ?? 0 } : {}),
+    ...(tcp || udp ? { usedPorts: [...(tcp ?? []).map((port) => `tcp/${port}`), ...(udp ?? []).map((port) => `udp/${port}`)] } : {}),
+  };
 }
 
 function integerResource(resources: Resource[] | undefined, name: 'CPU' | 'MEMORY'): number {
@@ -72,6 +100,7 @@ export function toView(cluster: string, instance: ContainerInstance): ContainerI
     remainingMemory: integerResource(instance.remainingResources, 'MEMORY'),
     ...(instance.registeredAt ? { registeredAt: instance.registeredAt.toISOString() } : {}),
     attributes,
+    ...extraResources(instance),
   };
 }
 

@@ -31,6 +31,10 @@ export interface TaskView {
   stoppedAt?: string;
   /** The container instance the task was placed on (EC2 launch type). */
   containerInstanceArn?: string;
+  /** GPUs assigned to its containers, static host ports bound ("tcp/80"), and whether it has its own ENI (awsvpc). */
+  gpu?: number;
+  hostPorts?: string[];
+  eni?: boolean;
 }
 
 export interface ClassifiedTask extends TaskView {
@@ -39,6 +43,22 @@ export interface ClassifiedTask extends TaskView {
 
 export function serviceNameOf(group: string | undefined): string | undefined {
   return group?.startsWith('service:') ? group.slice('service:'.length) : undefined;
+}
+
+/**
+ * What else a task holds on its instance: GPU ids of its containers, host ports of its network
+ * bindings (bridge/host mode) and an ElasticNetworkInterface attachment (awsvpc):
+ * https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Task.html
+ */
+function placementNeeds(task: Task): Pick<TaskView, 'gpu' | 'hostPorts' | 'eni'> {
+  const gpu = (task.containers ?? []).reduce((sum, container) => sum + (container.gpuIds?.length ?? 0), 0);
+  const hostPorts = (task.containers ?? []).flatMap((container) =>
+    (container.networkBindings ?? [])
+      .filter((binding) => binding.hostPort !== undefined && binding.hostPort > 0)
+      .map((binding) => `${binding.protocol ?? 'tcp'}/${binding.hostPort}`),
+  );
+  const eni = (task.attachments ?? []).some((attachment) => attachment.type === 'ElasticNetworkInterface');
+  return { ...(gpu > 0 ? { gpu } : {}), ...(hostPorts.length > 0 ? { hostPorts: [...new Set(hostPorts)].sort() } : {}), ...(eni ? { eni } : {}) };
 }
 
 function toTaskView(task: Task): TaskView {
@@ -54,6 +74,7 @@ function toTaskView(task: Task): TaskView {
     memory: Number(task.memory ?? 0) || 0,
     ...(task.stoppedAt ? { stoppedAt: task.stoppedAt.toISOString() } : {}),
     ...(task.containerInstanceArn ? { containerInstanceArn: task.containerInstanceArn } : {}),
+    ...placementNeeds(task),
   };
 }
 

@@ -31,6 +31,7 @@ export interface ExecuteDeps {
   clock: Clock;
   context?: InvocationContext;
   managedGroups: readonly string[];
+  capacityProviderMode?: 'stand-down' | 'cooperate';
 }
 
 /** What the executor did, by EC2 instance id. */
@@ -133,7 +134,7 @@ export async function executePlan(deps: ExecuteDeps, snapshot: ClusterSnapshot, 
   ];
   if (toRead.length === 0) return outcome;
   const fresh = await readFresh(deps, snapshot, toRead);
-  const checked = recheckPlan(plan, fresh, deps.managedGroups);
+  const checked = recheckPlan(plan, fresh, deps.managedGroups, deps.capacityProviderMode);
   outcome.dropped.push(...checked.dropped);
   for (const entry of checked.dropped) {
     telemetry.log('INFO', 'sweep candidate changed; dropped', { cluster, ec2InstanceId: entry.ec2InstanceId, reason: entry.reason });

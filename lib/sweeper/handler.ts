@@ -9,9 +9,9 @@ import type { Telemetry } from '../telemetry';
 import type { SweeperConfig } from './config';
 import { parseSweepEvent } from './event';
 import { emptyOutcome, executePlan, type ExecutionOutcome } from './execute';
-import { attributeChanges, planScaleIn } from './plan';
+import { GroupBudget, attributeChanges, planScaleIn } from './plan';
 import { takeSnapshot } from './snapshot';
-import { IDLE_SINCE_ATTRIBUTE, type ScaleInPlan, type SkipReason } from './types';
+import { IDLE_SINCE_ATTRIBUTE, UNDERUSED_SINCE_ATTRIBUTE, type ScaleInPlan, type SkipReason } from './types';
 
 export interface SweeperDeps {
   config: SweeperConfig;
@@ -65,11 +65,16 @@ export function makeScaleInSweeperHandler(deps: SweeperDeps) {
   const { config, clients, telemetry, clock } = deps;
   const settings = config;
 
-  async function sweepCluster(cluster: string, context: InvocationContext | undefined, datums: Datum[]): Promise<ClusterSweep> {
+  async function sweepCluster(
+    cluster: string,
+    context: InvocationContext | undefined,
+    datums: Datum[],
+    ledger: GroupBudget,
+  ): Promise<ClusterSweep> {
     const snapshot = await takeSnapshot(clients, cluster, settings);
     const now = clock.now();
 
-    const changes = attributeChanges(snapshot, now);
+    const changes = attributeChanges(snapshot, now, settings);
     let attributesWritten = false;
     if (!config.dryRun) {
       // Bookkeeping, not a decision: when it fails the sweep goes on, and newly idle instances start
@@ -79,7 +84,10 @@ export function makeScaleInSweeperHandler(deps: SweeperDeps) {
         await putInstanceAttributes(
           clients.ecs,
           cluster,
-          changes.set.map((targetId) => ({ targetId, name: IDLE_SINCE_ATTRIBUTE, value: since })),
+          [
+            ...changes.set.map((targetId) => ({ targetId, name: IDLE_SINCE_ATTRIBUTE, value: since })),
+            ...changes.setUnderused.map((targetId) => ({ targetId, name: UNDERUSED_SINCE_ATTRIBUTE, value: since })),
+          ],
         );
         await deleteInstanceAttributes(clients.ecs, cluster, changes.clear);
         attributesWritten = true;
@@ -89,10 +97,10 @@ export function makeScaleInSweeperHandler(deps: SweeperDeps) {
       }
     }
 
-    const plan = planScaleIn(snapshot, settings, now);
+    const plan = planScaleIn(snapshot, settings, now, ledger);
     const execution = config.dryRun
       ? emptyOutcome()
-      : await executePlan({ ...clients, telemetry, clock, managedGroups: config.autoScalingGroups, ...(context ? { context } : {}) }, snapshot, plan);
+      : await executePlan({ ...clients, telemetry, clock, managedGroups: config.autoScalingGroups, capacityProviderMode: config.capacityProviderMode, ...(context ? { context } : {}) }, snapshot, plan);
 
     const dimensions = { ClusterName: clusterName(cluster) };
     const timestamp = clock.now();
@@ -135,8 +143,8 @@ export function makeScaleInSweeperHandler(deps: SweeperDeps) {
       ...(finishing.omitted ? { finishingOmitted: finishing.omitted } : {}),
       // Counts of bookkeeping writes; in a dry run (or when they failed) what would have been written.
       ...(attributesWritten
-        ? { idleSinceSet: changes.set.length, attributesCleared: changes.clear.length }
-        : { idleSinceNotSet: changes.set.length, attributesNotCleared: changes.clear.length }),
+        ? { idleSinceSet: changes.set.length, underusedSinceSet: changes.setUnderused.length, attributesCleared: changes.clear.length }
+        : { idleSinceNotSet: changes.set.length, underusedSinceNotSet: changes.setUnderused.length, attributesNotCleared: changes.clear.length }),
       drained: execution.drained,
       terminated: execution.terminated,
       reactivated: execution.reactivated,
@@ -180,9 +188,11 @@ export function makeScaleInSweeperHandler(deps: SweeperDeps) {
     const results: ClusterSweep[] = [];
     const datums: Datum[] = [];
     const failures: string[] = [];
+    // One ledger for the run: a group whose instances serve several clusters is budgeted once.
+    const ledger = new GroupBudget({});
     for (const cluster of clusters) {
       try {
-        results.push(await sweepCluster(cluster, context, datums));
+        results.push(await sweepCluster(cluster, context, datums, ledger));
       } catch (error) {
         const failed = emptyClusterSweep(cluster, 'failed');
         if ((error as { name?: string } | undefined)?.name === 'ClusterNotFoundException') {

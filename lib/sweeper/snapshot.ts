@@ -37,6 +37,9 @@ export function toWorkloads(
           origin: task.serviceName === undefined ? 'standalone' : 'service',
           cpu: task.cpu,
           memory: task.memory,
+          ...(task.gpu ? { gpu: task.gpu } : {}),
+          ...(task.hostPorts ? { hostPorts: task.hostPorts } : {}),
+          ...(task.eni ? { eni: true } : {}),
         });
       }
     }
@@ -95,7 +98,9 @@ export async function takeSnapshot(
     return group ? { ...instance, group } : { ...instance };
   });
   const groupNames = [...new Set([...memberships.values()].map((member) => member.autoScalingGroupName).filter(Boolean))];
-  const groups = groupNames.length > 0 ? Object.fromEntries(await describeGroups(autoScaling, groupNames)) : {};
+  // With their instances, at no extra call: zone balance counts every instance of a group, also
+  // those not (yet) registered in this cluster or serving another one.
+  const groups = groupNames.length > 0 ? Object.fromEntries(await describeGroups(autoScaling, groupNames, { includeInstances: true })) : {};
   const daemonServices = await listDaemonServiceNames(ecs, cluster);
 
   const inspect = new Set(instancesToInspect(instances, groups, daemonServices.size, settings));

@@ -10,13 +10,53 @@ export const IDLE_SINCE_ATTRIBUTE = 'ecs-ec2-keeper.idle-since';
 /** Set just before the sweeper drains an instance: it marks the drains this sweeper owns. */
 export const DRAINED_AT_ATTRIBUTE = 'ecs-ec2-keeper.drained-at';
 
-/** A non-daemon task on an instance, with the CPU units and MiB it reserves (0 when unknown). */
-export interface TaskLoad {
-  taskArn: string;
-  origin: 'service' | 'standalone';
+/**
+ * Started when an ACTIVE instance's use falls to the underused threshold, removed when it rises
+ * again: the anti-churn clock of consolidation. With idle-since and drained-at the sweeper keeps at
+ * most three of the ten custom attributes ECS allows per instance (aws-behaviour.md §7).
+ */
+export const UNDERUSED_SINCE_ATTRIBUTE = 'ecs-ec2-keeper.underused-since';
+/**
+ * Per-instance opt-out, set by the operator (for example with ECS_INSTANCE_ATTRIBUTES in the agent's
+ * configuration). Any value except "false" opts out. EC2 tags are not read: that would need a new
+ * EC2 API call and permission per run.
+ */
+export const DO_NOT_DISRUPT_ATTRIBUTES = ['do-not-disrupt', 'ecs-ec2-keeper.do-not-disrupt'] as const;
+/** Attributes the ECS agent sets on every container instance (ECS developer guide, "Attributes"). */
+export const ZONE_ATTRIBUTE = 'ecs.availability-zone';
+export const INSTANCE_TYPE_ATTRIBUTE = 'ecs.instance-type';
+export const TRUNK_ATTRIBUTE = 'ecs.awsvpc-trunk-id';
+
+/** A task's demand on an instance. GPUs, an own ENI (awsvpc without trunking) and static host ports are optional. */
+export interface TaskShape {
   cpu: number;
   memory: number;
+  gpu?: number;
+  /** awsvpc network mode: the task needs an elastic network interface of the instance. */
+  eni?: boolean;
+  /** Static host ports, as "tcp/80" or "udp/53". */
+  hostPorts?: readonly string[];
 }
+
+/** A non-daemon task on an instance, with the CPU units and MiB it reserves (0 when unknown). */
+export interface TaskLoad extends TaskShape {
+  taskArn: string;
+  origin: 'service' | 'standalone';
+}
+
+/** "count tasks of this shape must fit in every zone after the removals". */
+export interface ReserveTasks extends TaskShape {
+  count: number;
+}
+
+/** A UTC window in which consolidation may run: days (0 = Sunday) and minutes of the day; end may pass midnight. */
+export interface ScheduleWindow {
+  days: readonly number[];
+  startMinute: number;
+  endMinute: number;
+}
+
+
 
 /** What runs on an instance, from ListTasks and DescribeTasks. */
 export interface Workload {
@@ -61,6 +101,20 @@ export interface PlanSettings {
   /** The reference task of the SchedulableTasks metric. */
   schedulableTaskCpu: number;
   schedulableTaskMemory: number;
+  /** At most this many of a cluster's instances DRAINING for the sweeper at once (undefined: no limit). */
+  maxDraining?: number;
+  /** At most this percentage of a cluster's instances DRAINING for the sweeper at once, rounded down. */
+  maxDrainingPercent?: number;
+  /** UTC windows in which consolidation may start drains; empty: any time. */
+  consolidationWindows?: readonly ScheduleWindow[];
+  /** An instance must have been underused this long before it is consolidated (0: no wait). */
+  consolidateAfterMinutes?: number;
+  /** Underused: CPU and memory reserved at or below this percentage of registered. */
+  underusedPercent?: number;
+  /** Task-shaped reserve kept free in every zone of the cluster after the removals. */
+  reserveTasks?: readonly ReserveTasks[];
+  /** 'stand-down': no removals in groups a capacity provider scales or protects; 'cooperate': plan as usual. */
+  capacityProviderMode?: 'stand-down' | 'cooperate';
 }
 
 export type SelectReason = 'idle' | 'consolidate';
@@ -81,7 +135,14 @@ export type SkipReason =
   | 'group-at-minimum'
   | 'reserve-would-break'
   | 'budget-used'
-  | 'removal-in-progress';
+  | 'removal-in-progress'
+  | 'zone-balance'
+  | 'disruption-budget'
+  | 'outside-consolidation-window'
+  | 'not-underused-long-enough'
+  | 'do-not-disrupt'
+  | 'managed-by-capacity-provider'
+  | 'eni-limit-unknown';
 
 export interface Selected {
   containerInstanceArn: string;
@@ -115,6 +176,16 @@ export interface FinishStep {
 export interface Capacity {
   cpu: number;
   memory: number;
+}
+
+/**
+ * Room left on one instance for the fit check: CPU, memory, free GPUs, free ENIs (undefined:
+ * unknown) and host ports in use.
+ */
+export interface Room extends Capacity {
+  gpu?: number;
+  enis?: number;
+  usedPorts?: ReadonlySet<string>;
 }
 
 export interface ScaleInPlan {

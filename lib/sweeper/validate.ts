@@ -1,6 +1,6 @@
 import type { GroupView } from '../aws/autoscaling';
-import { GroupBudget, isIdle, staticSkipReason } from './plan';
-import type { FinishStep, ScaleInPlan, Selected, SnapshotInstance } from './types';
+import { GroupBudget, isIdle, staticSkipReason, unitsOf } from './plan';
+import type { FinishStep, PlanSettings, ScaleInPlan, Selected, SnapshotInstance } from './types';
 
 /** The chosen instances read again just before acting, with every unstopped task they run. */
 export interface FreshState {
@@ -28,14 +28,26 @@ export interface Recheck {
  * the fresh sizes, in the order the plan used. The rest of the cluster is not read again: the
  * reserve was checked on a snapshot a few seconds old.
  */
-export function recheckPlan(plan: ScaleInPlan, fresh: FreshState, managedGroups: readonly string[]): Recheck {
+export function recheckPlan(
+  plan: ScaleInPlan,
+  fresh: FreshState,
+  managedGroups: readonly string[],
+  capacityProviderMode?: PlanSettings['capacityProviderMode'],
+): Recheck {
+  // Weights come from the fresh membership: the group's budget is in capacity units (aws-behaviour.md §7).
   const budget = new GroupBudget(fresh.groups);
+  const units = (arn: string) => {
+    const instance = fresh.instances.get(arn);
+    return instance ? unitsOf(instance) : 1;
+  };
   const dropped: Dropped[] = [];
   const drop = (entry: { containerInstanceArn: string; ec2InstanceId: string }, reason: string) =>
     dropped.push({ containerInstanceArn: entry.containerInstanceArn, ec2InstanceId: entry.ec2InstanceId, reason });
 
   for (const step of plan.finishing) {
-    if (step.action === 'wait' && step.reason === 'tasks-remaining' && step.autoScalingGroupName) budget.take(step.autoScalingGroupName);
+    if (step.action === 'wait' && step.reason === 'tasks-remaining' && step.autoScalingGroupName) {
+      budget.take(step.autoScalingGroupName, units(step.containerInstanceArn));
+    }
   }
 
   const terminate: FinishStep[] = [];
@@ -47,9 +59,9 @@ export function recheckPlan(plan: ScaleInPlan, fresh: FreshState, managedGroups:
     else if (instance.group?.autoScalingGroupName !== groupName) drop(step, 'group-changed');
     else if (instance.group.lifecycleState !== 'InService') drop(step, 'not-in-service');
     else if (!isIdle(instance)) drop(step, 'busy');
-    else if (!budget.canRemove(groupName)) drop(step, 'group-at-minimum');
+    else if (!budget.canRemove(groupName, unitsOf(instance))) drop(step, 'group-at-minimum');
     else {
-      budget.take(groupName);
+      budget.take(groupName, unitsOf(instance));
       terminate.push(step);
     }
   }
@@ -61,14 +73,14 @@ export function recheckPlan(plan: ScaleInPlan, fresh: FreshState, managedGroups:
       drop(selected, 'gone');
       continue;
     }
-    const reason = staticSkipReason(instance, fresh.groups, managedGroups);
+    const reason = staticSkipReason(instance, fresh.groups, managedGroups, capacityProviderMode);
     if (reason) drop(selected, reason);
     else if (instance.group?.autoScalingGroupName !== selected.autoScalingGroupName) drop(selected, 'group-changed');
     else if (selected.reason === 'idle' && !isIdle(instance)) drop(selected, 'busy');
     else if (selected.reason === 'consolidate' && !onlyPlannedTasks(instance, selected)) drop(selected, 'tasks-changed');
-    else if (!budget.canRemove(selected.autoScalingGroupName)) drop(selected, 'group-at-minimum');
+    else if (!budget.canRemove(selected.autoScalingGroupName, unitsOf(instance))) drop(selected, 'group-at-minimum');
     else {
-      budget.take(selected.autoScalingGroupName);
+      budget.take(selected.autoScalingGroupName, unitsOf(instance));
       drain.push(selected);
     }
   }
