@@ -79,9 +79,13 @@ function build(scenario: Scenario): InProcessAws {
     });
   }
   world.placeInitialTasks();
-  for (const ec2InstanceId of busy) {
-    for (let task = 0; task < scenario.tasksPerBusyInstance; task += 1) world.runTask({ cluster: 'prod', ec2InstanceId, family: 'web', cpu: 256, memory: 512 });
-  }
+  // The service scheduler spreads the service's tasks evenly over the instances it may place on:
+  // with the idle instances' agents briefly disconnected, that is the busy ones only.
+  const idle = [...world.clusters.get('prod')!.instances.values()].filter((instance) => !busy.includes(instance.ec2InstanceId));
+  for (const instance of idle) instance.agentConnected = false;
+  world.createService({ cluster: 'prod', name: 'web', desiredCount: busy.length * scenario.tasksPerBusyInstance, cpu: 256, memory: 512 });
+  world.placeInitialTasks();
+  for (const instance of idle) instance.agentConnected = true;
   return new InProcessAws(world);
 }
 
