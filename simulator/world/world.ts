@@ -3,7 +3,7 @@ import type { Scheduler } from '../clock';
 import { AutoScalingRules, type GroupSpec, type HookSpec } from './autoscaling';
 import { Ec2Rules, type InstanceSpec } from './ec2';
 import { EcsRules, type ClusterSpec, type ServiceSpec, type StandaloneTaskSpec } from './ecs';
-import type { Cluster, ContainerInstance, Group, GroupInstance, LifecycleAction, LifecycleHook, Service, Task, Termination, Topic } from './model';
+import type { Cluster, ContainerInstance, Group, LifecycleAction, LifecycleHook, Service, Task, Termination, Topic } from './model';
 import { dispatch } from './operations';
 import type { RuledWorld, Rules } from './rules';
 import { SnsRules } from './sns';
@@ -87,10 +87,6 @@ export class World extends WorldState implements ControlPlane, RuledWorld {
     this.rules.spot.interruptSpot(ec2InstanceId, options);
   }
 
-  publish(topicArn: string, message: string, subject?: string, attributes: Record<string, { Type: string; Value: string }> = {}): string {
-    return this.rules.sns.publish(topicArn, message, subject, attributes);
-  }
-
   setDesiredCapacity(groupName: string, desired: number): void {
     this.rules.autoScaling.setDesiredCapacity(groupName, desired);
   }
@@ -105,18 +101,6 @@ export class World extends WorldState implements ControlPlane, RuledWorld {
 
   stopTask(task: Task, reason: string): void {
     this.rules.ecs.stopTask(task, reason);
-  }
-
-  beginTermination(group: Group, member: GroupInstance, cause: Termination['cause']): void {
-    this.rules.autoScaling.beginTermination(group, member, cause);
-  }
-
-  heartbeat(action: LifecycleAction): void {
-    this.rules.autoScaling.heartbeat(action);
-  }
-
-  completeAction(action: LifecycleAction, result: 'CONTINUE' | 'ABANDON'): void {
-    this.rules.autoScaling.completeAction(action, result);
   }
 
   shutDown(ec2InstanceId: string, cause: Termination['cause'], action?: LifecycleAction): void {
