@@ -11,6 +11,7 @@
 export { isWriteOperation, withCallLog, type CallLog, type CallLogSnapshot, type OperationCounts, type WriteCall } from './call-log';
 export { serverError, throttlingError } from './errors';
 export { withFaults, type FaultOptions, type FaultyControlPlane, type InjectedFaults } from './faults';
+export { withOverrides, type FailureRule, type OverridablePlane } from './overrides';
 export { seededRandom, type Random } from './random';
 export {
   DEFAULT_AUTO_SCALING_RATE,

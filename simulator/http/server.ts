@@ -91,9 +91,13 @@ async function readBody(request: IncomingMessage): Promise<Body> {
     if (size <= MAX_BODY_BYTES) chunks.push(buffer);
   }
   if (size > MAX_BODY_BYTES) return { problem: 'too large' };
-  const raw = Buffer.concat(chunks);
+  return decodeBody(Buffer.concat(chunks), request.headers['content-encoding']);
+}
+
+function decodeBody(raw: Buffer, contentEncoding: string | undefined): Body {
+  if (raw.length > MAX_BODY_BYTES) return { problem: 'too large' };
   // The CloudWatch client gzips PutMetricData bodies above 10 KB (its requestMinCompressionSizeBytes).
-  if (!/\bgzip\b/i.test(request.headers['content-encoding'] ?? '')) return { text: raw.toString('utf8') };
+  if (!/\bgzip\b/i.test(contentEncoding ?? '')) return { text: raw.toString('utf8') };
   try {
     return { text: gunzipSync(raw, { maxOutputLength: MAX_BODY_BYTES }).toString('utf8') };
   } catch (error) {
@@ -113,20 +117,56 @@ async function handle(
   request: IncomingMessage,
   response: ServerResponse,
 ): Promise<void> {
-  const requestId = randomUUID();
   const body = await readBody(request);
-  const target = request.headers['x-amz-target'];
+  const header = (name: string) => {
+    const value = request.headers[name];
+    return typeof value === 'string' ? value : undefined;
+  };
+  const reply = await respond(plane, onInternalError, { url: request.url ?? '/', header }, body);
+  response.writeHead(reply.status, { ...reply.headers, 'content-length': Buffer.byteLength(reply.body) });
+  response.end(reply.body);
+}
+
+/** One request as the protocols need it: its URL (path and query) and its headers by lower-case name. */
+export interface WireRequest {
+  url: string;
+  headers: Readonly<Record<string, string | undefined>>;
+  /** The body as sent (gzip-encoded when `content-encoding` says so). */
+  body: Uint8Array;
+}
+
+export interface WireResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/**
+ * Answers one serialized request without a socket: the same decoding, routing and encoding as the
+ * HTTP endpoint, for the in-process adapter (simulator/inprocess/).
+ */
+export function answerRequest(plane: ControlPlane, request: WireRequest, onInternalError: InternalErrorHandler = () => undefined): Promise<WireResponse> {
+  const header = (name: string) => request.headers[name];
+  return respond(plane, onInternalError, { url: request.url, header }, decodeBody(Buffer.from(request.body.buffer, request.body.byteOffset, request.body.byteLength), header('content-encoding')));
+}
+
+interface RequestHead {
+  url: string;
+  header(name: string): string | undefined;
+}
+
+async function respond(plane: ControlPlane, onInternalError: InternalErrorHandler, head: RequestHead, body: Body): Promise<WireResponse> {
+  const requestId = randomUUID();
+  const target = head.header('x-amz-target');
   let reply: Reply;
   try {
-    reply = typeof target === 'string' ? await handleJson(plane, onInternalError, target, body) : await handleQuery(plane, onInternalError, request, body);
+    reply = target !== undefined ? await handleJson(plane, onInternalError, target, body) : await handleQuery(plane, onInternalError, head, body);
   } catch (error) {
     // A bug of the server itself (an output it cannot encode): still an answer, not a reset socket the SDK would retry.
     onInternalError(error, {});
-    reply = typeof target === 'string' ? jsonError('application/x-amz-json-1.1', undefined, internalFailure()) : queryError(undefined, internalFailure());
+    reply = target !== undefined ? jsonError('application/x-amz-json-1.1', undefined, internalFailure()) : queryError(undefined, internalFailure());
   }
-  const text = reply.body(requestId);
-  response.writeHead(reply.status, { ...reply.headers, 'x-amzn-RequestId': requestId, 'content-length': Buffer.byteLength(text) });
-  response.end(text);
+  return { status: reply.status, headers: { ...reply.headers, 'x-amzn-RequestId': requestId }, body: reply.body(requestId) };
 }
 
 interface Reply {
@@ -193,11 +233,11 @@ function jsonError(contentType: string, model: ServiceModel | undefined, error: 
 
 const SIGNING_NAME = /Credential=[^/,\s]+\/[^/]+\/[^/]+\/([^/]+)\/aws4_request/;
 
-async function handleQuery(plane: ControlPlane, onInternalError: InternalErrorHandler, request: IncomingMessage, body: Body): Promise<Reply> {
-  const form = new URLSearchParams(new URL(request.url ?? '/', 'http://localhost').search);
+async function handleQuery(plane: ControlPlane, onInternalError: InternalErrorHandler, head: RequestHead, body: Body): Promise<Reply> {
+  const form = new URLSearchParams(new URL(head.url, 'http://localhost').search);
   if ('text' in body) for (const [key, value] of new URLSearchParams(body.text)) form.append(key, value);
   const action = form.get('Action') ?? undefined;
-  const model = serviceForQuery(SIGNING_NAME.exec(request.headers.authorization ?? '')?.[1], form.get('Version') ?? undefined);
+  const model = serviceForQuery(SIGNING_NAME.exec(head.header('authorization') ?? '')?.[1], form.get('Version') ?? undefined);
   const fail = (error: AwsApiError) => queryError(model, error);
 
   if ('problem' in body) return fail(bodyError(body.problem, false));

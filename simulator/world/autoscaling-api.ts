@@ -1,7 +1,7 @@
 import { AwsApiError, type ApiInput, type ApiOutput } from '../api';
 import { chunkLimit, paginate, readBoolean, readInteger, readString, readStrings } from './input';
 import type { Group, GroupInstance, LifecycleAction } from './model';
-import type { Operation, World } from './world';
+import type { Operation, RuledWorld as World } from './rules';
 
 /**
  * Auto Scaling operations with the limits and errors of aws-behaviour.md §3.2: every refusal is a
@@ -130,7 +130,7 @@ const putLifecycleHook: Operation = (world, input) => {
   const topicArn = readString(input, 'NotificationTargetARN', VALIDATION);
   if (topicArn && !world.topics.has(topicArn)) throw validation(`Unable to publish test message to notification target ${topicArn}`);
   const metadata = readString(input, 'NotificationMetadata', VALIDATION);
-  world.putLifecycleHook({
+  world.rules.autoScaling.putLifecycleHook({
     groupName: group.name,
     name,
     ...(heartbeat !== undefined ? { heartbeatTimeout: heartbeat } : {}),
@@ -170,13 +170,13 @@ const completeLifecycleAction: Operation = (world, input) => {
   const result = readString(input, 'LifecycleActionResult', VALIDATION, true);
   if (result !== 'CONTINUE' && result !== 'ABANDON') throw validation('LifecycleActionResult must be CONTINUE or ABANDON');
   const action = activeAction(world, input);
-  world.completeAction(action, result);
+  world.rules.autoScaling.completeAction(action, result);
   return {};
 };
 
 const recordLifecycleActionHeartbeat: Operation = (world, input) => {
   const action = activeAction(world, input);
-  world.heartbeat(action);
+  world.rules.autoScaling.heartbeat(action);
   return {};
 };
 
@@ -217,7 +217,7 @@ const terminateInstanceInAutoScalingGroup: Operation = (world, input) => {
   }
   world.record('group', 'instance termination requested', { group: group.name, ec2InstanceId: instanceId, decrement });
   // Protection from scale-in does not block this call (aws-behaviour.md §3.2).
-  world.beginTermination(group, instance, 'terminate-api');
+  world.rules.autoScaling.beginTermination(group, instance, 'terminate-api');
   return { Activity: activity(world, group, description, cause) };
 };
 
@@ -238,7 +238,7 @@ const setDesiredCapacity: Operation = (world, input) => {
   const name = readString(input, 'AutoScalingGroupName', VALIDATION, true)!;
   const desired = readInteger(input, 'DesiredCapacity', VALIDATION);
   if (desired === undefined) throw validation('DesiredCapacity is required');
-  world.setDesiredCapacity(name, desired);
+  world.rules.autoScaling.setDesiredCapacity(name, desired);
   return {};
 };
 

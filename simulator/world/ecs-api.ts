@@ -2,7 +2,7 @@ import { AwsApiError, type ApiInput, type ApiOutput } from '../api';
 import { chunkLimit, paginate, readInteger, readList, readString, readStrings } from './input';
 import { ACCOUNT, REGION, type Cluster, type ContainerInstance, type Service, type Task } from './model';
 import { QuerySyntaxError, compileQuery } from './query';
-import type { Operation, World } from './world';
+import type { Operation, RuledWorld as World } from './rules';
 
 /**
  * ECS operations with the limits and answers of the botocore ECS model (aws-behaviour.md §2, §3.1):
@@ -211,7 +211,7 @@ const updateContainerInstancesState: Operation = (world, input) => {
       failures.push({ arn: instance.arn, reason: 'DRAINING', detail: 'The container instance is already draining.' });
       continue;
     }
-    world.setContainerInstanceStatus(instance, status);
+    world.rules.ecs.setContainerInstanceStatus(instance, status);
     containerInstances.push(containerInstanceOutput(world, instance));
   }
   return { containerInstances, failures };
@@ -269,7 +269,7 @@ const stopTask: Operation = (world, input) => {
   if (!task) throw invalid('The referenced task was not found.');
   const reason = readString(input, 'reason', INVALID) ?? 'Task stopped by the user';
   if (reason.length > 255) throw invalid('reason can be at most 255 characters');
-  world.stopTask(task, reason);
+  world.rules.ecs.stopTask(task, reason);
   world.record('task', 'task stop requested', { cluster: cluster.name, task: task.arn.split('/').pop(), by: 'StopTask' });
   return { task: taskOutput(world, cluster, task) };
 };

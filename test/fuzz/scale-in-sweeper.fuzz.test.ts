@@ -5,15 +5,14 @@ import { RetryableError } from '../../lib/errors';
 import { loadSweeperConfig } from '../../lib/sweeper/config';
 import { makeScaleInSweeperHandler } from '../../lib/sweeper/handler';
 import { MemoryTelemetry } from '../../lib/telemetry';
-import { FakeAws } from '../handlers/sweeper/fake-aws';
+import { NOW, SweeperWorld } from '../handlers/sweeper/world';
 
 /**
  * The scale-in sweeper under fuzzed input: arbitrary values and the scheduled-event fixture with
- * one field replaced, removed or retyped. The fake cluster has idle instances old enough to be
+ * one field replaced, removed or retyped. The simulated cluster has idle instances old enough to be
  * removed, so any event that passes validation sweeps and terminates; an invalid one must make no
  * AWS call at all (the event carries no data the sweep needs).
  */
-const NOW = Date.parse('2026-03-04T10:30:00.000Z');
 const SCHEDULED = JSON.parse(readFileSync(join(__dirname, '../../events/scheduled-sweep.json'), 'utf8')) as Record<string, unknown>;
 const PATHS = ['version', 'id', 'detail-type', 'source', 'account', 'time', 'region', 'resources', 'detail'];
 
@@ -26,12 +25,11 @@ const mutatedEvent = fc
     return copy;
   });
 
-const fake = new FakeAws();
-afterAll(() => fake.restore());
+let fake = new SweeperWorld();
 
 function setup() {
-  fake.clear();
-  fake.addInstances('prod', 'asg-a', 2, { idleSinceMinutesAgo: 120, now: NOW });
+  fake = new SweeperWorld();
+  fake.addInstances('prod', 'asg-a', 2, { idleSinceMinutesAgo: 120 });
   fake.addInstances('prod', 'asg-a', 4, { tasksPerInstance: 2 });
   const config = loadSweeperConfig({ CLUSTERS: 'prod', MIN_FREE_CPU: '0', MIN_FREE_MEMORY: '0' });
   return makeScaleInSweeperHandler({
@@ -56,7 +54,7 @@ describe('scale-in sweeper handler under fuzzed input', () => {
           expect(error).toBeInstanceOf(RetryableError);
           return;
         }
-        if (result.outcome === 'invalid') expect(fake.callsByOperation()).toEqual({});
+        if (result.outcome === 'invalid') expect(fake.aws.countByOperation()).toEqual({});
         else expect(result.outcome).toBe('swept');
       }),
       { numRuns: 300 },
@@ -67,7 +65,7 @@ describe('scale-in sweeper handler under fuzzed input', () => {
     const handler = setup();
     const result = await handler(SCHEDULED, { getRemainingTimeInMillis: () => 300_000 });
     expect(result.outcome).toBe('swept');
-    const calls = fake.callsByOperation();
+    const calls = fake.aws.countByOperation();
     expect(WRITES.some((operation) => (calls[operation] ?? 0) > 0)).toBe(true);
   });
 });

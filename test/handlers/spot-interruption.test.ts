@@ -1,70 +1,49 @@
 import {
   DescribeContainerInstancesCommand,
   ECSClient,
-  ListClustersCommand,
   ListContainerInstancesCommand,
   UpdateContainerInstancesStateCommand,
-  ECSServiceException,
-  ClusterNotFoundException,
   type ContainerInstance,
 } from '@aws-sdk/client-ecs';
-import { mockClient } from 'aws-sdk-client-mock';
+import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RetryableError } from '../../lib/errors';
 import { loadSpotConfig } from '../../lib/spot/config';
 import { makeSpotInterruptionHandler } from '../../lib/spot/handler';
 import { MemoryTelemetry } from '../../lib/telemetry';
+import { VirtualClock } from '../../simulator/clock';
+import { InProcessAws } from '../../simulator/inprocess';
+import { World } from '../../simulator/world/world';
 
-const ecsMock = mockClient(ECSClient);
 const fixture = (name: string): Record<string, unknown> =>
   JSON.parse(readFileSync(join(__dirname, '../../events', name), 'utf8')) as Record<string, unknown>;
 
 const INSTANCE_ID = 'i-0b662ef9931388ba0';
-const CI_ARN = 'arn:aws:ecs:us-east-1:123456789012:container-instance/prod/0d3cf3c5a4b84e7b9a3d1e2f4b5c6d7e';
+const REBALANCE_INSTANCE_ID = 'i-1234567890abcdef0';
 
-function containerInstance(overrides: Partial<ContainerInstance> = {}): ContainerInstance {
-  return {
-    containerInstanceArn: CI_ARN,
-    ec2InstanceId: INSTANCE_ID,
-    status: 'ACTIVE',
-    agentConnected: true,
-    runningTasksCount: 3,
-    pendingTasksCount: 0,
-    registeredResources: [
-      { name: 'CPU', type: 'INTEGER', integerValue: 2048 },
-      { name: 'MEMORY', type: 'INTEGER', integerValue: 7680 },
-    ],
-    remainingResources: [
-      { name: 'CPU', type: 'INTEGER', integerValue: 1024 },
-      { name: 'MEMORY', type: 'INTEGER', integerValue: 3072 },
-    ],
-    ...overrides,
-  };
-}
-
-function setup(env: Record<string, string> = { CLUSTERS: 'prod' }) {
+/**
+ * The handler against the simulator's world, answered in process: clusters named in `clusters`
+ * exist, and the event's instance is registered in `home` (unless it is undefined).
+ */
+function setup(options: { env?: Record<string, string>; clusters?: string[]; home?: string | undefined; instanceId?: string; drainingToDraining?: 'succeed' | 'failure' } = {}) {
+  const world = new World(new VirtualClock(), { seed: 1, drainingToDraining: options.drainingToDraining ?? 'succeed' });
+  for (const name of options.clusters ?? ['prod']) world.createCluster({ name });
+  const home = 'home' in options ? options.home : (options.clusters ?? ['prod'])[0];
+  // A neighbour in every cluster, so that a lookup by filter has something else to skip.
+  for (const name of options.clusters ?? ['prod']) world.addInstance({ cluster: name, cpu: 2048, memory: 7680 });
+  const instance = home ? world.addInstance({ cluster: home, cpu: 2048, memory: 7680, id: options.instanceId ?? INSTANCE_ID, spot: true }) : undefined;
+  const aws = new InProcessAws(world);
   const telemetry = new MemoryTelemetry();
-  const handler = makeSpotInterruptionHandler({
-    config: loadSpotConfig(env),
-    ecs: new ECSClient({ region: 'us-east-1' }),
-    telemetry,
-  });
-  return { handler, telemetry };
+  const handler = makeSpotInterruptionHandler({ config: loadSpotConfig(options.env ?? { CLUSTERS: 'prod' }), ecs: aws.clients().ecs, telemetry });
+  return { world, aws, instance, handler, telemetry };
 }
 
 const decisionLines = (telemetry: MemoryTelemetry) => telemetry.logs.filter((entry) => entry.message === 'spot decision');
 
-beforeEach(() => ecsMock.reset());
-
 describe('spot interruption handler', () => {
   it('drains an ACTIVE container instance in exactly three ECS calls', async () => {
-    ecsMock.on(ListContainerInstancesCommand).resolves({ containerInstanceArns: [CI_ARN] });
-    ecsMock.on(DescribeContainerInstancesCommand).resolves({ containerInstances: [containerInstance()], failures: [] });
-    ecsMock
-      .on(UpdateContainerInstancesStateCommand)
-      .resolves({ containerInstances: [containerInstance({ status: 'DRAINING' })], failures: [] });
-    const { handler, telemetry } = setup();
+    const { aws, instance, handler, telemetry } = setup();
 
     const result = await handler(fixture('spot-interruption-terminate.json'));
 
@@ -74,22 +53,14 @@ describe('spot interruption handler', () => {
       kind: 'spot-interruption',
       ec2InstanceId: INSTANCE_ID,
       cluster: 'prod',
-      containerInstanceArn: CI_ARN,
+      containerInstanceArn: instance!.arn,
     });
-    expect(ecsMock.calls()).toHaveLength(3);
-    expect(ecsMock).toHaveReceivedNthCommandWith(1, ListContainerInstancesCommand, {
-      cluster: 'prod',
-      filter: `ec2InstanceId == ${INSTANCE_ID}`,
-    });
-    expect(ecsMock).toHaveReceivedNthCommandWith(2, DescribeContainerInstancesCommand, {
-      cluster: 'prod',
-      containerInstances: [CI_ARN],
-    });
-    expect(ecsMock).toHaveReceivedNthCommandWith(3, UpdateContainerInstancesStateCommand, {
-      cluster: 'prod',
-      containerInstances: [CI_ARN],
-      status: 'DRAINING',
-    });
+    expect(aws.calls()).toEqual([
+      { service: 'ecs', operation: 'ListContainerInstances', input: { cluster: 'prod', filter: `ec2InstanceId == ${INSTANCE_ID}` }, outcome: 'ok' },
+      { service: 'ecs', operation: 'DescribeContainerInstances', input: { cluster: 'prod', containerInstances: [instance!.arn] }, outcome: 'ok' },
+      { service: 'ecs', operation: 'UpdateContainerInstancesState', input: { cluster: 'prod', containerInstances: [instance!.arn], status: 'DRAINING' }, outcome: 'ok' },
+    ]);
+    expect(instance!.status).toBe('DRAINING');
     expect(decisionLines(telemetry)).toHaveLength(1);
     expect(decisionLines(telemetry)[0]?.fields).toMatchObject({ outcome: 'drained', instanceAction: 'terminate' });
     expect(telemetry.metricTotal('InstanceDrained', { kind: 'spot-interruption', cluster: 'prod' })).toBe(1);
@@ -98,71 +69,187 @@ describe('spot interruption handler', () => {
   it.each(['spot-interruption-stop.json', 'spot-interruption-hibernate.json'])('drains for %s too', async (file) => {
     const event = fixture(file);
     const instanceId = (event.detail as Record<string, string>)['instance-id'];
-    ecsMock.on(ListContainerInstancesCommand).resolves({ containerInstanceArns: [CI_ARN] });
-    ecsMock
-      .on(DescribeContainerInstancesCommand)
-      .resolves({ containerInstances: [containerInstance({ ec2InstanceId: instanceId })] });
-    ecsMock
-      .on(UpdateContainerInstancesStateCommand)
-      .resolves({ containerInstances: [containerInstance({ ec2InstanceId: instanceId, status: 'DRAINING' })] });
-    const { handler } = setup();
+    const { aws, instance, handler } = setup({ instanceId });
     await expect(handler(event)).resolves.toMatchObject({ outcome: 'drained' });
-    expect(ecsMock).toHaveReceivedCommandTimes(UpdateContainerInstancesStateCommand, 1);
+    expect(aws.calls('ecs:UpdateContainerInstancesState')).toHaveLength(1);
+    expect(instance!.status).toBe('DRAINING');
   });
 
   it('makes no write when the instance is already DRAINING', async () => {
-    ecsMock.on(ListContainerInstancesCommand).resolves({ containerInstanceArns: [CI_ARN] });
-    ecsMock.on(DescribeContainerInstancesCommand).resolves({ containerInstances: [containerInstance({ status: 'DRAINING' })] });
-    const { handler, telemetry } = setup();
+    const { world, aws, instance, handler, telemetry } = setup();
+    world.setContainerInstanceStatus(instance!, 'DRAINING');
 
     await expect(handler(fixture('spot-interruption-terminate.json'))).resolves.toMatchObject({
       outcome: 'no-action',
       reason: 'already-draining',
     });
-    expect(ecsMock).toHaveReceivedCommandTimes(UpdateContainerInstancesStateCommand, 0);
-    expect(ecsMock.calls()).toHaveLength(2);
+    expect(aws.operations()).toEqual(['ListContainerInstances', 'DescribeContainerInstances']);
     expect(telemetry.metricTotal('DrainSkipped', { reason: 'already-draining' })).toBe(1);
   });
 
   it('does not try to drain an instance that is not ACTIVE yet', async () => {
-    ecsMock.on(ListContainerInstancesCommand).resolves({ containerInstanceArns: [CI_ARN] });
-    ecsMock.on(DescribeContainerInstancesCommand).resolves({ containerInstances: [containerInstance({ status: 'REGISTERING' })] });
-    const { handler } = setup();
+    const { aws, instance, handler } = setup();
+    instance!.status = 'REGISTERING';
     await expect(handler(fixture('spot-interruption-terminate.json'))).resolves.toMatchObject({ reason: 'not-active' });
-    expect(ecsMock).toHaveReceivedCommandTimes(UpdateContainerInstancesStateCommand, 0);
+    expect(aws.calls('ecs:UpdateContainerInstancesState')).toHaveLength(0);
   });
 
   it('succeeds without a write when no managed cluster has the instance, after one list per cluster', async () => {
-    ecsMock.on(ListContainerInstancesCommand).resolves({ containerInstanceArns: [] });
-    const { handler, telemetry } = setup({ CLUSTERS: 'a,b,c' });
+    const { aws, handler, telemetry } = setup({ env: { CLUSTERS: 'a,b,c' }, clusters: ['a', 'b', 'c'], home: undefined });
 
     await expect(handler(fixture('spot-interruption-terminate.json'))).resolves.toMatchObject({
       outcome: 'no-action',
       reason: 'not-a-container-instance',
     });
-    expect(ecsMock.commandCalls(ListContainerInstancesCommand).map((call) => call.args[0].input.cluster)).toEqual(['a', 'b', 'c']);
-    expect(ecsMock).toHaveReceivedCommandTimes(DescribeContainerInstancesCommand, 0);
-    expect(ecsMock).toHaveReceivedCommandTimes(UpdateContainerInstancesStateCommand, 0);
+    expect(aws.inputs('ecs:ListContainerInstances').map((input) => input.cluster)).toEqual(['a', 'b', 'c']);
+    expect(aws.operations()).toEqual(['ListContainerInstances', 'ListContainerInstances', 'ListContainerInstances']);
     expect(decisionLines(telemetry)[0]?.fields).toMatchObject({ clustersSearched: 3, reason: 'not-a-container-instance' });
   });
 
   it('stops searching at the cluster that has the instance: k clusters cost at most k + 2 calls', async () => {
-    ecsMock.on(ListContainerInstancesCommand).resolves({ containerInstanceArns: [] });
-    ecsMock.on(ListContainerInstancesCommand, { cluster: 'b' }).resolves({ containerInstanceArns: [CI_ARN] });
-    ecsMock.on(DescribeContainerInstancesCommand).resolves({ containerInstances: [containerInstance()] });
-    ecsMock.on(UpdateContainerInstancesStateCommand).resolves({ containerInstances: [containerInstance({ status: 'DRAINING' })] });
-    const { handler } = setup({ CLUSTERS: 'a,b,c,d' });
+    const { aws, handler } = setup({ env: { CLUSTERS: 'a,b,c,d' }, clusters: ['a', 'b', 'c', 'd'], home: 'b' });
 
     await expect(handler(fixture('spot-interruption-terminate.json'))).resolves.toMatchObject({ outcome: 'drained', cluster: 'b' });
-    expect(ecsMock.commandCalls(ListContainerInstancesCommand)).toHaveLength(2);
-    expect(ecsMock).toHaveReceivedCommandWith(UpdateContainerInstancesStateCommand, { cluster: 'b' });
-    expect(ecsMock.calls().length).toBeLessThanOrEqual(4 + 2);
+    expect(aws.inputs('ecs:ListContainerInstances').map((input) => input.cluster)).toEqual(['a', 'b']);
+    expect(aws.inputs('ecs:UpdateContainerInstancesState')).toEqual([expect.objectContaining({ cluster: 'b' })]);
+    expect(aws.calls().length).toBeLessThanOrEqual(4 + 2);
   });
+
+  it('accepts a refused update when ECS reports the instance DRAINING on a second look', async () => {
+    // Someone else drains the instance between the handler's look and its update; this world
+    // refuses DRAINING → DRAINING with a failure (aws-behaviour.md §2, the UNVERIFIED variant).
+    const { world, aws, instance, handler } = setup({ drainingToDraining: 'failure' });
+    aws.before('ecs:UpdateContainerInstancesState', () => world.setContainerInstanceStatus(instance!, 'DRAINING'));
+
+    await expect(handler(fixture('spot-interruption-terminate.json'))).resolves.toMatchObject({ outcome: 'drained' });
+    expect(aws.calls('ecs:DescribeContainerInstances')).toHaveLength(2);
+  });
+
+  it('treats an instance that disappeared (INACTIVE on the update and on a second look) as nothing left to drain', async () => {
+    const { world, aws, handler } = setup();
+    aws.before('ecs:UpdateContainerInstancesState', () => world.shutDown(INSTANCE_ID, 'spot-interruption'));
+
+    await expect(handler(fixture('spot-interruption-terminate.json'))).resolves.toMatchObject({
+      outcome: 'no-action',
+      reason: 'deregistered',
+    });
+    expect(aws.calls('ecs:DescribeContainerInstances')).toHaveLength(2);
+  });
+
+  it('rethrows throttling as retryable and writes nothing', async () => {
+    const { aws, instance, handler, telemetry } = setup();
+    aws.fail({ operation: 'ecs:ListContainerInstances', error: 'throttling' });
+
+    await expect(handler(fixture('spot-interruption-terminate.json'))).rejects.toBeInstanceOf(RetryableError);
+    expect(aws.calls('ecs:UpdateContainerInstancesState')).toHaveLength(0);
+    expect(instance!.status).toBe('ACTIVE');
+    expect(telemetry.logs.find((entry) => entry.message === 'spot drain failed')?.fields).toMatchObject({
+      errorClass: 'retryable',
+      errorName: 'ThrottlingException',
+    });
+  });
+
+  it('skips a configured cluster that does not exist and goes on with the others', async () => {
+    const { aws, handler, telemetry } = setup({ env: { CLUSTERS: 'gone,prod' }, clusters: ['prod'] });
+
+    await expect(handler(fixture('spot-interruption-terminate.json'))).resolves.toMatchObject({ outcome: 'drained', cluster: 'prod' });
+    expect(aws.calls('ecs:ListContainerInstances').map((call) => [call.input.cluster, call.outcome])).toEqual([
+      ['gone', 'ClusterNotFoundException'],
+      ['prod', 'ok'],
+    ]);
+    expect(telemetry.metricTotal('ClusterNotFound', { cluster: 'gone' })).toBe(1);
+  });
+
+  it('discovers clusters with paginated ListClusters when none are configured', async () => {
+    // ListClusters answers 100 clusters a page: the instance lives in the 101st.
+    const clusters = Array.from({ length: 101 }, (_, index) => `c${String(index).padStart(3, '0')}`);
+    const { aws, instance, handler, telemetry } = setup({ env: {}, clusters, home: 'c100' });
+
+    await handler(fixture('spot-interruption-terminate.json'));
+    const pages = aws.inputs('ecs:ListClusters');
+    expect(pages).toHaveLength(2);
+    expect(pages[0]?.nextToken).toBeUndefined();
+    expect(typeof pages[1]?.nextToken).toBe('string');
+    expect(aws.inputs('ecs:UpdateContainerInstancesState')).toEqual([expect.objectContaining({ cluster: 'arn:aws:ecs:us-east-1:123456789012:cluster/c100' })]);
+    expect(instance!.status).toBe('DRAINING');
+    expect(telemetry.metricTotal('InstanceDrained', { cluster: 'c100' })).toBe(1);
+  });
+
+  it('in dry run, looks up and decides but writes nothing', async () => {
+    const { aws, instance, handler, telemetry } = setup({ env: { CLUSTERS: 'prod', DRY_RUN: 'true' } });
+
+    await expect(handler(fixture('spot-interruption-terminate.json'))).resolves.toMatchObject({ reason: 'dry-run' });
+    expect(aws.calls('ecs:UpdateContainerInstancesState')).toHaveLength(0);
+    expect(instance!.status).toBe('ACTIVE');
+    expect(decisionLines(telemetry)[0]?.fields).toMatchObject({ dryRun: true, reason: 'dry-run', status: 'ACTIVE' });
+  });
+
+  it.each([
+    ['malformed-spot-missing-detail.json', 'malformed-envelope'],
+    ['ecs-container-instance-state-change.json', 'unexpected-source'],
+  ])('acknowledges the invalid event %s with one error line, a metric and no AWS call', async (file, reason) => {
+    const { aws, handler, telemetry } = setup();
+    await expect(handler(fixture(file))).resolves.toEqual({ outcome: 'invalid', reason });
+    expect(aws.calls()).toHaveLength(0);
+    expect(telemetry.logs.filter((entry) => entry.level === 'ERROR')).toHaveLength(1);
+    expect(telemetry.metricTotal('InvalidEvent', { function: 'spotInterruption', reason })).toBe(1);
+  });
+
+  it.each([
+    ['rebalance-recommendation.json', 'rebalance-drain-disabled'],
+    ['state-change-shutting-down.json', 'state-change-drain-disabled'],
+    ['state-change-running.json', 'state-running'],
+  ])('ignores %s by default without an AWS call', async (file, reason) => {
+    const { aws, handler, telemetry } = setup();
+    await expect(handler(fixture(file))).resolves.toMatchObject({ outcome: 'ignored', reason });
+    expect(aws.calls()).toHaveLength(0);
+    expect(decisionLines(telemetry)).toHaveLength(1);
+  });
+
+  it('drains on a rebalance recommendation when enabled', async () => {
+    const { instance, handler, telemetry } = setup({ env: { CLUSTERS: 'prod', REBALANCE_DRAIN: 'true' }, instanceId: REBALANCE_INSTANCE_ID });
+    await expect(handler(fixture('rebalance-recommendation.json'))).resolves.toMatchObject({
+      outcome: 'drained',
+      kind: 'rebalance-recommendation',
+    });
+    expect(instance!.status).toBe('DRAINING');
+    expect(telemetry.metricTotal('InstanceDrained', { kind: 'rebalance-recommendation' })).toBe(1);
+  });
+});
+
+/**
+ * Answers the world cannot give, so these two stay on aws-sdk-client-mock: a lookup by
+ * `ec2InstanceId ==` filter that returns another instance (ECS's filter never does; the handler
+ * guards against it anyway), and a drain refused with INVALID_STATE while the instance stays ACTIVE.
+ */
+describe('spot interruption handler: answers no world gives', () => {
+  // mockClient(ECSClient) replaces send() of every ECSClient: only while these tests run.
+  let ecsMock: AwsClientStub<ECSClient>;
+  const CI_ARN = 'arn:aws:ecs:us-east-1:123456789012:container-instance/prod/0d3cf3c5a4b84e7b9a3d1e2f4b5c6d7e';
+  const containerInstance = (overrides: Partial<ContainerInstance> = {}): ContainerInstance => ({
+    containerInstanceArn: CI_ARN,
+    ec2InstanceId: INSTANCE_ID,
+    status: 'ACTIVE',
+    agentConnected: true,
+    runningTasksCount: 3,
+    pendingTasksCount: 0,
+    ...overrides,
+  });
+  const mocked = () => {
+    const telemetry = new MemoryTelemetry();
+    const handler = makeSpotInterruptionHandler({ config: loadSpotConfig({ CLUSTERS: 'prod' }), ecs: new ECSClient({ region: 'us-east-1' }), telemetry });
+    return { handler, telemetry };
+  };
+  beforeAll(() => {
+    ecsMock = mockClient(ECSClient);
+  });
+  beforeEach(() => ecsMock.reset());
+  afterAll(() => ecsMock.restore());
 
   it('never drains a container instance whose EC2 instance id does not match', async () => {
     ecsMock.on(ListContainerInstancesCommand).resolves({ containerInstanceArns: [CI_ARN] });
     ecsMock.on(DescribeContainerInstancesCommand).resolves({ containerInstances: [containerInstance({ ec2InstanceId: 'i-0aaaaaaaaaaaaaaaa' })] });
-    const { handler, telemetry } = setup();
+    const { handler, telemetry } = mocked();
 
     await expect(handler(fixture('spot-interruption-terminate.json'))).resolves.toMatchObject({
       outcome: 'no-action',
@@ -173,139 +260,13 @@ describe('spot interruption handler', () => {
     expect(telemetry.messages('WARN')).toContain('container instance lookup returned a different EC2 instance; ignored');
   });
 
-  it('accepts a refused update when ECS reports the instance DRAINING on a second look', async () => {
-    ecsMock.on(ListContainerInstancesCommand).resolves({ containerInstanceArns: [CI_ARN] });
-    ecsMock
-      .on(DescribeContainerInstancesCommand)
-      .resolvesOnce({ containerInstances: [containerInstance()] })
-      .resolves({ containerInstances: [containerInstance({ status: 'DRAINING' })] });
-    ecsMock.on(UpdateContainerInstancesStateCommand).resolves({
-      containerInstances: [],
-      failures: [{ arn: CI_ARN, reason: 'INVALID_STATE', detail: 'already draining' }],
-    });
-    const { handler } = setup();
-
-    await expect(handler(fixture('spot-interruption-terminate.json'))).resolves.toMatchObject({ outcome: 'drained' });
-    expect(ecsMock).toHaveReceivedCommandTimes(DescribeContainerInstancesCommand, 2);
-  });
-
   it('throws a retryable error when ECS refuses the drain and the instance is still ACTIVE', async () => {
     ecsMock.on(ListContainerInstancesCommand).resolves({ containerInstanceArns: [CI_ARN] });
     ecsMock.on(DescribeContainerInstancesCommand).resolves({ containerInstances: [containerInstance()] });
-    ecsMock.on(UpdateContainerInstancesStateCommand).resolves({
-      containerInstances: [],
-      failures: [{ arn: CI_ARN, reason: 'INVALID_STATE' }],
-    });
-    const { handler, telemetry } = setup();
+    ecsMock.on(UpdateContainerInstancesStateCommand).resolves({ containerInstances: [], failures: [{ arn: CI_ARN, reason: 'INVALID_STATE' }] });
+    const { handler, telemetry } = mocked();
 
     await expect(handler(fixture('spot-interruption-terminate.json'))).rejects.toBeInstanceOf(RetryableError);
     expect(telemetry.metricTotal('DrainFailed', { kind: 'spot-interruption' })).toBe(1);
-  });
-
-  it('treats an instance that disappeared (MISSING, then INACTIVE) as nothing left to drain', async () => {
-    ecsMock.on(ListContainerInstancesCommand).resolves({ containerInstanceArns: [CI_ARN] });
-    ecsMock
-      .on(DescribeContainerInstancesCommand)
-      .resolvesOnce({ containerInstances: [containerInstance()] })
-      .resolves({ containerInstances: [containerInstance({ status: 'INACTIVE' })] });
-    ecsMock.on(UpdateContainerInstancesStateCommand).resolves({ failures: [{ arn: CI_ARN, reason: 'MISSING' }] });
-    const { handler } = setup();
-
-    await expect(handler(fixture('spot-interruption-terminate.json'))).resolves.toMatchObject({
-      outcome: 'no-action',
-      reason: 'deregistered',
-    });
-  });
-
-  it('rethrows throttling as retryable and writes nothing', async () => {
-    ecsMock
-      .on(ListContainerInstancesCommand)
-      // ThrottlingException is not a modeled ECS error: the SDK raises it as a service exception by name.
-      .rejects(
-        new ECSServiceException({ name: 'ThrottlingException', $fault: 'client', message: 'Rate exceeded', $metadata: { httpStatusCode: 400 } }),
-      );
-    const { handler, telemetry } = setup();
-
-    await expect(handler(fixture('spot-interruption-terminate.json'))).rejects.toBeInstanceOf(RetryableError);
-    expect(ecsMock).toHaveReceivedCommandTimes(UpdateContainerInstancesStateCommand, 0);
-    expect(telemetry.logs.find((entry) => entry.message === 'spot drain failed')?.fields).toMatchObject({
-      errorClass: 'retryable',
-      errorName: 'ThrottlingException',
-    });
-  });
-
-  it('skips a configured cluster that does not exist and goes on with the others', async () => {
-    ecsMock
-      .on(ListContainerInstancesCommand, { cluster: 'gone' })
-      .rejects(new ClusterNotFoundException({ message: 'Cluster not found.', $metadata: {} }));
-    ecsMock.on(ListContainerInstancesCommand, { cluster: 'prod' }).resolves({ containerInstanceArns: [CI_ARN] });
-    ecsMock.on(DescribeContainerInstancesCommand).resolves({ containerInstances: [containerInstance()] });
-    ecsMock.on(UpdateContainerInstancesStateCommand).resolves({ containerInstances: [containerInstance({ status: 'DRAINING' })] });
-    const { handler, telemetry } = setup({ CLUSTERS: 'gone,prod' });
-
-    await expect(handler(fixture('spot-interruption-terminate.json'))).resolves.toMatchObject({ outcome: 'drained', cluster: 'prod' });
-    expect(telemetry.metricTotal('ClusterNotFound', { cluster: 'gone' })).toBe(1);
-  });
-
-  it('discovers clusters with paginated ListClusters when none are configured', async () => {
-    const a = 'arn:aws:ecs:us-east-1:123456789012:cluster/a';
-    const b = 'arn:aws:ecs:us-east-1:123456789012:cluster/b';
-    ecsMock.on(ListClustersCommand).resolvesOnce({ clusterArns: [a], nextToken: 't1' }).resolvesOnce({ clusterArns: [b] });
-    ecsMock.on(ListContainerInstancesCommand).resolves({ containerInstanceArns: [] });
-    ecsMock.on(ListContainerInstancesCommand, { cluster: b }).resolves({ containerInstanceArns: [CI_ARN] });
-    ecsMock.on(DescribeContainerInstancesCommand).resolves({ containerInstances: [containerInstance()] });
-    ecsMock.on(UpdateContainerInstancesStateCommand).resolves({ containerInstances: [containerInstance({ status: 'DRAINING' })] });
-    const { handler, telemetry } = setup({});
-
-    await handler(fixture('spot-interruption-terminate.json'));
-    expect(ecsMock).toHaveReceivedNthCommandWith(2, ListClustersCommand, { nextToken: 't1' });
-    expect(ecsMock).toHaveReceivedCommandWith(UpdateContainerInstancesStateCommand, { cluster: b });
-    expect(telemetry.metricTotal('InstanceDrained', { cluster: 'b' })).toBe(1);
-  });
-
-  it('in dry run, looks up and decides but writes nothing', async () => {
-    ecsMock.on(ListContainerInstancesCommand).resolves({ containerInstanceArns: [CI_ARN] });
-    ecsMock.on(DescribeContainerInstancesCommand).resolves({ containerInstances: [containerInstance()] });
-    const { handler, telemetry } = setup({ CLUSTERS: 'prod', DRY_RUN: 'true' });
-
-    await expect(handler(fixture('spot-interruption-terminate.json'))).resolves.toMatchObject({ reason: 'dry-run' });
-    expect(ecsMock).toHaveReceivedCommandTimes(UpdateContainerInstancesStateCommand, 0);
-    expect(decisionLines(telemetry)[0]?.fields).toMatchObject({ dryRun: true, reason: 'dry-run', status: 'ACTIVE' });
-  });
-
-  it.each([
-    ['malformed-spot-missing-detail.json', 'malformed-envelope'],
-    ['ecs-container-instance-state-change.json', 'unexpected-source'],
-  ])('acknowledges the invalid event %s with one error line, a metric and no AWS call', async (file, reason) => {
-    const { handler, telemetry } = setup();
-    await expect(handler(fixture(file))).resolves.toEqual({ outcome: 'invalid', reason });
-    expect(ecsMock.calls()).toHaveLength(0);
-    expect(telemetry.logs.filter((entry) => entry.level === 'ERROR')).toHaveLength(1);
-    expect(telemetry.metricTotal('InvalidEvent', { function: 'spotInterruption', reason })).toBe(1);
-  });
-
-  it.each([
-    ['rebalance-recommendation.json', 'rebalance-drain-disabled'],
-    ['state-change-shutting-down.json', 'state-change-drain-disabled'],
-    ['state-change-running.json', 'state-running'],
-  ])('ignores %s by default without an AWS call', async (file, reason) => {
-    const { handler, telemetry } = setup();
-    await expect(handler(fixture(file))).resolves.toMatchObject({ outcome: 'ignored', reason });
-    expect(ecsMock.calls()).toHaveLength(0);
-    expect(decisionLines(telemetry)).toHaveLength(1);
-  });
-
-  it('drains on a rebalance recommendation when enabled', async () => {
-    ecsMock.on(ListContainerInstancesCommand).resolves({ containerInstanceArns: [CI_ARN] });
-    ecsMock.on(DescribeContainerInstancesCommand).resolves({ containerInstances: [containerInstance({ ec2InstanceId: 'i-1234567890abcdef0' })] });
-    ecsMock
-      .on(UpdateContainerInstancesStateCommand)
-      .resolves({ containerInstances: [containerInstance({ ec2InstanceId: 'i-1234567890abcdef0', status: 'DRAINING' })] });
-    const { handler, telemetry } = setup({ CLUSTERS: 'prod', REBALANCE_DRAIN: 'true' });
-    await expect(handler(fixture('rebalance-recommendation.json'))).resolves.toMatchObject({
-      outcome: 'drained',
-      kind: 'rebalance-recommendation',
-    });
-    expect(telemetry.metricTotal('InstanceDrained', { kind: 'rebalance-recommendation' })).toBe(1);
   });
 });

@@ -2,20 +2,17 @@ import fc from 'fast-check';
 import { loadSweeperConfig } from '../../../lib/sweeper/config';
 import { makeScaleInSweeperHandler } from '../../../lib/sweeper/handler';
 import { MemoryTelemetry } from '../../../lib/telemetry';
-import { FakeAws } from './fake-aws';
+import { SweeperWorld } from './world';
 
 /**
- * End-state properties of whole sweeps over random clusters (in-memory AWS): whatever the
- * cluster and the settings, over several runs no termination is ever refused for the group's
- * minimum (nor would take a group below it), no instance is
- * terminated while a non-daemon task runs on it, and a run that drains anything leaves the reserve
- * free on the ACTIVE instances.
+ * End-state properties of whole sweeps over random clusters (the simulator's world, answered in
+ * process): whatever the cluster and the settings, over several runs no termination is ever
+ * refused for the group's minimum (nor would take a group below it), no instance is terminated
+ * while a non-daemon task runs on it, and a run that drains anything leaves the reserve free on the
+ * ACTIVE instances. Between runs the world's service scheduler replaces the tasks of DRAINING
+ * instances where capacity allows.
  */
-const NOW = Date.parse('2026-03-04T10:30:00.000Z');
-const fake = new FakeAws();
-afterAll(() => fake.restore());
-
-const worldArb = fc.record({
+const clusterArb = fc.record({
   groups: fc.array(fc.record({ min: fc.nat(3), instances: fc.array(fc.record({ tasks: fc.nat(3), idleMinutes: fc.option(fc.nat(120), { nil: undefined }) }), { minLength: 1, maxLength: 6 }) }), { minLength: 1, maxLength: 2 }),
   daemon: fc.boolean(),
   env: fc.record({
@@ -27,34 +24,28 @@ const worldArb = fc.record({
   }),
 });
 
-type World = typeof worldArb extends fc.Arbitrary<infer T> ? T : never;
+type Cluster = typeof clusterArb extends fc.Arbitrary<infer T> ? T : never;
 
-function build(world: World): void {
-  fake.clear();
-  fake.daemonServices.set('prod', world.daemon ? ['agent'] : []);
-  world.groups.forEach((group, groupIndex) => {
+function build(cluster: Cluster): SweeperWorld {
+  const aws = new SweeperWorld();
+  aws.daemons('prod', cluster.daemon ? ['agent'] : []);
+  cluster.groups.forEach((group, groupIndex) => {
     const name = `asg-${groupIndex}`;
     for (const spec of group.instances) {
-      const [instance] = fake.addInstances('prod', name, 1, {
-        tasksPerInstance: spec.tasks,
-        ...(spec.idleMinutes !== undefined ? { idleSinceMinutesAgo: spec.idleMinutes, now: NOW } : {}),
-      });
-      if (spec.tasks === 0 && spec.idleMinutes === undefined) instance!.attributes = {};
+      aws.addInstances('prod', name, 1, { serviceTasks: spec.tasks, ...(spec.idleMinutes !== undefined ? { idleSinceMinutesAgo: spec.idleMinutes } : {}) });
     }
-    fake.groups.get(name)!.min = Math.min(group.min, group.instances.length);
+    aws.world.groups.get(name)!.minSize = Math.min(group.min, group.instances.length);
   });
+  return aws;
 }
 
-const nonDaemonTasksOn = (instanceId: string) =>
-  (fake.tasks.get('prod') ?? []).filter((task) => task.instanceId === instanceId && task.lastStatus !== 'STOPPED' && !task.group.startsWith('service:agent'));
-
-function freeOnActive(): { cpu: number; memory: number } {
+function freeOnActive(aws: SweeperWorld): { cpu: number; memory: number } {
   const free = { cpu: 0, memory: 0 };
-  for (const instance of fake.instances.get('prod') ?? []) {
+  for (const instance of aws.world.clusters.get('prod')!.instances.values()) {
     if (instance.status !== 'ACTIVE') continue;
-    const used = (fake.tasks.get('prod') ?? []).filter((task) => task.instanceId === instance.id && task.lastStatus !== 'STOPPED');
-    free.cpu += instance.registeredCpu - used.reduce((sum, task) => sum + (task.cpu ?? 0), 0);
-    free.memory += instance.registeredMemory - used.reduce((sum, task) => sum + (task.memory ?? 0), 0);
+    const used = aws.world.usage(instance);
+    free.cpu += instance.registeredCpu - used.cpu;
+    free.memory += instance.registeredMemory - used.memory;
   }
   return free;
 }
@@ -62,39 +53,33 @@ function freeOnActive(): { cpu: number; memory: number } {
 describe('sweeps over random clusters', () => {
   it('keep every group at or above its minimum, never terminate a busy instance, and keep the reserve', async () => {
     await fc.assert(
-      fc.asyncProperty(worldArb, async (world) => {
-        build(world);
-        let now = NOW;
-        const config = loadSweeperConfig({ CLUSTERS: 'prod', ...world.env });
+      fc.asyncProperty(clusterArb, async (cluster) => {
+        const aws = build(cluster);
+        const config = loadSweeperConfig({ CLUSTERS: 'prod', ...cluster.env });
         const handler = makeScaleInSweeperHandler({
           config,
-          clients: fake.clients(),
+          clients: aws.clients(),
           telemetry: new MemoryTelemetry(),
-          clock: { now: () => now, sleep: async () => undefined },
+          clock: { now: () => aws.clock.now(), sleep: async () => undefined },
         });
         const terminatedBusy: string[] = [];
-        fake.hooks.set('TerminateInstanceInAutoScalingGroup', () => {
-          const request = fake.requests[fake.requests.length - 1]!;
-          const instance = fake.instance('prod', String(request.input.InstanceId));
-          if (instance && nonDaemonTasksOn(instance.id).length > 0) terminatedBusy.push(instance.ec2InstanceId);
+        aws.aws.before('autoscaling:TerminateInstanceInAutoScalingGroup', (input) => {
+          const ec2InstanceId = String(input.InstanceId);
+          if (aws.world.containerInstanceOf(ec2InstanceId) && aws.workOn(ec2InstanceId).length > 0) terminatedBusy.push(ec2InstanceId);
         });
         for (let run = 0; run < 3; run += 1) {
           const result = await handler({ source: 'aws.events', 'detail-type': 'Scheduled Event' });
-          for (const group of fake.groups.values()) expect(group.desired).toBeGreaterThanOrEqual(group.min);
-          // The fake, like Auto Scaling, refuses a termination below the minimum; the sweeper must never ask.
+          for (const group of aws.world.groups.values()) expect(group.desiredCapacity).toBeGreaterThanOrEqual(group.minSize);
+          // Auto Scaling refuses a termination below the minimum; the sweeper must never ask.
           expect(result.clusters[0]?.execution.refused).toEqual([]);
           expect(terminatedBusy).toEqual([]);
           const drained = result.clusters[0]?.execution.drained.length ?? 0;
           if (drained > 0) {
-            const free = freeOnActive();
+            const free = freeOnActive(aws);
             expect(free.cpu).toBeGreaterThanOrEqual(config.minFreeCpu);
             expect(free.memory).toBeGreaterThanOrEqual(config.minFreeMemory);
           }
-          // Between runs ECS stops the tasks of DRAINING instances (their replacements are not modelled).
-          for (const instance of fake.instances.get('prod') ?? []) {
-            if (instance.status === 'DRAINING') for (const task of nonDaemonTasksOn(instance.id)) task.lastStatus = 'STOPPED';
-          }
-          now += 30 * 60_000;
+          await aws.clock.advance(30 * 60_000);
         }
       }),
       { numRuns: 60 },

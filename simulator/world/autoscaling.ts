@@ -1,0 +1,321 @@
+import { AwsApiError } from '../api';
+import type { Ec2Rules } from './ec2';
+import type { EcsRules } from './ecs';
+import { ACCOUNT, AZS, REGION, type Group, type GroupInstance, type LifecycleAction, type LifecycleHook, type Termination } from './model';
+import type { SnsRules } from './sns';
+import type { WorldState } from './state';
+
+export interface GroupSpec {
+  name: string;
+  cluster: string;
+  minSize: number;
+  maxSize: number;
+  desiredCapacity: number;
+  instanceCpu: number;
+  instanceMemory: number;
+  instanceType?: string;
+  spot?: boolean;
+  ageSeconds?: number;
+  tags?: Record<string, string>;
+  /** Fixed ids for the first instances; the rest get seeded random ids. */
+  instanceIds?: string[];
+}
+export interface HookSpec {
+  groupName: string;
+  name: string;
+  heartbeatTimeout?: number;
+  defaultResult?: 'CONTINUE' | 'ABANDON';
+  topicArn?: string;
+  metadata?: string;
+}
+
+/**
+ * Auto Scaling: group capacity, launches, scale-in and termination through lifecycle hooks, with
+ * their heartbeat and global timeouts (aws-behaviour.md §3.2).
+ */
+export class AutoScalingRules {
+  private readonly pendingGroupPasses = new Set<string>();
+
+  constructor(
+    private readonly world: WorldState,
+    private readonly ecs: EcsRules,
+    private readonly ec2: Ec2Rules,
+    private readonly sns: SnsRules,
+  ) {}
+
+  /** Creates a group and its initial instances, InService and registered at once. */
+  createGroup(spec: GroupSpec): Group {
+    const group: Group = {
+      name: spec.name,
+      arn: `arn:aws:autoscaling:${REGION}:${ACCOUNT}:autoScalingGroup:${this.world.random.uuid()}:autoScalingGroupName/${spec.name}`,
+      cluster: spec.cluster,
+      minSize: spec.minSize,
+      maxSize: spec.maxSize,
+      desiredCapacity: spec.desiredCapacity,
+      instanceType: spec.instanceType ?? 'm5.large',
+      instanceCpu: spec.instanceCpu,
+      instanceMemory: spec.instanceMemory,
+      spot: spec.spot ?? false,
+      instances: new Map(),
+      hooks: new Map(),
+      createdAt: this.world.now(),
+      tags: Object.entries(spec.tags ?? {}).map(([key, value]) => ({ key, value })),
+    };
+    this.world.groups.set(group.name, group);
+    for (let index = 0; index < spec.desiredCapacity; index += 1) {
+      const instance = this.ec2.addInstance({
+        cluster: spec.cluster,
+        cpu: spec.instanceCpu,
+        memory: spec.instanceMemory,
+        instanceType: group.instanceType,
+        spot: group.spot,
+        groupName: group.name,
+        ...(spec.ageSeconds !== undefined ? { ageSeconds: spec.ageSeconds } : {}),
+        ...(spec.instanceIds?.[index] ? { id: spec.instanceIds[index] } : {}),
+      });
+      group.instances.set(instance.ec2InstanceId, {
+        id: instance.ec2InstanceId,
+        lifecycleState: 'InService',
+        healthStatus: 'Healthy',
+        protectedFromScaleIn: false,
+        launchedAt: this.world.ec2.get(instance.ec2InstanceId)!.launchedAt,
+      });
+    }
+    return group;
+  }
+
+  /**
+   * Adds a termination lifecycle hook. Like PutLifecycleHook, it sends the
+   * autoscaling:TEST_NOTIFICATION of aws-behaviour.md §1.5 to the hook's topic.
+   */
+  putLifecycleHook(spec: HookSpec): LifecycleHook {
+    const group = this.world.groups.get(spec.groupName);
+    if (!group) throw new AwsApiError('ValidationError', `Group ${spec.groupName} not found`, 400);
+    const hook: LifecycleHook = {
+      name: spec.name,
+      groupName: group.name,
+      transition: 'autoscaling:EC2_INSTANCE_TERMINATING',
+      heartbeatTimeout: spec.heartbeatTimeout ?? 3600,
+      defaultResult: spec.defaultResult ?? 'ABANDON',
+      ...(spec.topicArn ? { topicArn: spec.topicArn, roleArn: `arn:aws:iam::${ACCOUNT}:role/autoscaling-notification` } : {}),
+      ...(spec.metadata !== undefined ? { metadata: spec.metadata } : {}),
+    };
+    group.hooks.set(hook.name, hook);
+    if (hook.topicArn) {
+      this.sns.publish(
+        hook.topicArn,
+        JSON.stringify({
+          AutoScalingGroupName: group.name,
+          Service: 'AWS Auto Scaling',
+          Time: new Date(this.world.now()).toISOString(),
+          AccountId: ACCOUNT,
+          Event: 'autoscaling:TEST_NOTIFICATION',
+          RequestId: this.world.random.uuid(),
+          AutoScalingGroupARN: group.arn,
+        }),
+        `Auto Scaling: test notification for group "${group.name}"`,
+      );
+    }
+    return hook;
+  }
+
+
+  setDesiredCapacity(groupName: string, desired: number): void {
+    const group = this.world.groups.get(groupName);
+    if (!group) throw new AwsApiError('ValidationError', `AutoScalingGroup name not found - AutoScalingGroup ${groupName} not found`, 400);
+    if (desired > group.maxSize) {
+      throw new AwsApiError('ValidationError', `New SetDesiredCapacity value ${desired} is above max value ${group.maxSize} for the AutoScalingGroup.`, 400);
+    }
+    if (desired < group.minSize) {
+      throw new AwsApiError('ValidationError', `New SetDesiredCapacity value ${desired} is below min value ${group.minSize} for the AutoScalingGroup.`, 400);
+    }
+    this.world.record('group', 'desired capacity set', { group: group.name, from: group.desiredCapacity, to: desired });
+    group.desiredCapacity = desired;
+    this.requestGroupPass(group.name);
+  }
+
+
+  requestGroupPass(groupName: string): void {
+    if (this.pendingGroupPasses.has(groupName)) return;
+    this.pendingGroupPasses.add(groupName);
+    this.world.clock.schedule(this.world.now() + 1_000, () => {
+      this.pendingGroupPasses.delete(groupName);
+      const group = this.world.groups.get(groupName);
+      if (group) this.runGroup(group);
+    });
+  }
+
+  private runGroup(group: Group): void {
+    const inCapacity = [...group.instances.values()].filter(
+      (instance) => instance.lifecycleState === 'Pending' || instance.lifecycleState === 'InService',
+    );
+    if (inCapacity.length < group.desiredCapacity) {
+      for (let count = inCapacity.length; count < group.desiredCapacity; count += 1) this.launch(group);
+    } else if (inCapacity.length > group.desiredCapacity) {
+      // Scale-in skips protected instances; with every instance protected nothing terminates
+      // (aws-behaviour.md §3.2, SetInstanceProtection).
+      const candidates = inCapacity
+        .filter((instance) => instance.lifecycleState === 'InService' && !instance.protectedFromScaleIn)
+        .sort((a, b) => a.launchedAt - b.launchedAt || a.id.localeCompare(b.id));
+      for (const instance of candidates.slice(0, inCapacity.length - group.desiredCapacity)) {
+        this.beginTermination(group, instance, 'scale-in');
+      }
+    }
+  }
+
+  private launch(group: Group): void {
+    const id = `i-${this.world.random.hex(17)}`;
+    const now = this.world.now();
+    this.world.ec2.set(id, {
+      id,
+      state: 'pending',
+      instanceType: group.instanceType,
+      spot: group.spot,
+      az: AZS[this.world.ec2.size % AZS.length]!,
+      launchedAt: now,
+      cluster: group.cluster,
+      groupName: group.name,
+      cpu: group.instanceCpu,
+      memory: group.instanceMemory,
+    });
+    const member: GroupInstance = { id, lifecycleState: 'Pending', healthStatus: 'Healthy', protectedFromScaleIn: false, launchedAt: now };
+    group.instances.set(id, member);
+    this.world.record('group', 'instance launched', { group: group.name, ec2InstanceId: id });
+    this.world.clock.schedule(now + this.world.timings.bootMs, () => {
+      const ec2 = this.world.ec2.get(id);
+      if (!ec2 || ec2.state !== 'pending') return;
+      ec2.state = 'running';
+      if (member.lifecycleState === 'Pending') member.lifecycleState = 'InService';
+      this.ecs.register(id, this.world.now());
+    });
+  }
+
+  /** Termination: through every termination hook (Terminating:Wait), else straight to Proceed. */
+  beginTermination(group: Group, member: GroupInstance, cause: Termination['cause']): void {
+    if (member.lifecycleState !== 'InService' && member.lifecycleState !== 'Pending') return;
+    const hooks = [...group.hooks.values()].filter((hook) => hook.transition === 'autoscaling:EC2_INSTANCE_TERMINATING');
+    this.world.record('group', 'instance terminating', { group: group.name, ec2InstanceId: member.id, cause, hooks: hooks.length });
+    this.world.pendingCause.set(member.id, cause);
+    if (hooks.length === 0) {
+      member.lifecycleState = 'Terminating';
+      this.proceed(group, member);
+      return;
+    }
+    member.lifecycleState = 'Terminating:Wait';
+    for (const hook of hooks) this.startLifecycleAction(group, member, hook);
+    this.requestGroupPass(group.name);
+  }
+
+  private startLifecycleAction(group: Group, member: GroupInstance, hook: LifecycleHook): void {
+    const now = this.world.now();
+    const heartbeatTimeoutMs = hook.heartbeatTimeout * 1000;
+    const action: LifecycleAction = {
+      token: this.world.random.uuid(),
+      hookName: hook.name,
+      groupName: group.name,
+      instanceId: member.id,
+      startedAt: now,
+      heartbeatTimeoutMs,
+      heartbeatDeadline: now + heartbeatTimeoutMs,
+      // Global timeout: min(48 h, 100 × heartbeat timeout) (aws-behaviour.md §3.2).
+      globalDeadline: now + Math.min(172_800_000, 100 * heartbeatTimeoutMs),
+      state: 'active',
+      heartbeats: 0,
+    };
+    this.world.lifecycleActions.set(action.token, action);
+    this.armHeartbeatTimer(action);
+    this.world.clock.schedule(action.globalDeadline, () => this.expire(action, 'global-timeout'));
+    this.world.record('lifecycle', 'lifecycle action started', { ec2InstanceId: member.id, hook: hook.name, token: action.token });
+    if (hook.topicArn) {
+      const message: Record<string, string> = {
+        Origin: 'AutoScalingGroup',
+        LifecycleHookName: hook.name,
+        Destination: 'EC2',
+        AccountId: ACCOUNT,
+        RequestId: this.world.random.uuid(),
+        LifecycleTransition: hook.transition,
+        AutoScalingGroupName: group.name,
+        Service: 'AWS Auto Scaling',
+        Time: new Date(now).toISOString(),
+        EC2InstanceId: member.id,
+        LifecycleActionToken: action.token,
+      };
+      if (hook.metadata !== undefined) message.NotificationMetadata = hook.metadata;
+      this.sns.publish(hook.topicArn, JSON.stringify(message), `Auto Scaling:  Lifecycle action 'TERMINATING' for instance ${member.id} in progress.`);
+    }
+  }
+
+  private armHeartbeatTimer(action: LifecycleAction): void {
+    this.world.clock.schedule(action.heartbeatDeadline, () => {
+      if (action.state === 'active' && this.world.now() >= action.heartbeatDeadline) this.expire(action, 'expired');
+    });
+  }
+
+  private expire(action: LifecycleAction, state: 'expired' | 'global-timeout'): void {
+    if (action.state !== 'active') return;
+    const hook = this.world.groups.get(action.groupName)?.hooks.get(action.hookName);
+    this.world.record('lifecycle', state === 'expired' ? 'lifecycle action expired' : 'lifecycle action hit the global timeout', {
+      ec2InstanceId: action.instanceId,
+      result: hook?.defaultResult ?? 'ABANDON',
+    });
+    this.endAction(action, state, hook?.defaultResult ?? 'ABANDON');
+  }
+
+  /** Records a heartbeat: the heartbeat window restarts, never beyond the global timeout. */
+  heartbeat(action: LifecycleAction): void {
+    action.heartbeats += 1;
+    action.heartbeatDeadline = Math.min(this.world.now() + action.heartbeatTimeoutMs, action.globalDeadline);
+    this.armHeartbeatTimer(action);
+  }
+
+  completeAction(action: LifecycleAction, result: 'CONTINUE' | 'ABANDON'): void {
+    const instance = this.world.containerInstanceOf(action.instanceId);
+    const unstopped = instance && instance.status !== 'INACTIVE' ? this.world.unstoppedTasksOn(instance) : [];
+    this.world.record('lifecycle', 'lifecycle action completed', {
+      ec2InstanceId: action.instanceId,
+      result,
+      unstoppedTasks: unstopped.filter((task) => !task.daemon).length,
+      unstoppedDaemonTasks: unstopped.filter((task) => task.daemon).length,
+    });
+    this.endAction(action, 'completed', result);
+  }
+
+  private endAction(action: LifecycleAction, state: LifecycleAction['state'], result: 'CONTINUE' | 'ABANDON'): void {
+    action.state = state;
+    action.result = result;
+    action.endedAt = this.world.now();
+    const instance = this.world.containerInstanceOf(action.instanceId);
+    const unstopped = instance && instance.status !== 'INACTIVE' ? this.world.unstoppedTasksOn(instance) : [];
+    action.unstoppedTasksAtEnd = unstopped.filter((task) => !task.daemon).length;
+    action.unstoppedDaemonTasksAtEnd = unstopped.filter((task) => task.daemon).length;
+    const membership = this.world.groupOf(action.instanceId);
+    if (!membership || membership.instance.lifecycleState !== 'Terminating:Wait') return;
+    const others = [...this.world.lifecycleActions.values()].filter(
+      (candidate) => candidate.instanceId === action.instanceId && candidate.state === 'active',
+    );
+    // ABANDON skips the remaining hooks; CONTINUE waits for them (aws-behaviour.md §3.2).
+    if (result === 'ABANDON') for (const other of others) other.state = 'completed';
+    if (result === 'ABANDON' || others.length === 0) this.proceed(membership.group, membership.instance, action);
+  }
+
+  private proceed(group: Group, member: GroupInstance, action?: LifecycleAction): void {
+    member.lifecycleState = 'Terminating:Proceed';
+    const cause = this.world.pendingCause.get(member.id) ?? 'scale-in';
+    const ec2 = this.world.ec2.get(member.id);
+    if (ec2 && (ec2.state === 'running' || ec2.state === 'pending')) {
+      this.ec2.shutDown(member.id, cause, action);
+    } else if (action) {
+      const termination = [...this.world.terminations].reverse().find((candidate) => candidate.ec2InstanceId === member.id);
+      if (termination) {
+        termination.lifecycle = action.state;
+        termination.lifecycleUnstoppedTasks = 0;
+      }
+    }
+    this.world.clock.schedule(this.world.now() + this.world.timings.shutdownMs, () => {
+      member.lifecycleState = 'Terminated';
+      group.instances.delete(member.id);
+      this.requestGroupPass(group.name);
+    });
+    this.requestGroupPass(group.name);
+  }
+}
