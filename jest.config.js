@@ -29,5 +29,11 @@ const shared = {
 
 /** @type {import('jest').Config} */
 module.exports = {
-  projects: TIERS.map((tier) => ({ ...shared, displayName: tier, roots: [`<rootDir>/test/${tier}`] })),
+  projects: TIERS.map((tier) => ({
+    ...shared,
+    displayName: tier,
+    roots: [`<rootDir>/test/${tier}`],
+    // Each integration test runs hours of simulated time; jest's 5 s real-time default breaks on a busy machine.
+    ...(tier === 'integration' ? { testTimeout: 60_000 } : {}),
+  })),
 };

@@ -170,7 +170,7 @@ export class Simulation {
   // ---------------------------------------------------------------- handlers
 
   /** A function's environment: every cluster of the scenario, the lifecycle topic, the scenario's settings. */
-  functionEnv(name: FunctionName): Env {
+  private functionEnv(name: FunctionName): Env {
     return {
       CLUSTERS: this.scenario.clusters.map((cluster) => cluster.name).join(','),
       ...(name === LIFECYCLE_HOOK ? { LIFECYCLE_TOPIC_ARN: this.topicArn } : {}),
