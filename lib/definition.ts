@@ -38,6 +38,7 @@ export interface FunctionDefinition<N extends string, C extends CommonConfig, S 
   readonly build: (deps: FunctionDeps<C, S>) => FunctionHandler<R>;
 }
 
+/** Any one of the definitions, for code that loops over them all (each builder's types differ). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyFunctionDefinition = FunctionDefinition<string, any, any, unknown>;
 
