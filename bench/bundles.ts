@@ -10,14 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { readFileSync } from 'node:fs';
+import { FUNCTIONS } from '../lib/functions';
 import { median, publish, type Section } from './report';
 
 const ROOT = join(__dirname, '..');
-const FUNCTIONS = [
-  ['spotInterruption', 'handlers/spot-interruption.ts'],
-  ['lifecycleHook', 'handlers/lifecycle-hook.ts'],
-  ['scaleInSweeper', 'handlers/scale-in-sweeper.ts'],
-] as const;
 const LOADS = Number(process.env.BENCH_LOADS ?? 9);
 
 async function main(): Promise<void> {
@@ -25,7 +21,9 @@ async function main(): Promise<void> {
   const rows: Section['rows'] = [];
   const data: unknown[] = [];
   try {
-    for (const [name, entry] of FUNCTIONS) {
+    for (const { name, handler } of FUNCTIONS) {
+      // serverless.yml's `handlers/<file>.<export>` names the entry point handlers/<file>.ts.
+      const entry = `${handler.slice(0, handler.lastIndexOf('.'))}.ts`;
       const outfile = join(out, `${name}.js`);
       await build({
         entryPoints: [join(ROOT, entry)],

@@ -7,16 +7,15 @@
  * Run: npm run bench:lifecycle
  */
 import { REQUEUE_KIND } from '../lib/events/lifecycle';
-import { loadLifecycleConfig } from '../lib/lifecycle/config';
+import { lifecycleHook, LIFECYCLE_HOOK } from '../lib/lifecycle/definition';
 import { Simulation } from '../simulator/runner/simulation';
 import { parseScenario, type ScenarioInput } from '../simulator/scenarios/load';
-import { functionEnv, useSandboxes } from './lib/handlers';
 import { formatCalls, max, progress, sum } from './lib/common';
 import { median, publish, type Section } from './report';
 
 const GROUP_SIZE = 20;
 const REMOVED = 10;
-const LAMBDA_TIMEOUT_SECONDS = 900;
+const LAMBDA_TIMEOUT_SECONDS = lifecycleHook.timeoutSeconds;
 const STOP_SECONDS = [240, 480, 720, 960, 1200];
 const DAEMON = 'node-exporter';
 
@@ -82,8 +81,7 @@ interface Result {
 
 async function run(label: string, seed: number, faults: ScenarioInput['faults']): Promise<Result> {
   const simulation = await Simulation.start(parseScenario(scenario(seed, faults)));
-  const pools = useSandboxes(simulation, seed);
-  const config = loadLifecycleConfig(functionEnv(simulation, 'lifecycleHook'));
+  const config = simulation.configOf(lifecycleHook)!;
   let hops = 0;
   simulation.world.subscribe(simulation.topicArn, (record) => {
     if (record.Sns.Message.includes(`"kind":"${REQUEUE_KIND}"`)) hops += 1;
@@ -107,7 +105,7 @@ async function run(label: string, seed: number, faults: ScenarioInput['faults'])
       drainMinutes.push(drainMs / 60_000);
       lifetimes += Math.ceil(drainMs / (LAMBDA_TIMEOUT_SECONDS * 1000));
     }
-    const lifecycleInvocations = simulation.lambdas.invocations.filter((invocation) => invocation.fn === 'lifecycleHook');
+    const lifecycleInvocations = simulation.lambdas.invocations.filter((invocation) => invocation.fn === LIFECYCLE_HOOK);
     return {
       label,
       seed,
@@ -128,7 +126,6 @@ async function run(label: string, seed: number, faults: ScenarioInput['faults'])
       realMs: report.realMs,
     };
   } finally {
-    for (const pool of pools) pool.close();
     await simulation.close();
   }
 }

@@ -2,13 +2,13 @@
  * Spot drainer, one warning at a time: AWS calls by operation and handler time per event, through
  * the simulator's HTTP endpoint (real SDK serialization, a real socket on 127.0.0.1), for one
  * cluster, ten clusters (listed in CLUSTERS, and discovered with CLUSTERS unset) and a
- * 1,000-instance cluster. The handler is built by its own factory with the default settings.
+ * 1,000-instance cluster. The handler is built from its definition with the default settings.
  * Run: npm run bench:spot
  */
 import { performance } from 'node:perf_hooks';
-import { buildClients } from '../lib/clients';
-import { loadSpotConfig } from '../lib/spot/config';
-import { makeSpotInterruptionHandler } from '../lib/spot/handler';
+import { randomUUID } from 'node:crypto';
+import { createClients } from '../lib/clients';
+import { spotInterruption } from '../lib/spot/definition';
 import { MemoryTelemetry } from '../lib/telemetry';
 import { Simulation, simulatorClientOptions } from '../simulator/runner/simulation';
 import { parseScenario } from '../simulator/scenarios/load';
@@ -70,9 +70,10 @@ async function runCase(spec: Case): Promise<{ first: Sample[]; again: Sample[] }
   const simulation = await Simulation.start(scenario);
   try {
     const env: Record<string, string> = spec.listClusters ? { CLUSTERS: scenario.clusters.map((cluster) => cluster.name).join(',') } : {};
-    const config = loadSpotConfig(env);
-    const clients = buildClients(simulatorClientOptions(simulation.url, config.sdk));
-    const handler = makeSpotInterruptionHandler({ config, ecs: clients.ecs, telemetry: new MemoryTelemetry() });
+    const config = spotInterruption.loadConfig(env);
+    const clients = createClients(spotInterruption.clients, simulatorClientOptions(simulation.url, config.sdk));
+    const handler = spotInterruption.build({ config, clients, telemetry: new MemoryTelemetry(), clock: simulation.clock, newId: randomUUID });
+    const context = { getRemainingTimeInMillis: () => spotInterruption.timeoutSeconds * 1000 };
     // Interrupted instances spread over every cluster, in a fixed order.
     const instances = scenario.groups.flatMap((group) => simulation.groupInstances(group.name));
     const step = Math.max(1, Math.floor(instances.length / spec.events));
@@ -81,7 +82,7 @@ async function runCase(spec: Case): Promise<{ first: Sample[]; again: Sample[] }
     const send = async (ec2InstanceId: string, index: number): Promise<Sample> => {
       const before = simulation.callLog.snapshot();
       const started = performance.now();
-      const result = await handler(spotWarning(ec2InstanceId, simulation.clock.now(), `bench-${index}`));
+      const result = await handler(spotWarning(ec2InstanceId, simulation.clock.now(), `bench-${index}`), context);
       const ms = performance.now() - started;
       return { calls: callsBetween(before, simulation.callLog.snapshot()), ms, outcome: result.outcome };
     };
@@ -95,7 +96,7 @@ async function runCase(spec: Case): Promise<{ first: Sample[]; again: Sample[] }
     for (const [index, id] of chosen.entries()) first.push(await send(id, index));
     const again: Sample[] = [];
     if (spec.repeat) for (const [index, id] of chosen.entries()) again.push(await send(id, 10_000 + index));
-    for (const client of Object.values(clients)) (client as { destroy(): void }).destroy();
+    clients.ecs.destroy();
     return { first, again };
   } finally {
     await simulation.close();

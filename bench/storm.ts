@@ -7,11 +7,10 @@
  * throttles, calls by operation and what happened to the tasks when the instances were reclaimed.
  * Run: npm run bench:storm
  */
-import { loadSpotConfig } from '../lib/spot/config';
+import { spotInterruption, SPOT_INTERRUPTION } from '../lib/spot/definition';
 import { Simulation } from '../simulator/runner/simulation';
 import { parseScenario, type ScenarioInput } from '../simulator/scenarios/load';
 import { formatCalls, max, progress, sum } from './lib/common';
-import { useSandboxes } from './lib/handlers';
 import { median, percentile, publish, type Section } from './report';
 
 const INSTANCES = Number(process.env.BENCH_STORM_INSTANCES ?? 1000);
@@ -75,8 +74,6 @@ export interface StormResult {
 export async function runStorm(seed: number, env: Record<string, string> = {}): Promise<StormResult> {
   const scenario = parseScenario(stormScenario(seed, env));
   const simulation = await Simulation.start(scenario);
-  // One sandbox per concurrent invocation, as Lambda runs them (bench/lib/sandboxes.ts).
-  const [pool] = useSandboxes(simulation, seed);
   const warnings = new Map<string, number>();
   simulation.world.onBusEvent((event) => {
     if (event['detail-type'] !== 'EC2 Spot Instance Interruption Warning') return;
@@ -110,18 +107,18 @@ export async function runStorm(seed: number, env: Record<string, string> = {}): 
       calls: report.awsCalls.byOperation,
       servicesTasksKilled: report.tasks.killedByOrigin.service,
       disrupted: report.tasks.disrupted,
-      coldStarts: pool?.coldStarts ?? 0,
+      // One execution environment per concurrent invocation, as Lambda runs them (simulator/runner/lambda.ts).
+      coldStarts: simulation.coldStarts(SPOT_INTERRUPTION),
       realMs: report.realMs,
     };
   } finally {
-    pool?.close();
     await simulation.close();
   }
 }
 
 /** The defaults, and the SDK's own retries with fewer or more attempts. */
 const SETTINGS: Array<{ label: string; env: Record<string, string> }> = [
-  { label: `defaults (AWS_MAX_ATTEMPTS=${loadSpotConfig({}).sdk.maxAttempts})`, env: {} },
+  { label: `defaults (AWS_MAX_ATTEMPTS=${spotInterruption.loadConfig({}).sdk.maxAttempts})`, env: {} },
   { label: "AWS_MAX_ATTEMPTS=4, the SDK's own backoff", env: { AWS_MAX_ATTEMPTS: '4', AWS_RETRY_MAX_DELAY_MS: '20000' } },
   { label: "AWS_MAX_ATTEMPTS=10, the SDK's own backoff", env: { AWS_MAX_ATTEMPTS: '10', AWS_RETRY_MAX_DELAY_MS: '20000' } },
 ];

@@ -9,9 +9,9 @@
 import { performance } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { buildClients } from '../lib/clients';
-import { loadSweeperConfig } from '../lib/sweeper/config';
-import { makeScaleInSweeperHandler } from '../lib/sweeper/handler';
+import { randomUUID } from 'node:crypto';
+import { createClients } from '../lib/clients';
+import { scaleInSweeper } from '../lib/sweeper/definition';
 import { planScaleIn } from '../lib/sweeper/plan';
 import { takeSnapshot } from '../lib/sweeper/snapshot';
 import { MemoryTelemetry } from '../lib/telemetry';
@@ -79,11 +79,11 @@ async function measure(instances: number): Promise<SizeResult> {
   await simulation.runFor(150_000); // tasks RUNNING, the added instances registered
   const setupMs = performance.now() - setupStart;
   // A task-shaped reserve in every zone, so planning time includes the placement it needs.
-  const config = loadSweeperConfig({ CLUSTERS: 'prod', RESERVE_TASKS: process.env.BENCH_SWEEPER_RESERVE ?? '2x1024/4096,1x2048/8192' });
-  const clients = buildClients(simulatorClientOptions(simulation.url, config.sdk));
+  const config = scaleInSweeper.loadConfig({ CLUSTERS: 'prod', RESERVE_TASKS: process.env.BENCH_SWEEPER_RESERVE ?? '2x1024/4096,1x2048/8192' });
+  const clients = createClients(scaleInSweeper.clients, simulatorClientOptions(simulation.url, config.sdk));
   const clock = { now: () => simulation.clock.now(), sleep: async () => undefined };
-  const handler = makeScaleInSweeperHandler({ config, clients, telemetry: new MemoryTelemetry(), clock });
-  const context = { getRemainingTimeInMillis: () => 300_000 };
+  const handler = scaleInSweeper.build({ config, clients, telemetry: new MemoryTelemetry(), clock, newId: randomUUID });
+  const context = { getRemainingTimeInMillis: () => scaleInSweeper.timeoutSeconds * 1000 };
   try {
     const sweep = async () => {
       const before = simulation.callLog.snapshot();

@@ -6,10 +6,10 @@
  * exactly what the sweeper would send to AWS, and the times are the sweeper's own CPU time without
  * network latency. Run: npm run bench:sweeper
  */
+import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
-import { loadSweeperConfig } from '../lib/sweeper/config';
-import { makeScaleInSweeperHandler } from '../lib/sweeper/handler';
+import { scaleInSweeper } from '../lib/sweeper/definition';
 import { planScaleIn } from '../lib/sweeper/plan';
 import { takeSnapshot } from '../lib/sweeper/snapshot';
 import { MemoryTelemetry } from '../lib/telemetry';
@@ -96,12 +96,13 @@ async function main(): Promise<void> {
   for (const scenario of scenarios) {
     let aws = build(scenario);
     const env = { CLUSTERS: 'prod', MIN_FREE_CPU: '1024', MIN_FREE_MEMORY: '2048', ...scenario.env };
-    const config = loadSweeperConfig(env);
+    const config = scaleInSweeper.loadConfig(env);
     const clock = { now: () => NOW, sleep: async () => undefined };
-    const handler = makeScaleInSweeperHandler({ config, clients: aws.clients(), telemetry: new MemoryTelemetry(), clock });
+    const handler = scaleInSweeper.build({ config, clients: aws.clients(), telemetry: new MemoryTelemetry(), clock, newId: randomUUID });
+    const context = { getRemainingTimeInMillis: () => scaleInSweeper.timeoutSeconds * 1000 };
 
     const started = performance.now();
-    const result = await handler({ source: 'aws.events', 'detail-type': 'Scheduled Event' });
+    const result = await handler({ source: 'aws.events', 'detail-type': 'Scheduled Event' }, context);
     const handlerMs = performance.now() - started;
     const calls = aws.countByOperation();
     const total = Object.values(calls).reduce((sum, count) => sum + count, 0);

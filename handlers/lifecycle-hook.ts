@@ -1,25 +1,5 @@
-import { clientOptionsFrom, createAutoScalingClient, createEcsClient, createSnsClient } from '../lib/clients';
-import { systemClock } from '../lib/clock';
-import { loadLifecycleConfig } from '../lib/lifecycle/config';
-import { makeLifecycleHookHandler } from '../lib/lifecycle/handler';
-import { createPowertoolsTelemetry } from '../lib/telemetry';
+import { deploy } from '../lib/definition';
+import { lifecycleHook } from '../lib/lifecycle/definition';
 
-// Configuration is validated once, at cold start: a bad stage fails loudly on the first event.
-const config = loadLifecycleConfig(process.env);
-const clientOptions = clientOptionsFrom(config);
-
-// One constructor per service keeps the EC2 and CloudWatch clients out of this function's bundle.
-export const handler = makeLifecycleHookHandler({
-  config,
-  clients: {
-    ecs: createEcsClient(clientOptions),
-    autoScaling: createAutoScalingClient(clientOptions),
-    sns: createSnsClient(clientOptions),
-  },
-  telemetry: createPowertoolsTelemetry({
-    serviceName: 'lifecycleHook',
-    namespace: config.metricsNamespace,
-    logLevel: config.logLevel,
-  }),
-  clock: systemClock,
-});
+// Built at cold start: the configuration is validated once, so a bad stage fails on the first event.
+export const handler = deploy(lifecycleHook);

@@ -1,17 +1,5 @@
-import { clientOptionsFrom, createEcsClient } from '../lib/clients';
-import { loadSpotConfig } from '../lib/spot/config';
-import { makeSpotInterruptionHandler } from '../lib/spot/handler';
-import { createPowertoolsTelemetry } from '../lib/telemetry';
+import { deploy } from '../lib/definition';
+import { spotInterruption } from '../lib/spot/definition';
 
-// Configuration is validated once, at cold start: a bad stage fails loudly on the first event.
-const config = loadSpotConfig(process.env);
-
-export const handler = makeSpotInterruptionHandler({
-  config,
-  ecs: createEcsClient(clientOptionsFrom(config)),
-  telemetry: createPowertoolsTelemetry({
-    serviceName: 'spotInterruption',
-    namespace: config.metricsNamespace,
-    logLevel: config.logLevel,
-  }),
-});
+// Built at cold start: the configuration is validated once, so a bad stage fails on the first event.
+export const handler = deploy(spotInterruption);

@@ -81,6 +81,18 @@ export const createSnsClient = (options: ClientOptions) => new SNSClient(sdkClie
 export const createEc2Client = (options: ClientOptions) => new EC2Client(sdkClientConfig(options));
 export const createCloudWatchClient = (options: ClientOptions) => new CloudWatchClient(sdkClientConfig(options));
 
+export type ServiceName = keyof AwsClients;
+
+/** The constructors of the services a function calls (lib/definition.ts), one per service. */
+export type ClientFactories<S extends ServiceName> = { readonly [K in S]: (options: ClientOptions) => AwsClients[K] };
+
+/** The clients a function's definition names, built with its constructors and the same options. */
+export function createClients<S extends ServiceName>(factories: ClientFactories<S>, options: ClientOptions): Pick<AwsClients, S> {
+  const clients = {} as Record<S, AwsClients[S]>;
+  for (const service of Object.keys(factories) as S[]) clients[service] = factories[service](options);
+  return clients as Pick<AwsClients, S>;
+}
+
 /**
  * Every client, built lazily on first use: for the simulator, tests and benchmarks. Handlers use
  * the single-service constructors above instead, to keep their bundles small.

@@ -14,10 +14,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REQUEUE_KIND } from '../../lib/events/lifecycle';
-import { loadLifecycleConfig } from '../../lib/lifecycle/config';
+import { FUNCTIONS, LIFECYCLE_HOOK, lifecycleHook, SCALE_IN_SWEEPER, SPOT_INTERRUPTION, type FunctionName } from '../../lib/functions';
 import { LIFECYCLE_TOPIC, Simulation } from '../../simulator/runner/simulation';
 import { loadScenario, parseScenario, type Scenario, type ScenarioInput } from '../../simulator/scenarios/load';
-import { functionEnv, useSandboxes } from '../lib/handlers';
 
 export const FAULTS = ['throttling', '5xx', 'latency', 'duplicate', 'delayed'] as const;
 export type Fault = (typeof FAULTS)[number] | 'none';
@@ -55,19 +54,19 @@ const EVENTS_DIR = join(__dirname, '..', '..', 'events');
 const fixture = (name: string): unknown => JSON.parse(readFileSync(join(EVENTS_DIR, name), 'utf8'));
 
 /** Invalid input each function may meet: fixtures and shapes a misconfigured rule or topic sends. */
-function invalidEvents(): Record<'spotInterruption' | 'lifecycleHook' | 'scaleInSweeper', unknown[]> {
+function invalidEvents(): Record<FunctionName, unknown[]> {
   return {
-    spotInterruption: [
+    [SPOT_INTERRUPTION]: [
       fixture('malformed-spot-missing-detail.json'),
       { source: 'aws.ec2', 'detail-type': 'EC2 Spot Instance Interruption Warning', detail: { 'instance-id': 'i-0abc; DROP', 'instance-action': 'terminate' } },
       'not an event',
     ],
-    lifecycleHook: [
+    [LIFECYCLE_HOOK]: [
       fixture('lifecycle-malformed.json'),
       { Records: [{ EventSource: 'aws:sns', Sns: { Message: 'not json' } }] },
       { Records: 'none' },
     ],
-    scaleInSweeper: [{ source: 'aws.ec2', 'detail-type': 'Scheduled Event' }, [], { source: 'aws.events', 'detail-type': 'Something Else' }],
+    [SCALE_IN_SWEEPER]: [{ source: 'aws.ec2', 'detail-type': 'Scheduled Event' }, [], { source: 'aws.events', 'detail-type': 'Something Else' }],
   };
 }
 
@@ -91,7 +90,7 @@ export function caseScenario(spec: CaseSpec): Scenario {
   input.seed = base.seed + spec.seed * 1000;
   const planted = invalidEvents();
   const times = [5, Math.round(base.durationMinutes * 30)];
-  for (const fn of ['spotInterruption', 'lifecycleHook', 'scaleInSweeper'] as const) {
+  for (const { name: fn } of FUNCTIONS) {
     if (!base.handlers[fn].enabled) continue;
     for (const [index, event] of planted[fn].entries()) {
       input.events.push({ type: 'invoke', atSeconds: times[index % times.length]! + index, function: fn, event, invalid: true });
@@ -103,8 +102,7 @@ export function caseScenario(spec: CaseSpec): Scenario {
 export async function runCase(spec: CaseSpec): Promise<CaseResult> {
   const scenario = caseScenario(spec);
   const simulation = await Simulation.start(scenario);
-  const pools = useSandboxes(simulation, spec.seed);
-  const lifecycle = scenario.handlers.lifecycleHook.enabled ? loadLifecycleConfig(functionEnv(simulation, 'lifecycleHook')) : undefined;
+  const lifecycle = simulation.configOf(lifecycleHook);
 
   // Requeue hops per chain, seen on the lifecycle topic.
   const hops = new Map<string, number>();
@@ -151,7 +149,7 @@ export async function runCase(spec: CaseSpec): Promise<CaseResult> {
       else forced += 1;
     }
 
-    const relevant = simulation.lambdas.invocations.filter((invocation) => invocation.fn !== 'scaleInSweeper');
+    const relevant = simulation.lambdas.invocations.filter((invocation) => invocation.fn !== SCALE_IN_SWEEPER);
     const loopDetail = {
       inFlight: relevant.filter((invocation) => !invocation.outcome).length,
       lateInvocations: relevant.filter((invocation) => invocation.startedAt >= quietFrom).length,
@@ -160,11 +158,11 @@ export async function runCase(spec: CaseSpec): Promise<CaseResult> {
       hopsBeyondCap: lifecycle ? [...hops.values()].filter((attempt) => attempt > lifecycle.maxHops).length : 0,
     };
     // SNS deliveries beyond one per published message are the injected duplicates.
-    const lifecycleFirstAttempts = relevant.filter((invocation) => invocation.fn === 'lifecycleHook' && invocation.attempt === 1).length;
+    const lifecycleFirstAttempts = relevant.filter((invocation) => invocation.fn === LIFECYCLE_HOOK && invocation.attempt === 1).length;
     const published = world.timeline.filter(
       (entry) => entry.kind === 'sns' && entry.message === 'message published' && entry.fields?.topic === LIFECYCLE_TOPIC,
     ).length;
-    const plantedLifecycle = scenario.events.filter((event) => event.type === 'invoke' && event.function === 'lifecycleHook').length;
+    const plantedLifecycle = scenario.events.filter((event) => event.type === 'invoke' && event.function === LIFECYCLE_HOOK).length;
     const stats = Object.values(report.invocations);
     return {
       ...spec,
@@ -191,7 +189,6 @@ export async function runCase(spec: CaseSpec): Promise<CaseResult> {
       realMs: report.realMs,
     };
   } finally {
-    for (const pool of pools) pool.close();
     await simulation.close();
   }
 }

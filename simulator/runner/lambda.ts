@@ -1,6 +1,9 @@
 import type { InvocationContext } from '../../lib/clock';
+import { FUNCTIONS, type FunctionName } from '../../lib/functions';
 import type { Activity, VirtualClock } from '../clock';
 import type { World } from '../world/world';
+
+export type { FunctionName };
 
 /**
  * Lambda's asynchronous invocation, in process, on the virtual clock (aws-behaviour.md §4):
@@ -8,7 +11,6 @@ import type { World } from '../world/world';
  * timeout; an invocation still running at its timeout is frozen (it never wakes up again, like a
  * killed sandbox) and counts as an error; an error is retried twice, one and two minutes later.
  */
-export type FunctionName = 'spotInterruption' | 'lifecycleHook' | 'scaleInSweeper';
 export type Handler = (event: unknown, context: InvocationContext) => Promise<unknown>;
 
 export interface FunctionSpec {
@@ -134,7 +136,7 @@ export class LambdaRuntime {
 
   stats(): Record<FunctionName, FunctionStats> {
     const empty = (): FunctionStats => ({ invocations: 0, ok: 0, errors: 0, timeouts: 0, retries: 0, billedMs: 0 });
-    const stats: Record<FunctionName, FunctionStats> = { spotInterruption: empty(), lifecycleHook: empty(), scaleInSweeper: empty() };
+    const stats = Object.fromEntries(FUNCTIONS.map((definition) => [definition.name, empty()])) as Record<FunctionName, FunctionStats>;
     for (const invocation of this.invocations) {
       const entry = stats[invocation.fn];
       entry.invocations += 1;
@@ -151,6 +153,42 @@ export class LambdaRuntime {
   /** Invocations that have not ended yet. */
   get inFlight(): number {
     return this.invocations.filter((invocation) => !invocation.outcome).length;
+  }
+}
+
+/**
+ * Lambda runs concurrent invocations of a function in separate execution environments, each with
+ * its own module state: its own SDK clients, hence its own connection pool and retry quota. A free
+ * environment is reused (warm start); a new one is built (cold start) only when every existing one
+ * is busy. A function error keeps its environment; a timed-out invocation never returns it, as
+ * Lambda resets an environment whose invocation timed out or crashed
+ * (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html). Sharing one
+ * client among a burst of invocations would share one retry quota and make a storm look worse
+ * than it is.
+ */
+export class ExecutionEnvironments {
+  private readonly environments: Array<{ handler: Handler; busy: boolean }> = [];
+
+  constructor(private readonly coldStart: () => Handler) {}
+
+  readonly handler: Handler = async (event, context) => {
+    let environment = this.environments.find((candidate) => !candidate.busy);
+    if (!environment) {
+      environment = { handler: this.coldStart(), busy: false };
+      this.environments.push(environment);
+    }
+    environment.busy = true;
+    try {
+      return await environment.handler(event, context);
+    } finally {
+      // A frozen (timed-out) invocation never gets here: its environment stays busy for good.
+      environment.busy = false;
+    }
+  };
+
+  /** Environments built so far: the function's cold starts. */
+  get coldStarts(): number {
+    return this.environments.length;
   }
 }
 

@@ -1,11 +1,7 @@
-import { buildClients, clientOptionsFrom, type AwsClients, type ClientOptions } from '../../lib/clients';
+import { clientOptionsFrom, createClients, type ClientOptions } from '../../lib/clients';
 import type { CommonConfig, Env } from '../../lib/config';
-import { makeLifecycleHookHandler } from '../../lib/lifecycle/handler';
-import { loadLifecycleConfig } from '../../lib/lifecycle/config';
-import { loadSpotConfig } from '../../lib/spot/config';
-import { makeSpotInterruptionHandler } from '../../lib/spot/handler';
-import { loadSweeperConfig } from '../../lib/sweeper/config';
-import { makeScaleInSweeperHandler } from '../../lib/sweeper/handler';
+import type { AnyFunctionDefinition } from '../../lib/definition';
+import { FUNCTIONS, LIFECYCLE_HOOK, SCALE_IN_SWEEPER, SPOT_INTERRUPTION, type FunctionName } from '../../lib/functions';
 import { MemoryTelemetry } from '../../lib/telemetry';
 import type { ControlPlane } from '../api';
 import { VirtualClock, currentActivity } from '../clock';
@@ -16,13 +12,13 @@ import type { Scenario } from '../scenarios/load';
 import { ACCOUNT, REGION, type BusEvent, type SnsRecord, type TimelineEntry } from '../world/model';
 import { Random } from '../world/random';
 import { World } from '../world/world';
-import { LambdaRuntime, type FunctionName, type Handler } from './lambda';
+import { ExecutionEnvironments, LambdaRuntime } from './lambda';
 import { groupInstances, populateWorld } from './populate';
 
 /**
  * A scenario, running: the world on a virtual clock behind the HTTP endpoint (with the scenario's
- * throttling and faults in front of it), the three handlers built by their own factories with SDK
- * clients pointed at that endpoint, and the deliveries that connect them: EventBridge rules to the
+ * throttling and faults in front of it), the functions built from their definitions (lib/functions.ts)
+ * with SDK clients pointed at that endpoint, and the deliveries that connect them: EventBridge rules to the
  * Spot drainer, the lifecycle topic to the lifecycle drainer (at least once, with the scenario's
  * duplicates and delays), the schedule to the sweeper.
  *
@@ -32,9 +28,6 @@ import { groupInstances, populateWorld } from './populate';
 export const LIFECYCLE_TOPIC = 'ecs-drain-lifecycle';
 export const SIMULATION_START = Date.UTC(2026, 2, 4, 10, 0, 0);
 
-/** Default Lambda timeouts, as serverless.yml deploys them. */
-const DEFAULT_TIMEOUTS: Record<FunctionName, number> = { spotInterruption: 90, lifecycleHook: 900, scaleInSweeper: 300 };
-
 export interface SimulationOptions {
   /** Virtual ms per real ms; unset runs as fast as possible. */
   rate?: number;
@@ -43,11 +36,7 @@ export interface SimulationOptions {
   port?: number;
 }
 
-export interface FunctionTelemetry {
-  spotInterruption: MemoryTelemetry;
-  lifecycleHook: MemoryTelemetry;
-  scaleInSweeper: MemoryTelemetry;
-}
+export type FunctionTelemetry = Record<FunctionName, MemoryTelemetry>;
 
 interface InstrumentableClient {
   middlewareStack: { add(middleware: unknown, options: { step: 'initialize'; name: string }): void };
@@ -95,26 +84,6 @@ function virtualizeBackoff(strategy: RetryStrategyV2, clock: VirtualClock, rando
   };
 }
 
-/**
- * Lambda runs concurrent invocations of a function in separate execution environments, each with
- * its own module state: its own SDK clients, connection pool and retry quota. A free environment
- * is reused (warm start); a new one is built (cold start) only when all are busy. A timed-out
- * invocation never returns its environment, as Lambda discards it. Sharing one client among a burst
- * of invocations would share one retry quota and make a storm look worse than it is.
- */
-function sandboxed(build: () => Handler): Handler {
-  const idle: Handler[] = [];
-  return async (event, context) => {
-    const handler = idle.pop() ?? build();
-    try {
-      return await handler(event, context);
-    } finally {
-      // A function error keeps its environment; a frozen (timed-out) invocation never gets here.
-      idle.push(handler);
-    }
-  };
-}
-
 /** A handler's own SDK settings, pointed at the simulator's endpoint with dummy credentials. */
 export function simulatorClientOptions(url: string, sdk: CommonConfig['sdk']): ClientOptions {
   return {
@@ -126,16 +95,16 @@ export function simulatorClientOptions(url: string, sdk: CommonConfig['sdk']): C
 }
 
 export class Simulation {
-  readonly telemetry: FunctionTelemetry = {
-    spotInterruption: new MemoryTelemetry(),
-    lifecycleHook: new MemoryTelemetry(),
-    scaleInSweeper: new MemoryTelemetry(),
-  };
+  readonly telemetry = Object.fromEntries(FUNCTIONS.map((definition) => [definition.name, new MemoryTelemetry()])) as FunctionTelemetry;
   readonly lambdas: LambdaRuntime;
   readonly topicArn: string;
   private readonly deliveryRandom: Random;
   private readonly backoffRandom: Random;
-  private readonly clients: AwsClients[] = [];
+  /** Chain and lease ids: a stream of their own, so deliveries do not depend on how many a handler draws. */
+  private readonly idRandom: Random;
+  private readonly clients: InstrumentableClient[] = [];
+  private readonly configs = new Map<FunctionName, CommonConfig>();
+  private readonly environments = new Map<FunctionName, ExecutionEnvironments>();
   private readonly realStartedAt = Date.now();
   private readonly spotRules = new Set<string>(['EC2 Spot Instance Interruption Warning']);
   private server: RunningServer | undefined;
@@ -153,6 +122,7 @@ export class Simulation {
     this.topicArn = world.createTopic(LIFECYCLE_TOPIC).arn;
     this.deliveryRandom = new Random((scenario.faults.seed ?? scenario.seed) + 7919);
     this.backoffRandom = new Random((scenario.faults.seed ?? scenario.seed) + 104_729);
+    this.idRandom = new Random((scenario.faults.seed ?? scenario.seed) + 104_729);
     if (options.onTimeline) world.onTimeline(options.onTimeline);
   }
 
@@ -199,32 +169,24 @@ export class Simulation {
 
   // ---------------------------------------------------------------- handlers
 
-  private env(fn: FunctionName, own: Record<string, string>): Env {
+  /** A function's environment: every cluster of the scenario, the lifecycle topic, the scenario's settings. */
+  private functionEnv(name: FunctionName): Env {
     return {
       CLUSTERS: this.scenario.clusters.map((cluster) => cluster.name).join(','),
-      ...(fn === 'lifecycleHook' ? { LIFECYCLE_TOPIC_ARN: this.topicArn } : {}),
+      ...(name === LIFECYCLE_HOOK ? { LIFECYCLE_TOPIC_ARN: this.topicArn } : {}),
       ...this.scenario.handlers.env,
-      ...own,
+      ...this.scenario.handlers[name].env,
     };
   }
 
-  private clientsFor(url: string, sdk: CommonConfig['sdk']): AwsClients {
-    // The handler's own retry settings, as its configuration chose them; only the endpoint differs.
-    const clients = buildClients(simulatorClientOptions(url, sdk));
-    this.instrumentClients(clients);
-    this.clients.push(clients);
-    return clients;
+  /** The configuration a deployed function was built with; undefined if the scenario disables it. */
+  configOf<D extends AnyFunctionDefinition>(definition: D): ReturnType<D['loadConfig']> | undefined {
+    return this.configs.get(definition.name as FunctionName) as ReturnType<D['loadConfig']> | undefined;
   }
 
-  /**
-   * Accounts every call of these clients to the invocation that makes it and runs their retry
-   * backoff on the virtual clock (see `instrument`): for clients built outside the runner, such
-   * as the benchmarks' per-invocation sandboxes.
-   */
-  instrumentClients(clients: AwsClients): void {
-    for (const client of [clients.ecs, clients.autoScaling, clients.sns, clients.ec2, clients.cloudWatch]) {
-      this.instrument(client as unknown as InstrumentableClient);
-    }
+  /** Execution environments built for a function so far (its cold starts). */
+  coldStarts(name: FunctionName): number {
+    return this.environments.get(name)?.coldStarts ?? 0;
   }
 
   /**
@@ -234,6 +196,7 @@ export class Simulation {
    * buckets then refill during the backoff, as they would in real time.
    */
   private instrument(client: InstrumentableClient): void {
+    this.clients.push(client);
     const clock = this.clock;
     const lambdas = this.lambdas;
     client.middlewareStack.add(
@@ -261,73 +224,51 @@ export class Simulation {
     };
   }
 
+  /**
+   * Every function the scenario enables, built from its definition with its own configuration and
+   * SDK settings (only the endpoint differs), one execution environment per concurrent invocation.
+   */
   private wireHandlers(url: string): void {
     const { handlers } = this.scenario;
-    const timeout = (fn: FunctionName, seconds: number | undefined) => (seconds ?? DEFAULT_TIMEOUTS[fn]) * 1000;
+    for (const definition of FUNCTIONS as readonly AnyFunctionDefinition[]) {
+      const name = definition.name as FunctionName;
+      if (!handlers[name].enabled) continue;
+      const config: CommonConfig = definition.loadConfig(this.functionEnv(name));
+      this.configs.set(name, config);
+      const environments = new ExecutionEnvironments(() => {
+        const clients = createClients(definition.clients, simulatorClientOptions(url, config.sdk));
+        for (const client of Object.values(clients)) this.instrument(client as unknown as InstrumentableClient);
+        return definition.build({
+          config,
+          clients,
+          telemetry: this.telemetry[name],
+          clock: this.clock,
+          newId: () => this.idRandom.uuid(),
+        });
+      });
+      this.environments.set(name, environments);
+      this.lambdas.register({
+        name,
+        handler: environments.handler,
+        timeoutMs: (handlers[name].timeoutSeconds ?? definition.timeoutSeconds) * 1000,
+        maximumRetryAttempts: 2,
+      });
+    }
 
-    if (handlers.spotInterruption.enabled) {
-      const config = loadSpotConfig(this.env('spotInterruption', handlers.spotInterruption.env));
-      if (config.rebalanceDrain) this.spotRules.add('EC2 Instance Rebalance Recommendation');
-      if (config.stateChangeDrain) this.spotRules.add('EC2 Instance State-change Notification');
-      const handler = sandboxed(() =>
-        makeSpotInterruptionHandler({
-          config,
-          ecs: this.clientsFor(url, config.sdk).ecs,
-          telemetry: this.telemetry.spotInterruption,
-        }),
-      );
-      this.lambdas.register({
-        name: 'spotInterruption',
-        handler: (event, context) => handler(event, context),
-        timeoutMs: timeout('spotInterruption', handlers.spotInterruption.timeoutSeconds),
-        maximumRetryAttempts: 2,
-      });
-    }
-    if (handlers.lifecycleHook.enabled) {
-      const config = loadLifecycleConfig(this.env('lifecycleHook', handlers.lifecycleHook.env));
-      const handler = sandboxed(() => {
-        const clients = this.clientsFor(url, config.sdk);
-        return makeLifecycleHookHandler({
-          config,
-          clients: { ecs: clients.ecs, autoScaling: clients.autoScaling, sns: clients.sns },
-          telemetry: this.telemetry.lifecycleHook,
-          clock: this.clock,
-          newId: () => this.deliveryRandom.uuid(),
-        });
-      });
-      this.lambdas.register({
-        name: 'lifecycleHook',
-        handler: (event, context) => handler(event, context),
-        timeoutMs: timeout('lifecycleHook', handlers.lifecycleHook.timeoutSeconds),
-        maximumRetryAttempts: 2,
-      });
-      this.world.subscribe(this.topicArn, (record) => this.deliverSns(record));
-    }
-    if (handlers.scaleInSweeper.enabled) {
-      const config = loadSweeperConfig(this.env('scaleInSweeper', handlers.scaleInSweeper.env));
-      const handler = sandboxed(() => {
-        const clients = this.clientsFor(url, config.sdk);
-        return makeScaleInSweeperHandler({
-          config,
-          clients: { ecs: clients.ecs, autoScaling: clients.autoScaling, cloudWatch: clients.cloudWatch },
-          telemetry: this.telemetry.scaleInSweeper,
-          clock: this.clock,
-        });
-      });
-      this.lambdas.register({
-        name: 'scaleInSweeper',
-        handler: (event, context) => handler(event, context),
-        timeoutMs: timeout('scaleInSweeper', handlers.scaleInSweeper.timeoutSeconds),
-        maximumRetryAttempts: 2,
-      });
-      const every = handlers.scaleInSweeper.everyMinutes * 60_000;
+    const spot = this.configs.get(SPOT_INTERRUPTION) as { rebalanceDrain?: boolean; stateChangeDrain?: boolean } | undefined;
+    if (spot?.rebalanceDrain) this.spotRules.add('EC2 Instance Rebalance Recommendation');
+    if (spot?.stateChangeDrain) this.spotRules.add('EC2 Instance State-change Notification');
+    if (handlers[LIFECYCLE_HOOK].enabled) this.world.subscribe(this.topicArn, (record) => this.deliverSns(record));
+    const sweeper = handlers[SCALE_IN_SWEEPER];
+    if (sweeper.enabled) {
+      const every = sweeper.everyMinutes * 60_000;
       const schedule = (at: number) => {
         this.clock.schedule(at, () => {
-          this.lambdas.invoke('scaleInSweeper', this.scheduledEvent());
+          this.lambdas.invoke(SCALE_IN_SWEEPER, this.scheduledEvent());
           schedule(at + every);
         });
       };
-      schedule(SIMULATION_START + handlers.scaleInSweeper.firstAtMinutes * 60_000);
+      schedule(SIMULATION_START + sweeper.firstAtMinutes * 60_000);
     }
     this.world.onBusEvent((event) => this.deliverBusEvent(event));
   }
@@ -339,7 +280,7 @@ export class Simulation {
   private deliverBusEvent(event: BusEvent): void {
     if (event.source !== 'aws.ec2' || !this.spotRules.has(event['detail-type'])) return;
     if (event['detail-type'] === 'EC2 Instance State-change Notification' && !['stopping', 'shutting-down'].includes(String(event.detail.state))) return;
-    this.clock.schedule(this.clock.now() + 500, () => this.lambdas.invoke('spotInterruption', event));
+    this.clock.schedule(this.clock.now() + 500, () => this.lambdas.invoke(SPOT_INTERRUPTION, event));
   }
 
   /**
@@ -353,7 +294,7 @@ export class Simulation {
     const delay = () => (random.chance(sns.delayRate) ? random.int(sns.delaySeconds.min, sns.delaySeconds.max) * 1000 : 0);
     const deliver = (extra: number) =>
       this.clock.schedule(this.clock.now() + 100 + extra, () =>
-        this.lambdas.invoke('lifecycleHook', { Records: [record] }, { invalidInput: isTest }),
+        this.lambdas.invoke(LIFECYCLE_HOOK, { Records: [record] }, { invalidInput: isTest }),
       );
     deliver(delay());
     if (random.chance(sns.duplicateRate)) deliver(delay() + random.int(0, 2000));
@@ -417,9 +358,7 @@ export class Simulation {
   }
 
   async close(): Promise<void> {
-    for (const clients of this.clients) {
-      for (const client of [clients.ecs, clients.autoScaling, clients.sns, clients.ec2, clients.cloudWatch]) client.destroy();
-    }
+    for (const client of this.clients) client.destroy();
     await this.server?.close();
   }
 }

@@ -1,3 +1,4 @@
+import { LIFECYCLE_HOOK, SCALE_IN_SWEEPER, SPOT_INTERRUPTION } from '../../../lib/functions';
 import { VirtualClock } from '../../../simulator/clock';
 import { LambdaRuntime } from '../../../simulator/runner/lambda';
 import { World } from '../../../simulator/world/world';
@@ -14,7 +15,7 @@ describe('LambdaRuntime: asynchronous invocations on the virtual clock', () => {
     const remaining: number[] = [];
     let ranPastTimeout = false;
     lambdas.register({
-      name: 'lifecycleHook',
+      name: LIFECYCLE_HOOK,
       timeoutMs: 30_000,
       maximumRetryAttempts: 0,
       handler: async (_event, context) => {
@@ -25,7 +26,7 @@ describe('LambdaRuntime: asynchronous invocations on the virtual clock', () => {
         ranPastTimeout = true;
       },
     });
-    lambdas.invoke('lifecycleHook', {});
+    lambdas.invoke(LIFECYCLE_HOOK, {});
     await clock.runUntil(600_000);
     expect(remaining).toEqual([30_000, 10_000]);
     expect(ranPastTimeout).toBe(false);
@@ -36,7 +37,7 @@ describe('LambdaRuntime: asynchronous invocations on the virtual clock', () => {
     const { clock, lambdas } = runtime();
     const seen: { at: number; event: unknown }[] = [];
     lambdas.register({
-      name: 'spotInterruption',
+      name: SPOT_INTERRUPTION,
       timeoutMs: 30_000,
       maximumRetryAttempts: 2,
       handler: async (event) => {
@@ -45,7 +46,7 @@ describe('LambdaRuntime: asynchronous invocations on the virtual clock', () => {
         throw new Error('throttled');
       },
     });
-    lambdas.invoke('spotInterruption', { id: 'e1' });
+    lambdas.invoke(SPOT_INTERRUPTION, { id: 'e1' });
     await clock.runUntil(3_600_000);
     expect(seen.map((entry) => entry.at)).toEqual([0, 60_000, 180_000]);
     expect(seen.every((entry) => (entry.event as { id: string }).id === 'e1')).toBe(true);
@@ -56,7 +57,7 @@ describe('LambdaRuntime: asynchronous invocations on the virtual clock', () => {
     const { clock, lambdas } = runtime();
     let attempts = 0;
     lambdas.register({
-      name: 'scaleInSweeper',
+      name: SCALE_IN_SWEEPER,
       timeoutMs: 300_000,
       maximumRetryAttempts: 2,
       handler: async () => {
@@ -65,7 +66,7 @@ describe('LambdaRuntime: asynchronous invocations on the virtual clock', () => {
         return { outcome: 'swept' };
       },
     });
-    lambdas.invoke('scaleInSweeper', {});
+    lambdas.invoke(SCALE_IN_SWEEPER, {});
     await clock.runUntil(3_600_000);
     expect(lambdas.invocations.map((invocation) => invocation.outcome)).toEqual(['error', 'ok']);
   });

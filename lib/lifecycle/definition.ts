@@ -1,0 +1,18 @@
+import { createAutoScalingClient, createEcsClient, createSnsClient } from '../clients';
+import { defineFunction } from '../definition';
+import { loadLifecycleConfig } from './config';
+import { makeLifecycleHookHandler } from './handler';
+
+export const LIFECYCLE_HOOK = 'lifecycleHook';
+
+/** The lifecycle-hook drainer (serverless.yml `functions.lifecycleHook`). */
+export const lifecycleHook = defineFunction({
+  name: LIFECYCLE_HOOK,
+  handler: 'handlers/lifecycle-hook.handler',
+  loadConfig: loadLifecycleConfig,
+  clients: { ecs: createEcsClient, autoScaling: createAutoScalingClient, sns: createSnsClient },
+  // Long enough to poll a drain inside one invocation; the code leaves before the timeout and requeues.
+  timeoutSeconds: 900,
+  memoryMb: 256,
+  build: ({ config, clients, telemetry, clock, newId }) => makeLifecycleHookHandler({ config, clients, telemetry, clock, newId }),
+});

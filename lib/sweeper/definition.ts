@@ -1,0 +1,17 @@
+import { createAutoScalingClient, createCloudWatchClient, createEcsClient } from '../clients';
+import { defineFunction } from '../definition';
+import { loadSweeperConfig } from './config';
+import { makeScaleInSweeperHandler } from './handler';
+
+export const SCALE_IN_SWEEPER = 'scaleInSweeper';
+
+/** The scale-in sweeper (serverless.yml `functions.scaleInSweeper`). */
+export const scaleInSweeper = defineFunction({
+  name: SCALE_IN_SWEEPER,
+  handler: 'handlers/scale-in-sweeper.handler',
+  loadConfig: loadSweeperConfig,
+  clients: { ecs: createEcsClient, autoScaling: createAutoScalingClient, cloudWatch: createCloudWatchClient },
+  timeoutSeconds: 300,
+  memoryMb: 512,
+  build: ({ config, clients, telemetry, clock }) => makeScaleInSweeperHandler({ config, clients, telemetry, clock }),
+});

@@ -1,0 +1,90 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Env } from '../../lib/config';
+import { FUNCTIONS } from '../../lib/functions';
+
+/**
+ * The definitions (lib/<fn>/definition.ts) against what serverless.yml deploys, read from the
+ * CloudFormation template `serverless package` writes (default stage parameters): the same
+ * functions, handlers, timeouts and memory, and exactly the environment each configuration loader
+ * reads. The simulator, the benchmarks and the tests run the definitions, so this is what keeps
+ * them true to the deployment.
+ */
+interface LambdaFunction {
+  Handler: string;
+  Timeout: number;
+  MemorySize: number;
+  Environment?: { Variables?: Record<string, string> };
+}
+type Template = { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
+
+const ROOT = join(__dirname, '../..');
+
+/** Set in serverless.yml for the runtime, not for our code: Node's flags and Powertools' service name. */
+const RUNTIME_VARIABLES = ['NODE_OPTIONS', 'POWERTOOLS_SERVICE_NAME'];
+
+/** serverless.yml's function key as CloudFormation names the function's resource. */
+const logicalId = (name: string) => `${name.charAt(0).toUpperCase()}${name.slice(1)}LambdaFunction`;
+
+/** Every variable a loader reads, recorded by handing it an environment that notes each lookup. */
+function variablesRead(loadConfig: (env: Env) => unknown): string[] {
+  const read = new Set<string>();
+  const env = new Proxy({} as Env, {
+    get(target, property) {
+      if (typeof property === 'string') read.add(property);
+      return Reflect.get(target, property) as unknown;
+    },
+  });
+  loadConfig(env);
+  return [...read].sort();
+}
+
+let functions: Record<string, LambdaFunction>;
+let dir: string;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'sls-definitions-'));
+  execFileSync(join(ROOT, 'node_modules/.bin/serverless'), ['package', '--package', dir], {
+    cwd: ROOT,
+    env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' },
+    stdio: 'pipe',
+  });
+  const template = JSON.parse(readFileSync(join(dir, 'cloudformation-template-update-stack.json'), 'utf8')) as Template;
+  functions = Object.fromEntries(
+    Object.entries(template.Resources)
+      .filter(([, resource]) => resource.Type === 'AWS::Lambda::Function')
+      .map(([id, resource]) => [id, resource.Properties as unknown as LambdaFunction]),
+  );
+}, 180_000);
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('function definitions against serverless.yml', () => {
+  it('deploys exactly the defined functions', () => {
+    expect(Object.keys(functions).sort()).toEqual(FUNCTIONS.map((definition) => logicalId(definition.name)).sort());
+  });
+
+  describe.each(FUNCTIONS.map((definition) => [definition.name, definition] as const))('%s', (_name, definition) => {
+    const deployed = () => functions[logicalId(definition.name)]!;
+    const variables = () => deployed().Environment?.Variables ?? {};
+
+    it('has the deployed handler, timeout and memory', () => {
+      expect({ handler: deployed().Handler, timeoutSeconds: deployed().Timeout, memoryMb: deployed().MemorySize }).toEqual({
+        handler: definition.handler,
+        timeoutSeconds: definition.timeoutSeconds,
+        memoryMb: definition.memoryMb,
+      });
+    });
+
+    it('is deployed with every variable its configuration reads, and with no other', () => {
+      const set = Object.keys(variables()).filter((name) => !RUNTIME_VARIABLES.includes(name));
+      expect(set.sort()).toEqual(variablesRead(definition.loadConfig));
+    });
+
+    it("is deployed with the configuration's own defaults", () => {
+      expect(definition.loadConfig(variables())).toEqual(definition.loadConfig({}));
+    });
+  });
+});
