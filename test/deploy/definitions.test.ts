@@ -46,7 +46,10 @@ let dir: string;
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'sls-definitions-'));
-  execFileSync(join(ROOT, 'node_modules/.bin/serverless'), ['package', '--package', dir], {
+  // `clusters` is required and the sweeper stays in dry run until its reserve is set (deploy/settings.cjs):
+  // the code's defaults, stated as stage parameters, are what this package must deploy unchanged.
+  const defaults = ['clusters=*', 'minFreeCpu=1024', 'minFreeMemory=2048'].map((param) => `--param=${param}`);
+  execFileSync(join(ROOT, 'node_modules/.bin/serverless'), ['package', '--package', dir, ...defaults], {
     cwd: ROOT,
     env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' },
     stdio: 'pipe',
