@@ -1,5 +1,6 @@
 import type { ECSClient } from '@aws-sdk/client-ecs';
-import { clusterName, resolveClusters, setDraining, type ContainerInstanceView } from '../aws/ecs';
+import { chunk } from '../aws/batch';
+import { UPDATE_CONTAINER_INSTANCES_STATE_BATCH, clusterName, resolveClusters, setDraining, type ContainerInstanceView } from '../aws/ecs';
 import { systemClock, type Clock } from '../clock';
 import { RetryableError, classifyAwsError, describeError } from '../errors';
 import { parseEc2Event } from '../events/ec2';
@@ -139,7 +140,10 @@ export function makeSpotInterruptionHandler(deps: SpotDeps): SpotInterruptionHan
       }
       toDrain.set(instance.cluster, [...(toDrain.get(instance.cluster) ?? []), instance]);
     }
-    for (const [cluster, instances] of toDrain) {
+    // Batches of 10 (the call's limit), a few at a time: a storm's drains share ECS's
+    // cluster-resource-modify bucket (burst 100, 40 per second; shared reference §7).
+    const work = [...toDrain].flatMap(([cluster, instances]) => chunk(instances, UPDATE_CONTAINER_INSTANCES_STATE_BATCH).map((group) => ({ cluster, instances: group })));
+    await inParallel(work, DRAIN_CONCURRENCY, async ({ cluster, instances }) => {
       try {
         const drained = await setDraining(
           ecs,
@@ -163,7 +167,7 @@ export function makeSpotInterruptionHandler(deps: SpotDeps): SpotInterruptionHan
       } catch (error) {
         for (const instance of instances) byId.set(instance.ec2InstanceId, { kind: 'failed', instance, error });
       }
-    }
+    });
     return signals.map((signal) => byId.get(signal.ec2InstanceId) ?? { kind: 'failed', error: new Error('no outcome') });
   }
 
@@ -238,6 +242,22 @@ export function makeSpotInterruptionHandler(deps: SpotDeps): SpotInterruptionHan
     return { batchItemFailures: [...retry].map((itemIdentifier) => ({ itemIdentifier })) };
   }
   return spotInterruptionHandler as SpotInterruptionHandler;
+}
+
+/** Update calls in flight at once per invocation. */
+export const DRAIN_CONCURRENCY = 5;
+
+/** Runs `task` over `items` with at most `limit` running at once; `task` handles its own errors. */
+async function inParallel<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next] as T;
+      next += 1;
+      await task(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 function instanceFields(instance: { cluster: string; containerInstanceArn: string } | undefined) {

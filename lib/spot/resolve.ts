@@ -1,6 +1,6 @@
 import { DescribeClustersCommand, ListContainerInstancesCommand, type ECSClient } from '@aws-sdk/client-ecs';
 import { chunk } from '../aws/batch';
-import { clusterName, describeContainerInstances, listContainerInstanceArns, type ContainerInstanceView } from '../aws/ecs';
+import { clusterName, describeContainerInstances, type ContainerInstanceView } from '../aws/ecs';
 import type { Telemetry } from '../telemetry';
 import { DESCRIBE_BATCH, PAGE_SIZE, choosePlan } from './plan';
 
@@ -80,7 +80,7 @@ export interface Resolution {
 
 /**
  * The filter is applied before or after paging, undocumented (shared reference §7): a filtered
- * page may be short or empty and still carry a nextToken. 60 pages of 100 covers the largest
+ * page may be short or empty and still carry a nextToken. 60 pages of 100 (filtered or not) covers the largest
  * cluster ECS allows (5,000 container instances,
  * https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-quotas.html).
  */
@@ -207,7 +207,10 @@ async function measureCluster(ecs: ECSClient, cluster: string): Promise<number> 
   return described.registeredContainerInstancesCount ?? 0;
 }
 
-/** Lists every container instance of the cluster and describes the ones not yet known until every pending instance is found. */
+/**
+ * Lists the cluster's container instances page by page and describes each page's unknown ARNs
+ * while the next page is listed; stops listing once every pending instance is found.
+ */
 async function pageCluster(
   ecs: ECSClient,
   cluster: string,
@@ -216,20 +219,37 @@ async function pageCluster(
   cache: ArnCache,
   now: () => number,
 ): Promise<void> {
-  const arns = await listContainerInstanceArns(ecs, cluster);
-  cache.setSize(cluster, arns.length, now());
-  const unknown = arns.filter((arn) => !cache.knows(arn));
-  for (const batch of chunk(unknown, DESCRIBE_BATCH)) {
+  const describes: Promise<void>[] = [];
+  let nextToken: string | undefined;
+  let listed = 0;
+  let pages = 0;
+  do {
     if (pending.size === 0) break;
-    const described = await describeContainerInstances(ecs, cluster, batch);
-    for (const view of described.instances) {
-      cache.remember(view);
-      if (pending.has(view.ec2InstanceId) && view.status !== 'INACTIVE') {
-        found.set(view.ec2InstanceId, view);
-        pending.delete(view.ec2InstanceId);
-      }
+    const page = await ecs.send(
+      new ListContainerInstancesCommand({ cluster, maxResults: PAGE_SIZE, ...(nextToken ? { nextToken } : {}) }),
+    );
+    pages += 1;
+    const arns = page.containerInstanceArns ?? [];
+    listed += arns.length;
+    nextToken = page.nextToken;
+    for (const batch of chunk(arns.filter((arn) => !cache.knows(arn)), DESCRIBE_BATCH)) {
+      describes.push(
+        describeContainerInstances(ecs, cluster, batch).then((described) => {
+          for (const view of described.instances) {
+            cache.remember(view);
+            if (pending.has(view.ec2InstanceId) && view.status !== 'INACTIVE') {
+              found.set(view.ec2InstanceId, view);
+              pending.delete(view.ec2InstanceId);
+            }
+          }
+        }),
+      );
     }
-  }
+  } while (nextToken && pages < MAX_FILTERED_PAGES);
+  const settled = await Promise.allSettled(describes);
+  const failure = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+  if (failure) throw failure.reason;
+  if (!nextToken) cache.setSize(cluster, listed, now());
 }
 
 /** One filtered list per pending instance (following nextToken), then one describe per 100 ARNs to confirm. */
