@@ -1,11 +1,15 @@
 /**
- * Spot storm: 200 simultaneous interruption warnings on a 1,000-instance cluster, with ECS's
- * documented token-bucket throttling in front of the simulator (simulator/faults/throttling.ts).
- * EventBridge delivers each warning to its own invocation and Lambda runs them concurrently; the
- * SDK's retries back off on the virtual clock, so the buckets refill as they would in real time.
+ * Spot storms: simultaneous interruption warnings on a large cluster, with ECS's documented
+ * token-bucket throttling in front of the simulator (simulator/faults/throttling.ts). Two
+ * deliveries: EventBridge straight to the function (each warning its own invocation, Lambda runs
+ * them concurrently), and EventBridge → SQS → the event source mapping serverless.yml deploys
+ * (batches, a batching window, bounded concurrency; simulator/runner/sqs-mapping.ts). The SDK's
+ * retries back off on the virtual clock, so the buckets refill as they would in real time.
  * Measured: simulated time from each warning until the instance is DRAINING, drains that failed,
- * throttles, calls by operation and what happened to the tasks when the instances were reclaimed.
- * Run: npm run bench:storm
+ * throttles, ECS calls per warning, calls by operation and what happened to the tasks when the
+ * instances were reclaimed.
+ * Run: npm run bench:storm (BENCH_STORM_INSTANCES and BENCH_STORM_INTERRUPTIONS run one size of
+ * your own with both deliveries; BENCH_STORM_SEEDS=1,2,3 picks the seeds)
  */
 import { spotInterruption, SPOT_INTERRUPTION } from '../lib/spot/definition';
 import { Simulation } from '../simulator/runner/simulation';
@@ -13,14 +17,34 @@ import { parseScenario, type ScenarioInput } from '../simulator/scenarios/load';
 import { formatCalls, max, progress, sum } from './lib/common';
 import { median, percentile, publish, type Section } from './report';
 
-const INSTANCES = Number(process.env.BENCH_STORM_INSTANCES ?? 1000);
-const INTERRUPTED = Number(process.env.BENCH_STORM_INTERRUPTIONS ?? 200);
 const SEEDS = (process.env.BENCH_STORM_SEEDS ?? '1,2,3').split(',').map(Number);
 const WARNING_AT_SECONDS = 60;
 /** The floor: every interrupted instance DRAINING within this many simulated seconds of its warning. */
 const FLOOR_SECONDS = 30;
 
-export function stormScenario(seed: number, env: Record<string, string> = {}): ScenarioInput {
+/** How warnings reach the function: straight from EventBridge, or through the SQS queue and its mapping. */
+export type Delivery = { kind: 'direct' } | { kind: 'sqs'; batchSize: number; batchWindowSeconds: number; maximumConcurrency: number };
+
+/** The queue and mapping as serverless.yml deploys them (spotInterruption's sqs event). */
+export const DEPLOYED_SQS: Delivery = { kind: 'sqs', batchSize: 1000, batchWindowSeconds: 1, maximumConcurrency: 2 };
+
+export interface StormSize {
+  instances: number;
+  interrupted: number;
+}
+
+/** Per-call latency in simulated ms (none by default: every ECS call answers at once). */
+export type CallLatency = { min: number; max: number } | undefined;
+
+export function stormScenario(
+  seed: number,
+  env: Record<string, string> = {},
+  size: StormSize = { instances: 1000, interrupted: 200 },
+  delivery: Delivery = { kind: 'direct' },
+  latencyMs: CallLatency = undefined,
+): ScenarioInput {
+  const INSTANCES = size.instances;
+  const INTERRUPTED = size.interrupted;
   return {
     name: 'bench-spot-storm',
     seed,
@@ -43,11 +67,16 @@ export function stormScenario(seed: number, env: Record<string, string> = {}): S
       { cluster: 'prod-ecs', name: 'log-agent', strategy: 'DAEMON', cpu: 128, memory: 256, stopSeconds: 5 },
     ],
     handlers: {
-      spotInterruption: { env },
+      spotInterruption: {
+        env,
+        ...(delivery.kind === 'sqs'
+          ? { sqs: { batchSize: delivery.batchSize, batchWindowSeconds: delivery.batchWindowSeconds, maximumConcurrency: delivery.maximumConcurrency } }
+          : {}),
+      },
       lifecycleHook: { enabled: false },
       scaleInSweeper: { enabled: false },
     },
-    faults: { seed, throttling: true },
+    faults: { seed, throttling: true, ...(latencyMs ? { latencyMs } : {}) },
     events: [{ type: 'spot-interruption', atSeconds: WARNING_AT_SECONDS, group: 'prod-ecs-spot', count: INTERRUPTED }],
   };
 }
@@ -67,12 +96,23 @@ export interface StormResult {
   calls: Record<string, number>;
   servicesTasksKilled: number;
   disrupted: number;
+  /** Every ECS call of the run (the Spot drainer is the only caller), over the warnings. */
+  ecsCallsPerWarning: number;
+  /** SQS deliveries: batches handed to the function, and messages left in the dead-letter queue. */
+  batches: number;
+  deadLetters: number;
   coldStarts: number;
   realMs: number;
 }
 
-export async function runStorm(seed: number, env: Record<string, string> = {}): Promise<StormResult> {
-  const scenario = parseScenario(stormScenario(seed, env));
+export async function runStorm(
+  seed: number,
+  env: Record<string, string> = {},
+  size: StormSize = { instances: 1000, interrupted: 200 },
+  delivery: Delivery = { kind: 'direct' },
+  latencyMs: CallLatency = undefined,
+): Promise<StormResult> {
+  const scenario = parseScenario(stormScenario(seed, env, size, delivery, latencyMs));
   const simulation = await Simulation.start(scenario);
   const warnings = new Map<string, number>();
   simulation.world.onBusEvent((event) => {
@@ -107,6 +147,9 @@ export async function runStorm(seed: number, env: Record<string, string> = {}): 
       calls: report.awsCalls.byOperation,
       servicesTasksKilled: report.tasks.killedByOrigin.service,
       disrupted: report.tasks.disrupted,
+      ecsCallsPerWarning: warnings.size === 0 ? 0 : ecsCalls(report.awsCalls.byOperation) / warnings.size,
+      batches: simulation.spotQueue?.batches.length ?? 0,
+      deadLetters: simulation.spotQueue?.deadLetters.length ?? 0,
       // One execution environment per concurrent invocation, as Lambda runs them (simulator/runner/lambda.ts).
       coldStarts: simulation.coldStarts(SPOT_INTERRUPTION),
       realMs: report.realMs,
@@ -116,23 +159,69 @@ export async function runStorm(seed: number, env: Record<string, string> = {}): 
   }
 }
 
-/** The defaults, and the SDK's own retries with fewer or more attempts. */
-const SETTINGS: Array<{ label: string; env: Record<string, string> }> = [
-  { label: `defaults (AWS_MAX_ATTEMPTS=${spotInterruption.loadConfig({}).sdk.maxAttempts})`, env: {} },
-  { label: "AWS_MAX_ATTEMPTS=4, the SDK's own backoff", env: { AWS_MAX_ATTEMPTS: '4', AWS_RETRY_MAX_DELAY_MS: '20000' } },
-  { label: "AWS_MAX_ATTEMPTS=10, the SDK's own backoff", env: { AWS_MAX_ATTEMPTS: '10', AWS_RETRY_MAX_DELAY_MS: '20000' } },
-];
+function ecsCalls(calls: Record<string, number>): number {
+  return sum(Object.entries(calls).filter(([operation]) => operation.startsWith('ecs:')).map(([, count]) => count));
+}
+
+function describeDelivery(delivery: Delivery): string {
+  return delivery.kind === 'direct'
+    ? 'EventBridge → function'
+    : `SQS, batch ${delivery.batchSize}, window ${delivery.batchWindowSeconds} s, max concurrency ${delivery.maximumConcurrency}`;
+}
+
+interface StormCase {
+  label: string;
+  /** Simulated latency of every AWS call: concurrent batches then overlap, as in separate execution environments. */
+  latencyMs?: CallLatency;
+  size: StormSize;
+  delivery: Delivery;
+  env: Record<string, string>;
+}
+
+/** The defaults, the SDK's own retries with fewer or more attempts, and the fleet cases through SQS. */
+function cases(): StormCase[] {
+  const defaults = `defaults (AWS_MAX_ATTEMPTS=${spotInterruption.loadConfig({}).sdk.maxAttempts})`;
+  if (process.env.BENCH_STORM_INSTANCES || process.env.BENCH_STORM_INTERRUPTIONS) {
+    const size = { instances: Number(process.env.BENCH_STORM_INSTANCES ?? 1000), interrupted: Number(process.env.BENCH_STORM_INTERRUPTIONS ?? 200) };
+    return [
+      { label: defaults, size, delivery: { kind: 'direct' }, env: {} },
+      { label: defaults, size, delivery: DEPLOYED_SQS, env: {} },
+    ];
+  }
+  const small = { instances: 1000, interrupted: 200 };
+  const fleet = { instances: 2000, interrupted: 1000 };
+  const single = { instances: 1000, interrupted: 1 };
+  return [
+    { label: defaults, size: small, delivery: { kind: 'direct' }, env: {} },
+    { label: "AWS_MAX_ATTEMPTS=4, the SDK's own backoff", size: small, delivery: { kind: 'direct' }, env: { AWS_MAX_ATTEMPTS: '4', AWS_RETRY_MAX_DELAY_MS: '20000' } },
+    { label: "AWS_MAX_ATTEMPTS=10, the SDK's own backoff", size: small, delivery: { kind: 'direct' }, env: { AWS_MAX_ATTEMPTS: '10', AWS_RETRY_MAX_DELAY_MS: '20000' } },
+    { label: defaults, size: small, delivery: DEPLOYED_SQS, env: {} },
+    { label: defaults, size: fleet, delivery: { kind: 'direct' }, env: {} },
+    { label: defaults, size: fleet, delivery: DEPLOYED_SQS, env: {} },
+    { label: `${defaults}, calls take 20–80 ms`, size: small, delivery: DEPLOYED_SQS, env: {}, latencyMs: { min: 20, max: 80 } },
+    { label: `${defaults}, calls take 20–80 ms`, size: fleet, delivery: DEPLOYED_SQS, env: {}, latencyMs: { min: 20, max: 80 } },
+    { label: defaults, size: single, delivery: { kind: 'direct' }, env: {} },
+    { label: defaults, size: single, delivery: DEPLOYED_SQS, env: {} },
+  ];
+}
 
 async function main(): Promise<void> {
-  const results: Array<StormResult & { settings: string }> = [];
-  for (const settings of SETTINGS) {
+  const results: Array<StormResult & { settings: string; delivery: string; instances: number }> = [];
+  for (const storm of cases()) {
     for (const seed of SEEDS) {
-      progress(`storm: ${INTERRUPTED} interruptions on ${INSTANCES} instances, ${settings.label}, seed ${seed}`);
-      results.push({ settings: settings.label, ...(await runStorm(seed, settings.env)) });
+      progress(`storm: ${storm.size.interrupted} interruptions on ${storm.size.instances} instances, ${describeDelivery(storm.delivery)}, ${storm.label}, seed ${seed}`);
+      results.push({
+        settings: storm.label,
+        delivery: describeDelivery(storm.delivery),
+        instances: storm.size.instances,
+        ...(await runStorm(seed, storm.env, storm.size, storm.delivery, storm.latencyMs)),
+      });
     }
   }
   const rows: Section['rows'] = results.map((result) => [
+    result.delivery,
     result.settings,
+    result.instances,
     result.seed,
     result.interrupted,
     `${result.drainedInTime}/${result.interrupted}`,
@@ -140,9 +229,12 @@ async function main(): Promise<void> {
     median(result.secondsToDraining),
     percentile(result.secondsToDraining, 95),
     max(result.secondsToDraining),
+    result.ecsCallsPerWarning.toFixed(2),
     result.invocations,
+    result.batches,
     result.coldStarts,
     result.invocationErrors,
+    result.deadLetters,
     result.throttledTotal,
     formatCalls(result.calls),
     result.servicesTasksKilled,
@@ -151,9 +243,11 @@ async function main(): Promise<void> {
   ]);
   publish('storm', [
     {
-      title: `Spot storm: ${INTERRUPTED} simultaneous warnings on a ${INSTANCES}-instance cluster under ECS's documented throttling`,
+      title: "Spot storms: simultaneous warnings on one cluster under ECS's documented throttling",
       columns: [
+        'delivery',
         'settings',
+        'instances',
         'seed',
         'interrupted',
         `DRAINING within ${FLOOR_SECONDS} s`,
@@ -161,9 +255,12 @@ async function main(): Promise<void> {
         's to DRAINING median',
         'p95',
         'max',
+        'ECS calls per warning',
         'invocations',
+        'SQS batches',
         'sandboxes',
         'invocation errors',
+        'dead-lettered',
         'throttled calls',
         'calls by operation',
         'service tasks killed at reclaim',
@@ -174,12 +271,19 @@ async function main(): Promise<void> {
       data: results,
     },
   ]);
-  // The floor is for the defaults; the other rows show what the retry settings change.
-  for (const [index, settings] of SETTINGS.entries()) {
-    const missed = results.filter((result) => result.settings === settings.label && result.neverDrained + result.drainedAfterFloor > 0);
-    if (missed.length === 0) continue;
-    const what = `not every interrupted instance was DRAINING within ${FLOOR_SECONDS} simulated seconds (seeds ${missed.map((result) => result.seed).join(', ')})`;
-    console.log(index === 0 ? `FLOOR MISSED with the defaults: ${what}.` : `For comparison, ${settings.label}: ${what}.`);
+  // The floors are for the deployed path (SQS) with the defaults; the other rows are comparisons.
+  for (const result of results) {
+    if (result.delivery !== describeDelivery(DEPLOYED_SQS) || !result.settings.startsWith(cases()[0]?.label ?? '-')) continue;
+    const misses: string[] = [];
+    const worst = max(result.secondsToDraining);
+    if (result.neverDrained > 0) misses.push(`${result.neverDrained} never DRAINING`);
+    if (result.interrupted >= 1000) {
+      if (worst > 15) misses.push(`max ${worst.toFixed(1)} s > 15 s`);
+      if (median(result.secondsToDraining) >= 5) misses.push(`median ${median(result.secondsToDraining)} s >= 5 s`);
+      if (result.ecsCallsPerWarning > 0.3) misses.push(`${result.ecsCallsPerWarning.toFixed(2)} ECS calls per warning > 0.3`);
+    } else if (result.interrupted > 1 && worst >= 10) misses.push(`max ${worst.toFixed(1)} s >= 10 s`);
+    else if (result.interrupted === 1 && result.ecsCallsPerWarning > 3) misses.push(`${result.ecsCallsPerWarning} ECS calls > 3`);
+    if (misses.length > 0) console.log(`FLOOR MISSED: ${result.interrupted} on ${result.instances}, seed ${result.seed}: ${misses.join('; ')}.`);
   }
 }
 

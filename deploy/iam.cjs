@@ -64,7 +64,8 @@ module.exports = async ({ resolveVariable }) => {
     spotStatements: [
       ...base('spotInterruption'),
       ...discoverClusters,
-      listInClusters(['ecs:ListContainerInstances']),
+      // DescribeClusters: a cluster's size decides whether a batch pages it (lib/spot/plan.ts).
+      listInClusters(['ecs:ListContainerInstances', 'ecs:DescribeClusters']),
       inClusters(['ecs:DescribeContainerInstances', 'ecs:UpdateContainerInstancesState']),
     ],
     lifecycleStatements: [

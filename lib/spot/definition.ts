@@ -14,8 +14,8 @@ export const spotInterruption = defineFunction({
   // Room for the storm retries (at most ~56 s of backoff, ~20 s in practice) inside the two-minute warning.
   timeoutSeconds: 90,
   memoryMb: 256,
-  build: ({ config, clients, telemetry }) => {
-    const handler = makeSpotInterruptionHandler({ config, ecs: clients.ecs, telemetry });
+  build: ({ config, clients, telemetry, clock }) => {
+    const handler = makeSpotInterruptionHandler({ config, ecs: clients.ecs, telemetry, clock });
     return (event) => handler(event);
   },
 });

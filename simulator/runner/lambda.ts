@@ -47,6 +47,16 @@ export interface FunctionStats {
   billedMs: number;
 }
 
+export interface InvokeOptions {
+  invalidInput?: boolean;
+  attempt?: number;
+  /**
+   * A synchronous invocation by an event source mapping (simulator/runner/sqs-mapping.ts): Lambda
+   * does not retry it, the caller learns how it ended.
+   */
+  onEnd?: (invocation: Invocation) => void;
+}
+
 export class LambdaRuntime {
   readonly invocations: Invocation[] = [];
   private readonly functions = new Map<FunctionName, FunctionSpec>();
@@ -73,7 +83,7 @@ export class LambdaRuntime {
   }
 
   /** An asynchronous invocation: starts at once; errors and timeouts are retried by Lambda. */
-  invoke(name: FunctionName, event: unknown, options: { invalidInput?: boolean; attempt?: number } = {}): void {
+  invoke(name: FunctionName, event: unknown, options: InvokeOptions = {}): void {
     const spec = this.functions.get(name);
     if (!spec) return;
     const attempt = options.attempt ?? 1;
@@ -93,29 +103,45 @@ export class LambdaRuntime {
     const timeout = this.clock.schedule(deadline, () => {
       if (invocation.outcome) return;
       this.clock.freeze(activity);
-      this.finish(spec, invocation, 'timeout', event, `Task timed out after ${(spec.timeoutMs / 1000).toFixed(2)} seconds`);
+      this.finish(spec, invocation, 'timeout', event, `Task timed out after ${(spec.timeoutMs / 1000).toFixed(2)} seconds`, options.onEnd);
     });
     const tracked = done.then(
       (result) => {
         this.clock.cancel(timeout);
         if (invocation.outcome) return;
         invocation.result = result;
-        this.finish(spec, invocation, 'ok', event);
+        this.finish(spec, invocation, 'ok', event, undefined, options.onEnd);
       },
       (error: unknown) => {
         this.clock.cancel(timeout);
         if (invocation.outcome) return;
-        this.finish(spec, invocation, 'error', event, error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+        this.finish(spec, invocation, 'error', event, error instanceof Error ? `${error.name}: ${error.message}` : String(error), options.onEnd);
       },
     );
     this.running.add(tracked);
     void tracked.finally(() => this.running.delete(tracked));
   }
 
-  private finish(spec: FunctionSpec, invocation: Invocation, outcome: 'ok' | 'error' | 'timeout', event: unknown, error?: string): void {
+  private finish(
+    spec: FunctionSpec,
+    invocation: Invocation,
+    outcome: 'ok' | 'error' | 'timeout',
+    event: unknown,
+    error?: string,
+    onEnd?: (invocation: Invocation) => void,
+  ): void {
     invocation.outcome = outcome;
     invocation.endedAt = this.clock.now();
     if (error) invocation.error = error;
+    if (onEnd) {
+      // The event source mapping, not Lambda's asynchronous retry, decides what happens next.
+      this.world.record('lambda', outcome === 'ok' ? 'invocation ended' : 'invocation failed', {
+        fn: invocation.fn,
+        ...(outcome === 'ok' ? { result: summarize(invocation.result) } : { error }),
+      });
+      onEnd(invocation);
+      return;
+    }
     if (outcome === 'ok') {
       this.world.record('lambda', 'invocation ended', { fn: invocation.fn, result: summarize(invocation.result) });
       return;
@@ -195,7 +221,8 @@ export class ExecutionEnvironments {
 /** A short description of a handler's result for the timeline. */
 function summarize(result: unknown): string {
   if (typeof result !== 'object' || result === null) return String(result);
-  const value = result as { outcome?: unknown; reason?: unknown; records?: unknown; clusters?: unknown };
+  const value = result as { outcome?: unknown; reason?: unknown; records?: unknown; clusters?: unknown; batchItemFailures?: unknown };
+  if (Array.isArray(value.batchItemFailures)) return `batch, ${value.batchItemFailures.length} to receive again`;
   if (Array.isArray(value.records)) {
     return value.records
       .map((record: { outcome?: unknown; reason?: unknown }) => `${String(record.outcome)}/${String(record.reason)}`)

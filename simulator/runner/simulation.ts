@@ -14,6 +14,7 @@ import { Random } from '../world/random';
 import { World } from '../world/world';
 import { ExecutionEnvironments, LambdaRuntime } from './lambda';
 import { groupInstances, populateWorld } from './populate';
+import { SqsEventSourceMapping } from './sqs-mapping';
 
 /**
  * A scenario, running: the world on a virtual clock behind the HTTP endpoint (with the scenario's
@@ -108,6 +109,8 @@ export class Simulation {
   private readonly realStartedAt = Date.now();
   private readonly spotRules = new Set<string>(['EC2 Spot Instance Interruption Warning']);
   private server: RunningServer | undefined;
+  /** Set when the scenario routes the Spot drainer's events through SQS (handlers.spotInterruption.sqs). */
+  spotQueue: SqsEventSourceMapping | undefined;
 
   private constructor(
     readonly scenario: Scenario,
@@ -255,6 +258,26 @@ export class Simulation {
       });
     }
 
+    const sqs = handlers[SPOT_INTERRUPTION].sqs;
+    if (handlers[SPOT_INTERRUPTION].enabled && sqs) {
+      this.spotQueue = new SqsEventSourceMapping(
+        this.clock,
+        {
+          batchSize: sqs.batchSize,
+          batchWindowMs: sqs.batchWindowSeconds * 1000,
+          maximumConcurrency: sqs.maximumConcurrency,
+          visibilityTimeoutMs: sqs.visibilityTimeoutSeconds * 1000,
+          maxReceiveCount: sqs.maxReceiveCount,
+          ...(sqs.pollers ? { pollers: sqs.pollers } : {}),
+        },
+        (event, done) =>
+          this.lambdas.invoke(SPOT_INTERRUPTION, event, {
+            onEnd: (invocation) =>
+              done(invocation.outcome === 'ok' ? { outcome: 'ok', result: invocation.result } : { outcome: invocation.outcome === 'timeout' ? 'timeout' : 'error' }),
+          }),
+        { seed: this.scenario.seed + 65_537 },
+      );
+    }
     const spot = this.configs.get(SPOT_INTERRUPTION) as { rebalanceDrain?: boolean; stateChangeDrain?: boolean } | undefined;
     if (spot?.rebalanceDrain) this.spotRules.add('EC2 Instance Rebalance Recommendation');
     if (spot?.stateChangeDrain) this.spotRules.add('EC2 Instance State-change Notification');
@@ -280,7 +303,11 @@ export class Simulation {
   private deliverBusEvent(event: BusEvent): void {
     if (event.source !== 'aws.ec2' || !this.spotRules.has(event['detail-type'])) return;
     if (event['detail-type'] === 'EC2 Instance State-change Notification' && !['stopping', 'shutting-down'].includes(String(event.detail.state))) return;
-    this.clock.schedule(this.clock.now() + 500, () => this.lambdas.invoke(SPOT_INTERRUPTION, event));
+    this.clock.schedule(this.clock.now() + 500, () => {
+      // The rule's SQS target writes the event as the message body.
+      if (this.spotQueue) this.spotQueue.send(JSON.stringify(event));
+      else this.lambdas.invoke(SPOT_INTERRUPTION, event);
+    });
   }
 
   /**

@@ -64,6 +64,19 @@ const handlerSchema = z.object({
   timeoutSeconds: z.number().int().min(1).max(900).optional(),
 });
 
+/**
+ * Warnings through an SQS queue and an event source mapping (simulator/runner/sqs-mapping.ts)
+ * instead of straight from EventBridge; the settings mirror the mapping and queue in serverless.yml.
+ */
+const sqsDeliverySchema = z.object({
+  batchSize: z.number().int().min(1).max(10_000).default(1000),
+  batchWindowSeconds: z.number().min(0).max(300).default(1),
+  maximumConcurrency: z.number().int().min(2).max(1000).default(2),
+  visibilityTimeoutSeconds: z.number().int().min(0).default(540),
+  maxReceiveCount: z.number().int().min(1).default(5),
+  pollers: z.number().int().min(1).optional(),
+});
+
 const eventSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('spot-interruption'),
@@ -128,7 +141,7 @@ export const scenarioSchema = z
     standaloneTasks: z.array(standaloneSchema).default([]),
     handlers: z
       .object({
-        spotInterruption: handlerSchema.default({ enabled: true, env: {} }),
+        spotInterruption: handlerSchema.extend({ sqs: sqsDeliverySchema.optional() }).default({ enabled: true, env: {} }),
         lifecycleHook: handlerSchema.default({ enabled: true, env: {} }),
         scaleInSweeper: handlerSchema
           .extend({ everyMinutes: positive.default(30), firstAtMinutes: nonNegative.default(5) })

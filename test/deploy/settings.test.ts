@@ -18,7 +18,7 @@ const { buildSettings } = require('../../deploy/settings.cjs') as {
     region: string;
     notices: string[];
     environments: Record<string, Record<string, string>>;
-    rebalanceRuleEnabled: boolean;
+    rebalanceRuleState: string;
     sweepEnabled: boolean;
   };
 };
@@ -76,7 +76,7 @@ describe('stage settings', () => {
   it('accepts every boolean spelling the README lists, in the environment and in the rules', () => {
     for (const [value, on] of [['yes', true], ['no', false], ['1', true], ['0', false], ['TRUE', true], ['false', false]] as const) {
       const settings = settingsOf({ rebalanceDrain: value, sweepEnabled: value });
-      expect(settings.rebalanceRuleEnabled).toBe(on);
+      expect(settings.rebalanceRuleState).toBe(on ? 'ENABLED' : 'DISABLED');
       expect(settings.sweepEnabled).toBe(on);
       expect(settings.environments.spotInterruption!.REBALANCE_DRAIN).toBe(value);
     }
