@@ -29,7 +29,7 @@ function packageTemplate(params: string[]): Template {
 const getAtt = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
 
 beforeAll(() => {
-  template = packageTemplate([]);
+  template = packageTemplate(['clusters=*']);
   enabledTemplate = packageTemplate(['rebalanceDrain=true', 'stateChangeDrain=true', 'clusters=prod-ecs']);
 }, 180_000);
 
