@@ -102,14 +102,14 @@ export function makeScaleInSweeperHandler(deps: SweeperDeps) {
       ? emptyOutcome()
       : await executePlan({ ...clients, telemetry, clock, managedGroups: config.autoScalingGroups, capacityProviderMode: config.capacityProviderMode, ...(context ? { context } : {}) }, snapshot, plan);
 
-    const dimensions = { ClusterName: clusterName(cluster) };
+    const dimensions = { cluster: clusterName(cluster) };
     const timestamp = clock.now();
     datums.push(
-      { name: 'FreeCpu', value: plan.free.cpu, unit: 'None', dimensions, timestamp },
-      { name: 'FreeMemory', value: plan.free.memory, unit: 'None', dimensions, timestamp },
-      { name: 'IdleInstances', value: plan.idleInstances, unit: 'Count', dimensions, timestamp },
-      { name: 'InstancesRemoved', value: execution.terminated.length, unit: 'Count', dimensions, timestamp },
-      { name: 'SchedulableTasks', value: plan.schedulableTasks, unit: 'Count', dimensions, timestamp },
+      { name: 'FreeCpu', value: plan.free.cpu, dimensions, timestamp },
+      { name: 'FreeMemory', value: plan.free.memory, dimensions, timestamp },
+      { name: 'IdleInstances', value: plan.idleInstances, dimensions, timestamp },
+      { name: 'InstancesRemoved', value: execution.terminated.length, dimensions, timestamp },
+      { name: 'SchedulableTasks', value: plan.schedulableTasks, dimensions, timestamp },
     );
 
     const skippedByReason = countReasons(plan);
