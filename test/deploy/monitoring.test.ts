@@ -108,3 +108,20 @@ describe('packaged alarms and dashboard (defaults, clusters=*)', () => {
     expect(lifecycle.OPS_NOTIFY_LEVEL).toBe('problems');
   });
 });
+
+describe('IAM for operators notices', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const iam = require('../../deploy/iam.cjs') as (input: { resolveVariable: (name: string) => Promise<unknown> }) => Promise<Record<string, { Action: string[]; Resource: unknown }[]>>;
+  const OPS = 'arn:aws:sns:us-east-1:123456789012:ops';
+  const build = (opsTopicArn: string) =>
+    iam({
+      resolveVariable: async (name) =>
+        (({ 'param:clusters': 'prod', 'param:metricsNamespace': NAMESPACE, 'param:opsTopicArn': opsTopicArn, 'self:service': 'ecs-ec2-keeper', 'sls:stage': 'dev' }) as Record<string, string>)[name] ?? '',
+    });
+
+  it('lets the sweeper publish to the ops topic only, and only when one is set', async () => {
+    const publishes = (statements: { Action: string[]; Resource: unknown }[]) => statements.filter((statement) => statement.Action.includes('sns:Publish'));
+    expect(publishes((await build(OPS)).sweeperStatements!)).toEqual([{ Effect: 'Allow', Action: ['sns:Publish'], Resource: OPS }]);
+    expect(publishes((await build('')).sweeperStatements!)).toEqual([]);
+  });
+});
