@@ -121,6 +121,19 @@ module.exports = async ({ resolveVariable }) => {
         Resource: '*',
         Condition: { StringEquals: { 'cloudwatch:namespace': namespace } },
       },
+      // Removal notices to the operators' topic only, when one is configured (lib/notify.ts); its
+      // key, if it is encrypted, is used through SNS only.
+      ...(opsTopic
+        ? [
+            { Effect: 'Allow', Action: ['sns:Publish'], Resource: opsTopic },
+            {
+              Effect: 'Allow',
+              Action: ['kms:GenerateDataKey*', 'kms:Decrypt'],
+              Resource: '*',
+              Condition: { StringEquals: { 'kms:ViaService': sub('sns.${AWS::Region}.amazonaws.com') } },
+            },
+          ]
+        : []),
     ],
   };
 };

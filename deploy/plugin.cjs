@@ -2,9 +2,13 @@
 // A local Serverless Framework plugin for what variables alone cannot express:
 // - resources generated from the stage's settings (deploy/settings.cjs): the termination hooks on
 //   existing groups, and the sweeper's optional reserved concurrency;
+// - alarms, the alarm topic and the dashboard (deploy/alarms.cjs), built from the metric catalogue
+//   and from the queues and functions of the compiled template;
 // - `serverless invoke local` ends with a non-zero exit code when the handler fails to load. The
 //   framework prints the error, but a handle left open by the bundler keeps the process alive; the
 //   exit is forced only after a failed invoke, so a running handler is never cut short.
+
+const { buildMonitoring } = require('./alarms.cjs');
 
 class EcsEc2KeeperPlugin {
   constructor(serverless) {
@@ -30,6 +34,14 @@ class EcsEc2KeeperPlugin {
     }
     const sweeper = template.Resources.ScaleInSweeperLambdaFunction;
     if (sweeper && settings.sweeperReservedConcurrency) sweeper.Properties.ReservedConcurrentExecutions = settings.sweeperReservedConcurrency;
+    // serverless.yml's own resources are merged into the template after this hook: both are read.
+    const declared = this.serverless.service.resources?.Resources ?? {};
+    const monitoring = buildMonitoring({ resources: { ...template.Resources, ...declared }, ...settings.monitoring });
+    for (const id of Object.keys(monitoring.Resources)) {
+      if (template.Resources[id] || declared[id]) throw new Error(`deploy/alarms.cjs: resource ${id} already exists in the template`);
+    }
+    Object.assign(template.Resources, monitoring.Resources);
+    template.Outputs = { ...(template.Outputs ?? {}), ...monitoring.Outputs };
   }
 
   exitOnFailedInvoke() {

@@ -48,7 +48,8 @@ const VARIABLES = [
   ['drainTimeoutSeconds', 'DRAIN_TIMEOUT_SECONDS', [LIFECYCLE]],
   ['deadlineResult', 'DEADLINE_RESULT', [LIFECYCLE]],
   ['maxHops', 'MAX_HOPS', [LIFECYCLE]],
-  ['opsTopicArn', 'OPS_TOPIC_ARN', [LIFECYCLE]],
+  ['opsTopicArn', 'OPS_TOPIC_ARN', [LIFECYCLE, SWEEPER]],
+  ['opsNotifyLevel', 'OPS_NOTIFY_LEVEL', [LIFECYCLE, SWEEPER]],
   ['autoScalingGroups', 'AUTO_SCALING_GROUPS', [LIFECYCLE, SWEEPER]],
   ['minIdleMinutes', 'MIN_IDLE_MINUTES', [SWEEPER]],
   ['minFreeCpu', 'MIN_FREE_CPU', [SWEEPER]],
@@ -92,6 +93,12 @@ const deploymentSchema = z.object({
     }
   }),
   terminationHookHeartbeatSeconds: integerVar(600, 30, 7200),
+  // The alarm topic's optional e-mail subscription (deploy/alarms.cjs); empty: none.
+  alarmEmail: z
+    .string()
+    .trim()
+    .default('')
+    .refine((value) => value === '' || /^[^\s@,]+@[^\s@,]+\.[^\s@,]+$/.test(value), { message: 'must be one e-mail address, or empty' }),
 });
 
 const TRUE = ['true', '1', 'yes'];
@@ -250,6 +257,8 @@ function buildSettings({ params, knownNames, givenNames, shellEnv = {}, region, 
     sweepTimeoutSeconds: values.sweepTimeoutSeconds,
     lifecycleTimeoutSeconds: values.lifecycleTimeoutSeconds,
     logRetentionDays: values.logRetentionDays,
+    // Alarms, alarm topic and dashboard (deploy/alarms.cjs, added by deploy/plugin.cjs).
+    monitoring: { service, stage, namespace: environments[SWEEPER].METRICS_NAMESPACE, alarmEmail: values.alarmEmail },
     sweeperReservedConcurrency: values.sweeperReservedConcurrency > 0 ? values.sweeperReservedConcurrency : undefined,
     terminationHooks: hooks,
   };

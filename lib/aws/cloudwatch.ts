@@ -1,14 +1,15 @@
 import { PutMetricDataCommand, type CloudWatchClient, type MetricDatum } from '@aws-sdk/client-cloudwatch';
+import { METRICS, type DimensionsOf, type GaugeMetricName } from '../metrics';
 import { chunk } from './batch';
 
 /** PutMetricData accepts at most 1000 metrics per request (botocore model; aws-behaviour.md §6). */
 export const PUT_METRIC_DATA_BATCH = 1000;
 
+/** A gauge of the metric catalogue (lib/metrics.ts): its unit and dimension names come from there. */
 export interface Datum {
-  name: string;
+  name: GaugeMetricName;
   value: number;
-  unit: 'Count' | 'None';
-  dimensions: Record<string, string>;
+  dimensions: DimensionsOf<GaugeMetricName>;
   /** Milliseconds since the epoch: the sweep's own clock, so a simulated run is stamped in simulated time. */
   timestamp: number;
 }
@@ -29,7 +30,7 @@ function toMetricDatum(datum: Datum): MetricDatum {
   return {
     MetricName: datum.name,
     Value: datum.value,
-    Unit: datum.unit,
+    Unit: METRICS[datum.name].unit,
     Timestamp: new Date(datum.timestamp),
     Dimensions: Object.entries(datum.dimensions).map(([Name, Value]) => ({ Name, Value })),
   };

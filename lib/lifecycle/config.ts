@@ -9,6 +9,7 @@ import {
   type CommonConfig,
   type Env,
 } from '../config';
+import { OPS_NOTIFY_LEVELS, type OpsNotifyLevel } from '../notify';
 
 export type StandaloneTasksPolicy = 'wait' | 'stop' | 'ignore';
 export type LifecycleResult = 'CONTINUE' | 'ABANDON';
@@ -28,8 +29,10 @@ export interface LifecycleConfig extends CommonConfig {
   deadlineResult: LifecycleResult;
   /** Most requeue messages (SNS hops) one drain may publish. */
   maxHops: number;
-  /** Operators' topic for deadline notices; unset: no notice. */
+  /** Operators' topic (lib/notify.ts); unset: no notice. */
   opsTopicArn?: string;
+  /** Which notices go to the operators' topic: drains cut short only, or every action. */
+  opsNotifyLevel: OpsNotifyLevel;
   /** Groups whose notifications are handled; empty: every group. */
   autoScalingGroups: string[];
 }
@@ -44,6 +47,7 @@ export const lifecycleEnvSchema = commonSchema.extend({
   DEADLINE_RESULT: enumVar(['CONTINUE', 'ABANDON'] as const, 'CONTINUE'),
   MAX_HOPS: integerVar(100, 1, 1000),
   OPS_TOPIC_ARN: optionalTopicArnVar(),
+  OPS_NOTIFY_LEVEL: enumVar(OPS_NOTIFY_LEVELS, 'problems'),
   AUTO_SCALING_GROUPS: listVar(),
 });
 
@@ -58,6 +62,7 @@ export function loadLifecycleConfig(env: Env): LifecycleConfig {
     deadlineResult: values.DEADLINE_RESULT,
     maxHops: values.MAX_HOPS,
     ...(values.OPS_TOPIC_ARN ? { opsTopicArn: values.OPS_TOPIC_ARN } : {}),
+    opsNotifyLevel: values.OPS_NOTIFY_LEVEL,
     autoScalingGroups: values.AUTO_SCALING_GROUPS,
   };
 }

@@ -1,6 +1,7 @@
 import { completeLifecycleAction, describeGroupInstances, recordLifecycleHeartbeat, type LifecycleActionRef } from '../aws/autoscaling';
-import { setDraining } from '../aws/ecs';
+import { clusterName, setDraining } from '../aws/ecs';
 import { publish } from '../aws/sns';
+import { notifyOps, type OpsEvent } from '../notify';
 import { stopTask } from '../aws/tasks';
 import { RetryableError, classifyAwsError, describeError } from '../errors';
 import { isOverdue, type LifecycleSnapshot, type LifecycleStep } from './decide';
@@ -33,6 +34,7 @@ export async function executeStep(round: Round, step: LifecycleStep, snapshot: L
       }
       round.drainRequests += 1;
       telemetry.count('InstanceDrained', { kind: 'lifecycle-hook', cluster: clusterDimension(round) });
+      await tellOps(round, drainedEvent(round, step.cluster, step.containerInstanceArn));
       await pause(round, step.pauseAfterMs);
       return NEXT_POLL;
     }
@@ -123,20 +125,14 @@ async function complete(
     telemetry.count('LifecycleCompleted', { cluster: clusterDimension(round), result, reason });
     if (overdue) telemetry.count('LifecycleDeadline', { cluster: clusterDimension(round), reason });
   });
-  if (step.opsTopicArn) await notifyOps(round, step.opsTopicArn, step, snapshot);
+  await tellOps(round, completedEvent(round, step, snapshot));
   return finished;
 }
 
-/** A notice for people; failing to send it must not undo or repeat the completion. */
-async function notifyOps(
-  round: Round,
-  topicArn: string,
-  step: Extract<LifecycleStep, { kind: 'complete' }>,
-  snapshot: LifecycleSnapshot,
-): Promise<void> {
-  const notice = opsNotice({ chain: round.chain, result: step.result, reason: step.reason, now: round.clock.now(), tasks: snapshot.tasks, config: round.config });
+/** A notice for people (lib/notify.ts); failing to send it must not undo or repeat the action. */
+async function tellOps(round: Round, event: OpsEvent): Promise<void> {
   try {
-    await publish(round.sns, { topicArn, subject: notice.subject, message: notice.message });
+    await notifyOps(round.sns, round.config, event);
   } catch (error) {
     round.telemetry.log('ERROR', 'ops notice failed', { ...fields(round), ...describeError(error) });
     round.telemetry.count('OpsNoticeFailed', { cluster: clusterDimension(round) });
@@ -185,4 +181,50 @@ function describeStep(step: LifecycleStep): string {
     default:
       return step.kind;
   }
+}
+
+function opsContext(round: Round): Pick<OpsEvent, 'function' | 'resources' | 'context' | 'threadId'> {
+  const { chain } = round;
+  const { EC2InstanceId, AutoScalingGroupName, LifecycleHookName } = chain.notification;
+  return {
+    function: 'lifecycleHook',
+    resources: [EC2InstanceId, ...(chain.containerInstanceArn ? [chain.containerInstanceArn] : [])],
+    context: {
+      ec2InstanceId: EC2InstanceId,
+      autoScalingGroupName: AutoScalingGroupName,
+      lifecycleHookName: LifecycleHookName,
+      cluster: clusterDimension(round),
+      chainId: chain.chainId,
+    },
+    threadId: `drain-${EC2InstanceId}`,
+  };
+}
+
+function drainedEvent(round: Round, cluster: string, containerInstanceArn: string): OpsEvent {
+  const id = round.chain.notification.EC2InstanceId;
+  const base = opsContext(round);
+  return {
+    ...base,
+    type: 'drained',
+    title: `ECS drain of ${id} started (Auto Scaling is terminating it)`,
+    description: [`Container instance \`${containerInstanceArn}\` in cluster \`${clusterName(cluster)}\` is DRAINING.`],
+    resources: [id, containerInstanceArn],
+  };
+}
+
+function completedEvent(round: Round, step: Extract<LifecycleStep, { kind: 'complete' }>, snapshot: LifecycleSnapshot): OpsEvent {
+  const { result, reason } = step;
+  if (isOverdue(reason)) {
+    const notice = opsNotice({ chain: round.chain, result, reason, now: round.clock.now(), tasks: snapshot.tasks, config: round.config });
+    return { ...opsContext(round), type: 'deadline', title: notice.subject, description: notice.message.split('\n') };
+  }
+  const id = round.chain.notification.EC2InstanceId;
+  const base = opsContext(round);
+  return {
+    ...base,
+    type: 'completed',
+    title: `ECS drain of ${id} done (${reason}), completed with ${result}`,
+    description: [`The lifecycle action was completed with ${result}; Auto Scaling goes on with the termination.`],
+    context: { ...base.context, result, reason },
+  };
 }

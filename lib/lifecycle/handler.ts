@@ -57,7 +57,7 @@ export function makeLifecycleHookHandler(deps: LifecycleHookDeps) {
     }
     if (parsed.outcome === 'ignored') {
       telemetry.log('INFO', 'lifecycle decision', { outcome: 'ignored', kind: parsed.kind, reason: parsed.reason });
-      telemetry.count('EventIgnored', { function: FUNCTION, kind: parsed.kind, reason: parsed.reason });
+      telemetry.count('EventIgnored', { kind: parsed.kind, reason: parsed.reason });
       return { outcome: 'ignored', kind: parsed.kind, reason: parsed.reason };
     }
     return runRound(startRound(roundDeps, parsed.signal, invocationEndsAt));

@@ -1,9 +1,14 @@
 import { z } from 'zod';
 import type { PlanSettings, ReserveTasks, ScheduleWindow } from './types';
-import { booleanVar, commonSchema, enumVar, integerVar, listVar, parseEnv, toCommonConfig, type CommonConfig, type Env } from '../config';
+import { booleanVar, commonSchema, enumVar, integerVar, listVar, optionalTopicArnVar, parseEnv, toCommonConfig, type CommonConfig, type Env } from '../config';
+import { OPS_NOTIFY_LEVELS, type OpsNotifyLevel } from '../notify';
 
 /** The sweeper's settings: the common ones and the planner's budgets (documented on PlanSettings). */
-export interface SweeperConfig extends CommonConfig, PlanSettings {}
+export interface SweeperConfig extends CommonConfig, PlanSettings {
+  /** Operators' topic (lib/notify.ts): removals are reported at OPS_NOTIFY_LEVEL=actions. */
+  opsTopicArn?: string;
+  opsNotifyLevel: OpsNotifyLevel;
+}
 
 const GROUP_NAME = /^[\x20-\x7E]{1,255}$/;
 const GROUP_ARN_NAME = /:autoScalingGroupName\/(.+)$/;
@@ -109,6 +114,8 @@ export const sweeperEnvSchema = commonSchema.extend({
   UNDERUSED_PERCENT: integerVar(50, 1, 100),
   RESERVE_TASKS: parsedListVar(parseReserveTask),
   CAPACITY_PROVIDERS: enumVar(['stand-down', 'cooperate'] as const, 'stand-down'),
+  OPS_TOPIC_ARN: optionalTopicArnVar(),
+  OPS_NOTIFY_LEVEL: enumVar(OPS_NOTIFY_LEVELS, 'problems'),
 });
 
 export function loadSweeperConfig(env: Env): SweeperConfig {
@@ -130,5 +137,7 @@ export function loadSweeperConfig(env: Env): SweeperConfig {
     underusedPercent: values.UNDERUSED_PERCENT,
     reserveTasks: values.RESERVE_TASKS,
     capacityProviderMode: values.CAPACITY_PROVIDERS,
+    ...(values.OPS_TOPIC_ARN ? { opsTopicArn: values.OPS_TOPIC_ARN } : {}),
+    opsNotifyLevel: values.OPS_NOTIFY_LEVEL,
   };
 }

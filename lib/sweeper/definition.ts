@@ -1,4 +1,4 @@
-import { createAutoScalingClient, createCloudWatchClient, createEcsClient } from '../clients';
+import { createAutoScalingClient, createCloudWatchClient, createEcsClient, createSnsClient } from '../clients';
 import { defineFunction } from '../definition';
 import { loadSweeperConfig } from './config';
 import { makeScaleInSweeperHandler } from './handler';
@@ -10,7 +10,7 @@ export const scaleInSweeper = defineFunction({
   name: SCALE_IN_SWEEPER,
   handler: 'handlers/scale-in-sweeper.handler',
   loadConfig: loadSweeperConfig,
-  clients: { ecs: createEcsClient, autoScaling: createAutoScalingClient, cloudWatch: createCloudWatchClient },
+  clients: { ecs: createEcsClient, autoScaling: createAutoScalingClient, cloudWatch: createCloudWatchClient, sns: createSnsClient },
   timeoutSeconds: 300,
   memoryMb: 512,
   build: ({ config, clients, telemetry, clock }) => makeScaleInSweeperHandler({ config, clients, telemetry, clock }),

@@ -1,10 +1,12 @@
 import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { ECSClient } from '@aws-sdk/client-ecs';
+import type { SNSClient } from '@aws-sdk/client-sns';
 import { putMetricData, type Datum } from '../aws/cloudwatch';
 import { clusterName, deleteInstanceAttributes, putInstanceAttributes, resolveClusters } from '../aws/ecs';
 import type { Clock, InvocationContext } from '../clock';
 import { RetryableError, classifyAwsError, describeError } from '../errors';
+import { notifyOps } from '../notify';
 import type { Telemetry } from '../telemetry';
 import type { SweeperConfig } from './config';
 import { parseSweepEvent } from './event';
@@ -15,7 +17,8 @@ import { IDLE_SINCE_ATTRIBUTE, UNDERUSED_SINCE_ATTRIBUTE, type ScaleInPlan, type
 
 export interface SweeperDeps {
   config: SweeperConfig;
-  clients: { ecs: ECSClient; autoScaling: AutoScalingClient; cloudWatch: CloudWatchClient };
+  /** `sns` only publishes operators' notices (OPS_TOPIC_ARN); without it none are sent. */
+  clients: { ecs: ECSClient; autoScaling: AutoScalingClient; cloudWatch: CloudWatchClient; sns?: SNSClient };
   telemetry: Telemetry;
   clock: Clock;
 }
@@ -102,15 +105,17 @@ export function makeScaleInSweeperHandler(deps: SweeperDeps) {
       ? emptyOutcome()
       : await executePlan({ ...clients, telemetry, clock, managedGroups: config.autoScalingGroups, capacityProviderMode: config.capacityProviderMode, ...(context ? { context } : {}) }, snapshot, plan);
 
-    const dimensions = { ClusterName: clusterName(cluster) };
+    const dimensions = { cluster: clusterName(cluster) };
     const timestamp = clock.now();
     datums.push(
-      { name: 'FreeCpu', value: plan.free.cpu, unit: 'None', dimensions, timestamp },
-      { name: 'FreeMemory', value: plan.free.memory, unit: 'None', dimensions, timestamp },
-      { name: 'IdleInstances', value: plan.idleInstances, unit: 'Count', dimensions, timestamp },
-      { name: 'InstancesRemoved', value: execution.terminated.length, unit: 'Count', dimensions, timestamp },
-      { name: 'SchedulableTasks', value: plan.schedulableTasks, unit: 'Count', dimensions, timestamp },
+      { name: 'FreeCpu', value: plan.free.cpu, dimensions, timestamp },
+      { name: 'FreeMemory', value: plan.free.memory, dimensions, timestamp },
+      { name: 'IdleInstances', value: plan.idleInstances, dimensions, timestamp },
+      { name: 'InstancesRemoved', value: execution.terminated.length, dimensions, timestamp },
+      { name: 'SchedulableTasks', value: plan.schedulableTasks, dimensions, timestamp },
     );
+
+    if (execution.terminated.length > 0) await reportRemovals(cluster, plan, execution.terminated);
 
     const skippedByReason = countReasons(plan);
     // Busy instances are the common case and the least interesting: list every other reason first,
@@ -166,6 +171,26 @@ export function makeScaleInSweeperHandler(deps: SweeperDeps) {
       skippedByReason,
       execution,
     };
+  }
+
+  /** A notice for people; failing to send it changes nothing about the sweep. */
+  async function reportRemovals(cluster: string, plan: ScaleInPlan, terminated: readonly string[]): Promise<void> {
+    if (!clients.sns) return;
+    const name = clusterName(cluster);
+    const why = new Map(plan.selected.map((entry) => [entry.ec2InstanceId, entry.reason]));
+    try {
+      await notifyOps(clients.sns, config, {
+        type: 'removed',
+        function: 'scaleInSweeper',
+        title: `Sweeper removed ${terminated.length} instance(s) from ${name}`,
+        description: terminated.map((id) => `\`${id}\` (${why.get(id) ?? 'drained earlier'})`),
+        resources: [...terminated],
+        context: { cluster: name, removed: String(terminated.length) },
+      });
+    } catch (error) {
+      telemetry.log('ERROR', 'ops notice failed', { cluster, ...describeError(error) });
+      telemetry.count('OpsNoticeFailed', { cluster: name });
+    }
   }
 
   return async function scaleInSweeperHandler(event: unknown, context?: InvocationContext): Promise<SweepResult> {

@@ -45,6 +45,8 @@ const DEFAULTS: Record<string, string> = {
   deadlineResult: 'CONTINUE',
   maxHops: '100',
   opsTopicArn: '',
+  opsNotifyLevel: 'problems',
+  alarmEmail: '',
   lifecycleTopicArn: '',
   lifecycleTimeoutSeconds: '900',
   sweepSchedule: 'rate(30 minutes)',

@@ -118,7 +118,7 @@ describe('scale-in sweeper handler', () => {
     expect(fields.skippedByReason).toEqual({ busy: 60, 'budget-used': 1 });
   });
 
-  it('publishes the capacity metrics per cluster with the ClusterName dimension and the clock time', async () => {
+  it('publishes the capacity metrics per cluster with the cluster dimension and the clock time', async () => {
     const { aws, handler } = setup({ SCHEDULABLE_TASK_CPU: '512', SCHEDULABLE_TASK_MEMORY: '1024', MIN_IDLE_MINUTES: '30' });
     aws.addInstances('prod', 'asg', 2, { tasksPerInstance: 2 }); // each 1536 CPU / 3072 MiB free
     aws.addInstances('prod', 'asg', 1, { idleSinceMinutesAgo: 10 }); // 2048 / 4096 free, not idle long enough
@@ -138,7 +138,7 @@ describe('scale-in sweeper handler', () => {
       SchedulableTasks: 10,
     });
     for (const datum of published) {
-      expect(datum.dimensions).toEqual({ ClusterName: 'prod' });
+      expect(datum.dimensions).toEqual({ cluster: 'prod' });
       expect(datum.timestamp).toBe(NOW);
     }
   });
@@ -356,7 +356,7 @@ describe('scale-in sweeper handler', () => {
       ['staging', 'ok'],
       ['gone', 'ClusterNotFoundException'],
     ]);
-    expect(aws.world.metrics.every((datum) => datum.dimensions.ClusterName === 'staging')).toBe(true);
+    expect(aws.world.metrics.every((datum) => datum.dimensions.cluster === 'staging')).toBe(true);
     expect(aws.world.metrics).toHaveLength(5);
     expect(telemetry.metricTotal('SweepFailed', { cluster: 'prod', errorClass: 'retryable' })).toBe(1);
     expect(telemetry.metricTotal('ClusterNotFound', { cluster: 'gone' })).toBe(1);

@@ -31,8 +31,7 @@ describe('CloudWatch adapter', () => {
     const datums: Datum[] = Array.from({ length: 2001 }, (_, index) => ({
       name: 'FreeCpu',
       value: index,
-      unit: 'None',
-      dimensions: { ClusterName: `c${index}` },
+      dimensions: { cluster: `c${index}` },
       timestamp: Date.parse('2026-03-04T10:30:00Z'),
     }));
     expect(await putMetricData(new CloudWatchClient({ region: 'us-east-1' }), 'EcsEc2Keeper', datums)).toBe(3);
@@ -40,7 +39,7 @@ describe('CloudWatch adapter', () => {
     expect(sizes).toEqual([1000, 1000, 1]);
     expect(cloudWatchMock.commandCalls(PutMetricDataCommand)[2]?.args[0].input).toEqual({
       Namespace: 'EcsEc2Keeper',
-      MetricData: [{ MetricName: 'FreeCpu', Value: 2000, Unit: 'None', Timestamp: new Date('2026-03-04T10:30:00Z'), Dimensions: [{ Name: 'ClusterName', Value: 'c2000' }] }],
+      MetricData: [{ MetricName: 'FreeCpu', Value: 2000, Unit: 'None', Timestamp: new Date('2026-03-04T10:30:00Z'), Dimensions: [{ Name: 'cluster', Value: 'c2000' }] }],
     });
   });
 });
