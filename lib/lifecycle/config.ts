@@ -1,8 +1,8 @@
 import {
   commonSchema,
   enumVar,
+  groupListVar,
   integerVar,
-  listVar,
   optionalTopicArnVar,
   parseEnv,
   toCommonConfig,
@@ -30,7 +30,7 @@ export interface LifecycleConfig extends CommonConfig {
   maxHops: number;
   /** Operators' topic for deadline notices; unset: no notice. */
   opsTopicArn?: string;
-  /** Groups whose notifications are handled; empty: every group. */
+  /** Names of the groups whose notifications are handled (ARNs reduced to names); empty: every group. */
   autoScalingGroups: string[];
 }
 
@@ -44,7 +44,7 @@ export const lifecycleEnvSchema = commonSchema.extend({
   DEADLINE_RESULT: enumVar(['CONTINUE', 'ABANDON'] as const, 'CONTINUE'),
   MAX_HOPS: integerVar(100, 1, 1000),
   OPS_TOPIC_ARN: optionalTopicArnVar(),
-  AUTO_SCALING_GROUPS: listVar(),
+  AUTO_SCALING_GROUPS: groupListVar(),
 });
 
 export function loadLifecycleConfig(env: Env): LifecycleConfig {
