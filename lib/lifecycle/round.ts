@@ -62,6 +62,8 @@ export interface Round {
   polls: number;
   drainRequests: number;
   consecutiveFailures: number;
+  /** Auto Scaling reported the instance in the hook's wait state during this round. */
+  waitConfirmed: boolean;
   /** The current poll's failure, while it is being handled. */
   failure?: { error: unknown; errorClass: PollFailureClass };
   /** Clusters searched by the first round's lookup; logged when nothing was found. */
@@ -89,6 +91,7 @@ export function startRound(deps: RoundDeps, signal: LifecycleSignal, invocationE
     polls: 0,
     drainRequests: 0,
     consecutiveFailures: 0,
+    waitConfirmed: false,
     daemonByService: new Map(),
     lastTasks: [],
   };
@@ -102,6 +105,7 @@ export function progressOf(round: Round, stepsThisPoll: number): RoundProgress {
     consecutiveFailures: round.consecutiveFailures,
     ...(round.failure ? { failure: round.failure.errorClass } : {}),
     ...(round.signal.topicArn ? { arrivedOn: round.signal.topicArn } : {}),
+    ...(round.waitConfirmed ? { waitConfirmed: true } : {}),
   };
 }
 

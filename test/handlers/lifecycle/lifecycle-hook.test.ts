@@ -78,7 +78,7 @@ describe('lifecycle hook handler: draining', () => {
     const { result, telemetry } = await h.invoke(h.terminating());
 
     expect(result.records[0]).toMatchObject({ outcome: 'completed', reason: 'drained', result: 'CONTINUE', cluster: CLUSTER, containerInstanceArn: h.ciArn });
-    expect(result.records[0]?.awsCalls).toEqual({ ecs: 8, autoScaling: 2 });
+    expect(result.records[0]?.awsCalls).toEqual({ ecs: 8, autoScaling: 3 });
     expect(h.aws.operations('ecs')).toEqual([
       'ListContainerInstances',
       'DescribeContainerInstances',
@@ -95,7 +95,20 @@ describe('lifecycle hook handler: draining', () => {
       expect.objectContaining({ cluster: CLUSTER, containerInstance: h.ciArn, desiredStatus: 'STOPPED' }),
     ]);
     expect(h.aws.inputs('ecs:DescribeServices')).toEqual([expect.objectContaining({ cluster: CLUSTER, services: ['agent'] })]);
-    expect(h.aws.operations('autoscaling')).toEqual(['DescribeLifecycleHooks', 'CompleteLifecycleAction']);
+    // The lifecycle state is read before the DRAINING write: Terminating:Wait for this hook.
+    expect(h.aws.operations()).toEqual([
+      'ListContainerInstances',
+      'DescribeContainerInstances',
+      'DescribeLifecycleHooks',
+      'DescribeAutoScalingInstances',
+      'UpdateContainerInstancesState',
+      'DescribeContainerInstances',
+      'ListTasks',
+      'ListTasks',
+      'DescribeTasks',
+      'DescribeServices',
+      'CompleteLifecycleAction',
+    ]);
     expect(h.aws.inputs('autoscaling:DescribeLifecycleHooks')).toEqual([{ AutoScalingGroupName: GROUP, LifecycleHookNames: [HOOK] }]);
     // Completed while the daemon task still runs: ECS stops daemon tasks last (aws-behaviour.md §2).
     expect(h.action).toMatchObject({ state: 'completed', result: 'CONTINUE', unstoppedTasksAtEnd: 0, unstoppedDaemonTasksAtEnd: 1 });
@@ -146,7 +159,12 @@ describe('lifecycle hook handler: draining', () => {
     expect(first!.records[0]).toMatchObject({ outcome: 'requeued', reason: 'invocation-ending', attempt: 0, polls: 5 });
     expect(h.clock.now()).toBe(T0 + 30 * S);
     expect(h.action).toMatchObject({ state: 'active' });
-    expect(h.aws.inputs('autoscaling:DescribeAutoScalingInstances')).toEqual([expect.objectContaining({ InstanceIds: [INSTANCE_ID] })]);
+    // Read twice: before the DRAINING write, and again before handing the drain to the next hop.
+    expect(h.aws.inputs('autoscaling:DescribeAutoScalingInstances')).toEqual([
+      expect.objectContaining({ InstanceIds: [INSTANCE_ID] }),
+      expect.objectContaining({ InstanceIds: [INSTANCE_ID] }),
+    ]);
+    expect(h.aws.operations().indexOf('DescribeAutoScalingInstances')).toBeLessThan(h.aws.operations().indexOf('UpdateContainerInstancesState'));
     expect(h.published()).toHaveLength(1);
     const published = h.published()[0]!;
     expect(published.TopicArn).toBe(TOPIC);
@@ -167,13 +185,15 @@ describe('lifecycle hook handler: draining', () => {
     });
     expect(telemetry.metricTotal('LifecycleRequeued', { cluster: CLUSTER })).toBe(1);
 
-    // The requeued message arrives: no lookup, no hook read; completes once the task stops.
+    // The requeued message arrives: no lookup, no hook read; the lifecycle state is read again
+    // before this round's lease write; completes once the task stops.
     h.aws.reset();
     const [second] = await h.run(() => handler(snsEvent(message), h.context()));
     expect(second!.records[0]).toMatchObject({ outcome: 'completed', reason: 'drained', kind: 'requeue', attempt: 1 });
     // Per poll 1 + 2 + 1 ECS reads (instance, task lists, tasks), 1 DescribeServices per round, 1 lease write.
     const polls = second!.records[0]!.polls!;
-    expect(second!.records[0]?.awsCalls).toEqual({ ecs: 4 * polls + 2, autoScaling: 1 });
+    expect(second!.records[0]?.awsCalls).toEqual({ ecs: 4 * polls + 2, autoScaling: 2 });
+    expect(h.aws.operations('autoscaling')).toEqual(['DescribeAutoScalingInstances', 'CompleteLifecycleAction']);
     expect(h.action).toMatchObject({ state: 'completed', result: 'CONTINUE', unstoppedTasksAtEnd: 0 });
     expect(h.aws.calls('ecs:ListContainerInstances')).toHaveLength(0);
     expect(h.aws.calls('autoscaling:DescribeLifecycleHooks')).toHaveLength(0);
@@ -276,13 +296,15 @@ describe('lifecycle hook handler: draining', () => {
   it('does not requeue when the instance left Terminating:Wait meanwhile', async () => {
     const h = new LifecycleWorld({ draining: true });
     h.standalone('web');
-    // The action ends elsewhere (a duplicate chain, an operator) while this round polls.
-    h.aws.before('autoscaling:DescribeAutoScalingInstances', () => {
-      if (h.action!.state === 'active') h.world.rules.autoScaling.completeAction(h.action!, 'CONTINUE');
+    // The action ends elsewhere (a duplicate chain, an operator) after the round's first check
+    // (before its lease write, at T0) and before its check ahead of the requeue (at T0 + 10 s).
+    h.aws.before('autoscaling:DescribeAutoScalingInstances', (_input, callNumber) => {
+      if (callNumber === 2) h.world.rules.autoScaling.completeAction(h.action!, 'CONTINUE');
     });
-    const { result } = await h.invoke(h.terminating(), {}, 5 * S + INVOCATION_SAFETY_MARGIN_MS);
+    const { result } = await h.invoke(h.terminating(), {}, 15 * S + INVOCATION_SAFETY_MARGIN_MS);
     expect(result.records[0]).toMatchObject({ outcome: 'ended', reason: 'action-over' });
-    expect(h.aws.calls('autoscaling:DescribeAutoScalingInstances')).toHaveLength(1);
+    expect(h.clock.now()).toBe(T0 + 10 * S);
+    expect(h.aws.calls('autoscaling:DescribeAutoScalingInstances')).toHaveLength(2);
     expect(h.aws.calls('sns')).toHaveLength(0);
     expect(h.aws.calls('autoscaling:CompleteLifecycleAction')).toHaveLength(0);
   });
@@ -314,6 +336,41 @@ describe('lifecycle hook handler: draining', () => {
     expect(a.records[0]).toMatchObject({ outcome: 'completed', reason: 'drained' });
     expect(b.records[0]).toMatchObject({ outcome: 'ended', reason: 'action-over' });
     expect(h.aws.calls('autoscaling:CompleteLifecycleAction').map((call) => call.outcome)).toEqual(['ok', 'ValidationError']);
+  });
+});
+
+describe('lifecycle hook handler: only what is terminating is drained', () => {
+  it('a notification for an InService instance makes no write', async () => {
+    const h = new LifecycleWorld({ terminating: false });
+    h.standalone('web');
+    const { result, telemetry } = await h.invoke(h.terminating());
+
+    expect(result.records[0]).toMatchObject({ outcome: 'ended', reason: 'not-in-transition', ec2InstanceId: INSTANCE_ID });
+    expect(h.writes()).toEqual([]);
+    expect(h.victim!.status).toBe('ACTIVE');
+    expect(h.world.drains).toEqual([]);
+    expect(h.world.groupOf(INSTANCE_ID)?.instance.lifecycleState).toBe('InService');
+    expect(decisionLines(telemetry)[0]).toMatchObject({ level: 'WARN', fields: { outcome: 'ended', reason: 'not-in-transition' } });
+    expect(telemetry.metricTotal('LifecycleEnded', { cluster: CLUSTER, reason: 'not-in-transition' })).toBe(1);
+  });
+
+  it('a requeue message for an InService instance already DRAINING takes no lease and stops no task', async () => {
+    const h = new LifecycleWorld({ terminating: false, draining: true });
+    h.standalone('batch');
+    const { result } = await h.invoke(snsEvent(h.requeued()), { STANDALONE_TASKS: 'stop' });
+    expect(result.records[0]).toMatchObject({ outcome: 'ended', reason: 'not-in-transition', kind: 'requeue' });
+    expect(h.writes()).toEqual([]);
+    expect(h.tasksOnVictim().map((task) => task.desiredStatus)).toEqual(['RUNNING']);
+  });
+
+  it('a notification naming another group than the instance is in makes no write', async () => {
+    const h = new LifecycleWorld();
+    h.world.createGroup({ name: 'another-asg', cluster: CLUSTER, minSize: 0, maxSize: 1, desiredCapacity: 0, instanceCpu: 2048, instanceMemory: 4096 });
+    h.world.putLifecycleHook({ groupName: 'another-asg', name: HOOK, heartbeatTimeout: 600, topicArn: TOPIC });
+    const { result } = await h.invoke(snsEvent({ ...h.notification(), AutoScalingGroupName: 'another-asg' }));
+    expect(result.records[0]).toMatchObject({ outcome: 'ended', reason: 'not-in-transition' });
+    expect(h.writes()).toEqual([]);
+    expect(h.action).toMatchObject({ state: 'active' });
   });
 });
 
