@@ -1,3 +1,4 @@
+import type { LifecycleResult } from '../aws/autoscaling';
 import {
   commonSchema,
   enumVar,
@@ -10,8 +11,10 @@ import {
   type Env,
 } from '../config';
 
+/** One declaration, with the Auto Scaling call that takes it (lib/aws/autoscaling.ts). */
+export type { LifecycleResult };
+
 export type StandaloneTasksPolicy = 'wait' | 'stop' | 'ignore';
-export type LifecycleResult = 'CONTINUE' | 'ABANDON';
 
 export interface LifecycleConfig extends CommonConfig {
   /**
