@@ -68,8 +68,8 @@ export interface Round {
   failure?: { error: unknown; errorClass: PollFailureClass };
   /** Clusters searched by the first round's lookup; logged when nothing was found. */
   clustersSearched?: number;
-  /** Scheduling strategy never changes for a service, so one DescribeServices per service per round. */
-  readonly daemonByService: Map<string, boolean>;
+  /** The cluster's DAEMON services, read once per round when the first service task is seen. */
+  daemonServices?: ReadonlySet<string>;
   lastTasks: readonly ClassifiedTask[];
   lastCounts?: TaskCounts;
 }
@@ -92,7 +92,6 @@ export function startRound(deps: RoundDeps, signal: LifecycleSignal, invocationE
     drainRequests: 0,
     consecutiveFailures: 0,
     waitConfirmed: false,
-    daemonByService: new Map(),
     lastTasks: [],
   };
 }

@@ -87,14 +87,15 @@ describe('lifecycle hook handler: draining', () => {
       'ListTasks',
       'ListTasks',
       'DescribeTasks',
-      'DescribeServices',
+      'ListServices',
     ]);
     expect(h.aws.inputs('ecs:UpdateContainerInstancesState')).toEqual([{ cluster: CLUSTER, containerInstances: [h.ciArn], status: 'DRAINING' }]);
     expect(h.aws.inputs('ecs:ListTasks')).toEqual([
       expect.objectContaining({ cluster: CLUSTER, containerInstance: h.ciArn, desiredStatus: 'RUNNING' }),
       expect.objectContaining({ cluster: CLUSTER, containerInstance: h.ciArn, desiredStatus: 'STOPPED' }),
     ]);
-    expect(h.aws.inputs('ecs:DescribeServices')).toEqual([expect.objectContaining({ cluster: CLUSTER, services: ['agent'] })]);
+    // The one daemon lookup: the cluster's DAEMON services (lib/aws/tasks.ts).
+    expect(h.aws.inputs('ecs:ListServices')).toEqual([expect.objectContaining({ cluster: CLUSTER, schedulingStrategy: 'DAEMON' })]);
     // The lifecycle state is read before the DRAINING write: Terminating:Wait for this hook.
     expect(h.aws.operations()).toEqual([
       'ListContainerInstances',
@@ -106,7 +107,7 @@ describe('lifecycle hook handler: draining', () => {
       'ListTasks',
       'ListTasks',
       'DescribeTasks',
-      'DescribeServices',
+      'ListServices',
       'CompleteLifecycleAction',
     ]);
     expect(h.aws.inputs('autoscaling:DescribeLifecycleHooks')).toEqual([{ AutoScalingGroupName: GROUP, LifecycleHookNames: [HOOK] }]);
@@ -141,8 +142,8 @@ describe('lifecycle hook handler: draining', () => {
     expect(h.aws.inputs('ecs:PutAttributes')).toEqual([
       { cluster: CLUSTER, attributes: [{ name: LEASE_ATTRIBUTE, value: '00000000-0000-4000-8000-000000000002', targetType: 'container-instance', targetId: h.ciArn }] },
     ]);
-    // Polls after the first cost 4 ECS reads: the service's strategy is remembered.
-    expect(h.aws.calls('ecs:DescribeServices')).toHaveLength(1);
+    // Polls after the first cost 4 ECS reads: the cluster's daemon services are remembered.
+    expect(h.aws.calls('ecs:ListServices')).toHaveLength(1);
     expect(h.aws.calls('ecs:DescribeContainerInstances')).toHaveLength(5);
     expect(h.aws.calls('ecs:DescribeTasks')).toHaveLength(5);
     expect(h.action).toMatchObject({ state: 'completed', result: 'CONTINUE', unstoppedTasksAtEnd: 0 });
@@ -190,7 +191,7 @@ describe('lifecycle hook handler: draining', () => {
     h.aws.reset();
     const [second] = await h.run(() => handler(snsEvent(message), h.context()));
     expect(second!.records[0]).toMatchObject({ outcome: 'completed', reason: 'drained', kind: 'requeue', attempt: 1 });
-    // Per poll 1 + 2 + 1 ECS reads (instance, task lists, tasks), 1 DescribeServices per round, 1 lease write.
+    // Per poll 1 + 2 + 1 ECS reads (instance, task lists, tasks), 1 ListServices per round, 1 lease write.
     const polls = second!.records[0]!.polls!;
     expect(second!.records[0]?.awsCalls).toEqual({ ecs: 4 * polls + 2, autoScaling: 2 });
     expect(h.aws.operations('autoscaling')).toEqual(['DescribeAutoScalingInstances', 'CompleteLifecycleAction']);
