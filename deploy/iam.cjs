@@ -78,7 +78,8 @@ module.exports = async ({ resolveVariable }) => {
         'ecs:UpdateContainerInstancesState',
         'ecs:ListTasks',
         'ecs:DescribeTasks',
-        'ecs:DescribeServices',
+        // The cluster's DAEMON services, one ListServices per round (lib/aws/tasks.ts).
+        'ecs:ListServices',
         'ecs:StopTask',
         'ecs:PutAttributes',
       ]),

@@ -90,6 +90,34 @@ export const clusterListVar = () =>
     }
   });
 
+const GROUP_NAME = /^[\x20-\x7E]{1,255}$/;
+const GROUP_ARN_NAME = /^arn:aws[a-z-]*:autoscaling:[a-z0-9-]+:\d{12}:autoScalingGroup:[^:]+:autoScalingGroupName\/(.+)$/;
+
+/**
+ * The one grammar of AUTO_SCALING_GROUPS: group names, or group ARNs
+ * (arn:aws:autoscaling:<region>:<account>:autoScalingGroup:<uuid>:autoScalingGroupName/<name>, as IAM
+ * writes them), each reduced to its name, since notifications and DescribeAutoScalingInstances
+ * name groups by name (https://docs.aws.amazon.com/autoscaling/ec2/userguide/control-access-using-iam.html).
+ */
+export const groupListVar = () =>
+  listVar().transform((groups, ctx) => {
+    const names: string[] = [];
+    for (const group of groups) {
+      const name = group.startsWith('arn:') ? GROUP_ARN_NAME.exec(group)?.[1] : group;
+      if (name === undefined || !GROUP_NAME.test(name)) {
+        ctx.addIssue({ code: 'custom', message: `"${group}" is neither an Auto Scaling group name nor a group ARN` });
+      } else if (!names.includes(name)) {
+        names.push(name);
+      }
+    }
+    return names;
+  });
+
+/** Group names from an AUTO_SCALING_GROUPS value (throws ConfigError on a bad entry). */
+export function parseGroupList(value: string | undefined): string[] {
+  return parseEnv(z.object({ AUTO_SCALING_GROUPS: groupListVar() }), { AUTO_SCALING_GROUPS: value }).AUTO_SCALING_GROUPS;
+}
+
 const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
 
 export const optionalTopicArnVar = () =>

@@ -103,6 +103,25 @@ export function isNoActiveLifecycleAction(error: unknown): boolean {
   return errorName(error) === 'ValidationError' && /No active Lifecycle Action found/i.test(errorMessage(error));
 }
 
+/** ECS names a cluster that does not exist (deleted, or a typo in CLUSTERS) `ClusterNotFoundException`. */
+export function isClusterNotFound(error: unknown): boolean {
+  return errorName(error) === 'ClusterNotFoundException';
+}
+
+/**
+ * Auto Scaling refuses a request it will not carry out, whatever the retry, with HTTP 400
+ * `ValidationError` (group at its minimum, instance in no group, no such action):
+ * https://docs.aws.amazon.com/autoscaling/ec2/APIReference/CommonErrors.html
+ */
+export function isValidationError(error: unknown): boolean {
+  return errorName(error) === 'ValidationError';
+}
+
+/** An endpoint that does not know the operation (a simulator or partition without it). */
+export function isUnknownOperation(error: unknown): boolean {
+  return /UnknownOperation|InvalidAction|not supported|Unknown operation/i.test(`${errorName(error)} ${errorMessage(error)}`);
+}
+
 export function describeError(error: unknown): { errorName: string; errorMessage: string; httpStatus?: number } {
   const status = httpStatus(error);
   return {

@@ -4,7 +4,8 @@ import { withCallLog } from './faults';
 import { startServer } from './http/server';
 import { formatDuration, formatReport } from './report';
 import { populateWorld } from './runner/populate';
-import { LIFECYCLE_TOPIC, SIMULATION_START, Simulation } from './runner/simulation';
+import { openTryOutAction, publishedView, tryOutAction } from './runner/try-out';
+import { SIMULATION_START, Simulation } from './runner/simulation';
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../lib/config';
 import { loadLifecycleConfig } from '../lib/lifecycle/config';
@@ -130,8 +131,12 @@ async function serve(scenario: Scenario, port: number): Promise<number> {
     drainingToDraining: scenario.world.drainingToDraining,
     timings: { bootMs: scenario.world.bootSeconds * 1000, shutdownMs: scenario.world.shutdownSeconds * 1000 },
   });
-  const topic = world.createTopic(LIFECYCLE_TOPIC);
-  const server = await startServer(withCallLog(world), { port });
+  // Named as in events/: a requeue published by `invoke local` goes to the topic its record names.
+  const topic = world.createTopic(tryOutAction().topicName);
+  const published = publishedView(world, topic.arn, (record) =>
+    console.log(`  published to ${topic.name}: ${record.Sns.Subject ?? '(no subject)'}  (GET /_sim/published?last=1)`),
+  );
+  const server = await startServer(withCallLog(world), { port, views: { published } });
   try {
     return await serveUntilStopped(scenario, world, clock, server, topic.arn);
   } finally {
@@ -159,6 +164,13 @@ async function serveUntilStopped(
   const printer = new TimelinePrinter(clock.now());
   world.onTimeline((entry) => printer.add(entry));
   populateWorld(world, scenario, { topicArn, start: clock.now(), events: false });
+  const tryOut = openTryOutAction(world, scenario.clusters[0]!.name, topicArn);
+  console.log(
+    `${tryOut.instanceId} (group ${tryOut.group}) waits in Terminating:Wait for the action of events/lifecycle-terminating.json:\n` +
+      `  AWS_ENDPOINT_URL=${server.url} AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=sim AWS_SECRET_ACCESS_KEY=sim \\\n` +
+      `    npx serverless invoke local -f lifecycleHook -p events/lifecycle-terminating.json --param="clusters=${clusters}"\n` +
+      `What the world published (Auto Scaling's notifications, requeue messages), as an SNS event: ${server.url}/_sim/published (?last=1 for the newest)\n`,
+  );
   const flusher = setInterval(() => printer.flush(), 250);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);

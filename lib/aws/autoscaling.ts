@@ -7,7 +7,7 @@ import {
   paginateDescribeAutoScalingGroups,
   type AutoScalingClient,
 } from '@aws-sdk/client-auto-scaling';
-import { NonActionableError, isNoActiveLifecycleAction } from '../errors';
+import { NonActionableError, isNoActiveLifecycleAction, isValidationError } from '../errors';
 import { chunk } from './batch';
 
 /** AWS limits (botocore autoscaling model): docs/aws-behaviour.md §3.2. */
@@ -227,8 +227,7 @@ export async function terminateInstanceInGroup(autoScaling: AutoScalingClient, i
       new TerminateInstanceInAutoScalingGroupCommand({ InstanceId: instanceId, ShouldDecrementDesiredCapacity: true }),
     );
   } catch (error) {
-    const name = (error as { name?: string } | undefined)?.name;
-    if (name === 'ValidationError') {
+    if (isValidationError(error)) {
       throw new NonActionableError(`termination of ${instanceId} refused: ${(error as Error).message}`, { cause: error });
     }
     throw error;

@@ -10,7 +10,7 @@ import {
   type ECSClient,
   type Resource,
 } from '@aws-sdk/client-ecs';
-import { RetryableError } from '../errors';
+import { RetryableError, isClusterNotFound } from '../errors';
 import type { Telemetry } from '../telemetry';
 import { chunk } from './batch';
 
@@ -135,10 +135,6 @@ export async function describeContainerInstances(
     }
   }
   return result;
-}
-
-function isClusterNotFound(error: unknown): boolean {
-  return (error as { name?: string } | undefined)?.name === 'ClusterNotFoundException';
 }
 
 /**

@@ -1,5 +1,4 @@
 import {
-  DescribeServicesCommand,
   DescribeTasksCommand,
   StopTaskCommand,
   paginateListServices,
@@ -12,7 +11,6 @@ import { chunk } from './batch';
 
 /** AWS limits (botocore ECS model): docs/aws-behaviour.md §3.1. */
 export const DESCRIBE_TASKS_BATCH = 100;
-export const DESCRIBE_SERVICES_BATCH = 10;
 
 /** Who started a task, which decides whether a drain waits for it. */
 export type TaskOrigin = 'service' | 'daemon' | 'standalone';
@@ -39,6 +37,51 @@ export interface TaskView {
 
 export interface ClassifiedTask extends TaskView {
   origin: TaskOrigin;
+}
+
+/** What a task reserves on its instance (0 CPU / MiB when unknown). */
+export interface TaskShape {
+  cpu: number;
+  memory: number;
+  gpu?: number;
+  /** awsvpc network mode: the task needs an elastic network interface of the instance. */
+  eni?: boolean;
+  /** Static host ports, as "tcp/80" or "udp/53". */
+  hostPorts?: readonly string[];
+}
+
+/** A non-daemon task on an instance: one a drain waits for (by policy) and a placement must fit. */
+export interface TaskLoad extends TaskShape {
+  taskArn: string;
+  origin: 'service' | 'standalone';
+}
+
+/** An instance's unstopped tasks as the sweeper plans with them: the non-daemon ones, and the daemon count. */
+export interface Workload {
+  nonDaemon: TaskLoad[];
+  daemonTasks: number;
+}
+
+/** Pure: the workload of classified tasks; STOPPED ones hold nothing. */
+export function workloadOf(tasks: readonly ClassifiedTask[]): Workload {
+  const workload: Workload = { nonDaemon: [], daemonTasks: 0 };
+  for (const task of tasks) {
+    if (task.lastStatus === 'STOPPED') continue;
+    if (task.origin === 'daemon') {
+      workload.daemonTasks += 1;
+      continue;
+    }
+    workload.nonDaemon.push({
+      taskArn: task.taskArn,
+      origin: task.origin,
+      cpu: task.cpu,
+      memory: task.memory,
+      ...(task.gpu ? { gpu: task.gpu } : {}),
+      ...(task.hostPorts ? { hostPorts: task.hostPorts } : {}),
+      ...(task.eni ? { eni: true } : {}),
+    });
+  }
+  return workload;
 }
 
 export function serviceNameOf(group: string | undefined): string | undefined {
@@ -118,40 +161,12 @@ export async function listUnstoppedTasks(ecs: ECSClient, cluster: string, contai
   return tasks.filter((task) => task.lastStatus !== 'STOPPED');
 }
 
-/** Names of the DAEMON services among `serviceNames` (DescribeServices, 10 per call). */
-export async function daemonServiceNames(
-  ecs: ECSClient,
-  cluster: string,
-  serviceNames: readonly string[],
-): Promise<Set<string>> {
-  const daemons = new Set<string>();
-  for (const batch of chunk([...new Set(serviceNames)], DESCRIBE_SERVICES_BATCH)) {
-    const response = await ecs.send(new DescribeServicesCommand({ cluster, services: batch }));
-    for (const service of response.services ?? []) {
-      if (service.schedulingStrategy === 'DAEMON' && service.serviceName) daemons.add(service.serviceName);
-    }
-  }
-  return daemons;
-}
-
 /** Pure: labels each task with its origin, given the set of DAEMON service names. */
 export function classifyTasks(tasks: readonly TaskView[], daemonServices: ReadonlySet<string>): ClassifiedTask[] {
   return tasks.map((task) => ({
     ...task,
     origin: task.serviceName === undefined ? 'standalone' : daemonServices.has(task.serviceName) ? 'daemon' : 'service',
   }));
-}
-
-/** Lists, describes and classifies the unstopped tasks of one container instance. */
-export async function describeInstanceTasks(
-  ecs: ECSClient,
-  cluster: string,
-  containerInstance: string,
-): Promise<ClassifiedTask[]> {
-  const tasks = await listUnstoppedTasks(ecs, cluster, containerInstance);
-  const services = tasks.map((task) => task.serviceName).filter((name): name is string => name !== undefined);
-  const daemons = services.length > 0 ? await daemonServiceNames(ecs, cluster, services) : new Set<string>();
-  return classifyTasks(tasks, daemons);
 }
 
 export async function stopTask(ecs: ECSClient, cluster: string, taskArn: string, reason: string): Promise<void> {
@@ -164,8 +179,10 @@ export function serviceNameFromArn(arn: string): string {
 }
 
 /**
- * Names of every DAEMON service of a cluster: ListServices filtered by scheduling strategy, 100 per
- * page, every page. Usually one call per cluster, however many tasks and instances it has.
+ * The one daemon lookup: names of every DAEMON service of a cluster, by ListServices filtered on
+ * scheduling strategy, 100 per page, every page. Usually one call per cluster, however many tasks,
+ * instances and services it has (DescribeServices would take one call per 10 services seen).
+ * https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ListServices.html
  */
 export async function listDaemonServiceNames(ecs: ECSClient, cluster: string): Promise<Set<string>> {
   const names = new Set<string>();

@@ -1,6 +1,7 @@
 import { DescribeAutoScalingGroupsCommand, DescribeLifecycleHooksCommand } from '@aws-sdk/client-auto-scaling';
 import { DescribeCapacityProvidersCommand, DescribeClustersCommand, DescribeContainerInstancesCommand, ListClustersCommand, ListContainerInstancesCommand } from '@aws-sdk/client-ecs';
 import type { AwsClients } from '../clients';
+import { isUnknownOperation } from '../errors';
 import { LEASE_ATTRIBUTE } from '../lifecycle/lease';
 import { DRAINED_AT_ATTRIBUTE, IDLE_SINCE_ATTRIBUTE } from '../sweeper/types';
 
@@ -33,9 +34,6 @@ export const CUSTOM_ATTRIBUTE_LIMIT = 10;
 export const SUITE_ATTRIBUTES = [LEASE_ATTRIBUTE, IDLE_SINCE_ATTRIBUTE, DRAINED_AT_ATTRIBUTE];
 /** Heartbeat timeouts the lifecycle drainer is built for (README, "Attach a hook to a group"). */
 export const HEARTBEAT_RANGE = { min: 120, max: 3600 };
-
-const isUnknownOperation = (error: unknown) =>
-  error instanceof Error && /UnknownOperation|InvalidAction|not supported|Unknown operation/i.test(`${error.name} ${error.message}`);
 
 async function orUnknown(rows: Row[], subject: string, check: string, run: () => Promise<void>): Promise<void> {
   try {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
 import { buildClients } from '../clients';
+import { parseGroupList } from '../config';
 import { formatTable, runChecks, type Target } from './checks';
 
 /**
@@ -62,7 +63,7 @@ export async function resolveTarget(args: string[]): Promise<{ target: Target; r
     region: settings.region,
     target: {
       clusters: split(env.CLUSTERS),
-      groups: [...new Set([...split(env.AUTO_SCALING_GROUPS), ...hookGroups])],
+      groups: [...new Set([...parseGroupList(env.AUTO_SCALING_GROUPS), ...hookGroups])],
       topic: values.topic ?? `${config.service}-${config.provider.stage}-lifecycle`,
     },
   };

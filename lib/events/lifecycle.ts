@@ -135,14 +135,9 @@ export function parseLifecycleRecord(record: unknown, options: LifecycleParseOpt
   return invalid('unknown-message', 'neither a lifecycle notification, a test notification nor a requeue message');
 }
 
-/** AUTO_SCALING_GROUPS may name a group or give its ARN (…:autoScalingGroupName/<name>), as IAM does. */
+/** `autoScalingGroups` holds names: lib/config.ts reduces group ARNs to names. */
 function isManaged(group: string, options: LifecycleParseOptions): boolean {
-  if (options.autoScalingGroups.length === 0) return true;
-  return options.autoScalingGroups.some((entry) => {
-    const marker = entry.startsWith('arn:') ? entry.indexOf(':autoScalingGroupName/') : -1;
-    const name = marker >= 0 ? entry.slice(marker + ':autoScalingGroupName/'.length) : entry;
-    return name === group;
-  });
+  return options.autoScalingGroups.length === 0 || options.autoScalingGroups.includes(group);
 }
 
 /** A low-cardinality reason for an ignored transition (it becomes a metric dimension). */

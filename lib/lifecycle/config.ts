@@ -1,8 +1,9 @@
+import type { LifecycleResult } from '../aws/autoscaling';
 import {
   commonSchema,
   enumVar,
+  groupListVar,
   integerVar,
-  listVar,
   optionalTopicArnVar,
   parseEnv,
   toCommonConfig,
@@ -11,8 +12,10 @@ import {
 } from '../config';
 import { OPS_NOTIFY_LEVELS, type OpsNotifyLevel } from '../notify';
 
+/** One declaration, with the Auto Scaling call that takes it (lib/aws/autoscaling.ts). */
+export type { LifecycleResult };
+
 export type StandaloneTasksPolicy = 'wait' | 'stop' | 'ignore';
-export type LifecycleResult = 'CONTINUE' | 'ABANDON';
 
 export interface LifecycleConfig extends CommonConfig {
   /**
@@ -33,7 +36,7 @@ export interface LifecycleConfig extends CommonConfig {
   opsTopicArn?: string;
   /** Which notices go to the operators' topic: drains cut short only, or every action. */
   opsNotifyLevel: OpsNotifyLevel;
-  /** Groups whose notifications are handled; empty: every group. */
+  /** Names of the groups whose notifications are handled (ARNs reduced to names); empty: every group. */
   autoScalingGroups: string[];
 }
 
@@ -48,7 +51,7 @@ export const lifecycleEnvSchema = commonSchema.extend({
   MAX_HOPS: integerVar(100, 1, 1000),
   OPS_TOPIC_ARN: optionalTopicArnVar(),
   OPS_NOTIFY_LEVEL: enumVar(OPS_NOTIFY_LEVELS, 'problems'),
-  AUTO_SCALING_GROUPS: listVar(),
+  AUTO_SCALING_GROUPS: groupListVar(),
 });
 
 export function loadLifecycleConfig(env: Env): LifecycleConfig {

@@ -46,6 +46,8 @@ export interface LifecycleSnapshot {
   tasks: readonly ClassifiedTask[];
   /** Auto Scaling's lifecycle state of the instance, when read in this poll; 'absent' when in no group. */
   groupState?: string;
+  /** The group Auto Scaling reported the instance in, read with `groupState`. */
+  groupName?: string;
   /** Auto Scaling answered "No active Lifecycle Action found": completed, expired or abandoned. */
   actionOver: boolean;
   lease: LeaseView;
@@ -88,11 +90,16 @@ export interface RoundProgress {
   failure?: PollFailureClass;
   /** The SNS topic the record arrived on (the requeue topic unless LIFECYCLE_TOPIC_ARN is set). */
   arrivedOn?: string;
+  /** Auto Scaling reported the instance in the hook's wait state earlier in this round. */
+  waitConfirmed?: boolean;
 }
 
 export const FRESH_ROUND: RoundProgress = { stepsThisPoll: 0, drainRequests: 0, consecutiveFailures: 0 };
 
 export type CompleteReason = 'drained' | 'not-a-container-instance' | 'instance-gone' | 'deadline' | 'hop-cap';
+
+/** `not-in-transition`: the instance is not waiting in the hook's transition (a replayed, test or forged message). */
+export type EndReason = 'action-over' | 'superseded' | 'not-in-transition';
 
 export type GiveUpReason = 'not-retryable' | 'failures-in-a-row' | 'invocation-ending';
 
@@ -102,12 +109,12 @@ export type LifecycleStep =
   | { kind: 'stop-standalone'; reason: 'service-tasks-gone'; cluster: string; taskArns: string[] }
   | { kind: 'heartbeat'; reason: 'heartbeat-due'; dueAt: number; action: LifecycleActionRef }
   | { kind: 'claim-lease'; reason: 'before-waiting'; cluster: string; containerInstanceArn: string; value: string }
-  | { kind: 'check-group'; reason: 'before-requeue'; ec2InstanceId: string }
+  | { kind: 'check-group'; reason: 'before-requeue' | 'before-first-write'; ec2InstanceId: string }
   | { kind: 'requeue'; reason: 'invocation-ending'; topicArn?: string }
   | { kind: 'wait'; reason: 'tasks-remaining' | 'step-limit'; until: number }
   | { kind: 'retry'; reason: 'poll-failed'; pauseMs: number; heartbeat?: LifecycleActionRef }
   | { kind: 'give-up'; reason: GiveUpReason; errorClass: ErrorClass; heartbeat?: LifecycleActionRef }
-  | { kind: 'end'; reason: 'action-over' | 'superseded' }
+  | { kind: 'end'; reason: EndReason }
   | { kind: 'dry-run'; reason: string; wouldDo: ActingStep };
 
 /** Steps that write to AWS, or wait for the drain: where a dry run stops. */
@@ -183,9 +190,35 @@ export function heartbeatDueAt(chain: ChainState): number | undefined {
   return chain.lastHeartbeatAt + chain.heartbeatTimeoutSeconds * 1000 * HEARTBEAT_FRACTION;
 }
 
-/** True for Auto Scaling states in which the action still waits for us (incl. warm pools). */
-export function isWaitingState(groupState: string): boolean {
-  return groupState.endsWith('Terminating:Wait');
+/**
+ * Where an instance stands in a hook's transition, from DescribeAutoScalingInstances' LifecycleState
+ * (docs/aws-behaviour.md §3.2): `waiting` in the transition's wait state (warm pools included), its
+ * action open; `past` once the transition moved on (or the instance left every group): the action
+ * is over; `outside` in any other state (InService, Standby, another transition): no action of this
+ * hook waits, whatever the message says. A transition is listed once the drainer handles it; the
+ * launch hook's would wait in Pending:Wait and be past from Pending:Proceed.
+ */
+export type TransitionStage = 'waiting' | 'past' | 'outside';
+
+const TRANSITION_STATES: Readonly<Record<string, { waiting: readonly string[]; past: readonly string[] }>> = {
+  'autoscaling:EC2_INSTANCE_TERMINATING': {
+    waiting: ['Terminating:Wait', 'Warmed:Terminating:Wait'],
+    past: ['Terminating:Proceed', 'Terminating', 'Terminated', 'Warmed:Terminating:Proceed', 'Warmed:Terminating', 'Warmed:Terminated', 'absent'],
+  },
+};
+
+export function transitionStage(transition: string, groupState: string): TransitionStage {
+  const states = TRANSITION_STATES[transition];
+  if (states?.waiting.includes(groupState)) return 'waiting';
+  if (states?.past.includes(groupState)) return 'past';
+  return 'outside';
+}
+
+/** The stage of the chain's instance as read into the snapshot; an instance in another group is outside. */
+export function stageOf(snapshot: Pick<LifecycleSnapshot, 'groupState' | 'groupName'>, chain: ChainState): TransitionStage | undefined {
+  if (snapshot.groupState === undefined) return undefined;
+  if (snapshot.groupName !== undefined && snapshot.groupName !== chain.notification.AutoScalingGroupName) return 'outside';
+  return transitionStage(chain.notification.LifecycleTransition, snapshot.groupState);
 }
 
 /** Completions that cut a drain short: reported louder, and to operators when OPS_TOPIC_ARN is set. */
@@ -280,7 +313,9 @@ function decideIgnoringDryRun(
 ): LifecycleStep {
   // The action is over (completed by a duplicate chain, expired, abandoned): nothing left to do.
   if (snapshot.actionOver) return { kind: 'end', reason: 'action-over' };
-  if (snapshot.groupState !== undefined && !isWaitingState(snapshot.groupState)) return { kind: 'end', reason: 'action-over' };
+  const stage = stageOf(snapshot, chain);
+  if (stage === 'past') return { kind: 'end', reason: 'action-over' };
+  if (stage === 'outside') return { kind: 'end', reason: 'not-in-transition' };
   // Another round wrote its lease after ours: it is the live chain, this one is the duplicate.
   const { lease } = snapshot;
   if (lease.claimed && lease.current !== undefined && lease.current !== lease.mine) return { kind: 'end', reason: 'superseded' };
@@ -292,6 +327,12 @@ function decideIgnoringDryRun(
     return complete(chain, config, 'CONTINUE', reason);
   }
 
+  // ECS writes (DRAINING, the lease, StopTask) only once Auto Scaling has shown, in this round, that
+  // the instance waits in the hook's transition: a message alone (replayed, a test, forged) never drains.
+  // Auto Scaling's own writes need no such check: it refuses them without an open action.
+  const confirmed = progress.waitConfirmed === true || stage === 'waiting';
+  const confirmFirst: LifecycleStep = { kind: 'check-group', reason: 'before-first-write', ec2InstanceId: chain.notification.EC2InstanceId };
+
   const pollMs = config.pollIntervalSeconds * 1000;
   const cluster = chain.cluster ?? '';
   const containerInstanceArn = chain.containerInstanceArn ?? '';
@@ -299,6 +340,7 @@ function decideIgnoringDryRun(
   // The snapshot is read again at once, since only tasks seen after DRAINING took effect tell
   // whether the drain is done; should ECS still report ACTIVE, later requests are paced by the poll.
   if (instance.status === 'ACTIVE') {
+    if (!confirmed) return confirmFirst;
     return { kind: 'drain', reason: 'instance-active', cluster, containerInstanceArn, pauseAfterMs: progress.drainRequests > 0 ? pollMs : 0 };
   }
 
@@ -313,6 +355,7 @@ function decideIgnoringDryRun(
     const toStop = snapshot.tasks
       .filter((task) => task.origin === 'standalone' && task.desiredStatus !== 'STOPPED' && task.lastStatus !== 'STOPPED')
       .map((task) => task.taskArn);
+    if (toStop.length > 0 && !confirmed) return confirmFirst;
     if (toStop.length > 0) return { kind: 'stop-standalone', reason: 'service-tasks-gone', cluster, taskArns: toStop };
   }
 
@@ -320,6 +363,7 @@ function decideIgnoringDryRun(
   if (dueAt !== undefined && now >= dueAt) return { kind: 'heartbeat', reason: 'heartbeat-due', dueAt, action: actionOf(chain) };
 
   if (!lease.claimed && !lease.unavailable) {
+    if (!confirmed) return confirmFirst;
     return { kind: 'claim-lease', reason: 'before-waiting', cluster, containerInstanceArn, value: lease.mine };
   }
 

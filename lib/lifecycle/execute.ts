@@ -4,7 +4,7 @@ import { publish } from '../aws/sns';
 import { notifyOps, type OpsEvent } from '../notify';
 import { stopTask } from '../aws/tasks';
 import { RetryableError, classifyAwsError, describeError } from '../errors';
-import { isOverdue, type LifecycleSnapshot, type LifecycleStep } from './decide';
+import { isOverdue, stageOf, type LifecycleSnapshot, type LifecycleStep } from './decide';
 import { writeLease } from './lease';
 import { buildRequeueMessage, opsNotice, requeueSubject } from './messages';
 import { clusterDimension, fields, finish, type LifecycleRecordResult, type Round } from './round';
@@ -58,8 +58,10 @@ export async function executeStep(round: Round, step: LifecycleStep, snapshot: L
       await claimLease(round, step);
       return { kind: 'next-step', snapshot: { ...snapshot, lease: { ...round.lease, current: round.lease.mine } } };
     case 'check-group': {
-      const states = await describeGroupInstances(round.autoScaling, [step.ec2InstanceId]);
-      return { kind: 'next-step', snapshot: { ...snapshot, groupState: states.get(step.ec2InstanceId)?.lifecycleState ?? 'absent' } };
+      const found = (await describeGroupInstances(round.autoScaling, [step.ec2InstanceId])).get(step.ec2InstanceId);
+      const checked = { ...snapshot, groupState: found?.lifecycleState ?? 'absent', ...(found ? { groupName: found.autoScalingGroupName } : {}) };
+      if (stageOf(checked, round.chain) === 'waiting') round.waitConfirmed = true;
+      return { kind: 'next-step', snapshot: checked };
     }
     case 'requeue':
       return { kind: 'finished', result: await requeue(round, step.topicArn) };
@@ -75,7 +77,8 @@ export async function executeStep(round: Round, step: LifecycleStep, snapshot: L
     case 'end':
       return {
         kind: 'finished',
-        result: finish(round, 'INFO', { outcome: 'ended', reason: step.reason }, () =>
+        // A message for an instance not in the hook's transition is suspect (forged, replayed): louder.
+        result: finish(round, step.reason === 'not-in-transition' ? 'WARN' : 'INFO', { outcome: 'ended', reason: step.reason }, () =>
           telemetry.count('LifecycleEnded', { cluster: clusterDimension(round), reason: step.reason }),
         ),
       };

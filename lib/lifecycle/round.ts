@@ -62,12 +62,14 @@ export interface Round {
   polls: number;
   drainRequests: number;
   consecutiveFailures: number;
+  /** Auto Scaling reported the instance in the hook's wait state during this round. */
+  waitConfirmed: boolean;
   /** The current poll's failure, while it is being handled. */
   failure?: { error: unknown; errorClass: PollFailureClass };
   /** Clusters searched by the first round's lookup; logged when nothing was found. */
   clustersSearched?: number;
-  /** Scheduling strategy never changes for a service, so one DescribeServices per service per round. */
-  readonly daemonByService: Map<string, boolean>;
+  /** The cluster's DAEMON services, read once per round when the first service task is seen. */
+  daemonServices?: ReadonlySet<string>;
   lastTasks: readonly ClassifiedTask[];
   lastCounts?: TaskCounts;
 }
@@ -89,7 +91,7 @@ export function startRound(deps: RoundDeps, signal: LifecycleSignal, invocationE
     polls: 0,
     drainRequests: 0,
     consecutiveFailures: 0,
-    daemonByService: new Map(),
+    waitConfirmed: false,
     lastTasks: [],
   };
 }
@@ -102,6 +104,7 @@ export function progressOf(round: Round, stepsThisPoll: number): RoundProgress {
     consecutiveFailures: round.consecutiveFailures,
     ...(round.failure ? { failure: round.failure.errorClass } : {}),
     ...(round.signal.topicArn ? { arrivedOn: round.signal.topicArn } : {}),
+    ...(round.waitConfirmed ? { waitConfirmed: true } : {}),
   };
 }
 

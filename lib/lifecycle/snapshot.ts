@@ -1,6 +1,6 @@
 import { describeLifecycleHook } from '../aws/autoscaling';
 import { describeContainerInstances, findContainerInstance, resolveClusters } from '../aws/ecs';
-import { classifyTasks, daemonServiceNames, listUnstoppedTasks, type ClassifiedTask } from '../aws/tasks';
+import { classifyTasks, listDaemonServiceNames, listUnstoppedTasks, type ClassifiedTask } from '../aws/tasks';
 import { actionOf, countTasks, type LifecycleSnapshot } from './decide';
 import { LEASE_ATTRIBUTE } from './lease';
 import type { Round } from './round';
@@ -62,15 +62,11 @@ export async function readSnapshot(round: Round): Promise<LifecycleSnapshot> {
 }
 
 async function readTasks(round: Round, cluster: string, containerInstanceArn: string): Promise<ClassifiedTask[]> {
-  const { ecs, daemonByService } = round;
-  const tasks = await listUnstoppedTasks(ecs, cluster, containerInstanceArn);
-  const unknown = [
-    ...new Set(tasks.map((task) => task.serviceName).filter((name): name is string => name !== undefined)),
-  ].filter((name) => !daemonByService.has(name));
-  if (unknown.length > 0) {
-    const daemons = await daemonServiceNames(ecs, cluster, unknown);
-    for (const name of unknown) daemonByService.set(name, daemons.has(name));
+  const tasks = await listUnstoppedTasks(round.ecs, cluster, containerInstanceArn);
+  // Only service tasks can be daemons: the cluster's DAEMON services are read once per round, when
+  // the first one is seen (a scheduling strategy never changes).
+  if (round.daemonServices === undefined && tasks.some((task) => task.serviceName !== undefined)) {
+    round.daemonServices = await listDaemonServiceNames(round.ecs, cluster);
   }
-  const daemonNames = new Set([...daemonByService].filter(([, daemon]) => daemon).map(([name]) => name));
-  return classifyTasks(tasks, daemonNames);
+  return classifyTasks(tasks, round.daemonServices ?? new Set());
 }

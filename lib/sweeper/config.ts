@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { PlanSettings, ReserveTasks, ScheduleWindow } from './types';
-import { booleanVar, commonSchema, enumVar, integerVar, listVar, optionalTopicArnVar, parseEnv, toCommonConfig, type CommonConfig, type Env } from '../config';
+import { booleanVar, commonSchema, enumVar, groupListVar, integerVar, listVar, optionalTopicArnVar, parseEnv, toCommonConfig, type CommonConfig, type Env } from '../config';
 import { OPS_NOTIFY_LEVELS, type OpsNotifyLevel } from '../notify';
 
 /** The sweeper's settings: the common ones and the planner's budgets (documented on PlanSettings). */
@@ -9,21 +9,6 @@ export interface SweeperConfig extends CommonConfig, PlanSettings {
   opsTopicArn?: string;
   opsNotifyLevel: OpsNotifyLevel;
 }
-
-const GROUP_NAME = /^[\x20-\x7E]{1,255}$/;
-const GROUP_ARN_NAME = /:autoScalingGroupName\/(.+)$/;
-
-/** Group names, or group ARNs reduced to their name (DescribeAutoScalingInstances reports names). */
-const groupListVar = () =>
-  listVar()
-    .transform((groups) => groups.map((group) => (group.startsWith('arn:') ? (GROUP_ARN_NAME.exec(group)?.[1] ?? group) : group)))
-    .superRefine((groups, ctx) => {
-      for (const group of groups) {
-        if (group.startsWith('arn:') || !GROUP_NAME.test(group)) {
-          ctx.addIssue({ code: 'custom', message: `"${group}" is neither an Auto Scaling group name nor a group ARN` });
-        }
-      }
-    });
 
 /** An optional whole number: empty means "no limit". */
 const optionalIntegerVar = (min: number, max: number) =>

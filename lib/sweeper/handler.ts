@@ -5,7 +5,7 @@ import type { SNSClient } from '@aws-sdk/client-sns';
 import { putMetricData, type Datum } from '../aws/cloudwatch';
 import { clusterName, deleteInstanceAttributes, putInstanceAttributes, resolveClusters } from '../aws/ecs';
 import type { Clock, InvocationContext } from '../clock';
-import { RetryableError, classifyAwsError, describeError } from '../errors';
+import { RetryableError, classifyAwsError, describeError, isClusterNotFound } from '../errors';
 import { notifyOps } from '../notify';
 import type { Telemetry } from '../telemetry';
 import type { SweeperConfig } from './config';
@@ -220,7 +220,7 @@ export function makeScaleInSweeperHandler(deps: SweeperDeps) {
         results.push(await sweepCluster(cluster, context, datums, ledger));
       } catch (error) {
         const failed = emptyClusterSweep(cluster, 'failed');
-        if ((error as { name?: string } | undefined)?.name === 'ClusterNotFoundException') {
+        if (isClusterNotFound(error)) {
           telemetry.log('WARN', 'managed cluster not found', { cluster });
           telemetry.count('ClusterNotFound', { cluster: clusterName(cluster) });
           results.push({ ...failed, outcome: 'cluster-not-found' });

@@ -2,7 +2,7 @@ import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import { describeGroupInstances, describeGroups } from '../aws/autoscaling';
 import { describeContainerInstances, listContainerInstanceArns } from '../aws/ecs';
-import { describeTasks, listClusterTaskArns, listDaemonServiceNames, listTaskArns, type TaskView } from '../aws/tasks';
+import { classifyTasks, describeTasks, listClusterTaskArns, listDaemonServiceNames, listTaskArns, workloadOf, type TaskView } from '../aws/tasks';
 import { instancesToInspect, taskCount } from './plan';
 import type { ClusterSnapshot, PlanSettings, SnapshotInstance, Workload } from './types';
 
@@ -20,32 +20,12 @@ export function taskReadCost(inspected: readonly SnapshotInstance[], all: readon
   };
 }
 
-/** Pure: groups described tasks by instance and splits daemon from other tasks. */
+/** Pure: each instance's tasks, classified (lib/aws/tasks.ts), as the planner's workloads. */
 export function toWorkloads(
   tasksByInstance: ReadonlyMap<string, readonly TaskView[]>,
   daemonServices: ReadonlySet<string>,
 ): Map<string, Workload> {
-  const workloads = new Map<string, Workload>();
-  for (const [arn, tasks] of tasksByInstance) {
-    const workload: Workload = { nonDaemon: [], daemonTasks: 0 };
-    for (const task of tasks) {
-      if (task.lastStatus === 'STOPPED') continue;
-      if (task.serviceName !== undefined && daemonServices.has(task.serviceName)) workload.daemonTasks += 1;
-      else {
-        workload.nonDaemon.push({
-          taskArn: task.taskArn,
-          origin: task.serviceName === undefined ? 'standalone' : 'service',
-          cpu: task.cpu,
-          memory: task.memory,
-          ...(task.gpu ? { gpu: task.gpu } : {}),
-          ...(task.hostPorts ? { hostPorts: task.hostPorts } : {}),
-          ...(task.eni ? { eni: true } : {}),
-        });
-      }
-    }
-    workloads.set(arn, workload);
-  }
-  return workloads;
+  return new Map([...tasksByInstance].map(([arn, tasks]) => [arn, workloadOf(classifyTasks(tasks, daemonServices))]));
 }
 
 async function readTasks(

@@ -1,5 +1,9 @@
 import type { ContainerInstanceView } from '../aws/ecs';
 import type { GroupInstanceView, GroupView } from '../aws/autoscaling';
+import type { TaskLoad, TaskShape, Workload } from '../aws/tasks';
+
+/** An instance's tasks are modelled once, in lib/aws/tasks.ts. */
+export type { TaskLoad, TaskShape, Workload };
 
 /**
  * Container-instance attributes the sweeper keeps between runs. The sweeper runs every 30 minutes
@@ -28,22 +32,6 @@ export const INSTANCE_TYPE_ATTRIBUTE = 'ecs.instance-type';
 export const TRUNK_ATTRIBUTE = 'ecs.awsvpc-trunk-id';
 
 /** A task's demand on an instance. GPUs, an own ENI (awsvpc without trunking) and static host ports are optional. */
-export interface TaskShape {
-  cpu: number;
-  memory: number;
-  gpu?: number;
-  /** awsvpc network mode: the task needs an elastic network interface of the instance. */
-  eni?: boolean;
-  /** Static host ports, as "tcp/80" or "udp/53". */
-  hostPorts?: readonly string[];
-}
-
-/** A non-daemon task on an instance, with the CPU units and MiB it reserves (0 when unknown). */
-export interface TaskLoad extends TaskShape {
-  taskArn: string;
-  origin: 'service' | 'standalone';
-}
-
 /** "count tasks of this shape must fit in every zone after the removals". */
 export interface ReserveTasks extends TaskShape {
   count: number;
@@ -57,12 +45,6 @@ export interface ScheduleWindow {
 }
 
 
-
-/** What runs on an instance, from ListTasks and DescribeTasks. */
-export interface Workload {
-  nonDaemon: TaskLoad[];
-  daemonTasks: number;
-}
 
 export interface SnapshotInstance extends ContainerInstanceView {
   /** Its Auto Scaling instance record; absent when the EC2 instance is in no group. */

@@ -26,6 +26,11 @@ export interface ServerOptions {
   host?: '127.0.0.1';
   /** Called when the control plane fails with something other than an AwsApiError (a bug, answered as 500 InternalFailure). */
   onInternalError?: (error: unknown, call: { service?: ServiceName; operation?: string }) => void;
+  /**
+   * Read-only views of the simulator for people following a run by hand: `GET /_sim/<name>` answers
+   * `views[name](query)` as JSON. Not an AWS API; no SDK request uses the path.
+   */
+  views?: Readonly<Record<string, (query: URLSearchParams) => unknown>>;
 }
 
 export interface RunningServer {
@@ -47,7 +52,7 @@ export async function startServer(plane: ControlPlane, options: ServerOptions = 
       console.error(JSON.stringify({ message: 'Simulator request failed', ...call, error: error instanceof Error ? (error.stack ?? error.message) : String(error) })));
 
   const server = createServer((request, response) => {
-    handle(plane, onInternalError, request, response).catch((error: unknown) => {
+    handle(plane, onInternalError, request, response, options.views ?? {}).catch((error: unknown) => {
       // Only reachable if reading the request or writing the answer failed (the client went away).
       response.destroy(error instanceof Error ? error : new Error(String(error)));
     });
@@ -116,8 +121,17 @@ async function handle(
   onInternalError: InternalErrorHandler,
   request: IncomingMessage,
   response: ServerResponse,
+  views: NonNullable<ServerOptions['views']>,
 ): Promise<void> {
   const body = await readBody(request);
+  const url = new URL(request.url ?? '/', 'http://simulator');
+  if (request.method === 'GET' && url.pathname.startsWith('/_sim/')) {
+    const view = Object.hasOwn(views, url.pathname.slice('/_sim/'.length)) ? views[url.pathname.slice('/_sim/'.length)] : undefined;
+    const text = view ? JSON.stringify(view(url.searchParams), null, 2) : JSON.stringify({ message: `no view ${url.pathname}; views: ${Object.keys(views).join(', ')}` });
+    response.writeHead(view ? 200 : 404, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    response.end(text);
+    return;
+  }
   const header = (name: string) => {
     const value = request.headers[name];
     return typeof value === 'string' ? value : undefined;

@@ -1,14 +1,26 @@
 import fc from 'fast-check';
 import { RetryableError } from '../../lib/errors';
-import { autoScalingMock, contextFor, ecsMock, fixture, makeWorld, setup, snsMock, task } from '../handlers/lifecycle/fake-world';
+import { LifecycleWorld, fixture } from '../handlers/lifecycle/world';
 
 /**
  * The lifecycle-hook drainer under fuzzed input: arbitrary values, and the fixtures with one field
- * of the SNS record or of the message inside it replaced, removed or retyped. The fake world holds
- * an instance in Terminating:Wait with a running task, so any event that passes validation would
- * drain it and complete its action: an invalid or ignored record must make no AWS write.
+ * of the SNS record or of the message inside it replaced, removed or retyped. The simulator's world
+ * (test/handlers/lifecycle/world.ts) holds the fixtures' instance in Terminating:Wait with a running
+ * task, so any event that passes validation would drain it and complete its action: an invalid or
+ * ignored record must make no AWS write. Every world is built from the same seed, so the
+ * notification and requeue fixtures name the action every world starts.
  */
-const FIXTURES = ['lifecycle-terminating.json', 'lifecycle-requeue.json', 'lifecycle-test-notification.json', 'lifecycle-launching.json'].map(fixture);
+const prototype = new LifecycleWorld();
+const FIXTURES = [
+  prototype.terminating(),
+  (() => {
+    const event = fixture('lifecycle-requeue.json');
+    event.Records[0]!.Sns.Message = JSON.stringify(prototype.requeued());
+    return event;
+  })(),
+  fixture('lifecycle-test-notification.json'),
+  fixture('lifecycle-launching.json'),
+];
 const RECORD_PATHS = ['EventSource', 'EventVersion', 'Sns', 'Sns.Message', 'Sns.MessageId', 'Sns.TopicArn', 'Sns.Type', 'Sns.Timestamp'];
 const MESSAGE_PATHS = [
   'LifecycleTransition',
@@ -65,42 +77,33 @@ const mutatedEvent = fc
     return copy;
   });
 
-const WRITE = /^(?!Describe|List|Get)/;
-
-function writes(): string[] {
-  const commands: object[] = [
-    ...ecsMock.calls().map((call) => call.args[0]),
-    ...autoScalingMock.calls().map((call) => call.args[0]),
-    ...snsMock.calls().map((call) => call.args[0]),
-  ];
-  return commands.map((command) => command.constructor.name.replace(/Command$/, '')).filter((name) => WRITE.test(name));
-}
-
 describe('lifecycle-hook handler under fuzzed input', () => {
   it('throws nothing but a RetryableError, and an invalid or ignored record makes no AWS write', async () => {
     await fc.assert(
       fc.asyncProperty(fc.oneof({ weight: 3, arbitrary: mutatedEvent }, { weight: 1, arbitrary: fc.anything() }), async (event) => {
-        const world = makeWorld({ tasks: [task('web-1', 'service:web')] });
-        const { handler } = setup(world);
+        const h = new LifecycleWorld();
+        h.standalone('web');
+        const { handler } = h.handler();
         let result: Awaited<ReturnType<typeof handler>>;
         try {
-          result = await handler(event, contextFor(world.clock, 120_000));
+          [result] = (await h.run(() => handler(event, h.context(120_000)))) as [Awaited<ReturnType<typeof handler>>];
         } catch (error) {
           expect(error).toBeInstanceOf(RetryableError);
           return;
         }
         const acted = result.records.some((record) => record.outcome !== 'invalid' && record.outcome !== 'ignored');
-        if (!acted) expect(writes()).toEqual([]);
+        if (!acted) expect(h.writes()).toEqual([]);
       }),
       { numRuns: 300 },
     );
   });
 
   it('still acts on the unmodified fixture, so the property above can fail', async () => {
-    const world = makeWorld({ tasks: [] });
-    const { handler } = setup(world);
-    const result = await handler(FIXTURES[0], contextFor(world.clock, 120_000));
-    expect(result.records.map((record) => record.outcome)).toEqual(['completed']);
-    expect(writes()).toContain('CompleteLifecycleAction');
+    const h = new LifecycleWorld();
+    const { handler } = h.handler();
+    const [result] = await h.run(() => handler(FIXTURES[0], h.context(120_000)));
+    expect(result!.records.map((record) => record.outcome)).toEqual(['completed']);
+    expect(h.writes()).toEqual(['UpdateContainerInstancesState', 'CompleteLifecycleAction']);
+    expect(h.action).toMatchObject({ state: 'completed', result: 'CONTINUE' });
   });
 });

@@ -1,59 +1,18 @@
-import {
-  CompleteLifecycleActionCommand,
-  DescribeAutoScalingInstancesCommand,
-  DescribeLifecycleHooksCommand,
-  RecordLifecycleActionHeartbeatCommand,
-} from '@aws-sdk/client-auto-scaling';
-import {
-  DescribeContainerInstancesCommand,
-  DescribeServicesCommand,
-  DescribeTasksCommand,
-  ECSServiceException,
-  ListContainerInstancesCommand,
-  ListTasksCommand,
-  PutAttributesCommand,
-  StopTaskCommand,
-  UpdateContainerInstancesStateCommand,
-} from '@aws-sdk/client-ecs';
-import { PublishCommand } from '@aws-sdk/client-sns';
-import { AutoScalingServiceException } from '@aws-sdk/client-auto-scaling';
 import { RetryableError } from '../../../lib/errors';
 import { REQUEUE_KIND } from '../../../lib/events/lifecycle';
 import { INVOCATION_SAFETY_MARGIN_MS, MAX_CONSECUTIVE_POLL_FAILURES } from '../../../lib/lifecycle/handler';
-import {
-  CI_ARN,
-  CLUSTER,
-  GROUP,
-  HOOK,
-  INSTANCE_ID,
-  LEASE_ATTRIBUTE,
-  OPS_TOPIC,
-  T0,
-  TOKEN,
-  TOPIC,
-  autoScalingMock,
-  commandNames,
-  contextFor,
-  ecsMock,
-  fixture,
-  makeWorld,
-  setup,
-  snsEvent,
-  snsMock,
-  task,
-  terminatingMessage,
-  validationError,
-} from './fake-world';
+import { LEASE_ATTRIBUTE } from '../../../lib/lifecycle/lease';
+import { CLUSTER, GROUP, HOOK, INSTANCE_ID, LifecycleWorld, OPS_TOPIC, S, T0, TOPIC, fixture, snsEvent } from './world';
 
-const S = 1000;
-const action = { AutoScalingGroupName: GROUP, LifecycleHookName: HOOK, LifecycleActionToken: TOKEN };
+/**
+ * The lifecycle drainer's handler against the simulator's world (test/handlers/lifecycle/world.ts):
+ * the fixtures' group, hook and instance, a lifecycle action the world started at T0, and task stop
+ * times that follow from the world's rules. Every call, its input and its answer is the world's.
+ */
 const decisionLines = (telemetry: { logs: { message: string; level: string; fields: Record<string, unknown> }[] }) =>
   telemetry.logs.filter((entry) => entry.message === 'lifecycle decision');
 
-function throttling(name: 'ThrottlingException' | 'Throttling') {
-  const options = { name, $fault: 'client' as const, message: 'Rate exceeded', $metadata: { httpStatusCode: 400 } };
-  return name === 'Throttling' ? new AutoScalingServiceException(options) : new ECSServiceException(options);
-}
+const actionOf = (h: LifecycleWorld) => ({ AutoScalingGroupName: GROUP, LifecycleHookName: HOOK, LifecycleActionToken: h.token });
 
 describe('lifecycle hook handler: messages that need no AWS call', () => {
   it.each([
@@ -61,13 +20,10 @@ describe('lifecycle hook handler: messages that need no AWS call', () => {
     ['lifecycle-launching.json', 'ignored', 'launching-transition'],
     ['lifecycle-malformed.json', 'invalid', 'malformed-notification'],
   ])('%s: %s (%s), no call to any service', async (file, outcome, reason) => {
-    const world = makeWorld();
-    const { handler, telemetry } = setup(world);
-    const result = await handler(fixture(file), contextFor(world.clock));
+    const h = new LifecycleWorld();
+    const { result, telemetry } = await h.invoke(fixture(file));
     expect(result.records).toEqual([expect.objectContaining({ outcome, reason })]);
-    expect(ecsMock.calls()).toHaveLength(0);
-    expect(autoScalingMock.calls()).toHaveLength(0);
-    expect(snsMock.calls()).toHaveLength(0);
+    expect(h.aws.calls()).toHaveLength(0);
     if (outcome === 'invalid') {
       expect(telemetry.metricTotal('InvalidEvent', { function: 'lifecycleHook', reason })).toBe(1);
       expect(telemetry.messages('ERROR')).toEqual(['invalid event']);
@@ -77,125 +33,141 @@ describe('lifecycle hook handler: messages that need no AWS call', () => {
   });
 
   it.each([[null], [{}], [{ Records: [] }], ['{"Records":[]}']])('rejects the non-SNS event %j', async (event) => {
-    const world = makeWorld();
-    const { handler, telemetry } = setup(world);
-    const result = await handler(event, contextFor(world.clock));
+    const h = new LifecycleWorld();
+    const { result, telemetry } = await h.invoke(event);
     expect(result.records[0]?.outcome).toBe('invalid');
     expect(telemetry.metricTotal('InvalidEvent')).toBe(1);
-    expect(ecsMock.calls().length + autoScalingMock.calls().length + snsMock.calls().length).toBe(0);
+    expect(h.aws.calls()).toHaveLength(0);
   });
 
   it('rejects a requeue message of an unknown version', async () => {
-    const world = makeWorld();
-    const { handler, telemetry } = setup(world);
-    const message = { ...JSON.parse(fixture('lifecycle-requeue.json').Records[0]!.Sns.Message), version: 2 };
-    const result = await handler(snsEvent(message), contextFor(world.clock));
+    const h = new LifecycleWorld();
+    const { result, telemetry } = await h.invoke(snsEvent(h.requeued({ version: 2 })));
     expect(result.records).toEqual([{ outcome: 'invalid', reason: 'unsupported-version' }]);
     expect(telemetry.metricTotal('InvalidEvent', { reason: 'unsupported-version' })).toBe(1);
-    expect(ecsMock.calls().length + autoScalingMock.calls().length + snsMock.calls().length).toBe(0);
+    expect(h.aws.calls()).toHaveLength(0);
   });
 
   it('ignores groups outside AUTO_SCALING_GROUPS', async () => {
-    const world = makeWorld();
-    const { handler } = setup(world, { AUTO_SCALING_GROUPS: 'another-asg' });
-    const result = await handler(fixture('lifecycle-terminating.json'), contextFor(world.clock));
+    const h = new LifecycleWorld();
+    const { result } = await h.invoke(h.terminating(), { AUTO_SCALING_GROUPS: 'another-asg' });
     expect(result.records).toEqual([{ outcome: 'ignored', kind: 'notification', reason: 'unmanaged-group' }]);
-    expect(ecsMock.calls()).toHaveLength(0);
+    expect(h.aws.calls()).toHaveLength(0);
+    expect(h.action).toMatchObject({ state: 'active' });
   });
 });
 
 describe('lifecycle hook handler: draining', () => {
   it('completes with CONTINUE at once when the instance is no container instance (2 calls)', async () => {
-    const world = makeWorld({ instance: undefined });
-    const { handler, telemetry } = setup(world);
-    const result = await handler(fixture('lifecycle-terminating.json'), contextFor(world.clock));
+    const h = new LifecycleWorld({ unregistered: true });
+    const { result, telemetry } = await h.invoke(h.terminating());
 
     expect(result.records).toEqual([
       expect.objectContaining({ outcome: 'completed', reason: 'not-a-container-instance', result: 'CONTINUE', ec2InstanceId: INSTANCE_ID }),
     ]);
-    expect(commandNames(ecsMock)).toEqual(['ListContainerInstancesCommand']);
-    expect(ecsMock).toHaveReceivedCommandWith(ListContainerInstancesCommand, { cluster: CLUSTER, filter: `ec2InstanceId == ${INSTANCE_ID}` });
-    expect(commandNames(autoScalingMock)).toEqual(['CompleteLifecycleActionCommand']);
-    expect(autoScalingMock).toHaveReceivedCommandWith(CompleteLifecycleActionCommand, { ...action, LifecycleActionResult: 'CONTINUE' });
-    expect(snsMock.calls()).toHaveLength(0);
+    expect(h.aws.operations()).toEqual(['ListContainerInstances', 'CompleteLifecycleAction']);
+    expect(h.aws.inputs('ecs:ListContainerInstances')).toEqual([{ cluster: CLUSTER, filter: `ec2InstanceId == ${INSTANCE_ID}` }]);
+    expect(h.aws.inputs('autoscaling:CompleteLifecycleAction')).toEqual([{ ...actionOf(h), LifecycleActionResult: 'CONTINUE' }]);
+    expect(h.action).toMatchObject({ state: 'completed', result: 'CONTINUE' });
     expect(telemetry.metricTotal('LifecycleCompleted', { cluster: 'none', result: 'CONTINUE', reason: 'not-a-container-instance' })).toBe(1);
   });
 
   it('drains an instance with only daemon tasks and completes at once, with the exact calls', async () => {
-    const world = makeWorld({ tasks: [task('agent-1', 'service:agent')], daemonServices: ['agent'] });
-    const { handler, telemetry } = setup(world);
-    const result = await handler(fixture('lifecycle-terminating.json'), contextFor(world.clock));
+    const h = new LifecycleWorld({ daemons: ['agent'] });
+    expect(h.tasksOnVictim().map((task) => task.group)).toEqual(['service:agent']);
+    const { result, telemetry } = await h.invoke(h.terminating());
 
-    expect(result.records[0]).toMatchObject({ outcome: 'completed', reason: 'drained', result: 'CONTINUE', cluster: CLUSTER, containerInstanceArn: CI_ARN });
-    expect(result.records[0]?.awsCalls).toEqual({ ecs: 8, autoScaling: 2 });
-    expect(commandNames(ecsMock)).toEqual([
-      'ListContainerInstancesCommand',
-      'DescribeContainerInstancesCommand',
-      'UpdateContainerInstancesStateCommand',
-      'DescribeContainerInstancesCommand',
-      'ListTasksCommand',
-      'ListTasksCommand',
-      'DescribeTasksCommand',
-      'DescribeServicesCommand',
+    expect(result.records[0]).toMatchObject({ outcome: 'completed', reason: 'drained', result: 'CONTINUE', cluster: CLUSTER, containerInstanceArn: h.ciArn });
+    expect(result.records[0]?.awsCalls).toEqual({ ecs: 8, autoScaling: 3 });
+    expect(h.aws.operations('ecs')).toEqual([
+      'ListContainerInstances',
+      'DescribeContainerInstances',
+      'UpdateContainerInstancesState',
+      'DescribeContainerInstances',
+      'ListTasks',
+      'ListTasks',
+      'DescribeTasks',
+      'ListServices',
     ]);
-    expect(ecsMock).toHaveReceivedCommandWith(UpdateContainerInstancesStateCommand, { cluster: CLUSTER, containerInstances: [CI_ARN], status: 'DRAINING' });
-    expect(ecsMock).toHaveReceivedCommandWith(ListTasksCommand, { cluster: CLUSTER, containerInstance: CI_ARN, desiredStatus: 'RUNNING' });
-    expect(ecsMock).toHaveReceivedCommandWith(ListTasksCommand, { cluster: CLUSTER, containerInstance: CI_ARN, desiredStatus: 'STOPPED' });
-    expect(ecsMock).toHaveReceivedCommandWith(DescribeServicesCommand, { cluster: CLUSTER, services: ['agent'] });
-    expect(commandNames(autoScalingMock)).toEqual(['DescribeLifecycleHooksCommand', 'CompleteLifecycleActionCommand']);
-    expect(autoScalingMock).toHaveReceivedCommandWith(DescribeLifecycleHooksCommand, { AutoScalingGroupName: GROUP, LifecycleHookNames: [HOOK] });
-    expect(world.completed).toBe('CONTINUE');
-    expect(world.clock.sleeps).toEqual([]);
+    expect(h.aws.inputs('ecs:UpdateContainerInstancesState')).toEqual([{ cluster: CLUSTER, containerInstances: [h.ciArn], status: 'DRAINING' }]);
+    expect(h.aws.inputs('ecs:ListTasks')).toEqual([
+      expect.objectContaining({ cluster: CLUSTER, containerInstance: h.ciArn, desiredStatus: 'RUNNING' }),
+      expect.objectContaining({ cluster: CLUSTER, containerInstance: h.ciArn, desiredStatus: 'STOPPED' }),
+    ]);
+    // The one daemon lookup: the cluster's DAEMON services (lib/aws/tasks.ts).
+    expect(h.aws.inputs('ecs:ListServices')).toEqual([expect.objectContaining({ cluster: CLUSTER, schedulingStrategy: 'DAEMON' })]);
+    // The lifecycle state is read before the DRAINING write: Terminating:Wait for this hook.
+    expect(h.aws.operations()).toEqual([
+      'ListContainerInstances',
+      'DescribeContainerInstances',
+      'DescribeLifecycleHooks',
+      'DescribeAutoScalingInstances',
+      'UpdateContainerInstancesState',
+      'DescribeContainerInstances',
+      'ListTasks',
+      'ListTasks',
+      'DescribeTasks',
+      'ListServices',
+      'CompleteLifecycleAction',
+    ]);
+    expect(h.aws.inputs('autoscaling:DescribeLifecycleHooks')).toEqual([{ AutoScalingGroupName: GROUP, LifecycleHookNames: [HOOK] }]);
+    // Completed while the daemon task still runs: ECS stops daemon tasks last (aws-behaviour.md §2).
+    expect(h.action).toMatchObject({ state: 'completed', result: 'CONTINUE', unstoppedTasksAtEnd: 0, unstoppedDaemonTasksAtEnd: 1 });
+    expect(h.sleeps).toEqual([]);
     // No lease, no heartbeat, no publish on the fast path.
-    expect(ecsMock).not.toHaveReceivedCommand(PutAttributesCommand);
-    expect(snsMock.calls()).toHaveLength(0);
+    expect(h.aws.calls('ecs:PutAttributes')).toHaveLength(0);
+    expect(h.aws.calls('sns')).toHaveLength(0);
     expect(decisionLines(telemetry)).toHaveLength(1);
     expect(decisionLines(telemetry)[0]?.fields).toMatchObject({ outcome: 'completed', reason: 'drained', tasks: { counted: 0, daemon: 1 } });
   });
 
   it('never completes while a task is still stopping; completes within one poll of it stopping', async () => {
-    const stopsAt = T0 + 37 * S;
-    const world = makeWorld({
-      instance: { status: 'DRAINING', attributes: {} },
-      tasks: [task('web-1', 'service:web', 'STOPPING', 'STOPPED', stopsAt), task('web-2', 'service:web', 'DEACTIVATING', 'STOPPED', stopsAt)],
-    });
+    const h = new LifecycleWorld({ draining: true, service: { count: 2, stopSeconds: 37 } });
+    const web = h.webTasks();
+    // Both service tasks are told to stop at T0 (say, by a deployment): STOPPED at T0 + 37 s.
+    for (const task of web) h.world.stopTask(task, 'Scaling activity initiated by deployment');
+    expect(web.map((task) => task.lastStatus)).toEqual(['DEACTIVATING', 'DEACTIVATING']);
     let completedAt: number | undefined;
-    autoScalingMock.on(CompleteLifecycleActionCommand).callsFake(() => {
-      completedAt = world.clock.now();
-      world.completed = 'CONTINUE';
-      return {};
-    });
-    const { handler } = setup(world);
-    const result = await handler(fixture('lifecycle-terminating.json'), contextFor(world.clock));
+    h.aws.before('autoscaling:CompleteLifecycleAction', () => (completedAt = h.clock.now()));
+    const { result } = await h.invoke(h.terminating());
 
+    const stopsAt = T0 + 37 * S;
+    expect(web.map((task) => task.stoppedAt)).toEqual([stopsAt, stopsAt]);
     expect(result.records[0]).toMatchObject({ outcome: 'completed', reason: 'drained', polls: 5 });
     expect(completedAt).toBeGreaterThanOrEqual(stopsAt);
     expect(completedAt! - stopsAt).toBeLessThanOrEqual(10 * S);
-    expect(world.clock.sleeps).toEqual([10 * S, 10 * S, 10 * S, 10 * S]);
+    expect(h.sleeps).toEqual([10 * S, 10 * S, 10 * S, 10 * S]);
     // Already DRAINING: no update. Waiting: one lease write.
-    expect(ecsMock).not.toHaveReceivedCommand(UpdateContainerInstancesStateCommand);
-    expect(ecsMock).toHaveReceivedCommandTimes(PutAttributesCommand, 1);
-    expect(ecsMock).toHaveReceivedCommandWith(PutAttributesCommand, {
-      cluster: CLUSTER,
-      attributes: [{ name: LEASE_ATTRIBUTE, value: '00000000-0000-4000-8000-000000000002', targetType: 'container-instance', targetId: CI_ARN }],
-    });
-    // Polls after the first cost 4 ECS reads: the service's strategy is remembered.
-    expect(ecsMock).toHaveReceivedCommandTimes(DescribeServicesCommand, 1);
-    expect(ecsMock).toHaveReceivedCommandTimes(DescribeContainerInstancesCommand, 5);
-    expect(ecsMock).toHaveReceivedCommandTimes(DescribeTasksCommand, 5);
+    expect(h.aws.calls('ecs:UpdateContainerInstancesState')).toHaveLength(0);
+    expect(h.aws.inputs('ecs:PutAttributes')).toEqual([
+      { cluster: CLUSTER, attributes: [{ name: LEASE_ATTRIBUTE, value: '00000000-0000-4000-8000-000000000002', targetType: 'container-instance', targetId: h.ciArn }] },
+    ]);
+    // Polls after the first cost 4 ECS reads: the cluster's daemon services are remembered.
+    expect(h.aws.calls('ecs:ListServices')).toHaveLength(1);
+    expect(h.aws.calls('ecs:DescribeContainerInstances')).toHaveLength(5);
+    expect(h.aws.calls('ecs:DescribeTasks')).toHaveLength(5);
+    expect(h.action).toMatchObject({ state: 'completed', result: 'CONTINUE', unstoppedTasksAtEnd: 0 });
   });
 
   it('a drain that outlasts the invocation requeues once, and the next invocation completes it', async () => {
-    const world = makeWorld({ tasks: [task('web-1', 'service:web', 'RUNNING', 'RUNNING', T0 + 75 * S)] });
-    const { handler, telemetry } = setup(world);
-    // 60 s left: polls at 0, 10, 20 and 30 s fit before the safety margin, then a requeue.
-    const first = await handler(fixture('lifecycle-terminating.json'), contextFor(world.clock, 30 * S + INVOCATION_SAFETY_MARGIN_MS));
+    // One service task; drained at T0, it is stopped at T0 + 7 s and STOPPED at T0 + 75 s.
+    const h = new LifecycleWorld({ service: { count: 1, stopSeconds: 68 } });
+    const [web] = h.webTasks();
+    const { handler, telemetry } = h.handler();
+    // Polls at 0, 10, 20 and 30 s fit before the safety margin, then a requeue.
+    const [first] = await h.run(() => handler(h.terminating(), h.context(30 * S + INVOCATION_SAFETY_MARGIN_MS)));
 
-    expect(first.records[0]).toMatchObject({ outcome: 'requeued', reason: 'invocation-ending', attempt: 0 });
-    expect(world.completed).toBeUndefined();
-    expect(autoScalingMock).toHaveReceivedCommandWith(DescribeAutoScalingInstancesCommand, { InstanceIds: [INSTANCE_ID] });
-    expect(snsMock).toHaveReceivedCommandTimes(PublishCommand, 1);
-    const published = world.published[0]!;
+    expect(first!.records[0]).toMatchObject({ outcome: 'requeued', reason: 'invocation-ending', attempt: 0, polls: 5 });
+    expect(h.clock.now()).toBe(T0 + 30 * S);
+    expect(h.action).toMatchObject({ state: 'active' });
+    // Read twice: before the DRAINING write, and again before handing the drain to the next hop.
+    expect(h.aws.inputs('autoscaling:DescribeAutoScalingInstances')).toEqual([
+      expect.objectContaining({ InstanceIds: [INSTANCE_ID] }),
+      expect.objectContaining({ InstanceIds: [INSTANCE_ID] }),
+    ]);
+    expect(h.aws.operations().indexOf('DescribeAutoScalingInstances')).toBeLessThan(h.aws.operations().indexOf('UpdateContainerInstancesState'));
+    expect(h.published()).toHaveLength(1);
+    const published = h.published()[0]!;
     expect(published.TopicArn).toBe(TOPIC);
     expect(published.Subject!.length).toBeLessThan(100);
     const message = JSON.parse(published.Message!);
@@ -209,384 +181,394 @@ describe('lifecycle hook handler: draining', () => {
       heartbeatTimeoutSeconds: 600,
       globalTimeoutSeconds: 60_000,
       cluster: CLUSTER,
-      containerInstanceArn: CI_ARN,
-      notification: terminatingMessage(),
+      containerInstanceArn: h.ciArn,
+      notification: h.notification(),
     });
     expect(telemetry.metricTotal('LifecycleRequeued', { cluster: CLUSTER })).toBe(1);
 
-    // The requeued message arrives: no lookup, no hook read; completes once the task stops.
-    ecsMock.resetHistory();
-    autoScalingMock.resetHistory();
-    const second = await handler(snsEvent(message), contextFor(world.clock));
-    expect(second.records[0]).toMatchObject({ outcome: 'completed', reason: 'drained', kind: 'requeue', attempt: 1 });
-    // Per poll 1 + 2 + 1 ECS reads (instance, task lists, tasks), 1 DescribeServices per round, 1 lease write.
-    const polls = second.records[0]!.polls!;
-    expect(second.records[0]?.awsCalls).toEqual({ ecs: 4 * polls + 2, autoScaling: 1 });
-    expect(world.completed).toBe('CONTINUE');
-    expect(ecsMock).not.toHaveReceivedCommand(ListContainerInstancesCommand);
-    expect(autoScalingMock).not.toHaveReceivedCommand(DescribeLifecycleHooksCommand);
-    expect(world.clock.now() - (T0 + 75 * S)).toBeLessThanOrEqual(10 * S);
+    // The requeued message arrives: no lookup, no hook read; the lifecycle state is read again
+    // before this round's lease write; completes once the task stops.
+    h.aws.reset();
+    const [second] = await h.run(() => handler(snsEvent(message), h.context()));
+    expect(second!.records[0]).toMatchObject({ outcome: 'completed', reason: 'drained', kind: 'requeue', attempt: 1 });
+    // Per poll 1 + 2 + 1 ECS reads (instance, task lists, tasks), 1 ListServices per round, 1 lease write.
+    const polls = second!.records[0]!.polls!;
+    expect(second!.records[0]?.awsCalls).toEqual({ ecs: 4 * polls + 2, autoScaling: 2 });
+    expect(h.aws.operations('autoscaling')).toEqual(['DescribeAutoScalingInstances', 'CompleteLifecycleAction']);
+    expect(h.action).toMatchObject({ state: 'completed', result: 'CONTINUE', unstoppedTasksAtEnd: 0 });
+    expect(h.aws.calls('ecs:ListContainerInstances')).toHaveLength(0);
+    expect(h.aws.calls('autoscaling:DescribeLifecycleHooks')).toHaveLength(0);
+    expect(web!.stoppedAt).toBe(T0 + 75 * S);
+    expect(h.clock.now() - web!.stoppedAt!).toBeLessThanOrEqual(10 * S);
   });
 
   it('sends heartbeats at half the heartbeat timeout, also between polls of one invocation', async () => {
-    const world = makeWorld({
-      instance: { status: 'DRAINING', attributes: {} },
-      hook: { HeartbeatTimeout: 60 },
-      tasks: [task('web-1', 'service:web', 'RUNNING', 'RUNNING', T0 + 100 * S)],
-    });
-    const { handler, telemetry } = setup(world);
-    const result = await handler(fixture('lifecycle-terminating.json'), contextFor(world.clock));
+    const h = new LifecycleWorld({ draining: true, heartbeatTimeout: 60 });
+    h.standalone('web', 100);
+    const { result, telemetry } = await h.invoke(h.terminating());
 
     expect(result.records[0]).toMatchObject({ outcome: 'completed', reason: 'drained' });
-    expect(world.heartbeats).toEqual([T0 + 30 * S, T0 + 60 * S, T0 + 90 * S]);
-    expect(autoScalingMock).toHaveReceivedCommandWith(RecordLifecycleActionHeartbeatCommand, action);
+    expect(h.heartbeats).toEqual([T0 + 30 * S, T0 + 60 * S, T0 + 90 * S]);
+    expect(h.aws.inputs('autoscaling:RecordLifecycleActionHeartbeat')).toEqual([actionOf(h), actionOf(h), actionOf(h)]);
+    expect(h.action).toMatchObject({ state: 'completed', heartbeats: 3 });
     expect(telemetry.metricTotal('HeartbeatRecorded')).toBe(3);
   });
 
   it('STANDALONE_TASKS=stop stops standalone tasks once the service tasks are gone', async () => {
-    const world = makeWorld({
-      instance: { status: 'DRAINING', attributes: {} },
-      tasks: [task('web-1', 'service:web', 'RUNNING', 'RUNNING', T0 + 15 * S), task('batch-1', 'family:batch')],
-    });
-    const { handler } = setup(world, { STANDALONE_TASKS: 'stop' });
-    const result = await handler(fixture('lifecycle-terminating.json'), contextFor(world.clock));
+    // The service task is stopped by the scheduler at T0 + 7 s and STOPPED at T0 + 15 s.
+    const h = new LifecycleWorld({ draining: true, service: { count: 1, stopSeconds: 8 } });
+    const [web] = h.webTasks();
+    const batch = h.standalone('batch', undefined, 5);
+    const stopTaskAt: number[] = [];
+    h.aws.before('ecs:StopTask', () => stopTaskAt.push(h.clock.now()));
+    const { result } = await h.invoke(h.terminating(), { STANDALONE_TASKS: 'stop' });
 
     expect(result.records[0]).toMatchObject({ outcome: 'completed', reason: 'drained' });
-    expect(ecsMock).toHaveReceivedCommandTimes(StopTaskCommand, 1);
-    expect(ecsMock).toHaveReceivedCommandWith(StopTaskCommand, {
-      cluster: CLUSTER,
-      task: 'arn:aws:ecs:us-east-1:123456789012:task/prod/batch-1',
-      reason: 'Auto Scaling is terminating the container instance',
-    });
-    // Stopped only once the service task had stopped (at 15 s), by the poll at 20 s; the fake
-    // world stops a task 5 s after StopTask.
-    expect(world.stopped).toEqual(['arn:aws:ecs:us-east-1:123456789012:task/prod/batch-1']);
-    const stoppedAt = world.tasks.find((fake) => fake.arn.endsWith('batch-1'))!.stopAt! - 5 * S;
-    expect(stoppedAt).toBe(T0 + 20 * S);
-    expect(world.completed).toBe('CONTINUE');
+    expect(h.aws.inputs('ecs:StopTask')).toEqual([{ cluster: CLUSTER, task: batch.arn, reason: 'Auto Scaling is terminating the container instance' }]);
+    // Stopped only once the service task had stopped (at 15 s), by the poll at 20 s.
+    expect(web!.stoppedAt).toBe(T0 + 15 * S);
+    expect(stopTaskAt).toEqual([T0 + 20 * S]);
+    expect(batch).toMatchObject({ lastStatus: 'STOPPED', stoppedAt: T0 + 25 * S });
+    expect(h.action).toMatchObject({ state: 'completed', result: 'CONTINUE', unstoppedTasksAtEnd: 0 });
   });
 
   it('STANDALONE_TASKS=wait never stops a task and the deadline ends the drain', async () => {
-    const world = makeWorld({ instance: { status: 'DRAINING', attributes: {} }, tasks: [task('batch-1', 'family:batch')] });
-    const { handler, telemetry } = setup(world, { DRAIN_TIMEOUT_SECONDS: '60', OPS_TOPIC_ARN: OPS_TOPIC });
-    const result = await handler(fixture('lifecycle-terminating.json'), contextFor(world.clock));
+    const h = new LifecycleWorld({ draining: true });
+    const batch = h.standalone('batch');
+    const { result, telemetry } = await h.invoke(h.terminating(), { DRAIN_TIMEOUT_SECONDS: '60', OPS_TOPIC_ARN: OPS_TOPIC });
 
     expect(result.records[0]).toMatchObject({ outcome: 'completed', reason: 'deadline', result: 'CONTINUE' });
-    expect(world.clock.now()).toBe(T0 + 60 * S);
-    expect(ecsMock).not.toHaveReceivedCommand(StopTaskCommand);
-    expect(autoScalingMock).toHaveReceivedCommandWith(CompleteLifecycleActionCommand, { ...action, LifecycleActionResult: 'CONTINUE' });
+    expect(h.clock.now()).toBe(T0 + 60 * S);
+    expect(h.aws.calls('ecs:StopTask')).toHaveLength(0);
+    expect(h.aws.inputs('autoscaling:CompleteLifecycleAction')).toEqual([{ ...actionOf(h), LifecycleActionResult: 'CONTINUE' }]);
+    expect(h.action).toMatchObject({ state: 'completed', result: 'CONTINUE', unstoppedTasksAtEnd: 1 });
     expect(telemetry.metricTotal('LifecycleDeadline', { reason: 'deadline' })).toBe(1);
     const line = decisionLines(telemetry)[0]!;
     expect(line.level).toBe('WARN');
     // The operators' notice, human-readable, naming the instance and the task left behind.
-    expect(snsMock).toHaveReceivedCommandTimes(PublishCommand, 1);
-    const notice = world.published[0]!;
+    expect(h.published()).toHaveLength(1);
+    const notice = h.published()[0]!;
     expect(notice.TopicArn).toBe(OPS_TOPIC);
     expect(notice.Subject).toBe(`ECS drain of ${INSTANCE_ID} cut short (deadline), completed with CONTINUE`);
     expect(notice.Message).toContain('did not finish within 60 seconds (DRAIN_TIMEOUT_SECONDS)');
-    expect(notice.Message).toContain('task/prod/batch-1');
+    expect(notice.Message).toContain(batch.arn);
   });
 
   it('DEADLINE_RESULT=ABANDON at the hop cap, without a further requeue', async () => {
-    const world = makeWorld({ instance: { status: 'DRAINING', attributes: {} }, tasks: [task('web-1', 'service:web')] });
-    const { handler, telemetry } = setup(world, { MAX_HOPS: '3', DEADLINE_RESULT: 'ABANDON' });
-    const message = { ...JSON.parse(fixture('lifecycle-requeue.json').Records[0]!.Sns.Message), attempt: 3, cluster: CLUSTER, containerInstanceArn: CI_ARN, firstSeenAt: new Date(T0).toISOString(), lastHeartbeatAt: new Date(T0).toISOString() };
-    const result = await handler(snsEvent(message), contextFor(world.clock, 20 * S + INVOCATION_SAFETY_MARGIN_MS));
+    const h = new LifecycleWorld({ draining: true });
+    h.standalone('web');
+    const { result, telemetry } = await h.invoke(
+      snsEvent(h.requeued({ attempt: 3 })),
+      { MAX_HOPS: '3', DEADLINE_RESULT: 'ABANDON' },
+      20 * S + INVOCATION_SAFETY_MARGIN_MS,
+    );
 
     expect(result.records[0]).toMatchObject({ outcome: 'completed', reason: 'hop-cap', result: 'ABANDON' });
-    expect(world.completed).toBe('ABANDON');
-    expect(snsMock.calls()).toHaveLength(0);
+    expect(h.action).toMatchObject({ state: 'completed', result: 'ABANDON' });
+    expect(h.aws.calls('sns')).toHaveLength(0);
     expect(telemetry.metricTotal('LifecycleDeadline', { reason: 'hop-cap' })).toBe(1);
   });
 
   it('treats ValidationError "No active Lifecycle Action found" on completion as the end, not a failure', async () => {
-    const world = makeWorld({ actionOver: true, instance: undefined });
-    const { handler, telemetry } = setup(world);
-    const result = await handler(fixture('lifecycle-terminating.json'), contextFor(world.clock));
+    const h = new LifecycleWorld({ unregistered: true });
+    h.world.rules.autoScaling.completeAction(h.action!, 'CONTINUE');
+    const { result, telemetry } = await h.invoke(h.terminating());
     expect(result.records[0]).toMatchObject({ outcome: 'ended', reason: 'action-over' });
-    expect(autoScalingMock).toHaveReceivedCommandTimes(CompleteLifecycleActionCommand, 1);
+    expect(h.aws.calls('autoscaling:CompleteLifecycleAction').map((call) => call.outcome)).toEqual(['ValidationError']);
     expect(telemetry.metricTotal('LifecycleEnded', { reason: 'action-over' })).toBe(1);
     expect(telemetry.metricTotal('LifecycleFailed')).toBe(0);
   });
 
   it('ends the loop when a heartbeat finds the action gone (completed elsewhere), with no requeue', async () => {
-    const world = makeWorld({
-      instance: { status: 'DRAINING', attributes: {} },
-      hook: { HeartbeatTimeout: 30 },
-      tasks: [task('web-1', 'service:web')],
+    const h = new LifecycleWorld({ draining: true, heartbeatTimeout: 30 });
+    h.standalone('web');
+    // Another party completes the action just before the first heartbeat reaches Auto Scaling.
+    h.aws.before('autoscaling:RecordLifecycleActionHeartbeat', () => {
+      if (h.action!.state === 'active') h.world.rules.autoScaling.completeAction(h.action!, 'CONTINUE');
     });
-    autoScalingMock.on(RecordLifecycleActionHeartbeatCommand).rejects(validationError(`No active Lifecycle Action found with instance ID ${INSTANCE_ID}`));
-    const { handler } = setup(world);
-    const result = await handler(fixture('lifecycle-terminating.json'), contextFor(world.clock));
+    const { result } = await h.invoke(h.terminating());
     expect(result.records[0]).toMatchObject({ outcome: 'ended', reason: 'action-over' });
-    expect(world.clock.now()).toBe(T0 + 15 * S);
-    expect(autoScalingMock).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);
-    expect(snsMock.calls()).toHaveLength(0);
+    expect(h.clock.now()).toBe(T0 + 15 * S);
+    expect(h.aws.calls('autoscaling:RecordLifecycleActionHeartbeat').map((call) => call.outcome)).toEqual(['ValidationError']);
+    expect(h.aws.calls('autoscaling:CompleteLifecycleAction')).toHaveLength(0);
+    expect(h.aws.calls('sns')).toHaveLength(0);
   });
 
   it('does not requeue when the instance left Terminating:Wait meanwhile', async () => {
-    const world = makeWorld({ instance: { status: 'DRAINING', attributes: {} }, tasks: [task('web-1', 'service:web')], groupState: 'Terminating:Proceed' });
-    const { handler } = setup(world);
-    const result = await handler(fixture('lifecycle-terminating.json'), contextFor(world.clock, 5 * S + INVOCATION_SAFETY_MARGIN_MS));
+    const h = new LifecycleWorld({ draining: true });
+    h.standalone('web');
+    // The action ends elsewhere (a duplicate chain, an operator) after the round's first check
+    // (before its lease write, at T0) and before its check ahead of the requeue (at T0 + 10 s).
+    h.aws.before('autoscaling:DescribeAutoScalingInstances', (_input, callNumber) => {
+      if (callNumber === 2) h.world.rules.autoScaling.completeAction(h.action!, 'CONTINUE');
+    });
+    const { result } = await h.invoke(h.terminating(), {}, 15 * S + INVOCATION_SAFETY_MARGIN_MS);
     expect(result.records[0]).toMatchObject({ outcome: 'ended', reason: 'action-over' });
-    expect(autoScalingMock).toHaveReceivedCommandTimes(DescribeAutoScalingInstancesCommand, 1);
-    expect(snsMock.calls()).toHaveLength(0);
-    expect(world.completed).toBeUndefined();
+    expect(h.clock.now()).toBe(T0 + 10 * S);
+    expect(h.aws.calls('autoscaling:DescribeAutoScalingInstances')).toHaveLength(2);
+    expect(h.aws.calls('sns')).toHaveLength(0);
+    expect(h.aws.calls('autoscaling:CompleteLifecycleAction')).toHaveLength(0);
   });
 
   it('duplicate deliveries: the chain whose lease was overwritten ends within one poll', async () => {
-    const world = makeWorld({ instance: { status: 'DRAINING', attributes: {} }, tasks: [task('web-1', 'service:web')] });
-    const { handler: first } = setup(world);
-    const { handler: second, telemetry } = setup(world);
+    const h = new LifecycleWorld({ draining: true });
+    h.standalone('web');
+    const { handler: first } = h.handler();
+    const { handler: second, telemetry } = h.handler();
     // Two concurrent deliveries of the same notification. Each takes the lease before waiting;
     // the later writer keeps it.
-    const event = fixture('lifecycle-terminating.json');
-    const results = await Promise.all([first(event, contextFor(world.clock, 60 * S)), second(event, contextFor(world.clock, 60 * S))]);
+    const event = h.terminating();
+    const results = await h.run(
+      () => first(event, h.context(60 * S)),
+      () => second(event, h.context(60 * S)),
+    );
     const outcomes = results.map((result) => `${result.records[0]?.outcome}:${result.records[0]?.reason}`).sort();
     expect(outcomes).toEqual(['ended:superseded', 'requeued:invocation-ending']);
-    expect(world.published).toHaveLength(1);
+    expect(h.published()).toHaveLength(1);
     expect(telemetry.metricTotal('LifecycleEnded') + telemetry.metricTotal('LifecycleRequeued')).toBe(1);
   });
 
   it('a second chain finds the action over once the first completed it', async () => {
-    const world = makeWorld({ instance: { status: 'DRAINING', attributes: {} }, tasks: [task('web-1', 'service:web', 'RUNNING', 'RUNNING', T0 + 5 * S)] });
-    const { handler } = setup(world);
-    const event = fixture('lifecycle-terminating.json');
-    const a = await handler(event, contextFor(world.clock));
-    const b = await handler(event, contextFor(world.clock));
+    const h = new LifecycleWorld({ draining: true });
+    h.standalone('web', 5);
+    const event = h.terminating();
+    const { result: a } = await h.invoke(event);
+    const { result: b } = await h.invoke(event);
     expect(a.records[0]).toMatchObject({ outcome: 'completed', reason: 'drained' });
     expect(b.records[0]).toMatchObject({ outcome: 'ended', reason: 'action-over' });
-    expect(autoScalingMock).toHaveReceivedCommandTimes(CompleteLifecycleActionCommand, 2);
+    expect(h.aws.calls('autoscaling:CompleteLifecycleAction').map((call) => call.outcome)).toEqual(['ok', 'ValidationError']);
+  });
+});
+
+describe('lifecycle hook handler: only what is terminating is drained', () => {
+  it('a notification for an InService instance makes no write', async () => {
+    const h = new LifecycleWorld({ terminating: false });
+    h.standalone('web');
+    const { result, telemetry } = await h.invoke(h.terminating());
+
+    expect(result.records[0]).toMatchObject({ outcome: 'ended', reason: 'not-in-transition', ec2InstanceId: INSTANCE_ID });
+    expect(h.writes()).toEqual([]);
+    expect(h.victim!.status).toBe('ACTIVE');
+    expect(h.world.drains).toEqual([]);
+    expect(h.world.groupOf(INSTANCE_ID)?.instance.lifecycleState).toBe('InService');
+    expect(decisionLines(telemetry)[0]).toMatchObject({ level: 'WARN', fields: { outcome: 'ended', reason: 'not-in-transition' } });
+    expect(telemetry.metricTotal('LifecycleEnded', { cluster: CLUSTER, reason: 'not-in-transition' })).toBe(1);
+  });
+
+  it('a requeue message for an InService instance already DRAINING takes no lease and stops no task', async () => {
+    const h = new LifecycleWorld({ terminating: false, draining: true });
+    h.standalone('batch');
+    const { result } = await h.invoke(snsEvent(h.requeued()), { STANDALONE_TASKS: 'stop' });
+    expect(result.records[0]).toMatchObject({ outcome: 'ended', reason: 'not-in-transition', kind: 'requeue' });
+    expect(h.writes()).toEqual([]);
+    expect(h.tasksOnVictim().map((task) => task.desiredStatus)).toEqual(['RUNNING']);
+  });
+
+  it('a notification naming another group than the instance is in makes no write', async () => {
+    const h = new LifecycleWorld();
+    h.world.createGroup({ name: 'another-asg', cluster: CLUSTER, minSize: 0, maxSize: 1, desiredCapacity: 0, instanceCpu: 2048, instanceMemory: 4096 });
+    h.world.putLifecycleHook({ groupName: 'another-asg', name: HOOK, heartbeatTimeout: 600, topicArn: TOPIC });
+    const { result } = await h.invoke(snsEvent({ ...h.notification(), AutoScalingGroupName: 'another-asg' }));
+    expect(result.records[0]).toMatchObject({ outcome: 'ended', reason: 'not-in-transition' });
+    expect(h.writes()).toEqual([]);
+    expect(h.action).toMatchObject({ state: 'active' });
   });
 });
 
 describe('lifecycle hook handler: later rounds and the lease', () => {
-  const requeued = (overrides: Record<string, unknown> = {}) => ({
-    ...JSON.parse(fixture('lifecycle-requeue.json').Records[0]!.Sns.Message),
-    cluster: CLUSTER,
-    containerInstanceArn: CI_ARN,
-    firstSeenAt: new Date(T0).toISOString(),
-    lastHeartbeatAt: new Date(T0).toISOString(),
-    ...overrides,
-  });
-
   it('a requeued round whose container instance is gone (MISSING) completes CONTINUE in 2 calls', async () => {
-    const world = makeWorld({ instance: undefined });
-    const { handler } = setup(world);
-    const result = await handler(snsEvent(requeued()), contextFor(world.clock));
+    const h = new LifecycleWorld({ unregistered: true });
+    const message = h.requeued();
+    const { result } = await h.invoke(snsEvent(message));
     expect(result.records[0]).toMatchObject({ outcome: 'completed', reason: 'instance-gone', result: 'CONTINUE' });
-    expect(commandNames(ecsMock)).toEqual(['DescribeContainerInstancesCommand']);
-    expect(ecsMock).toHaveReceivedCommandWith(DescribeContainerInstancesCommand, { cluster: CLUSTER, containerInstances: [CI_ARN] });
-    expect(commandNames(autoScalingMock)).toEqual(['CompleteLifecycleActionCommand']);
+    expect(h.aws.operations()).toEqual(['DescribeContainerInstances', 'CompleteLifecycleAction']);
+    expect(h.aws.inputs('ecs:DescribeContainerInstances')).toEqual([
+      expect.objectContaining({ cluster: CLUSTER, containerInstances: [message.containerInstanceArn] }),
+    ]);
+    expect(h.action).toMatchObject({ state: 'completed', result: 'CONTINUE' });
   });
 
   it('carries the last heartbeat into the requeue message', async () => {
-    const world = makeWorld({ instance: { status: 'DRAINING', attributes: {} }, hook: { HeartbeatTimeout: 60 }, tasks: [task('web-1', 'service:web')] });
-    const { handler } = setup(world);
-    const result = await handler(fixture('lifecycle-terminating.json'), contextFor(world.clock, 65 * S + INVOCATION_SAFETY_MARGIN_MS));
+    const h = new LifecycleWorld({ draining: true, heartbeatTimeout: 60 });
+    h.standalone('web');
+    const { result } = await h.invoke(h.terminating(), {}, 65 * S + INVOCATION_SAFETY_MARGIN_MS);
     expect(result.records[0]).toMatchObject({ outcome: 'requeued' });
-    expect(world.heartbeats).toEqual([T0 + 30 * S, T0 + 60 * S]);
-    const message = JSON.parse(world.published[0]!.Message!);
+    expect(h.heartbeats).toEqual([T0 + 30 * S, T0 + 60 * S]);
+    const message = JSON.parse(h.published()[0]!.Message!);
     expect(message).toMatchObject({ attempt: 1, heartbeatTimeoutSeconds: 60, lastHeartbeatAt: new Date(T0 + 60 * S).toISOString() });
   });
 
   it('a requeued round heartbeats at once when the carried heartbeat is due', async () => {
-    const world = makeWorld({ instance: { status: 'DRAINING', attributes: {} }, tasks: [task('web-1', 'service:web', 'RUNNING', 'RUNNING', T0 + 400 * S)] });
-    world.clock.time = T0 + 350 * S;
-    const { handler } = setup(world);
-    const result = await handler(snsEvent(requeued({ heartbeatTimeoutSeconds: 600 })), contextFor(world.clock));
+    const h = new LifecycleWorld({ draining: true });
+    h.standalone('web', 400);
+    await h.clock.advance(350 * S);
+    const { result } = await h.invoke(snsEvent(h.requeued({ heartbeatTimeoutSeconds: 600 })));
     expect(result.records[0]).toMatchObject({ outcome: 'completed', reason: 'drained' });
-    expect(world.heartbeats).toEqual([T0 + 350 * S]);
+    expect(h.heartbeats).toEqual([T0 + 350 * S]);
   });
 
   it('drains on without a lease when the instance cannot take another attribute', async () => {
-    const world = makeWorld({ instance: { status: 'DRAINING', attributes: {} }, tasks: [task('web-1', 'service:web', 'RUNNING', 'RUNNING', T0 + 15 * S)] });
-    ecsMock
-      .on(PutAttributesCommand)
-      .rejects(new ECSServiceException({ name: 'AttributeLimitExceededException', $fault: 'client', message: 'limit', $metadata: { httpStatusCode: 400 } }));
-    const { handler, telemetry } = setup(world);
-    const result = await handler(fixture('lifecycle-terminating.json'), contextFor(world.clock));
+    const h = new LifecycleWorld({ draining: true });
+    h.standalone('web', 15);
+    // The world does not model ECS's limit of 10 custom attributes per resource; the refusal ECS
+    // gives at that limit is injected in front of it.
+    h.aws.fail({ operation: 'ecs:PutAttributes', error: 'AttributeLimitExceededException', message: 'limit' });
+    const { result, telemetry } = await h.invoke(h.terminating());
     expect(result.records[0]).toMatchObject({ outcome: 'completed', reason: 'drained' });
-    expect(ecsMock).toHaveReceivedCommandTimes(PutAttributesCommand, 1);
+    expect(h.aws.calls('ecs:PutAttributes')).toHaveLength(1);
     expect(telemetry.metricTotal('LeaseUnavailable', { cluster: CLUSTER })).toBe(1);
     expect(telemetry.messages('WARN')).toContain('lifecycle lease unavailable');
   });
 
-  it("a chain whose lease another round overwrote ends at its next poll without requeueing", async () => {
-    const world = makeWorld({ instance: { status: 'DRAINING', attributes: {} }, tasks: [task('web-1', 'service:web')] });
-    const { handler, telemetry } = setup(world);
+  it('a chain whose lease another round overwrote ends at its next poll without requeueing', async () => {
+    const h = new LifecycleWorld({ draining: true });
+    h.standalone('web');
     // Another round writes its own lease while this one sleeps.
-    const sleep = world.clock.sleep.bind(world.clock);
-    world.clock.sleep = async (ms: number) => {
-      world.instance!.attributes[LEASE_ATTRIBUTE] = 'another-round';
-      await sleep(ms);
-    };
-    const result = await handler(fixture('lifecycle-terminating.json'), contextFor(world.clock));
+    h.onSleep = () =>
+      h.world.callSync('ecs', 'PutAttributes', { cluster: CLUSTER, attributes: [{ name: LEASE_ATTRIBUTE, value: 'another-round', targetType: 'container-instance', targetId: h.ciArn }] });
+    const { result, telemetry } = await h.invoke(h.terminating());
     expect(result.records[0]).toMatchObject({ outcome: 'ended', reason: 'superseded', polls: 2 });
-    expect(world.clock.now()).toBe(T0 + 10 * S);
-    expect(snsMock.calls()).toHaveLength(0);
-    expect(autoScalingMock).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);
+    expect(h.clock.now()).toBe(T0 + 10 * S);
+    expect(h.aws.calls('sns')).toHaveLength(0);
+    expect(h.aws.calls('autoscaling:CompleteLifecycleAction')).toHaveLength(0);
     expect(telemetry.metricTotal('LifecycleEnded', { reason: 'superseded' })).toBe(1);
   });
 });
 
 describe('lifecycle hook handler: dry run', () => {
   it('reads and reports, writes nothing', async () => {
-    const world = makeWorld({ tasks: [task('web-1', 'service:web'), task('agent-1', 'service:agent')], daemonServices: ['agent'] });
-    const { handler, telemetry } = setup(world, { DRY_RUN: 'true' });
-    const result = await handler(fixture('lifecycle-terminating.json'), contextFor(world.clock));
+    const h = new LifecycleWorld({ daemons: ['agent'] });
+    h.standalone('web');
+    const { result, telemetry } = await h.invoke(h.terminating(), { DRY_RUN: 'true' });
 
     expect(result.records[0]).toMatchObject({ outcome: 'dry-run', reason: 'instance-active', wouldDo: 'drain' });
-    const writes = ['UpdateContainerInstancesStateCommand', 'PutAttributesCommand', 'StopTaskCommand'];
-    expect(commandNames(ecsMock).filter((name) => writes.includes(name))).toEqual([]);
-    expect(autoScalingMock).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);
-    expect(autoScalingMock).not.toHaveReceivedCommand(RecordLifecycleActionHeartbeatCommand);
-    expect(snsMock.calls()).toHaveLength(0);
-    expect(world.clock.sleeps).toEqual([]);
+    expect(h.writes()).toEqual([]);
+    expect(h.victim!.status).toBe('ACTIVE');
+    expect(h.action).toMatchObject({ state: 'active', heartbeats: 0 });
+    expect(h.sleeps).toEqual([]);
     expect(decisionLines(telemetry)[0]?.fields).toMatchObject({ dryRun: true, tasks: { counted: 1, daemon: 1 } });
   });
 
   it('reports the completion it would make for an instance that is not a container instance', async () => {
-    const world = makeWorld({ instance: undefined });
-    const { handler } = setup(world, { DRY_RUN: 'true' });
-    const result = await handler(fixture('lifecycle-terminating.json'), contextFor(world.clock));
+    const h = new LifecycleWorld({ unregistered: true });
+    const { result } = await h.invoke(h.terminating(), { DRY_RUN: 'true' });
     expect(result.records[0]).toMatchObject({ outcome: 'dry-run', wouldDo: 'complete CONTINUE (not-a-container-instance)' });
-    expect(autoScalingMock.calls()).toHaveLength(0);
+    expect(h.aws.calls('autoscaling')).toHaveLength(0);
   });
 });
 
 describe('lifecycle hook handler: faults', () => {
   it('rides out a throttled poll and completes', async () => {
-    const world = makeWorld({ instance: { status: 'DRAINING', attributes: {} }, tasks: [task('web-1', 'service:web', 'RUNNING', 'RUNNING', T0 + 25 * S)] });
-    const { handler, telemetry } = setup(world);
-    ecsMock.on(DescribeTasksCommand).rejectsOnce(throttling('ThrottlingException')).callsFake((input: { tasks: string[] }) => ({
-      tasks: input.tasks.map((taskArn) => ({
-        taskArn,
-        group: 'service:web',
-        lastStatus: world.clock.now() >= T0 + 25 * S ? 'STOPPED' : 'RUNNING',
-        desiredStatus: world.clock.now() >= T0 + 25 * S ? 'STOPPED' : 'RUNNING',
-      })),
-    }));
-    const result = await handler(fixture('lifecycle-terminating.json'), contextFor(world.clock));
+    const h = new LifecycleWorld({ draining: true });
+    h.standalone('web', 25);
+    h.aws.fail({ operation: 'ecs:DescribeTasks', error: 'throttling', times: 1 });
+    const { result, telemetry } = await h.invoke(h.terminating());
     expect(result.records[0]).toMatchObject({ outcome: 'completed', reason: 'drained' });
+    expect(h.aws.calls('ecs:DescribeTasks')[0]?.outcome).toBe('ThrottlingException');
     expect(telemetry.metricTotal('PollFailed', { errorClass: 'retryable' })).toBe(1);
+    expect(h.action).toMatchObject({ state: 'completed', result: 'CONTINUE', unstoppedTasksAtEnd: 0 });
   });
 
   it(`throws after ${MAX_CONSECUTIVE_POLL_FAILURES} throttled polls in a row, so Lambda retries the message`, async () => {
-    const world = makeWorld();
-    ecsMock.on(ListContainerInstancesCommand).rejects(throttling('ThrottlingException'));
-    const { handler, telemetry } = setup(world);
-    await expect(handler(fixture('lifecycle-terminating.json'), contextFor(world.clock))).rejects.toBeInstanceOf(RetryableError);
-    expect(ecsMock).toHaveReceivedCommandTimes(ListContainerInstancesCommand, MAX_CONSECUTIVE_POLL_FAILURES);
-    expect(autoScalingMock).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);
+    const h = new LifecycleWorld();
+    h.aws.fail({ operation: 'ecs:ListContainerInstances', error: 'throttling' });
+    const { handler, telemetry } = h.handler();
+    await expect(h.run(() => handler(h.terminating(), h.context()))).rejects.toBeInstanceOf(RetryableError);
+    expect(h.aws.calls('ecs:ListContainerInstances')).toHaveLength(MAX_CONSECUTIVE_POLL_FAILURES);
+    expect(h.aws.calls('autoscaling:CompleteLifecycleAction')).toHaveLength(0);
     expect(telemetry.metricTotal('LifecycleFailed', { errorClass: 'retryable' })).toBe(1);
     // Before giving up, the hook's heartbeat window is restarted so Lambda's retry finds it alive.
-    expect(autoScalingMock).toHaveReceivedCommandTimes(RecordLifecycleActionHeartbeatCommand, 1);
-    expect(autoScalingMock).toHaveReceivedCommandWith(RecordLifecycleActionHeartbeatCommand, {
-      AutoScalingGroupName: 'ecs-cluster-asg',
-      LifecycleHookName: 'ecs-drain-hook',
-      LifecycleActionToken: '465e0162-e6af-4786-b4e8-bb544ae58790',
-    });
+    expect(h.aws.inputs('autoscaling:RecordLifecycleActionHeartbeat')).toEqual([actionOf(h)]);
+    expect(h.action).toMatchObject({ state: 'active', heartbeats: 1, heartbeatDeadline: h.clock.now() + 600 * S });
   });
 
   it('still throws the original fault when the last-chance heartbeat fails too', async () => {
-    const world = makeWorld();
-    ecsMock.on(ListContainerInstancesCommand).rejects(throttling('ThrottlingException'));
-    autoScalingMock.on(RecordLifecycleActionHeartbeatCommand).rejects(throttling('Throttling'));
-    const { handler, telemetry } = setup(world);
-    const thrown = await handler(fixture('lifecycle-terminating.json'), contextFor(world.clock)).then(
+    const h = new LifecycleWorld();
+    h.aws.fail({ operation: 'ecs:ListContainerInstances', error: 'throttling' });
+    h.aws.fail({ operation: 'autoscaling:RecordLifecycleActionHeartbeat', error: 'throttling' });
+    const { handler, telemetry } = h.handler();
+    const thrown = await h.run(() => handler(h.terminating(), h.context())).then(
       () => undefined,
       (error: unknown) => error,
     );
     expect(thrown).toBeInstanceOf(RetryableError);
+    expect(h.aws.calls('autoscaling:RecordLifecycleActionHeartbeat').map((call) => call.outcome)).toEqual(['Throttling']);
     // The record's own error, not the heartbeat's, is what the invocation reports.
     expect(((thrown as Error).cause as Error).message).toMatch(/failed: ThrottlingException$/);
     expect(telemetry.messages('WARN')).toContain('lifecycle heartbeat after a failed poll failed');
   });
 
   it('keeps the action alive with a due heartbeat while ECS polls fail', async () => {
-    const world = makeWorld();
-    ecsMock.on(DescribeContainerInstancesCommand).rejects(throttling('ThrottlingException'));
-    const { handler } = setup(world);
-    const message = JSON.parse(fixture('lifecycle-requeue.json').Records[0]!.Sns.Message);
+    const h = new LifecycleWorld({ draining: true });
+    h.aws.fail({ operation: 'ecs:DescribeContainerInstances', error: 'throttling' });
     // Past half of the 600 s heartbeat timeout since the last heartbeat: one is due.
-    world.clock.time = Date.parse(message.lastHeartbeatAt) + 400 * S;
-    await expect(handler(snsEvent(message), contextFor(world.clock))).rejects.toBeInstanceOf(RetryableError);
-    const heartbeats = autoScalingMock.commandCalls(RecordLifecycleActionHeartbeatCommand).length;
-    const failedPolls = ecsMock.commandCalls(DescribeContainerInstancesCommand).length;
-    expect(failedPolls).toBe(MAX_CONSECUTIVE_POLL_FAILURES);
+    await h.clock.advance(400 * S);
+    const { handler } = h.handler();
+    await expect(h.run(() => handler(snsEvent(h.requeued()), h.context()))).rejects.toBeInstanceOf(RetryableError);
+    expect(h.aws.calls('ecs:DescribeContainerInstances')).toHaveLength(MAX_CONSECUTIVE_POLL_FAILURES);
     // One while the polls fail (due), one before handing over to Lambda's retry; not one per poll.
-    expect(heartbeats).toBe(2);
+    expect(h.heartbeats).toEqual([T0 + 400 * S, T0 + 420 * S]);
+    expect(h.action).toMatchObject({ state: 'active', heartbeats: 2 });
   });
 
   it('sends no heartbeat before giving up in a dry run', async () => {
-    const world = makeWorld();
-    ecsMock.on(ListContainerInstancesCommand).rejects(throttling('ThrottlingException'));
-    const { handler } = setup(world, { DRY_RUN: 'true' });
-    await expect(handler(fixture('lifecycle-terminating.json'), contextFor(world.clock))).rejects.toBeInstanceOf(RetryableError);
-    expect(autoScalingMock).not.toHaveReceivedCommand(RecordLifecycleActionHeartbeatCommand);
+    const h = new LifecycleWorld();
+    h.aws.fail({ operation: 'ecs:ListContainerInstances', error: 'throttling' });
+    const { handler } = h.handler({ DRY_RUN: 'true' });
+    await expect(h.run(() => handler(h.terminating(), h.context()))).rejects.toBeInstanceOf(RetryableError);
+    expect(h.aws.calls('autoscaling:RecordLifecycleActionHeartbeat')).toHaveLength(0);
   });
 
   it('throws when Auto Scaling throttles the completion (name "Throttling")', async () => {
-    const world = makeWorld({ instance: undefined });
-    autoScalingMock.on(CompleteLifecycleActionCommand).rejects(throttling('Throttling'));
-    const { handler } = setup(world);
-    await expect(handler(fixture('lifecycle-terminating.json'), contextFor(world.clock, 35 * S))).rejects.toThrow(
-      /lifecycle records failed: RetryableError/,
-    );
-    expect(autoScalingMock).toHaveReceivedCommandTimes(CompleteLifecycleActionCommand, 1);
+    const h = new LifecycleWorld({ unregistered: true });
+    h.aws.fail({ operation: 'autoscaling:CompleteLifecycleAction', error: 'throttling' });
+    const { handler } = h.handler();
+    await expect(h.run(() => handler(h.terminating(), h.context(35 * S)))).rejects.toThrow(/lifecycle records failed: RetryableError/);
+    expect(h.aws.calls('autoscaling:CompleteLifecycleAction').map((call) => call.outcome)).toEqual(['Throttling']);
+    expect(h.action).toMatchObject({ state: 'active' });
   });
 
   it('past the deadline, completes even while ECS cannot be read', async () => {
-    const world = makeWorld();
-    ecsMock.on(DescribeContainerInstancesCommand).rejects(throttling('ThrottlingException'));
-    const { handler } = setup(world, { DEADLINE_RESULT: 'ABANDON' });
-    const message = JSON.parse(fixture('lifecycle-requeue.json').Records[0]!.Sns.Message);
-    world.clock.time = Date.parse(message.firstSeenAt) + 901 * S;
-    const result = await handler(snsEvent(message), contextFor(world.clock));
+    // A heartbeat timeout long enough for the action to outlive the 900 s drain timeout.
+    const h = new LifecycleWorld({ draining: true, heartbeatTimeout: 3600 });
+    h.aws.fail({ operation: 'ecs:DescribeContainerInstances', error: 'throttling' });
+    await h.clock.advance(901 * S);
+    const { result } = await h.invoke(snsEvent(h.requeued({ lastHeartbeatAt: new Date(T0 + 900 * S).toISOString() })), { DEADLINE_RESULT: 'ABANDON' });
     expect(result.records[0]).toMatchObject({ outcome: 'completed', reason: 'deadline', result: 'ABANDON' });
-    expect(world.completed).toBe('ABANDON');
+    expect(h.action).toMatchObject({ state: 'completed', result: 'ABANDON' });
   });
 
   it('an access error is not retried inside the invocation', async () => {
-    const world = makeWorld();
-    ecsMock
-      .on(ListContainerInstancesCommand)
-      .rejects(new ECSServiceException({ name: 'AccessDeniedException', $fault: 'client', message: 'not authorized', $metadata: { httpStatusCode: 400 } }));
-    const { handler, telemetry } = setup(world);
-    await expect(handler(fixture('lifecycle-terminating.json'), contextFor(world.clock))).rejects.toBeInstanceOf(RetryableError);
-    expect(ecsMock).toHaveReceivedCommandTimes(ListContainerInstancesCommand, 1);
+    const h = new LifecycleWorld();
+    h.aws.fail({ operation: 'ecs:ListContainerInstances', error: 'AccessDeniedException', message: 'not authorized' });
+    const { handler, telemetry } = h.handler();
+    await expect(h.run(() => handler(h.terminating(), h.context()))).rejects.toBeInstanceOf(RetryableError);
+    expect(h.aws.calls('ecs:ListContainerInstances')).toHaveLength(1);
     expect(telemetry.metricTotal('LifecycleFailed', { errorClass: 'fatal' })).toBe(1);
   });
 });
 
 describe('lifecycle hook handler: several records', () => {
   it('processes every record independently', async () => {
-    const world = makeWorld({ instance: undefined });
-    const { handler, telemetry } = setup(world);
+    const h = new LifecycleWorld({ unregistered: true });
     const test = JSON.parse(fixture('lifecycle-test-notification.json').Records[0]!.Sns.Message);
-    const event = snsEvent(test, 'not json', terminatingMessage());
-    const result = await handler(event, contextFor(world.clock));
+    const { result, telemetry } = await h.invoke(snsEvent(test, 'not json', h.notification()));
     expect(result.records.map((record) => `${record.outcome}:${record.reason}`)).toEqual([
       'ignored:test-notification',
       'invalid:message-not-json',
       'completed:not-a-container-instance',
     ]);
-    expect(autoScalingMock).toHaveReceivedCommandTimes(CompleteLifecycleActionCommand, 1);
+    expect(h.aws.calls('autoscaling:CompleteLifecycleAction')).toHaveLength(1);
     expect(telemetry.metricTotal('InvalidEvent')).toBe(1);
   });
 
   it('a fault in one record throws only after the other records were handled', async () => {
-    const world = makeWorld({ instance: undefined });
-    const other = { ...terminatingMessage(), EC2InstanceId: 'i-0aaaaaaaaaaaaaaaa', LifecycleActionToken: 'aaaaaaaa-0000-4000-8000-000000000000' };
-    ecsMock.on(ListContainerInstancesCommand, { filter: 'ec2InstanceId == i-0aaaaaaaaaaaaaaaa' }).rejects(
-      new ECSServiceException({ name: 'ServerException', $fault: 'server', message: 'internal', $metadata: { httpStatusCode: 500 } }),
-    );
-    const { handler } = setup(world);
-    await expect(handler(snsEvent(other, terminatingMessage()), contextFor(world.clock, 35 * S))).rejects.toThrow(
-      /1 of 2 lifecycle records failed/,
-    );
-    expect(autoScalingMock).toHaveReceivedCommandTimes(CompleteLifecycleActionCommand, 1);
-    expect(autoScalingMock).toHaveReceivedCommandWith(CompleteLifecycleActionCommand, { ...action, LifecycleActionResult: 'CONTINUE' });
+    const h = new LifecycleWorld({ unregistered: true });
+    const other = { ...h.notification(), EC2InstanceId: 'i-0aaaaaaaaaaaaaaaa', LifecycleActionToken: 'aaaaaaaa-0000-4000-8000-000000000000' };
+    h.aws.fail({ operation: 'ecs:ListContainerInstances', error: 'server', when: (input) => input.filter === 'ec2InstanceId == i-0aaaaaaaaaaaaaaaa' });
+    const { handler } = h.handler();
+    await expect(h.run(() => handler(snsEvent(other, h.notification()), h.context(35 * S)))).rejects.toThrow(/1 of 2 lifecycle records failed/);
+    expect(h.aws.inputs('autoscaling:CompleteLifecycleAction')).toEqual([{ ...actionOf(h), LifecycleActionResult: 'CONTINUE' }]);
+    expect(h.action).toMatchObject({ state: 'completed', result: 'CONTINUE' });
   });
 });

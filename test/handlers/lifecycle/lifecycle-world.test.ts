@@ -10,8 +10,8 @@ import { World } from '../../../simulator/world/world';
 /**
  * The lifecycle drainer against the simulator's world, answered in process: the notification is
  * the one the world's Auto Scaling publishes for a scale-in, and every answer (tokens, hook
- * timeouts, task states over virtual time) is the world's. The rest of this tier still runs on the
- * scripted fake of fake-world.ts.
+ * timeouts, task states over virtual time) is the world's. lifecycle-hook.test.ts covers the rest
+ * of the handler on the same world (world.ts).
  */
 function scaleIn() {
   const clock = new VirtualClock();

@@ -14,6 +14,7 @@ import {
   decideLifecycleStep,
   deadlineOf,
   invocationBudget,
+  transitionStage,
   type ChainState,
   type LifecycleDecisionConfig,
   type LifecycleSnapshot,
@@ -168,6 +169,72 @@ const rows: Row[] = [
     snapshot: { instance: { status: 'ACTIVE' }, tasks: [running] },
     now: T0 + 901 * S,
     expected: drain(),
+  },
+  // Drain only what is terminating: the instance's lifecycle state is read before the first ECS write
+  {
+    name: 'ACTIVE, wait state not yet read this round: read it before the first write',
+    snapshot: { instance: { status: 'ACTIVE' }, tasks: [running] },
+    round: { waitConfirmed: false },
+    expected: { kind: 'check-group', reason: 'before-first-write', ec2InstanceId: INSTANCE_ID },
+  },
+  {
+    name: 'ACTIVE, read in Terminating:Wait in this poll: drain',
+    snapshot: { instance: { status: 'ACTIVE' }, tasks: [running], groupState: 'Terminating:Wait', groupName: 'ecs-cluster-asg' },
+    round: { waitConfirmed: false },
+    expected: drain(),
+  },
+  {
+    name: 'ACTIVE but InService (a replayed, test or forged notification): end, no write',
+    snapshot: { instance: { status: 'ACTIVE' }, tasks: [running], groupState: 'InService', groupName: 'ecs-cluster-asg' },
+    round: { waitConfirmed: false },
+    expected: { kind: 'end', reason: 'not-in-transition' },
+  },
+  {
+    name: 'DRAINING (by someone else) but InService: end before taking the lease',
+    snapshot: { tasks: [running], lease: { mine: 'lease-mine', claimed: false }, groupState: 'InService' },
+    round: { waitConfirmed: false },
+    expected: { kind: 'end', reason: 'not-in-transition' },
+  },
+  {
+    name: 'Standby: not in the termination transition',
+    snapshot: { instance: { status: 'ACTIVE' }, groupState: 'Standby' },
+    expected: { kind: 'end', reason: 'not-in-transition' },
+  },
+  {
+    name: 'Pending:Wait is the launch transition, not this hook\'s: end',
+    snapshot: { instance: { status: 'ACTIVE' }, groupState: 'Pending:Wait' },
+    expected: { kind: 'end', reason: 'not-in-transition' },
+  },
+  {
+    name: 'Terminating:Wait, but in another group than the message names: end',
+    snapshot: { instance: { status: 'ACTIVE' }, groupState: 'Terminating:Wait', groupName: 'another-asg' },
+    round: { waitConfirmed: false },
+    expected: { kind: 'end', reason: 'not-in-transition' },
+  },
+  {
+    name: 'DRAINING with tasks, lease to take, not yet confirmed: read the state first',
+    snapshot: { tasks: [running], lease: { mine: 'lease-mine', claimed: false } },
+    round: { waitConfirmed: false },
+    expected: { kind: 'check-group', reason: 'before-first-write', ec2InstanceId: INSTANCE_ID },
+  },
+  {
+    name: 'STANDALONE_TASKS=stop, not yet confirmed: read the state before StopTask',
+    snapshot: { tasks: [standalone] },
+    config: { standaloneTasks: 'stop' },
+    round: { waitConfirmed: false },
+    expected: { kind: 'check-group', reason: 'before-first-write', ec2InstanceId: INSTANCE_ID },
+  },
+  {
+    name: 'not yet confirmed, nothing left to write to ECS: complete (Auto Scaling checks the action itself)',
+    round: { waitConfirmed: false },
+    expected: complete('CONTINUE', 'drained'),
+  },
+  {
+    name: 'dry run, not yet confirmed: the state is read (a read, not a write)',
+    snapshot: { instance: { status: 'ACTIVE' } },
+    config: { dryRun: true },
+    round: { waitConfirmed: false },
+    expected: { kind: 'check-group', reason: 'before-first-write', ec2InstanceId: INSTANCE_ID },
   },
   // Task states
   { name: 'DRAINING and no task: complete', expected: complete('CONTINUE', 'drained') },
@@ -638,9 +705,29 @@ describe('decideLifecycleStep', () => {
       chain(row.chain),
       row.now ?? NOW,
       { ...baseConfig, ...row.config },
-      { ...FRESH_ROUND, ...row.round },
+      // Unless a row says otherwise, the round has already seen the instance in Terminating:Wait.
+      { ...FRESH_ROUND, waitConfirmed: true, ...row.round },
     );
     expect(step).toEqual(row.expected);
+  });
+});
+
+describe('transitionStage', () => {
+  it.each([
+    ['Terminating:Wait', 'waiting'],
+    ['Warmed:Terminating:Wait', 'waiting'],
+    ['Terminating:Proceed', 'past'],
+    ['Terminated', 'past'],
+    ['absent', 'past'],
+    ['InService', 'outside'],
+    ['Pending:Wait', 'outside'],
+    ['Detaching', 'outside'],
+  ] as const)('termination hook, %s: %s', (state, expected) => {
+    expect(transitionStage('autoscaling:EC2_INSTANCE_TERMINATING', state)).toBe(expected);
+  });
+
+  it('a transition the drainer does not handle yet has no wait state', () => {
+    expect(transitionStage('autoscaling:EC2_INSTANCE_LAUNCHING', 'Pending:Wait')).toBe('outside');
   });
 });
 

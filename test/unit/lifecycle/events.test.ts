@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REQUEUE_KIND, parseLifecycleRecord, snsRecords } from '../../../lib/events/lifecycle';
+import { loadLifecycleConfig } from '../../../lib/lifecycle/config';
 import { SNS_MAX_MESSAGE_BYTES, buildRequeueMessage, chainFromSignal } from '../../../lib/lifecycle/messages';
 
 type Envelope = { Records: { Sns: { Message: string; MessageId: string; TopicArn: string } }[] };
@@ -63,10 +64,12 @@ describe('parseLifecycleRecord', () => {
       outcome: 'signal',
     });
     const arn = 'arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:6b164a47-9782-493c-99d0-86e5ec3a8c1a:autoScalingGroupName/ecs-cluster-asg';
-    expect(parseLifecycleRecord(firstRecord('lifecycle-terminating.json'), { autoScalingGroups: [arn] })).toMatchObject({ outcome: 'signal' });
-    expect(parseLifecycleRecord(firstRecord('lifecycle-terminating.json'), { autoScalingGroups: [`${arn}-other`] })).toMatchObject({
-      outcome: 'ignored',
-    });
+    // A group ARN in AUTO_SCALING_GROUPS names its group (one grammar, lib/config.ts).
+    const byArn = loadLifecycleConfig({ CLUSTERS: 'prod', AUTO_SCALING_GROUPS: arn });
+    expect(byArn.autoScalingGroups).toEqual(['ecs-cluster-asg']);
+    expect(parseLifecycleRecord(firstRecord('lifecycle-terminating.json'), byArn)).toMatchObject({ outcome: 'signal' });
+    const other = loadLifecycleConfig({ CLUSTERS: 'prod', AUTO_SCALING_GROUPS: `${arn}-other` });
+    expect(parseLifecycleRecord(firstRecord('lifecycle-terminating.json'), other)).toMatchObject({ outcome: 'ignored' });
   });
 
   it.each([
