@@ -41,6 +41,8 @@ export interface WorldTimings {
   spotNoticeMs: number;
   /** INACTIVE container instances and STOPPED tasks stay describable this long (aws-behaviour.md §2, §3.1). */
   retentionMs: number;
+  /** On a DRAINING instance, from the last non-daemon task STOPPED to the daemon tasks' stop signal (aws-behaviour.md §2). */
+  daemonStopDelayMs: number;
 }
 
 export interface WorldOptions {
@@ -52,6 +54,17 @@ export interface WorldOptions {
    */
   drainingToDraining: 'succeed' | 'failure';
   timings: Partial<WorldTimings>;
+  /**
+   * Read-after-write lag of ECS reads (a fault; off by default): a write to a container instance's
+   * status or attributes shows in Describe/List answers only after a delay drawn from the seed,
+   * uniform in [min, max] ms (aws-behaviour.md §3.1, eventual consistency).
+   */
+  readLagMs: { min: number; max: number };
+  /**
+   * Probability (0–1) that an ECS list answer is shorter than asked, possibly empty, with a
+   * nextToken (a fault; off by default; aws-behaviour.md §3.1).
+   */
+  shortPageRate: number;
 }
 
 export const DEFAULT_TIMINGS: WorldTimings = {
@@ -62,12 +75,18 @@ export const DEFAULT_TIMINGS: WorldTimings = {
   schedulerDelayMs: 1_000,
   spotNoticeMs: 120_000,
   retentionMs: 3_600_000,
+  daemonStopDelayMs: 5_000,
 };
 
 export class WorldState {
   readonly timings: WorldTimings;
   readonly random: Random;
   readonly drainingToDraining: 'succeed' | 'failure';
+  readonly readLagMs: { min: number; max: number };
+  readonly shortPageRate: number;
+  /** Draws for the read-lag and short-page faults only, so turning them on moves nothing else. */
+  private readonly faultRandom: Random;
+  private ordinals = 0;
 
   readonly clusters = new Map<string, Cluster>();
   readonly ec2 = new Map<string, Ec2Instance>();
@@ -99,6 +118,54 @@ export class WorldState {
     this.timings = { ...DEFAULT_TIMINGS, ...(options.timings ?? {}) };
     this.random = new Random(options.seed ?? 1);
     this.drainingToDraining = options.drainingToDraining ?? 'succeed';
+    this.readLagMs = options.readLagMs ?? { min: 0, max: 0 };
+    this.shortPageRate = options.shortPageRate ?? 0;
+    this.faultRandom = new Random((options.seed ?? 1) + 65_537);
+  }
+
+  /** The next creation ordinal: page tokens name the last item's ordinal, so items dropping out skip nothing. */
+  nextOrdinal(): number {
+    this.ordinals += 1;
+    return this.ordinals;
+  }
+
+  // ---------------------------------------------------------------- read-after-write lag
+
+  /** Call before changing a container instance's status or attributes: with lag on, reads keep the old view for now. */
+  beforeInstanceWrite(instance: ContainerInstance): void {
+    if (this.readLagMs.max <= 0 || instance.views) return;
+    instance.views = [{ visibleAt: Number.NEGATIVE_INFINITY, status: instance.status, attributes: new Map(instance.attributes) }];
+  }
+
+  /** Call after the change: it becomes visible to reads after a lag drawn from the seed. */
+  afterInstanceWrite(instance: ContainerInstance): void {
+    if (this.readLagMs.max <= 0 || !instance.views) return;
+    const now = this.now();
+    const lag = this.faultRandom.int(this.readLagMs.min, this.readLagMs.max);
+    const visible = this.visibleIndex(instance.views, now);
+    // Versions older than the newest visible one can never be read again.
+    instance.views = instance.views.slice(visible);
+    instance.views.push({ visibleAt: now + lag, status: instance.status, attributes: new Map(instance.attributes) });
+  }
+
+  /** What an ECS read sees of a container instance: the newest write already visible (deregistration always is). */
+  visibleView(instance: ContainerInstance): { status: ContainerInstance['status']; attributes: ReadonlyMap<string, string> } {
+    if (!instance.views || instance.status === 'INACTIVE') return instance;
+    return instance.views[this.visibleIndex(instance.views, this.now())]!;
+  }
+
+  private visibleIndex(views: NonNullable<ContainerInstance['views']>, now: number): number {
+    let index = 0;
+    views.forEach((view, candidate) => {
+      if (view.visibleAt <= now) index = candidate;
+    });
+    return index;
+  }
+
+  /** The number of items a list answer returns: `pageSize`, or fewer (even none) with the short-page fault. */
+  pageLength(pageSize: number): number {
+    if (this.shortPageRate <= 0 || !this.faultRandom.chance(this.shortPageRate)) return pageSize;
+    return this.faultRandom.int(0, pageSize - 1);
   }
 
   now(): number {
@@ -175,10 +242,11 @@ export class WorldState {
       if (task.lastStatus === 'STOPPED') continue;
       cpu += task.cpu;
       memory += task.memory;
-      // runningTasksCount counts tasks whose desiredStatus is RUNNING (aws-behaviour.md §2): a task
-      // already told to stop no longer counts, even while its containers are still shutting down.
+      // runningTasksCount counts tasks whose desiredStatus is RUNNING, PENDING ones included;
+      // pendingTasksCount counts those in PENDING (aws-behaviour.md §2): a task already told to stop
+      // no longer counts, even while its containers are still shutting down.
+      if (task.desiredStatus === 'RUNNING') running += 1;
       if (task.desiredStatus === 'RUNNING' && task.lastStatus === 'PENDING') pending += 1;
-      else if (task.desiredStatus === 'RUNNING') running += 1;
     }
     return { cpu, memory, running, pending };
   }
