@@ -48,6 +48,7 @@ const VARIABLES = [
   ['drainTimeoutSeconds', 'DRAIN_TIMEOUT_SECONDS', [LIFECYCLE]],
   ['deadlineResult', 'DEADLINE_RESULT', [LIFECYCLE]],
   ['maxHops', 'MAX_HOPS', [LIFECYCLE]],
+  ['daemonGraceSeconds', 'DAEMON_GRACE_SECONDS', [LIFECYCLE]],
   ['opsTopicArn', 'OPS_TOPIC_ARN', [LIFECYCLE]],
   ['autoScalingGroups', 'AUTO_SCALING_GROUPS', [LIFECYCLE, SWEEPER]],
   ['minIdleMinutes', 'MIN_IDLE_MINUTES', [SWEEPER]],

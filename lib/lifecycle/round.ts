@@ -61,6 +61,8 @@ export interface Round {
   lease: LeaseView;
   polls: number;
   drainRequests: number;
+  /** When this round last asked for DRAINING. */
+  lastDrainAt?: number;
   consecutiveFailures: number;
   /** The current poll's failure, while it is being handled. */
   failure?: { error: unknown; errorClass: PollFailureClass };
@@ -102,6 +104,7 @@ export function progressOf(round: Round, stepsThisPoll: number): RoundProgress {
     consecutiveFailures: round.consecutiveFailures,
     ...(round.failure ? { failure: round.failure.errorClass } : {}),
     ...(round.signal.topicArn ? { arrivedOn: round.signal.topicArn } : {}),
+    ...(round.lastDrainAt !== undefined ? { lastDrainAt: round.lastDrainAt } : {}),
   };
 }
 

@@ -29,11 +29,12 @@ function resources(cpu: number, memory: number) {
   ];
 }
 
-export function containerInstanceOutput(world: World, instance: ContainerInstance): ApiOutput {
+export function containerInstanceOutput(world: World, instance: ContainerInstance, fresh = false): ApiOutput {
   const used = world.usage(instance);
   const live = instance.status !== 'INACTIVE';
-  // Status and attributes as reads see them: with the read-lag fault, a recent write may not show yet.
-  const view = world.visibleView(instance);
+  // Status and attributes as reads see them: with the read-lag fault, a recent write may not show
+  // yet. The answer to the write itself shows it (`fresh`).
+  const view = fresh ? instance : world.visibleView(instance);
   return {
     containerInstanceArn: instance.arn,
     ec2InstanceId: instance.ec2InstanceId,
@@ -221,7 +222,7 @@ const updateContainerInstancesState: Operation = (world, input) => {
       continue;
     }
     world.rules.ecs.setContainerInstanceStatus(instance, status);
-    containerInstances.push(containerInstanceOutput(world, instance));
+    containerInstances.push(containerInstanceOutput(world, instance, true));
   }
   return { containerInstances, failures };
 };
@@ -245,6 +246,8 @@ const listTasks: Operation = (world, input) => {
   const candidates = instance ? world.tasksOn(instance) : [...cluster.tasks.values()];
   const listed = candidates
     .filter((task) => world.findTask(cluster, task.arn) !== undefined)
+    // With the read-lag fault a task just placed is not listed yet (aws-behaviour.md §3.1).
+    .filter((task) => task.listedFrom === undefined || task.listedFrom <= world.now())
     // No task ever has desiredStatus PENDING: a PENDING filter returns nothing (aws-behaviour.md §3.1).
     .filter((task) => task.desiredStatus === desiredStatus)
     .filter((task) => family === undefined || task.family === family)

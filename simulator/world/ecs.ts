@@ -204,6 +204,8 @@ export class EcsRules {
       version: 1,
       ordinal: this.world.nextOrdinal(),
     };
+    const listedFrom = this.world.listedFrom();
+    if (listedFrom !== undefined) task.listedFrom = listedFrom;
     cluster.tasks.set(task.arn, task);
     const onInstance = this.world.tasksByInstance.get(instance.arn);
     if (onInstance) onInstance.push(task);

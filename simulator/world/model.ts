@@ -96,6 +96,8 @@ export interface Task {
   version: number;
   /** Creation order in the world: the key of its page tokens. */
   ordinal?: number;
+  /** With read-after-write lag on: ListTasks shows the new task from this time on. */
+  listedFrom?: number;
 }
 
 export interface Ec2Instance {

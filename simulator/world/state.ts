@@ -148,6 +148,12 @@ export class WorldState {
     instance.views.push({ visibleAt: now + lag, status: instance.status, attributes: new Map(instance.attributes) });
   }
 
+  /** With lag on, when a task placed now first shows in ListTasks; undefined without the fault. */
+  listedFrom(): number | undefined {
+    if (this.readLagMs.max <= 0) return undefined;
+    return this.now() + this.faultRandom.int(this.readLagMs.min, this.readLagMs.max);
+  }
+
   /** What an ECS read sees of a container instance: the newest write already visible (deregistration always is). */
   visibleView(instance: ContainerInstance): { status: ContainerInstance['status']; attributes: ReadonlyMap<string, string> } {
     if (!instance.views || instance.status === 'INACTIVE') return instance;

@@ -178,3 +178,28 @@ describe('runningTasksCount includes PENDING tasks (aws-behaviour.md §2)', () =
     expect(instance).toMatchObject({ runningTasksCount: 2, pendingTasksCount: 1 });
   });
 });
+
+describe('read-after-write lag of task listings (aws-behaviour.md §3.1)', () => {
+  it('lists a task just placed only after the lag; without the fault at once', async () => {
+    const { world, clock } = newWorld({ readLagMs: { min: 3_000, max: 3_000 } });
+    const [a] = clusterWith(world, 1);
+    const job = world.runTask({ cluster: 'c', ec2InstanceId: a!.ec2InstanceId, family: 'job', cpu: 64, memory: 64 });
+    const listed = () => ecs(world, 'ListTasks', { cluster: 'c', containerInstance: a!.arn }).taskArns;
+    expect(job.lastStatus).toBe('RUNNING');
+    expect(listed()).toEqual([]);
+    await clock.advance(3_000);
+    expect(listed()).toEqual([job.arn]);
+    const plain = newWorld();
+    const [b] = clusterWith(plain.world, 1);
+    const other = plain.world.runTask({ cluster: 'c', ec2InstanceId: b!.ec2InstanceId, family: 'job', cpu: 64, memory: 64 });
+    expect(ecs(plain.world, 'ListTasks', { cluster: 'c', containerInstance: b!.arn }).taskArns).toEqual([other.arn]);
+  });
+
+  it('answers UpdateContainerInstancesState with the state it set, while later reads may lag', () => {
+    const { world } = newWorld({ readLagMs: { min: 5_000, max: 5_000 } });
+    const [a] = clusterWith(world, 1);
+    const answer = ecs(world, 'UpdateContainerInstancesState', { cluster: 'c', containerInstances: [a!.arn], status: 'DRAINING' });
+    expect((answer.containerInstances as { status: string }[])[0]!.status).toBe('DRAINING');
+    expect(describe1(world, a!).status).toBe('ACTIVE');
+  });
+});
