@@ -41,6 +41,7 @@ export class EcsRules {
   private readonly pendingPasses = new Set<string>();
   /** Daemon tasks whose stop is scheduled after the drained instance's other tasks stopped. */
   private readonly daemonStopsScheduled = new Set<string>();
+  private placingInitialTasks = false;
 
   constructor(private readonly world: WorldState) {}
 
@@ -204,7 +205,8 @@ export class EcsRules {
       version: 1,
       ordinal: this.world.nextOrdinal(),
     };
-    const listedFrom = this.world.listedFrom();
+    // A scenario's initial tasks have long been listed; tasks placed while it runs show after the lag.
+    const listedFrom = this.placingInitialTasks ? undefined : this.world.listedFrom();
     if (listedFrom !== undefined) task.listedFrom = listedFrom;
     cluster.tasks.set(task.arn, task);
     const onInstance = this.world.tasksByInstance.get(instance.arn);
@@ -270,7 +272,9 @@ export class EcsRules {
 
   /** Runs the scheduler at once with tasks starting RUNNING: the initial state of a scenario. */
   placeInitialTasks(): void {
+    this.placingInitialTasks = true;
     for (const cluster of this.world.clusters.values()) this.runScheduler(cluster, true);
+    this.placingInitialTasks = false;
   }
 
   private runScheduler(cluster: Cluster, immediate = false): void {

@@ -39,10 +39,10 @@ export interface ContainerInstance {
   /** Creation order in the world: the key of its page tokens (simulator/world/input.ts). */
   ordinal?: number;
   /**
-   * With read-after-write lag on: what reads see, each write visible from its `visibleAt`
+   * With read-after-write lag on: the versions a read may still see, by write time
    * (WorldState.visibleView, aws-behaviour.md §3.1 "eventual consistency").
    */
-  views?: { visibleAt: number; status: ContainerInstanceStatus; attributes: Map<string, string> }[];
+  views?: { writtenAt: number; status: ContainerInstanceStatus; attributes: Map<string, string> }[];
 }
 
 export interface Service {

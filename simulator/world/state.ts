@@ -55,11 +55,14 @@ export interface WorldOptions {
   drainingToDraining: 'succeed' | 'failure';
   timings: Partial<WorldTimings>;
   /**
-   * Read-after-write lag of ECS reads (a fault; off by default): a write to a container instance's
-   * status or attributes shows in Describe/List answers only after a delay drawn from the seed,
-   * uniform in [min, max] ms (aws-behaviour.md §3.1, eventual consistency).
+   * Read-after-write lag of ECS reads (a fault; off by default): each read of a container
+   * instance's status and attributes reflects the writes up to a staleness drawn from the seed for
+   * that read, uniform in [min, max] ms, so two readers at one instant may see different versions;
+   * a task placed while the world runs is listed after a lag drawn the same way (aws-behaviour.md §3.1).
    */
   readLagMs: { min: number; max: number };
+  /** The listing lag of new tasks alone, when it should differ from `readLagMs`. */
+  taskListLagMs?: { min: number; max: number };
   /**
    * Probability (0–1) that an ECS list answer is shorter than asked, possibly empty, with a
    * nextToken (a fault; off by default; aws-behaviour.md §3.1).
@@ -83,6 +86,7 @@ export class WorldState {
   readonly random: Random;
   readonly drainingToDraining: 'succeed' | 'failure';
   readonly readLagMs: { min: number; max: number };
+  readonly taskListLagMs: { min: number; max: number };
   readonly shortPageRate: number;
   /** Draws for the read-lag and short-page faults only, so turning them on moves nothing else. */
   private readonly faultRandom: Random;
@@ -119,6 +123,7 @@ export class WorldState {
     this.random = new Random(options.seed ?? 1);
     this.drainingToDraining = options.drainingToDraining ?? 'succeed';
     this.readLagMs = options.readLagMs ?? { min: 0, max: 0 };
+    this.taskListLagMs = options.taskListLagMs ?? this.readLagMs;
     this.shortPageRate = options.shortPageRate ?? 0;
     this.faultRandom = new Random((options.seed ?? 1) + 65_537);
   }
@@ -131,39 +136,41 @@ export class WorldState {
 
   // ---------------------------------------------------------------- read-after-write lag
 
-  /** Call before changing a container instance's status or attributes: with lag on, reads keep the old view for now. */
+  /** Call before changing a container instance's status or attributes: with lag on, reads may keep seeing the old version. */
   beforeInstanceWrite(instance: ContainerInstance): void {
     if (this.readLagMs.max <= 0 || instance.views) return;
-    instance.views = [{ visibleAt: Number.NEGATIVE_INFINITY, status: instance.status, attributes: new Map(instance.attributes) }];
+    instance.views = [{ writtenAt: Number.NEGATIVE_INFINITY, status: instance.status, attributes: new Map(instance.attributes) }];
   }
 
-  /** Call after the change: it becomes visible to reads after a lag drawn from the seed. */
+  /** Call after the change: a read sees it once the read's own staleness no longer hides it. */
   afterInstanceWrite(instance: ContainerInstance): void {
     if (this.readLagMs.max <= 0 || !instance.views) return;
     const now = this.now();
-    const lag = this.faultRandom.int(this.readLagMs.min, this.readLagMs.max);
-    const visible = this.visibleIndex(instance.views, now);
-    // Versions older than the newest visible one can never be read again.
-    instance.views = instance.views.slice(visible);
-    instance.views.push({ visibleAt: now + lag, status: instance.status, attributes: new Map(instance.attributes) });
+    // Versions that even the stalest read can no longer see are dropped.
+    instance.views = instance.views.slice(this.newestIndex(instance.views, now - this.readLagMs.max));
+    instance.views.push({ writtenAt: now, status: instance.status, attributes: new Map(instance.attributes) });
   }
 
   /** With lag on, when a task placed now first shows in ListTasks; undefined without the fault. */
   listedFrom(): number | undefined {
-    if (this.readLagMs.max <= 0) return undefined;
-    return this.now() + this.faultRandom.int(this.readLagMs.min, this.readLagMs.max);
+    if (this.taskListLagMs.max <= 0) return undefined;
+    return this.now() + this.faultRandom.int(this.taskListLagMs.min, this.taskListLagMs.max);
   }
 
-  /** What an ECS read sees of a container instance: the newest write already visible (deregistration always is). */
+  /**
+   * What one ECS read sees of a container instance: the newest write older than this read's own
+   * staleness, drawn per read (deregistration always shows).
+   */
   visibleView(instance: ContainerInstance): { status: ContainerInstance['status']; attributes: ReadonlyMap<string, string> } {
     if (!instance.views || instance.status === 'INACTIVE') return instance;
-    return instance.views[this.visibleIndex(instance.views, this.now())]!;
+    const staleness = this.faultRandom.int(this.readLagMs.min, this.readLagMs.max);
+    return instance.views[this.newestIndex(instance.views, this.now() - staleness)]!;
   }
 
-  private visibleIndex(views: NonNullable<ContainerInstance['views']>, now: number): number {
+  private newestIndex(views: NonNullable<ContainerInstance['views']>, asOf: number): number {
     let index = 0;
     views.forEach((view, candidate) => {
-      if (view.visibleAt <= now) index = candidate;
+      if (view.writtenAt <= asOf) index = candidate;
     });
     return index;
   }
