@@ -137,6 +137,46 @@ export class EcsRules {
     return task;
   }
 
+  /**
+   * A host's recent past: `count` standalone tasks of `family` that ran on the instance and
+   * STOPPED, evenly over the last `spanMs`. They stay listable (desiredStatus STOPPED) and
+   * describable for the retention time (an hour, aws-behaviour.md §3.1), so reads pay for them.
+   */
+  addStoppedHistory(ec2InstanceId: string, count: number, spanMs: number, family = 'history'): Task[] {
+    const instance = this.world.containerInstanceOf(ec2InstanceId);
+    if (!instance) throw new Error(`no container instance for ${ec2InstanceId}`);
+    const cluster = this.world.cluster(instance.cluster);
+    const now = this.world.now();
+    const tasks: Task[] = [];
+    for (let index = 0; index < count; index += 1) {
+      const stoppedAt = now - Math.round((spanMs * (count - index)) / count);
+      const task = this.placeTask(cluster, instance, {
+        family,
+        revision: 1,
+        group: `family:${family}`,
+        cpu: 0,
+        memory: 0,
+        stopTimeMs: 0,
+        startTimeMs: 0,
+        daemon: false,
+        immediate: true,
+      });
+      Object.assign(task, {
+        lastStatus: 'STOPPED',
+        desiredStatus: 'STOPPED',
+        createdAt: stoppedAt - 60_000,
+        startedAt: stoppedAt - 60_000,
+        stoppingAt: stoppedAt,
+        stoppedAt,
+        stopCode: 'EssentialContainerExited',
+        stoppedReason: 'Essential container in task exited',
+      });
+      delete task.listedFrom;
+      tasks.push(task);
+    }
+    return tasks;
+  }
+
   /** A new task definition revision: tasks of older revisions are replaced within min/max percent. */
   deployService(clusterName: string, serviceName: string): void {
     const cluster = this.world.cluster(clusterName);

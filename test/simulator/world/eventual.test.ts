@@ -201,3 +201,18 @@ describe('read-after-write lag of task listings (aws-behaviour.md §3.1)', () =>
     expect(describe1(world, a!).status).toBe('ACTIVE');
   });
 });
+
+describe('a host with an hour of stopped tasks', () => {
+  it('lists the history under desiredStatus=STOPPED in pages, and drops each task an hour after it stopped', async () => {
+    const { world, clock } = newWorld();
+    const [a] = clusterWith(world, 1);
+    const history = world.rules.ecs.addStoppedHistory(a!.ec2InstanceId, 150, 3_600_000);
+    expect(history.every((task) => task.lastStatus === 'STOPPED')).toBe(true);
+    const listed = listAll(world, 'ListTasks', { containerInstance: a!.arn, desiredStatus: 'STOPPED' }, 'taskArns');
+    expect(listed.items).toHaveLength(150);
+    expect(listed.pages).toBe(2);
+    expect(ecs(world, 'ListTasks', { cluster: 'c', containerInstance: a!.arn }).taskArns).toEqual([]);
+    await clock.advance(30 * 60_000);
+    expect(listAll(world, 'ListTasks', { containerInstance: a!.arn, desiredStatus: 'STOPPED' }, 'taskArns').items).toHaveLength(75);
+  });
+});
