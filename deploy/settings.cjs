@@ -48,6 +48,7 @@ const VARIABLES = [
   ['drainTimeoutSeconds', 'DRAIN_TIMEOUT_SECONDS', [LIFECYCLE]],
   ['deadlineResult', 'DEADLINE_RESULT', [LIFECYCLE]],
   ['maxHops', 'MAX_HOPS', [LIFECYCLE]],
+  ['daemonGraceSeconds', 'DAEMON_GRACE_SECONDS', [LIFECYCLE]],
   ['opsTopicArn', 'OPS_TOPIC_ARN', [LIFECYCLE, SWEEPER]],
   ['opsNotifyLevel', 'OPS_NOTIFY_LEVEL', [LIFECYCLE, SWEEPER]],
   ['autoScalingGroups', 'AUTO_SCALING_GROUPS', [LIFECYCLE, SWEEPER]],

@@ -18,7 +18,7 @@ import { FUNCTIONS, LIFECYCLE_HOOK, lifecycleHook, SCALE_IN_SWEEPER, SPOT_INTERR
 import { LIFECYCLE_TOPIC, Simulation } from '../../simulator/runner/simulation';
 import { loadScenario, parseScenario, type Scenario, type ScenarioInput } from '../../simulator/scenarios/load';
 
-export const FAULTS = ['throttling', '5xx', 'latency', 'duplicate', 'delayed'] as const;
+export const FAULTS = ['throttling', '5xx', 'latency', 'duplicate', 'delayed', 'read-lag', 'short-pages'] as const;
 export type Fault = (typeof FAULTS)[number] | 'none';
 
 export interface CaseSpec {
@@ -49,6 +49,8 @@ export interface CaseResult extends CaseSpec {
 
 /** Latency at rate r: uniform in [0, r × 10 s] on every call. */
 export const LATENCY_MS_PER_RATE = 10_000;
+/** ECS read-after-write lag at rate r: each container-instance write shows after [0, r × 20 s]. */
+export const READ_LAG_MS_PER_RATE = 20_000;
 
 const EVENTS_DIR = join(__dirname, '..', '..', 'events');
 const fixture = (name: string): unknown => JSON.parse(readFileSync(join(EVENTS_DIR, name), 'utf8'));
@@ -85,6 +87,8 @@ export function caseScenario(spec: CaseSpec): Scenario {
       delayRate: spec.fault === 'delayed' ? spec.rate : 0,
       delaySeconds: { min: 1, max: 30 },
     },
+    readLagMs: { min: 0, max: spec.fault === 'read-lag' ? Math.round(spec.rate * READ_LAG_MS_PER_RATE) : 0 },
+    shortPageRate: spec.fault === 'short-pages' ? spec.rate : 0,
   };
   input.faults = faults;
   input.seed = base.seed + spec.seed * 1000;

@@ -51,6 +51,8 @@ export const requeueMessageSchema = z.strictObject({
   globalTimeoutSeconds: z.number().int().min(30).max(172_800),
   cluster: z.string().min(1).max(2048),
   containerInstanceArn: z.string().regex(CONTAINER_INSTANCE_ARN, 'is not a container instance ARN'),
+  /** When the counted tasks were first seen all stopped: the daemon grace runs from here. */
+  countedGoneAt: timestamp.optional(),
   notification: lifecycleNotificationSchema,
 });
 export type RequeueMessage = z.infer<typeof requeueMessageSchema>;

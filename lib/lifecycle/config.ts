@@ -32,6 +32,8 @@ export interface LifecycleConfig extends CommonConfig {
   deadlineResult: LifecycleResult;
   /** Most requeue messages (SNS hops) one drain may publish. */
   maxHops: number;
+  /** After the counted tasks stopped, the longest wait for the daemon tasks (ECS stops them last). */
+  daemonGraceSeconds: number;
   /** Operators' topic (lib/notify.ts); unset: no notice. */
   opsTopicArn?: string;
   /** Which notices go to the operators' topic: drains cut short only, or every action. */
@@ -49,6 +51,9 @@ export const lifecycleEnvSchema = commonSchema.extend({
   DRAIN_TIMEOUT_SECONDS: integerVar(900, 60, 172_800),
   DEADLINE_RESULT: enumVar(['CONTINUE', 'ABANDON'] as const, 'CONTINUE'),
   MAX_HOPS: integerVar(100, 1, 1000),
+  // ECS stops daemon tasks only after the others (aws-behaviour.md §2); their stop timeout is 30 s
+  // by default and up to 120 s, plus ECS's own delay: 120 s covers it, the bound keeps a stuck daemon cheap.
+  DAEMON_GRACE_SECONDS: integerVar(120, 0, 3600),
   OPS_TOPIC_ARN: optionalTopicArnVar(),
   OPS_NOTIFY_LEVEL: enumVar(OPS_NOTIFY_LEVELS, 'problems'),
   AUTO_SCALING_GROUPS: groupListVar(),
@@ -64,6 +69,7 @@ export function loadLifecycleConfig(env: Env): LifecycleConfig {
     drainTimeoutSeconds: values.DRAIN_TIMEOUT_SECONDS,
     deadlineResult: values.DEADLINE_RESULT,
     maxHops: values.MAX_HOPS,
+    daemonGraceSeconds: values.DAEMON_GRACE_SECONDS,
     ...(values.OPS_TOPIC_ARN ? { opsTopicArn: values.OPS_TOPIC_ARN } : {}),
     opsNotifyLevel: values.OPS_NOTIFY_LEVEL,
     autoScalingGroups: values.AUTO_SCALING_GROUPS,

@@ -3,6 +3,7 @@ import type { ClassifiedTask } from '../aws/tasks';
 import { classifyAwsError, isNoActiveLifecycleAction, type ErrorClass } from '../errors';
 import type { LifecycleNotification } from '../events/lifecycle';
 import type { LifecycleResult, StandaloneTasksPolicy } from './config';
+import { leaseRanksAbove, leaseValue } from './lease';
 
 /**
  * The pure core of the lifecycle-hook drainer: given what was read (snapshot), where the drain
@@ -25,6 +26,11 @@ export interface ChainState {
   globalTimeoutSeconds?: number;
   cluster?: string;
   containerInstanceArn?: string;
+  /**
+   * Epoch ms at which a poll of the DRAINING instance first found no counted task left: the daemon
+   * grace (DAEMON_GRACE_SECONDS) runs from here. Cleared if counted tasks show up again.
+   */
+  countedGoneAt?: number;
   notification: LifecycleNotification;
 }
 
@@ -33,6 +39,8 @@ export interface LeaseView {
   mine: string;
   /** This round has written its lease to the container instance. */
   claimed: boolean;
+  /** The value this round last wrote (lease.ts: write time, chain id, `mine`). */
+  written?: string;
   /** The value read from the container instance in this poll (undefined: none). */
   current?: string;
   /** Writing the lease failed for good (e.g. the instance's attribute limit): run without it. */
@@ -48,6 +56,12 @@ export interface LifecycleSnapshot {
   groupState?: string;
   /** The group Auto Scaling reported the instance in, read with `groupState`. */
   groupName?: string;
+  /**
+   * A heartbeat of this very action (its hook and token) succeeded in this poll, so the action is
+   * still open. The group's lifecycle state cannot tell: `Terminating:Wait` holds while any of the
+   * group's termination hooks waits (aws-behaviour.md §3.2).
+   */
+  actionConfirmed?: boolean;
   /** Auto Scaling answered "No active Lifecycle Action found": completed, expired or abandoned. */
   actionOver: boolean;
   lease: LeaseView;
@@ -61,6 +75,8 @@ export interface LifecycleDecisionConfig {
   drainTimeoutSeconds: number;
   deadlineResult: LifecycleResult;
   maxHops: number;
+  /** After the counted tasks stopped, how long to wait for the daemon tasks, which ECS stops last. */
+  daemonGraceSeconds: number;
   dryRun: boolean;
   /** Requeue topic; unset: the topic the record arrived on. */
   lifecycleTopicArn?: string;
@@ -92,11 +108,19 @@ export interface RoundProgress {
   arrivedOn?: string;
   /** Auto Scaling reported the instance in the hook's wait state earlier in this round. */
   waitConfirmed?: boolean;
+  /** Epoch ms of this round's last DRAINING request. */
+  lastDrainAt?: number;
 }
 
 export const FRESH_ROUND: RoundProgress = { stepsThisPoll: 0, drainRequests: 0, consecutiveFailures: 0 };
 
-export type CompleteReason = 'drained' | 'not-a-container-instance' | 'instance-gone' | 'deadline' | 'hop-cap';
+export type CompleteReason =
+  | 'drained'
+  | 'daemon-grace-over'
+  | 'not-a-container-instance'
+  | 'instance-gone'
+  | 'deadline'
+  | 'hop-cap';
 
 /** `not-in-transition`: the instance is not waiting in the hook's transition (a replayed, test or forged message). */
 export type EndReason = 'action-over' | 'superseded' | 'not-in-transition';
@@ -107,11 +131,11 @@ export type LifecycleStep =
   | { kind: 'complete'; result: LifecycleResult; reason: CompleteReason; action: LifecycleActionRef; opsTopicArn?: string }
   | { kind: 'drain'; reason: 'instance-active'; cluster: string; containerInstanceArn: string; pauseAfterMs: number }
   | { kind: 'stop-standalone'; reason: 'service-tasks-gone'; cluster: string; taskArns: string[] }
-  | { kind: 'heartbeat'; reason: 'heartbeat-due'; dueAt: number; action: LifecycleActionRef }
-  | { kind: 'claim-lease'; reason: 'before-waiting'; cluster: string; containerInstanceArn: string; value: string }
-  | { kind: 'check-group'; reason: 'before-requeue' | 'before-first-write'; ec2InstanceId: string }
+  | { kind: 'heartbeat'; reason: 'heartbeat-due' | 'before-requeue'; dueAt: number; action: LifecycleActionRef }
+  | { kind: 'claim-lease'; reason: 'before-waiting' | 'lease-behind'; cluster: string; containerInstanceArn: string; value: string }
+  | { kind: 'check-group'; reason: 'before-first-write'; ec2InstanceId: string }
   | { kind: 'requeue'; reason: 'invocation-ending'; topicArn?: string }
-  | { kind: 'wait'; reason: 'tasks-remaining' | 'step-limit'; until: number }
+  | { kind: 'wait'; reason: 'tasks-remaining' | 'daemons-stopping' | 'settling' | 'step-limit'; until: number }
   | { kind: 'retry'; reason: 'poll-failed'; pauseMs: number; heartbeat?: LifecycleActionRef }
   | { kind: 'give-up'; reason: GiveUpReason; errorClass: ErrorClass; heartbeat?: LifecycleActionRef }
   | { kind: 'end'; reason: EndReason }
@@ -164,7 +188,10 @@ export interface TaskCounts {
   stopping: number;
 }
 
-/** A task counts until its lastStatus is STOPPED; daemons never count (ECS stops them last). */
+/**
+ * A task counts until its lastStatus is STOPPED; daemons never count: ECS stops them only after
+ * the other tasks (aws-behaviour.md §2), so they are waited for afterwards, within the daemon grace.
+ */
 export function countTasks(tasks: readonly ClassifiedTask[], policy: StandaloneTasksPolicy): TaskCounts {
   const counts: TaskCounts = { counted: 0, service: 0, standalone: 0, daemon: 0, stopping: 0 };
   for (const task of tasks) {
@@ -316,9 +343,14 @@ function decideIgnoringDryRun(
   const stage = stageOf(snapshot, chain);
   if (stage === 'past') return { kind: 'end', reason: 'action-over' };
   if (stage === 'outside') return { kind: 'end', reason: 'not-in-transition' };
-  // Another round wrote its lease after ours: it is the live chain, this one is the duplicate.
+  // A lease that ranks above ours (written later, lease.ts) belongs to the live chain: this one is
+  // the duplicate. ECS reads are eventually consistent (aws-behaviour.md §3.1): a stale read may show
+  // an older value, which ranks below ours, so two chains may both go on, but never both end.
   const { lease } = snapshot;
-  if (lease.claimed && lease.current !== undefined && lease.current !== lease.mine) return { kind: 'end', reason: 'superseded' };
+  const written = lease.claimed ? lease.written : undefined;
+  if (written !== undefined && lease.current !== undefined && lease.current !== written && leaseRanksAbove(lease.current, written)) {
+    return { kind: 'end', reason: 'superseded' };
+  }
 
   const instance = snapshot.instance;
   if (!instance || instance.status === 'INACTIVE') {
@@ -345,9 +377,19 @@ function decideIgnoringDryRun(
   }
 
   const counts = countTasks(snapshot.tasks, config.standaloneTasks);
-  if (counts.counted === 0) return complete(chain, config, 'CONTINUE', 'drained');
-
   const deadline = deadlineOf(chain, config);
+  let graceEnds: number | undefined;
+  if (counts.counted === 0) {
+    // Right after this round's DRAINING request, an empty answer may predate the request taking
+    // effect (eventually consistent reads, aws-behaviour.md §3.1): a poll later, it is believed.
+    const settledAt = progress.lastDrainAt === undefined ? now : progress.lastDrainAt + pollMs;
+    if (now < settledAt && now < deadline) return { kind: 'wait', reason: 'settling', until: Math.min(settledAt, deadline) };
+    if (counts.daemon === 0) return complete(chain, config, 'CONTINUE', 'drained');
+    // ECS stops the daemon tasks last (aws-behaviour.md §2): give them their stop timeout, bounded.
+    graceEnds = (chain.countedGoneAt ?? now) + config.daemonGraceSeconds * 1000;
+    if (now >= graceEnds || now >= deadline) return complete(chain, config, 'CONTINUE', 'daemon-grace-over');
+  }
+
   if (now >= deadline) return complete(chain, config, config.deadlineResult, 'deadline');
   if (chain.attempt > config.maxHops) return complete(chain, config, config.deadlineResult, 'hop-cap');
 
@@ -362,19 +404,27 @@ function decideIgnoringDryRun(
   const dueAt = heartbeatDueAt(chain);
   if (dueAt !== undefined && now >= dueAt) return { kind: 'heartbeat', reason: 'heartbeat-due', dueAt, action: actionOf(chain) };
 
-  if (!lease.claimed && !lease.unavailable) {
-    if (!confirmed) return confirmFirst;
-    return { kind: 'claim-lease', reason: 'before-waiting', cluster, containerInstanceArn, value: lease.mine };
+  if (!lease.unavailable) {
+    const value = leaseValue(now, chain.chainId, lease.mine);
+    if (!lease.claimed && !confirmed) return confirmFirst;
+    if (!lease.claimed) return { kind: 'claim-lease', reason: 'before-waiting', cluster, containerInstanceArn, value };
+    // Another chain's lease that ranks below ours was written after ours (or the read is stale):
+    // write ours again, so that chain finds a lease above its own and ends.
+    if (written !== undefined && lease.current !== undefined && lease.current !== written) {
+      return { kind: 'claim-lease', reason: 'lease-behind', cluster, containerInstanceArn, value };
+    }
   }
 
   if (now + pollMs > snapshot.invocationEndsAt) {
     if (chain.attempt >= config.maxHops) return complete(chain, config, config.deadlineResult, 'hop-cap');
-    // Re-check before acting: a duplicate chain or an operator may have ended the action already.
-    if (snapshot.groupState === undefined) return { kind: 'check-group', reason: 'before-requeue', ec2InstanceId: chain.notification.EC2InstanceId };
+    // Re-check before the hop: a duplicate chain or an operator may have ended the action already.
+    // A heartbeat names this hook and token, so it succeeds only while this very action is open
+    // (aws-behaviour.md §3.2); the group's lifecycle state belongs to all its hooks at once.
+    if (!snapshot.actionConfirmed) return { kind: 'heartbeat', reason: 'before-requeue', dueAt: now, action: actionOf(chain) };
     const topicArn = config.lifecycleTopicArn ?? progress.arrivedOn;
     return { kind: 'requeue', reason: 'invocation-ending', ...(topicArn !== undefined ? { topicArn } : {}) };
   }
 
-  const until = Math.min(now + pollMs, deadline, dueAt ?? Number.POSITIVE_INFINITY);
-  return { kind: 'wait', reason: 'tasks-remaining', until };
+  const until = Math.min(now + pollMs, deadline, dueAt ?? Number.POSITIVE_INFINITY, graceEnds ?? Number.POSITIVE_INFINITY);
+  return { kind: 'wait', reason: graceEnds !== undefined ? 'daemons-stopping' : 'tasks-remaining', until };
 }

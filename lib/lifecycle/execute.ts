@@ -33,6 +33,7 @@ export async function executeStep(round: Round, step: LifecycleStep, snapshot: L
         throw new RetryableError(`could not set DRAINING: ${outcome.failed.map((failure) => failure.reason).join(', ')}`);
       }
       round.drainRequests += 1;
+      round.lastDrainAt = now;
       telemetry.count('InstanceDrained', { kind: 'lifecycle-hook', cluster: clusterDimension(round) });
       await tellOps(round, drainedEvent(round, step.cluster, step.containerInstanceArn));
       await pause(round, step.pauseAfterMs);
@@ -52,11 +53,14 @@ export async function executeStep(round: Round, step: LifecycleStep, snapshot: L
       if (answer === 'no-active-action') return { kind: 'next-step', snapshot: { ...snapshot, actionOver: true } };
       round.chain.lastHeartbeatAt = now;
       telemetry.count('HeartbeatRecorded', { cluster: clusterDimension(round) });
-      return { kind: 'next-step', snapshot };
+      // Accepted for this hook and token: this very action is still open.
+      return { kind: 'next-step', snapshot: { ...snapshot, actionConfirmed: true } };
     }
-    case 'claim-lease':
+    case 'claim-lease': {
       await claimLease(round, step);
-      return { kind: 'next-step', snapshot: { ...snapshot, lease: { ...round.lease, current: round.lease.mine } } };
+      const current = round.lease.written ?? snapshot.lease.current;
+      return { kind: 'next-step', snapshot: { ...snapshot, lease: { ...round.lease, ...(current !== undefined ? { current } : {}) } } };
+    }
     case 'check-group': {
       const found = (await describeGroupInstances(round.autoScaling, [step.ec2InstanceId])).get(step.ec2InstanceId);
       const checked = { ...snapshot, groupState: found?.lifecycleState ?? 'absent', ...(found ? { groupName: found.autoScalingGroupName } : {}) };
@@ -100,7 +104,7 @@ async function pause(round: Round, ms: number): Promise<void> {
 async function claimLease(round: Round, step: Extract<LifecycleStep, { kind: 'claim-lease' }>): Promise<void> {
   try {
     await writeLease(round.ecs, step.cluster, step.containerInstanceArn, step.value);
-    round.lease = { ...round.lease, claimed: true };
+    round.lease = { ...round.lease, claimed: true, written: step.value };
   } catch (error) {
     if (classifyAwsError(error) === 'retryable') throw error;
     // Without a lease duplicate chains still end when the action ends; the drain itself goes on.

@@ -19,6 +19,7 @@ export function chainFromSignal(signal: LifecycleSignal, now: number, newId: () 
       globalTimeoutSeconds: message.globalTimeoutSeconds,
       cluster: message.cluster,
       containerInstanceArn: message.containerInstanceArn,
+      ...(message.countedGoneAt !== undefined ? { countedGoneAt: Date.parse(message.countedGoneAt) } : {}),
       notification: message.notification,
     };
   }
@@ -47,6 +48,7 @@ export function buildRequeueMessage(chain: ChainState): RequeueMessage {
     globalTimeoutSeconds,
     cluster,
     containerInstanceArn,
+    ...(chain.countedGoneAt !== undefined ? { countedGoneAt: new Date(chain.countedGoneAt).toISOString() } : {}),
     notification: chain.notification,
   };
 }

@@ -61,6 +61,8 @@ export interface Round {
   lease: LeaseView;
   polls: number;
   drainRequests: number;
+  /** When this round last asked for DRAINING. */
+  lastDrainAt?: number;
   consecutiveFailures: number;
   /** Auto Scaling reported the instance in the hook's wait state during this round. */
   waitConfirmed: boolean;
@@ -105,6 +107,7 @@ export function progressOf(round: Round, stepsThisPoll: number): RoundProgress {
     ...(round.failure ? { failure: round.failure.errorClass } : {}),
     ...(round.signal.topicArn ? { arrivedOn: round.signal.topicArn } : {}),
     ...(round.waitConfirmed ? { waitConfirmed: true } : {}),
+    ...(round.lastDrainAt !== undefined ? { lastDrainAt: round.lastDrainAt } : {}),
   };
 }
 

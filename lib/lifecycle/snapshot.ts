@@ -52,6 +52,9 @@ export async function readSnapshot(round: Round): Promise<LifecycleSnapshot> {
   }
   round.lastTasks = tasks;
   round.lastCounts = countTasks(tasks, config.standaloneTasks);
+  // The daemon grace runs from the first poll of the drained instance that found no counted task.
+  if (instance && instance.status !== 'ACTIVE' && instance.status !== 'INACTIVE' && round.lastCounts.counted === 0) chain.countedGoneAt ??= round.clock.now();
+  else if (round.lastCounts.counted > 0) delete chain.countedGoneAt;
   return {
     ...(instance ? { instance: { status: instance.status } } : {}),
     tasks,

@@ -135,6 +135,8 @@ export class Simulation {
       seed: scenario.seed,
       drainingToDraining: scenario.world.drainingToDraining,
       timings: { bootMs: scenario.world.bootSeconds * 1000, shutdownMs: scenario.world.shutdownSeconds * 1000 },
+      readLagMs: scenario.faults.readLagMs,
+      shortPageRate: scenario.faults.shortPageRate,
     });
     const faults = scenario.faults;
     let plane: ControlPlane = world;

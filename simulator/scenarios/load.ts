@@ -43,6 +43,11 @@ const serviceSchema = z.object({
   memory: positive,
   stopSeconds: nonNegative.default(30),
   startSeconds: nonNegative.default(5),
+  /**
+   * The load balancer's deregistration delay (AWS's default target group setting is 300 s): tasks
+   * told to stop wait it out before their stop timeout. Unset: no load balancer, a brief DEACTIVATING.
+   */
+  deregistrationDelaySeconds: z.number().int().min(0).max(3600).optional(),
 });
 
 const standaloneSchema = z.object({
@@ -120,6 +125,10 @@ const faultSchema = z.object({
       delaySeconds: z.object({ min: nonNegative, max: nonNegative }).default({ min: 1, max: 30 }),
     })
     .default({ duplicateRate: 0, delayRate: 0, delaySeconds: { min: 1, max: 30 } }),
+  /** ECS read-after-write lag: a container instance's new status or attributes show in reads after this long. */
+  readLagMs: z.object({ min: nonNegative, max: nonNegative }).default({ min: 0, max: 0 }),
+  /** Probability that an ECS list answer is shorter than asked (even empty) with a nextToken. */
+  shortPageRate: z.number().min(0).max(1).default(0),
 });
 
 export const scenarioSchema = z
@@ -161,6 +170,8 @@ export const scenarioSchema = z
       throttleRate: 0,
       latencyMs: { min: 0, max: 0 },
       sns: { duplicateRate: 0, delayRate: 0, delaySeconds: { min: 1, max: 30 } },
+      readLagMs: { min: 0, max: 0 },
+      shortPageRate: 0,
     }),
     events: z.array(eventSchema).default([]),
   })

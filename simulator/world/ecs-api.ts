@@ -29,9 +29,12 @@ function resources(cpu: number, memory: number) {
   ];
 }
 
-export function containerInstanceOutput(world: World, instance: ContainerInstance): ApiOutput {
+export function containerInstanceOutput(world: World, instance: ContainerInstance, fresh = false): ApiOutput {
   const used = world.usage(instance);
   const live = instance.status !== 'INACTIVE';
+  // Status and attributes as reads see them: with the read-lag fault, a recent write may not show
+  // yet. The answer to the write itself shows it (`fresh`).
+  const view = fresh ? instance : world.visibleView(instance);
   return {
     containerInstanceArn: instance.arn,
     ec2InstanceId: instance.ec2InstanceId,
@@ -39,11 +42,11 @@ export function containerInstanceOutput(world: World, instance: ContainerInstanc
     versionInfo: { agentVersion: '1.90.0', agentHash: 'a1b2c3d', dockerVersion: 'DockerVersion: 25.0.8' },
     remainingResources: resources(instance.registeredCpu - (live ? used.cpu : 0), instance.registeredMemory - (live ? used.memory : 0)),
     registeredResources: resources(instance.registeredCpu, instance.registeredMemory),
-    status: instance.status,
+    status: view.status,
     agentConnected: instance.agentConnected,
     runningTasksCount: live ? used.running : 0,
     pendingTasksCount: live ? used.pending : 0,
-    attributes: [...instance.attributes].map(([name, value]) => ({ name, value })),
+    attributes: [...view.attributes].map(([name, value]) => ({ name, value })),
     registeredAt: new Date(instance.registeredAt),
     attachments: [],
     tags: [],
@@ -97,13 +100,18 @@ function serviceOutput(world: World, cluster: Cluster, service: Service): ApiOut
   };
 }
 
+/** With the short-page fault, how many items this answer returns (aws-behaviour.md §3.1). */
+function shortPage(world: World, input: ApiInput): { length: number } {
+  return { length: world.pageLength(pageSize(input)) };
+}
+
 function clusterOf(world: World, input: ApiInput): Cluster {
   return world.cluster(readString(input, 'cluster', INVALID));
 }
 
 const listClusters: Operation = (world, input) => {
   const arns = [...world.clusters.values()].map((cluster) => cluster.arn);
-  const { page, nextToken } = paginate(arns, pageSize(input), readString(input, 'nextToken', INVALID), INVALID);
+  const { page, nextToken } = paginate(arns, pageSize(input), readString(input, 'nextToken', INVALID), INVALID, shortPage(world, input));
   return { clusterArns: page, ...(nextToken ? { nextToken } : {}) };
 };
 
@@ -151,8 +159,8 @@ const listContainerInstances: Operation = (world, input) => {
     }
   }
   // INACTIVE instances are never listed (aws-behaviour.md §2).
-  const arns = [...cluster.instances.values()]
-    .filter((instance) => instance.status !== 'INACTIVE' && (status === undefined || instance.status === status))
+  const listed = [...cluster.instances.values()]
+    .filter((instance) => instance.status !== 'INACTIVE' && (status === undefined || world.visibleView(instance).status === status))
     .filter(
       (instance) =>
         !predicate ||
@@ -160,12 +168,14 @@ const listContainerInstances: Operation = (world, input) => {
           ec2InstanceId: instance.ec2InstanceId,
           agentConnected: instance.agentConnected,
           runningTasksCount: world.usage(instance).running,
-          attributes: instance.attributes,
+          attributes: world.visibleView(instance).attributes,
         }),
-    )
-    .map((instance) => instance.arn);
-  const { page, nextToken } = paginate(arns, pageSize(input), readString(input, 'nextToken', INVALID), INVALID);
-  return { containerInstanceArns: page, ...(nextToken ? { nextToken } : {}) };
+    );
+  const { page, nextToken } = paginate(listed, pageSize(input), readString(input, 'nextToken', INVALID), INVALID, {
+    ...shortPage(world, input),
+    keyOf: (instance) => instance.ordinal ?? 0,
+  });
+  return { containerInstanceArns: page.map((instance) => instance.arn), ...(nextToken ? { nextToken } : {}) };
 };
 
 const describeContainerInstances: Operation = (world, input) => {
@@ -212,7 +222,7 @@ const updateContainerInstancesState: Operation = (world, input) => {
       continue;
     }
     world.rules.ecs.setContainerInstanceStatus(instance, status);
-    containerInstances.push(containerInstanceOutput(world, instance));
+    containerInstances.push(containerInstanceOutput(world, instance, true));
   }
   return { containerInstances, failures };
 };
@@ -234,17 +244,21 @@ const listTasks: Operation = (world, input) => {
   const instance = containerInstance !== undefined ? world.findContainerInstance(cluster, containerInstance) : undefined;
   if (containerInstance !== undefined && !instance) return { taskArns: [] };
   const candidates = instance ? world.tasksOn(instance) : [...cluster.tasks.values()];
-  const arns = candidates
+  const listed = candidates
     .filter((task) => world.findTask(cluster, task.arn) !== undefined)
+    // With the read-lag fault a task just placed is not listed yet (aws-behaviour.md §3.1).
+    .filter((task) => task.listedFrom === undefined || task.listedFrom <= world.now())
     // No task ever has desiredStatus PENDING: a PENDING filter returns nothing (aws-behaviour.md §3.1).
     .filter((task) => task.desiredStatus === desiredStatus)
     .filter((task) => family === undefined || task.family === family)
     .filter((task) => serviceName === undefined || task.serviceName === serviceName.split('/').pop())
     .filter((task) => startedBy === undefined || task.startedBy === startedBy)
-    .filter(() => launchType === undefined || launchType === 'EC2')
-    .map((task) => task.arn);
-  const { page, nextToken } = paginate(arns, pageSize(input), readString(input, 'nextToken', INVALID), INVALID);
-  return { taskArns: page, ...(nextToken ? { nextToken } : {}) };
+    .filter(() => launchType === undefined || launchType === 'EC2');
+  const { page, nextToken } = paginate(listed, pageSize(input), readString(input, 'nextToken', INVALID), INVALID, {
+    ...shortPage(world, input),
+    keyOf: (task) => task.ordinal ?? 0,
+  });
+  return { taskArns: page.map((task) => task.arn), ...(nextToken ? { nextToken } : {}) };
 };
 
 const describeTasks: Operation = (world, input) => {
@@ -300,7 +314,7 @@ const listServices: Operation = (world, input) => {
     .map((service) => service.arn);
   const size = readInteger(input, 'maxResults', INVALID) ?? 10;
   if (size < 1 || size > 100) throw invalid('maxResults must be between 1 and 100');
-  const { page, nextToken } = paginate(arns, size, readString(input, 'nextToken', INVALID), INVALID);
+  const { page, nextToken } = paginate(arns, size, readString(input, 'nextToken', INVALID), INVALID, { length: world.pageLength(size) });
   return { serviceArns: page, ...(nextToken ? { nextToken } : {}) };
 };
 
@@ -348,11 +362,13 @@ const putAttributes: Operation = (world, input) => {
   const cluster = clusterOf(world, input);
   const attributes = readAttributes(input);
   const targets = attributes.map((attribute) => attributeTarget(world, cluster, attribute));
+  for (const target of targets) world.beforeInstanceWrite(target);
   attributes.forEach((attribute, index) => {
     const target = targets[index]!;
     target.attributes.set(attribute.name, attribute.value ?? '');
     target.version += 1;
   });
+  for (const target of new Set(targets)) world.afterInstanceWrite(target);
   return { attributes: attributes.map((attribute, index) => ({ ...attribute, targetType: 'container-instance', targetId: targets[index]!.arn })) };
 };
 
@@ -360,10 +376,12 @@ const deleteAttributes: Operation = (world, input) => {
   const cluster = clusterOf(world, input);
   const attributes = readAttributes(input);
   const targets = attributes.map((attribute) => attributeTarget(world, cluster, attribute));
+  for (const target of targets) world.beforeInstanceWrite(target);
   attributes.forEach((attribute, index) => {
     targets[index]!.attributes.delete(attribute.name);
     targets[index]!.version += 1;
   });
+  for (const target of new Set(targets)) world.afterInstanceWrite(target);
   return { attributes: attributes.map((attribute, index) => ({ ...attribute, targetType: 'container-instance', targetId: targets[index]!.arn })) };
 };
 
@@ -383,7 +401,7 @@ const listAttributes: Operation = (world, input) => {
       found.push({ name, value, targetType: 'container-instance', targetId: instance.arn });
     }
   }
-  const { page, nextToken } = paginate(found, pageSize(input), readString(input, 'nextToken', INVALID), INVALID);
+  const { page, nextToken } = paginate(found, pageSize(input), readString(input, 'nextToken', INVALID), INVALID, shortPage(world, input));
   return { attributes: page, ...(nextToken ? { nextToken } : {}) };
 };
 

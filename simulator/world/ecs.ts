@@ -15,6 +15,12 @@ export interface ServiceSpec {
   memory: number;
   stopSeconds?: number;
   startSeconds?: number;
+  /**
+   * The load balancer's deregistration delay of the service's target group: a task told to stop
+   * stays DEACTIVATING this long before its containers get the stop signal (AWS's default is 300 s,
+   * aws-behaviour.md §2). Unset: the world's short DEACTIVATING time (a service without a load balancer).
+   */
+  deregistrationDelaySeconds?: number;
 }
 export interface StandaloneTaskSpec {
   cluster: string;
@@ -33,6 +39,9 @@ export interface StandaloneTaskSpec {
  */
 export class EcsRules {
   private readonly pendingPasses = new Set<string>();
+  /** Daemon tasks whose stop is scheduled after the drained instance's other tasks stopped. */
+  private readonly daemonStopsScheduled = new Set<string>();
+  private placingInitialTasks = false;
 
   constructor(private readonly world: WorldState) {}
 
@@ -63,6 +72,7 @@ export class EcsRules {
       registeredMemory: ec2.memory,
       attributes: new Map(Object.entries({ 'ecs.instance-type': ec2.instanceType, 'ecs.availability-zone': ec2.az, ...attributes })),
       version: 1,
+      ordinal: this.world.nextOrdinal(),
     };
     cluster.instances.set(instance.arn, instance);
     this.world.containerInstanceByEc2.set(ec2InstanceId, instance);
@@ -89,6 +99,7 @@ export class EcsRules {
       revision: 1,
       stopTimeMs: (spec.stopSeconds ?? 30) * 1000,
       startTimeMs: (spec.startSeconds ?? this.world.timings.taskStartMs / 1000) * 1000,
+      ...(spec.deregistrationDelaySeconds !== undefined ? { deregistrationDelayMs: spec.deregistrationDelaySeconds * 1000 } : {}),
       deploymentId: this.world.random.int(1e15, 9e15).toString(),
       createdAt: this.world.now(),
     };
@@ -126,6 +137,46 @@ export class EcsRules {
     return task;
   }
 
+  /**
+   * A host's recent past: `count` standalone tasks of `family` that ran on the instance and
+   * STOPPED, evenly over the last `spanMs`. They stay listable (desiredStatus STOPPED) and
+   * describable for the retention time (an hour, aws-behaviour.md §3.1), so reads pay for them.
+   */
+  addStoppedHistory(ec2InstanceId: string, count: number, spanMs: number, family = 'history'): Task[] {
+    const instance = this.world.containerInstanceOf(ec2InstanceId);
+    if (!instance) throw new Error(`no container instance for ${ec2InstanceId}`);
+    const cluster = this.world.cluster(instance.cluster);
+    const now = this.world.now();
+    const tasks: Task[] = [];
+    for (let index = 0; index < count; index += 1) {
+      const stoppedAt = now - Math.round((spanMs * (count - index)) / count);
+      const task = this.placeTask(cluster, instance, {
+        family,
+        revision: 1,
+        group: `family:${family}`,
+        cpu: 0,
+        memory: 0,
+        stopTimeMs: 0,
+        startTimeMs: 0,
+        daemon: false,
+        immediate: true,
+      });
+      Object.assign(task, {
+        lastStatus: 'STOPPED',
+        desiredStatus: 'STOPPED',
+        createdAt: stoppedAt - 60_000,
+        startedAt: stoppedAt - 60_000,
+        stoppingAt: stoppedAt,
+        stoppedAt,
+        stopCode: 'EssentialContainerExited',
+        stoppedReason: 'Essential container in task exited',
+      });
+      delete task.listedFrom;
+      tasks.push(task);
+    }
+    return tasks;
+  }
+
   /** A new task definition revision: tasks of older revisions are replaced within min/max percent. */
   deployService(clusterName: string, serviceName: string): void {
     const cluster = this.world.cluster(clusterName);
@@ -139,8 +190,10 @@ export class EcsRules {
 
   setContainerInstanceStatus(instance: ContainerInstance, status: 'ACTIVE' | 'DRAINING'): void {
     if (instance.status === status) return;
+    this.world.beforeInstanceWrite(instance);
     instance.status = status;
     instance.version += 1;
+    this.world.afterInstanceWrite(instance);
     if (status === 'DRAINING') {
       this.world.drains.push({ at: this.world.now(), containerInstanceArn: instance.arn, ec2InstanceId: instance.ec2InstanceId });
       this.world.record('drain', 'container instance DRAINING', { ec2InstanceId: instance.ec2InstanceId, cluster: instance.cluster });
@@ -165,6 +218,7 @@ export class EcsRules {
       startTimeMs: number;
       daemon: boolean;
       immediate?: boolean;
+      deregistrationDelayMs?: number;
     },
   ): Task {
     const now = this.world.now();
@@ -187,8 +241,13 @@ export class EcsRules {
       ...(spec.immediate ? { startedAt: now } : {}),
       stopTimeMs: spec.stopTimeMs,
       startTimeMs: spec.startTimeMs,
+      ...(spec.deregistrationDelayMs !== undefined ? { deregistrationDelayMs: spec.deregistrationDelayMs } : {}),
       version: 1,
+      ordinal: this.world.nextOrdinal(),
     };
+    // A scenario's initial tasks have long been listed; tasks placed while it runs show after the lag.
+    const listedFrom = this.placingInitialTasks ? undefined : this.world.listedFrom();
+    if (listedFrom !== undefined) task.listedFrom = listedFrom;
     cluster.tasks.set(task.arn, task);
     const onInstance = this.world.tasksByInstance.get(instance.arn);
     if (onInstance) onInstance.push(task);
@@ -219,11 +278,14 @@ export class EcsRules {
       return;
     }
     task.lastStatus = 'DEACTIVATING';
-    const deactivating = Math.min(this.world.timings.deactivatingMs, task.stopTimeMs);
+    // Behind a load balancer the task first waits out the target group's deregistration delay, then
+    // gets its stop timeout (aws-behaviour.md §2); otherwise DEACTIVATING is brief.
+    const delay = task.deregistrationDelayMs;
+    const deactivating = delay ?? Math.min(this.world.timings.deactivatingMs, task.stopTimeMs);
     this.world.clock.schedule(now + deactivating, () => {
       if (task.lastStatus === 'DEACTIVATING') task.lastStatus = 'STOPPING';
     });
-    this.world.clock.schedule(now + task.stopTimeMs, () => {
+    this.world.clock.schedule(now + (delay ?? 0) + task.stopTimeMs, () => {
       if (task.lastStatus !== 'STOPPED') this.finishStop(task, task.serviceName ? 'ServiceSchedulerInitiated' : 'UserInitiated');
     });
   }
@@ -250,7 +312,9 @@ export class EcsRules {
 
   /** Runs the scheduler at once with tasks starting RUNNING: the initial state of a scenario. */
   placeInitialTasks(): void {
+    this.placingInitialTasks = true;
     for (const cluster of this.world.clusters.values()) this.runScheduler(cluster, true);
+    this.placingInitialTasks = false;
   }
 
   private runScheduler(cluster: Cluster, immediate = false): void {
@@ -278,6 +342,7 @@ export class EcsRules {
       startTimeMs: service.startTimeMs,
       daemon: service.strategy === 'DAEMON',
       immediate,
+      ...(service.deregistrationDelayMs !== undefined ? { deregistrationDelayMs: service.deregistrationDelayMs } : {}),
     });
   }
 
@@ -365,14 +430,26 @@ export class EcsRules {
     service.desiredCount = active;
   }
 
-  /** Daemon tasks on a DRAINING instance stop last: once no other task is left unstopped there. */
+  /**
+   * Daemon tasks on a DRAINING instance stop last: a short delay after no other task is left
+   * unstopped there (aws-behaviour.md §2), so log routers and agents outlive the tasks they serve.
+   */
   private stopDaemonsLast(cluster: Cluster, service: Service): void {
     for (const task of this.serviceTasks(cluster, service)) {
+      if (this.daemonStopsScheduled.has(task.arn)) continue;
       const instance = cluster.instances.get(task.containerInstanceArn);
-      if (!instance || instance.status !== 'DRAINING') continue;
-      const others = this.world.unstoppedTasksOn(instance).filter((candidate) => !candidate.daemon);
-      if (others.length === 0) this.stopTask(task, 'Daemon task stopped: container instance drained');
+      if (!instance || !this.onlyDaemonsLeft(instance)) continue;
+      this.daemonStopsScheduled.add(task.arn);
+      this.world.clock.schedule(this.world.now() + this.world.timings.daemonStopDelayMs, () => {
+        this.daemonStopsScheduled.delete(task.arn);
+        if (this.onlyDaemonsLeft(instance)) this.stopTask(task, 'Daemon task stopped: container instance drained');
+        else this.requestSchedulerPass(cluster.name);
+      });
     }
+  }
+
+  private onlyDaemonsLeft(instance: ContainerInstance): boolean {
+    return instance.status === 'DRAINING' && this.world.unstoppedTasksOn(instance).every((candidate) => candidate.daemon);
   }
 
   kill(cluster: Cluster, task: Task): void {

@@ -36,6 +36,13 @@ export interface ContainerInstance {
   /** When it became INACTIVE; it stays describable for an hour (aws-behaviour.md §2). */
   inactiveAt?: number;
   version: number;
+  /** Creation order in the world: the key of its page tokens (simulator/world/input.ts). */
+  ordinal?: number;
+  /**
+   * With read-after-write lag on: the versions a read may still see, by write time
+   * (WorldState.visibleView, aws-behaviour.md §3.1 "eventual consistency").
+   */
+  views?: { writtenAt: number; status: ContainerInstanceStatus; attributes: Map<string, string> }[];
 }
 
 export interface Service {
@@ -55,6 +62,8 @@ export interface Service {
   stopTimeMs: number;
   /** Time from PENDING to RUNNING. */
   startTimeMs: number;
+  /** Load-balancer deregistration delay a stopping task waits out in DEACTIVATING; unset: the world's short default. */
+  deregistrationDelayMs?: number;
   deploymentId: string;
   createdAt: number;
 }
@@ -82,7 +91,13 @@ export interface Task {
   stopCode?: string;
   stopTimeMs: number;
   startTimeMs: number;
+  /** Copied from its service: the deregistration delay it waits out before STOPPING. */
+  deregistrationDelayMs?: number;
   version: number;
+  /** Creation order in the world: the key of its page tokens. */
+  ordinal?: number;
+  /** With read-after-write lag on: ListTasks shows the new task from this time on. */
+  listedFrom?: number;
 }
 
 export interface Ec2Instance {

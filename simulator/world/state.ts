@@ -41,6 +41,8 @@ export interface WorldTimings {
   spotNoticeMs: number;
   /** INACTIVE container instances and STOPPED tasks stay describable this long (aws-behaviour.md §2, §3.1). */
   retentionMs: number;
+  /** On a DRAINING instance, from the last non-daemon task STOPPED to the daemon tasks' stop signal (aws-behaviour.md §2). */
+  daemonStopDelayMs: number;
 }
 
 export interface WorldOptions {
@@ -52,6 +54,20 @@ export interface WorldOptions {
    */
   drainingToDraining: 'succeed' | 'failure';
   timings: Partial<WorldTimings>;
+  /**
+   * Read-after-write lag of ECS reads (a fault; off by default): each read of a container
+   * instance's status and attributes reflects the writes up to a staleness drawn from the seed for
+   * that read, uniform in [min, max] ms, so two readers at one instant may see different versions;
+   * a task placed while the world runs is listed after a lag drawn the same way (aws-behaviour.md §3.1).
+   */
+  readLagMs: { min: number; max: number };
+  /** The listing lag of new tasks alone, when it should differ from `readLagMs`. */
+  taskListLagMs?: { min: number; max: number };
+  /**
+   * Probability (0–1) that an ECS list answer is shorter than asked, possibly empty, with a
+   * nextToken (a fault; off by default; aws-behaviour.md §3.1).
+   */
+  shortPageRate: number;
 }
 
 export const DEFAULT_TIMINGS: WorldTimings = {
@@ -62,12 +78,19 @@ export const DEFAULT_TIMINGS: WorldTimings = {
   schedulerDelayMs: 1_000,
   spotNoticeMs: 120_000,
   retentionMs: 3_600_000,
+  daemonStopDelayMs: 5_000,
 };
 
 export class WorldState {
   readonly timings: WorldTimings;
   readonly random: Random;
   readonly drainingToDraining: 'succeed' | 'failure';
+  readonly readLagMs: { min: number; max: number };
+  readonly taskListLagMs: { min: number; max: number };
+  readonly shortPageRate: number;
+  /** Draws for the read-lag and short-page faults only, so turning them on moves nothing else. */
+  private readonly faultRandom: Random;
+  private ordinals = 0;
 
   readonly clusters = new Map<string, Cluster>();
   readonly ec2 = new Map<string, Ec2Instance>();
@@ -99,6 +122,63 @@ export class WorldState {
     this.timings = { ...DEFAULT_TIMINGS, ...(options.timings ?? {}) };
     this.random = new Random(options.seed ?? 1);
     this.drainingToDraining = options.drainingToDraining ?? 'succeed';
+    this.readLagMs = options.readLagMs ?? { min: 0, max: 0 };
+    this.taskListLagMs = options.taskListLagMs ?? this.readLagMs;
+    this.shortPageRate = options.shortPageRate ?? 0;
+    this.faultRandom = new Random((options.seed ?? 1) + 65_537);
+  }
+
+  /** The next creation ordinal: page tokens name the last item's ordinal, so items dropping out skip nothing. */
+  nextOrdinal(): number {
+    this.ordinals += 1;
+    return this.ordinals;
+  }
+
+  // ---------------------------------------------------------------- read-after-write lag
+
+  /** Call before changing a container instance's status or attributes: with lag on, reads may keep seeing the old version. */
+  beforeInstanceWrite(instance: ContainerInstance): void {
+    if (this.readLagMs.max <= 0 || instance.views) return;
+    instance.views = [{ writtenAt: Number.NEGATIVE_INFINITY, status: instance.status, attributes: new Map(instance.attributes) }];
+  }
+
+  /** Call after the change: a read sees it once the read's own staleness no longer hides it. */
+  afterInstanceWrite(instance: ContainerInstance): void {
+    if (this.readLagMs.max <= 0 || !instance.views) return;
+    const now = this.now();
+    // Versions that even the stalest read can no longer see are dropped.
+    instance.views = instance.views.slice(this.newestIndex(instance.views, now - this.readLagMs.max));
+    instance.views.push({ writtenAt: now, status: instance.status, attributes: new Map(instance.attributes) });
+  }
+
+  /** With lag on, when a task placed now first shows in ListTasks; undefined without the fault. */
+  listedFrom(): number | undefined {
+    if (this.taskListLagMs.max <= 0) return undefined;
+    return this.now() + this.faultRandom.int(this.taskListLagMs.min, this.taskListLagMs.max);
+  }
+
+  /**
+   * What one ECS read sees of a container instance: the newest write older than this read's own
+   * staleness, drawn per read (deregistration always shows).
+   */
+  visibleView(instance: ContainerInstance): { status: ContainerInstance['status']; attributes: ReadonlyMap<string, string> } {
+    if (!instance.views || instance.status === 'INACTIVE') return instance;
+    const staleness = this.faultRandom.int(this.readLagMs.min, this.readLagMs.max);
+    return instance.views[this.newestIndex(instance.views, this.now() - staleness)]!;
+  }
+
+  private newestIndex(views: NonNullable<ContainerInstance['views']>, asOf: number): number {
+    let index = 0;
+    views.forEach((view, candidate) => {
+      if (view.writtenAt <= asOf) index = candidate;
+    });
+    return index;
+  }
+
+  /** The number of items a list answer returns: `pageSize`, or fewer (even none) with the short-page fault. */
+  pageLength(pageSize: number): number {
+    if (this.shortPageRate <= 0 || !this.faultRandom.chance(this.shortPageRate)) return pageSize;
+    return this.faultRandom.int(0, pageSize - 1);
   }
 
   now(): number {
@@ -175,10 +255,11 @@ export class WorldState {
       if (task.lastStatus === 'STOPPED') continue;
       cpu += task.cpu;
       memory += task.memory;
-      // runningTasksCount counts tasks whose desiredStatus is RUNNING (aws-behaviour.md §2): a task
-      // already told to stop no longer counts, even while its containers are still shutting down.
+      // runningTasksCount counts tasks whose desiredStatus is RUNNING, PENDING ones included;
+      // pendingTasksCount counts those in PENDING (aws-behaviour.md §2): a task already told to stop
+      // no longer counts, even while its containers are still shutting down.
+      if (task.desiredStatus === 'RUNNING') running += 1;
       if (task.desiredStatus === 'RUNNING' && task.lastStatus === 'PENDING') pending += 1;
-      else if (task.desiredStatus === 'RUNNING') running += 1;
     }
     return { cpu, memory, running, pending };
   }

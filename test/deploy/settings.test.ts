@@ -44,6 +44,7 @@ const DEFAULTS: Record<string, string> = {
   drainTimeoutSeconds: '900',
   deadlineResult: 'CONTINUE',
   maxHops: '100',
+  daemonGraceSeconds: '120',
   opsTopicArn: '',
   opsNotifyLevel: 'problems',
   alarmEmail: '',

@@ -21,6 +21,7 @@ import {
   type LifecycleStep,
   type RoundProgress,
 } from '../../../lib/lifecycle/decide';
+import { leaseRanksAbove, leaseValue } from '../../../lib/lifecycle/lease';
 
 const T0 = Date.parse('2026-03-04T10:20:11.210Z');
 const S = 1000;
@@ -60,6 +61,7 @@ const baseConfig: LifecycleDecisionConfig = {
   drainTimeoutSeconds: 900,
   deadlineResult: 'CONTINUE',
   maxHops: 100,
+  daemonGraceSeconds: 120,
   dryRun: false,
 };
 
@@ -89,13 +91,18 @@ function snapshot(overrides: Partial<LifecycleSnapshot> = {}): LifecycleSnapshot
     instance: { status: 'DRAINING' },
     tasks: [],
     actionOver: false,
-    lease: { mine: 'lease-mine', claimed: true, current: 'lease-mine' },
+    lease: { mine: 'lease-mine', claimed: true, written: MY_LEASE, current: MY_LEASE },
     invocationEndsAt: T0 + 800 * S,
     ...overrides,
   };
 }
 
 const NOW = T0 + 60 * S;
+/** The lease this round wrote (30 s into the drain), as every poll reads it back by default. */
+const MY_LEASE = leaseValue(T0 + 30 * S, 'chain-0001', 'lease-mine');
+/** A duplicate chain's lease written after ours, and one written before ours. */
+const LATER_LEASE = leaseValue(T0 + 31 * S, 'chain-0002', 'lease-other');
+const EARLIER_LEASE = leaseValue(T0 + 29 * S, 'chain-0002', 'lease-other');
 
 interface Row {
   name: string;
@@ -128,7 +135,7 @@ const claimLease = {
   reason: 'before-waiting',
   cluster: 'prod',
   containerInstanceArn: CI_ARN,
-  value: 'lease-mine',
+  value: leaseValue(T0 + 60 * S, 'chain-0001', 'lease-mine'),
 } as const;
 const retry = (withHeartbeat: boolean) =>
   ({ kind: 'retry', reason: 'poll-failed', pauseMs: 10 * S, ...(withHeartbeat ? { heartbeat: ACTION } : {}) }) as const;
@@ -258,16 +265,72 @@ const rows: Row[] = [
   },
   // Daemons
   {
-    name: 'only daemon tasks: complete (ECS stops them last)',
+    name: 'only daemon tasks left: wait for them (ECS stops them last), the grace running from when the counted tasks were gone',
     snapshot: { tasks: [daemon, task('daemon', 'RUNNING', 'STOPPED')] },
+    chain: { countedGoneAt: NOW - 5 * S },
+    expected: { kind: 'wait', reason: 'daemons-stopping', until: NOW + 10 * S },
+  },
+  {
+    name: 'only daemon tasks, the grace ends before the next poll: wait until it ends',
+    snapshot: { tasks: [daemon] },
+    chain: { countedGoneAt: NOW - 115 * S },
+    expected: { kind: 'wait', reason: 'daemons-stopping', until: NOW + 5 * S },
+  },
+  {
+    name: 'only daemon tasks, DAEMON_GRACE_SECONDS over: complete CONTINUE',
+    snapshot: { tasks: [daemon] },
+    chain: { countedGoneAt: NOW - 120 * S },
+    expected: complete('CONTINUE', 'daemon-grace-over'),
+  },
+  {
+    name: 'only daemon tasks at the deadline: complete CONTINUE (the counted tasks are drained)',
+    snapshot: { tasks: [daemon] },
+    chain: { countedGoneAt: NOW - 5 * S },
+    now: T0 + 900 * S,
+    expected: complete('CONTINUE', 'daemon-grace-over'),
+  },
+  {
+    name: 'only daemon tasks with DAEMON_GRACE_SECONDS=0: complete at once',
+    snapshot: { tasks: [daemon] },
+    config: { daemonGraceSeconds: 0 },
+    expected: complete('CONTINUE', 'daemon-grace-over'),
+  },
+  {
+    name: 'daemon tasks all STOPPED: complete drained',
+    snapshot: { tasks: [task('daemon', 'STOPPED', 'STOPPED')] },
+    chain: { countedGoneAt: NOW - 20 * S },
     expected: complete('CONTINUE', 'drained'),
+  },
+  {
+    name: 'waiting for daemons: the lease is taken first, like any wait',
+    snapshot: { tasks: [daemon], lease: { mine: 'lease-mine', claimed: false } },
+    expected: claimLease,
+  },
+  // Right after DRAINING
+  {
+    name: 'empty right after this round set DRAINING: wait one poll from the request before believing it',
+    snapshot: { tasks: [] },
+    round: { lastDrainAt: NOW - 2 * S, drainRequests: 1 },
+    expected: { kind: 'wait', reason: 'settling', until: NOW + 8 * S },
+  },
+  {
+    name: 'empty a poll after this round set DRAINING: complete',
+    snapshot: { tasks: [] },
+    round: { lastDrainAt: NOW - 10 * S, drainRequests: 1 },
+    expected: complete('CONTINUE', 'drained'),
+  },
+  {
+    name: 'tasks right after DRAINING: the usual wait (and lease)',
+    snapshot: { tasks: [running] },
+    round: { lastDrainAt: NOW, drainRequests: 1 },
+    expected: wait(NOW + 10 * S),
   },
   { name: 'daemon and service tasks: wait', snapshot: { tasks: [daemon, running] }, expected: wait(NOW + 10 * S) },
   // Standalone tasks
   { name: 'standalone, STANDALONE_TASKS=wait: wait', snapshot: { tasks: [standalone] }, expected: wait(NOW + 10 * S) },
   {
     name: 'standalone, STANDALONE_TASKS=ignore: complete',
-    snapshot: { tasks: [standalone, daemon] },
+    snapshot: { tasks: [standalone] },
     config: { standaloneTasks: 'ignore' },
     expected: complete('CONTINUE', 'drained'),
   },
@@ -330,7 +393,7 @@ const rows: Row[] = [
   },
   {
     name: 'deadline passed but drained: a normal completion',
-    snapshot: { tasks: [daemon] },
+    snapshot: { tasks: [stoppedService] },
     now: T0 + 2000 * S,
     expected: complete('CONTINUE', 'drained'),
   },
@@ -358,37 +421,22 @@ const rows: Row[] = [
   },
   {
     name: 'invocation ending on the last allowed hop: complete instead of requeueing',
-    snapshot: { tasks: [running], invocationEndsAt: NOW + 5 * S, groupState: 'Terminating:Wait' },
+    snapshot: { tasks: [running], invocationEndsAt: NOW + 5 * S, actionConfirmed: true },
     chain: { attempt: 100 },
     config: { deadlineResult: 'ABANDON' },
     expected: complete('ABANDON', 'hop-cap'),
   },
   {
-    name: 'invocation ending, lifecycle state not read yet: read it first',
+    name: 'invocation ending, action not confirmed in this poll: a heartbeat of this hook and token first',
     snapshot: { tasks: [running], invocationEndsAt: NOW + 5 * S },
     chain: { attempt: 99 },
-    expected: { kind: 'check-group', reason: 'before-requeue', ec2InstanceId: INSTANCE_ID },
+    expected: { kind: 'heartbeat', reason: 'before-requeue', dueAt: NOW, action: ACTION },
   },
   {
-    name: 'invocation ending, still Terminating:Wait: requeue',
-    snapshot: { tasks: [running], invocationEndsAt: NOW + 5 * S, groupState: 'Terminating:Wait' },
+    name: 'invocation ending, this action confirmed open: requeue',
+    snapshot: { tasks: [running], invocationEndsAt: NOW + 5 * S, actionConfirmed: true },
     chain: { attempt: 99 },
     expected: { kind: 'requeue', reason: 'invocation-ending' },
-  },
-  {
-    name: 'warm pool instance in Warmed:Terminating:Wait: requeue',
-    snapshot: { tasks: [running], invocationEndsAt: NOW + 5 * S, groupState: 'Warmed:Terminating:Wait' },
-    expected: { kind: 'requeue', reason: 'invocation-ending' },
-  },
-  {
-    name: 'instance no longer in Terminating:Wait (completed by a duplicate): end',
-    snapshot: { tasks: [running], groupState: 'Terminating:Proceed' },
-    expected: { kind: 'end', reason: 'action-over' },
-  },
-  {
-    name: 'instance in no group any more: end',
-    snapshot: { tasks: [running], groupState: 'absent' },
-    expected: { kind: 'end', reason: 'action-over' },
   },
   {
     name: 'Auto Scaling answered "No active Lifecycle Action found": end',
@@ -398,8 +446,23 @@ const rows: Row[] = [
   // Duplicate chains
   {
     name: 'another round took the lease after ours: this chain is the duplicate',
-    snapshot: { tasks: [running], lease: { mine: 'lease-mine', claimed: true, current: 'lease-other' } },
+    snapshot: { tasks: [running], lease: { mine: 'lease-mine', claimed: true, written: MY_LEASE, current: LATER_LEASE } },
     expected: { kind: 'end', reason: 'superseded' },
+  },
+  {
+    name: 'a lease written before ours (a stale read, or the other chain wrote last): go on and write ours again',
+    snapshot: { tasks: [running], lease: { mine: 'lease-mine', claimed: true, written: MY_LEASE, current: EARLIER_LEASE } },
+    expected: { ...claimLease, reason: 'lease-behind' },
+  },
+  {
+    name: 'a lease in no known format (an earlier version of this code) ranks above ours: end',
+    snapshot: { tasks: [running], lease: { mine: 'lease-mine', claimed: true, written: MY_LEASE, current: 'another-round' } },
+    expected: { kind: 'end', reason: 'superseded' },
+  },
+  {
+    name: 'a stale read of our own earlier value: still never ends on it',
+    snapshot: { tasks: [running], lease: { mine: 'lease-mine', claimed: true, written: MY_LEASE, current: leaseValue(T0, 'chain-0001', 'lease-old') } },
+    expected: { ...claimLease, reason: 'lease-behind' },
   },
   {
     name: "the previous round's lease before ours is written: take it over",
@@ -476,14 +539,14 @@ const rows: Row[] = [
   },
   {
     name: 'requeue to LIFECYCLE_TOPIC_ARN when set, not to the topic the record came on',
-    snapshot: { tasks: [running], invocationEndsAt: NOW + 5 * S, groupState: 'Terminating:Wait' },
+    snapshot: { tasks: [running], invocationEndsAt: NOW + 5 * S, actionConfirmed: true },
     config: { lifecycleTopicArn: REQUEUE_TOPIC },
     round: { arrivedOn: ARRIVAL_TOPIC },
     expected: { kind: 'requeue', reason: 'invocation-ending', topicArn: REQUEUE_TOPIC },
   },
   {
     name: 'requeue to the topic the record came on when LIFECYCLE_TOPIC_ARN is unset',
-    snapshot: { tasks: [running], invocationEndsAt: NOW + 5 * S, groupState: 'Terminating:Wait' },
+    snapshot: { tasks: [running], invocationEndsAt: NOW + 5 * S, actionConfirmed: true },
     round: { arrivedOn: ARRIVAL_TOPIC },
     expected: { kind: 'requeue', reason: 'invocation-ending', topicArn: ARRIVAL_TOPIC },
   },
@@ -801,7 +864,9 @@ describe('decideLifecycleStep properties', () => {
     elapsedSeconds: fc.integer({ min: 0, max: 2000 }),
     sinceHeartbeatSeconds: fc.integer({ min: 0, max: 400 }),
     remainingSeconds: fc.integer({ min: 0, max: 900 }),
-    groupState: fc.constantFrom(undefined, 'Terminating:Wait', 'Terminating:Proceed', 'absent'),
+    actionConfirmed: fc.boolean(),
+    countedGoneSecondsAgo: fc.option(fc.integer({ min: 0, max: 300 }), { nil: undefined }),
+    sinceDrainSeconds: fc.option(fc.integer({ min: 0, max: 30 }), { nil: undefined }),
     claimed: fc.boolean(),
     foreignLease: fc.boolean(),
     standaloneTasks: fc.constantFrom('wait' as const, 'stop' as const, 'ignore' as const),
@@ -811,26 +876,38 @@ describe('decideLifecycleStep properties', () => {
   type Input = typeof arbInput extends fc.Arbitrary<infer T> ? T : never;
   function run(input: Input) {
     const now = T0 + input.elapsedSeconds * S;
-    const c = chain({ attempt: input.attempt, lastHeartbeatAt: Math.max(T0, now - input.sinceHeartbeatSeconds * S) });
+    const c = chain({
+      attempt: input.attempt,
+      lastHeartbeatAt: Math.max(T0, now - input.sinceHeartbeatSeconds * S),
+      ...(input.countedGoneSecondsAgo !== undefined ? { countedGoneAt: now - input.countedGoneSecondsAgo * S } : {}),
+    });
     const config = { ...baseConfig, standaloneTasks: input.standaloneTasks, dryRun: input.dryRun };
     const snap = snapshot({
       tasks: input.tasks,
       ...(input.instanceStatus ? { instance: { status: input.instanceStatus } } : { instance: undefined }),
-      ...(input.groupState ? { groupState: input.groupState } : {}),
-      lease: { mine: 'lease-mine', claimed: input.claimed, current: input.foreignLease ? 'lease-other' : 'lease-mine' },
+      actionConfirmed: input.actionConfirmed,
+      lease: { mine: 'lease-mine', claimed: input.claimed, written: MY_LEASE, current: input.foreignLease ? LATER_LEASE : MY_LEASE },
       invocationEndsAt: now + input.remainingSeconds * S,
     });
-    return { step: decideLifecycleStep(snap, c, now, config), now, c, config, snap };
+    const round = input.sinceDrainSeconds !== undefined ? { ...FRESH_ROUND, drainRequests: 1, lastDrainAt: now - input.sinceDrainSeconds * S } : FRESH_ROUND;
+    return { step: decideLifecycleStep(snap, c, now, config, round), now, c, config, snap };
   }
 
   it('completes as drained only when no counted task is short of STOPPED', () => {
     fc.assert(
       fc.property(arbInput, (input) => {
-        const { step, config } = run(input);
+        const { step, config, now, c } = run(input);
         const acted = step.kind === 'dry-run' ? step.wouldDo : step;
+        const counts = countTasks(input.tasks, config.standaloneTasks);
         if (acted.kind === 'complete' && acted.reason === 'drained') {
-          expect(countTasks(input.tasks, config.standaloneTasks).counted).toBe(0);
+          expect(counts.counted).toBe(0);
+          // Daemons stopped too, and not right after this round's DRAINING request.
+          expect(counts.daemon).toBe(0);
+          if (input.sinceDrainSeconds !== undefined && now < deadlineOf(c, config)) {
+            expect(input.sinceDrainSeconds).toBeGreaterThanOrEqual(config.pollIntervalSeconds);
+          }
         }
+        if (acted.kind === 'complete' && acted.reason === 'daemon-grace-over') expect(counts.counted).toBe(0);
       }),
     );
   });
@@ -878,7 +955,42 @@ describe('decideLifecycleStep properties', () => {
     fc.assert(
       fc.property(arbInput, (input) => {
         const { step } = run({ ...input, dryRun: true });
+        // check-group reads Auto Scaling (DescribeAutoScalingInstances) before what would be the first write.
         expect(['dry-run', 'end', 'check-group']).toContain(step.kind);
+      }),
+    );
+  });
+});
+
+describe('the lease under eventually consistent reads', () => {
+  const arbLease = fc
+    .tuple(fc.integer({ min: 0, max: 5 }), fc.constantFrom('chain-a', 'chain-b'), fc.constantFrom('round-1', 'round-2'))
+    .map(([seconds, chainId, roundId]) => leaseValue(T0 + seconds * S, chainId, roundId));
+
+  it('orders any two distinct values one way only', () => {
+    fc.assert(
+      fc.property(arbLease, arbLease, (a, b) => {
+        if (a === b) expect(leaseRanksAbove(a, b)).toBe(false);
+        else expect(leaseRanksAbove(a, b)).not.toBe(leaseRanksAbove(b, a));
+      }),
+    );
+  });
+
+  it('two chains never both end, whatever (possibly stale) value each reads', () => {
+    const older = leaseValue(T0 - S, 'chain-a', 'round-0');
+    fc.assert(
+      fc.property(arbLease, arbLease, fc.nat(2), fc.nat(2), (mineA, mineB, pickA, pickB) => {
+        fc.pre(mineA !== mineB);
+        // Each chain reads a value that was written: its own, the other's, or an older one.
+        const written = [mineA, mineB, older];
+        const ends = (mine: string, read: string, chainId: string) =>
+          decideLifecycleStep(
+            snapshot({ tasks: [running], lease: { mine: 'x', claimed: true, written: mine, current: read } }),
+            chain({ chainId }),
+            NOW,
+            baseConfig,
+          ).kind === 'end';
+        expect(ends(mineA, written[pickA]!, 'chain-a') && ends(mineB, written[pickB]!, 'chain-b')).toBe(false);
       }),
     );
   });
