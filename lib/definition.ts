@@ -35,8 +35,24 @@ export interface FunctionDefinition<N extends string, C extends CommonConfig, S 
   /** Lambda timeout and memory as deployed (serverless.yml, default stage parameters). */
   readonly timeoutSeconds: number;
   readonly memoryMb: number;
+  /**
+   * Asynchronous invocation as deployed: how often Lambda retries a failed event (0–2), how old an
+   * event may get before Lambda drops it instead of retrying, and the reserved concurrency, if any
+   * (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html, aws-behaviour.md §4).
+   */
+  readonly async: AsyncInvocationSettings;
   readonly build: (deps: FunctionDeps<C, S>) => FunctionHandler<R>;
 }
+
+export interface AsyncInvocationSettings {
+  maximumRetryAttempts: 0 | 1 | 2;
+  /** 60–21600 seconds; Lambda's default, 21600, when serverless.yml sets none. */
+  maximumEventAgeSeconds: number;
+  reservedConcurrency?: number;
+}
+
+/** Lambda's defaults for an asynchronous invocation configuration that sets nothing. */
+export const DEFAULT_MAXIMUM_EVENT_AGE_SECONDS = 21_600;
 
 /** Any one of the definitions, for code that loops over them all (each builder's types differ). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

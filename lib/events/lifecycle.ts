@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { EC2_INSTANCE_ID, type ParseOutcome } from './types';
+import { arnPattern } from '../aws/partitions';
 
 /**
  * Parsers for what arrives on the lifecycle topic: Auto Scaling's lifecycle notifications, its
@@ -32,7 +33,8 @@ export const lifecycleNotificationSchema = z.looseObject({
 });
 export type LifecycleNotification = z.infer<typeof lifecycleNotificationSchema>;
 
-const CONTAINER_INSTANCE_ARN = /^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:container-instance\/[A-Za-z0-9_/-]{1,300}$/;
+// Every partition's ARNs (lib/aws/partitions.ts).
+const CONTAINER_INSTANCE_ARN = arnPattern('ecs', 'container-instance/[A-Za-z0-9_/-]{1,300}');
 
 /**
  * Version 1 of the requeue message: the original notification plus everything later rounds need

@@ -9,6 +9,7 @@
  * random 5xx has still spent its token.
  */
 export { isWriteOperation, withCallLog, type CallLog, type CallLogSnapshot, type OperationCounts, type WriteCall } from './call-log';
+export { deliveryDelays, NO_DELIVERY_FAULTS, type DeliveryFaults, type DeliveryRandom } from './delivery';
 export { serverError, throttlingError } from './errors';
 export { withFaults, type FaultOptions, type FaultyControlPlane, type InjectedFaults } from './faults';
 export { withOverrides, type FailureRule, type OverridablePlane } from './overrides';

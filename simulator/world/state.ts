@@ -52,6 +52,10 @@ export interface WorldOptions {
    */
   drainingToDraining: 'succeed' | 'failure';
   timings: Partial<WorldTimings>;
+  /** Auto Scaling write faults (ScalingActivityInProgress, ResourceContention) at these rates, with their own seed. */
+  scalingActivityFaults?: { activityInProgressRate: number; contentionRate: number; seed: number };
+  /** This share (0–1) of the container instances registers with 8–10 operator labels (custom attributes). */
+  attributeSlotsFull?: { rate: number; seed: number };
 }
 
 export const DEFAULT_TIMINGS: WorldTimings = {
@@ -68,6 +72,7 @@ export class WorldState {
   readonly timings: WorldTimings;
   readonly random: Random;
   readonly drainingToDraining: 'succeed' | 'failure';
+  readonly attributeSlotsFull: WorldOptions['attributeSlotsFull'];
 
   readonly clusters = new Map<string, Cluster>();
   readonly ec2 = new Map<string, Ec2Instance>();
@@ -99,6 +104,7 @@ export class WorldState {
     this.timings = { ...DEFAULT_TIMINGS, ...(options.timings ?? {}) };
     this.random = new Random(options.seed ?? 1);
     this.drainingToDraining = options.drainingToDraining ?? 'succeed';
+    this.attributeSlotsFull = options.attributeSlotsFull;
   }
 
   now(): number {
