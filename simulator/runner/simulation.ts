@@ -125,7 +125,7 @@ export class Simulation {
     this.deliveryRandom = new Random((scenario.faults.seed ?? scenario.seed) + 7919);
     this.backoffRandom = new Random((scenario.faults.seed ?? scenario.seed) + 104_729);
     this.idRandom = new Random((scenario.faults.seed ?? scenario.seed) + 104_729);
-    this.busRandom = new Random((scenario.faults.seed ?? scenario.seed) + 15_485_863);
+    this.busRandom = new Random((scenario.faults.seed ?? scenario.seed) + 86_028_121);
     if (options.onTimeline) world.onTimeline(options.onTimeline);
   }
 
