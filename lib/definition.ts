@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { clientOptionsFrom, createClients, type ClientFactories, type ServiceName, type AwsClients } from './clients';
 import { systemClock, type Clock, type InvocationContext } from './clock';
 import type { CommonConfig, Env } from './config';
+import { attemptTimeouts } from './retry-budget';
 import { createPowertoolsTelemetry, type Telemetry } from './telemetry';
 
 /**
@@ -76,7 +77,8 @@ export function deploy<N extends string, C extends CommonConfig, S extends Servi
   const config = definition.loadConfig(env);
   return definition.build({
     config,
-    clients: createClients(definition.clients, clientOptionsFrom(config)),
+    // Attempt timeouts short enough that one call's worst case ends inside the Lambda timeout.
+    clients: createClients(definition.clients, { ...clientOptionsFrom(config), ...attemptTimeouts(config.sdk, definition.timeoutSeconds) }),
     telemetry: createPowertoolsTelemetry({ serviceName: definition.name, namespace: config.metricsNamespace, logLevel: config.logLevel }),
     clock: systemClock,
     newId: randomUUID,
