@@ -10,7 +10,8 @@
  */
 export { isWriteOperation, withCallLog, type CallLog, type CallLogSnapshot, type OperationCounts, type WriteCall } from './call-log';
 export { deliveryDelays, NO_DELIVERY_FAULTS, type DeliveryFaults, type DeliveryRandom } from './delivery';
-export { serverError, throttlingError } from './errors';
+export { resourceContention, scalingActivityInProgress, serverError, throttlingError } from './errors';
+export { withScalingActivityFaults, type ScalingActivityFaultOptions, type ScalingActivityFaultyPlane } from './scaling-activity';
 export { withFaults, type FaultOptions, type FaultyControlPlane, type InjectedFaults } from './faults';
 export { withOverrides, type FailureRule, type OverridablePlane } from './overrides';
 export { seededRandom, type Random } from './random';

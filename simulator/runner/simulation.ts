@@ -5,7 +5,7 @@ import { FUNCTIONS, LIFECYCLE_HOOK, SCALE_IN_SWEEPER, SPOT_INTERRUPTION, type Fu
 import { MemoryTelemetry } from '../../lib/telemetry';
 import type { ControlPlane } from '../api';
 import { VirtualClock, currentActivity } from '../clock';
-import { deliveryDelays, isWriteOperation, withCallLog, withFaults, withThrottling, type CallLog, type FaultyControlPlane, type ThrottledControlPlane } from '../faults';
+import { deliveryDelays, isWriteOperation, withCallLog, withScalingActivityFaults, withFaults, withThrottling, type CallLog, type FaultyControlPlane, type ThrottledControlPlane } from '../faults';
 import { startServer, type RunningServer } from '../http/server';
 import { buildReport, type SimulationReport } from '../report';
 import type { Scenario } from '../scenarios/load';
@@ -135,7 +135,6 @@ export class Simulation {
       seed: scenario.seed,
       drainingToDraining: scenario.world.drainingToDraining,
       timings: { bootMs: scenario.world.bootSeconds * 1000, shutdownMs: scenario.world.shutdownSeconds * 1000 },
-      scalingActivityFaults: { ...scenario.faults.autoScaling, seed: (scenario.faults.seed ?? scenario.seed) + 32_452_843 },
       attributeSlotsFull: { rate: scenario.faults.attributeSlotsFull, seed: (scenario.faults.seed ?? scenario.seed) + 49_979_687 },
     });
     const faults = scenario.faults;
@@ -151,6 +150,10 @@ export class Simulation {
         throttleRate: faults.throttleRate,
         latencyMs: faults.latencyMs,
       });
+    }
+    const activity = faults.autoScaling;
+    if (activity.activityInProgressRate > 0 || activity.contentionRate > 0) {
+      plane = withScalingActivityFaults(plane, { ...activity, seed: (faults.seed ?? scenario.seed) + 32_452_843 });
     }
     const callLog = withCallLog(plane, { clock });
     const simulation = new Simulation(scenario, clock, world, callLog, throttled, faulty, options);

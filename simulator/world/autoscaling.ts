@@ -3,14 +3,9 @@ import type { Ec2Rules } from './ec2';
 import type { EcsRules } from './ecs';
 import { ACCOUNT, AZS, REGION, type Group, type GroupInstance, type LifecycleAction, type LifecycleHook, type Termination } from './model';
 import type { SnsRules } from './sns';
-import { Random } from './random';
+import { scalingActivityInProgress } from '../faults/errors';
 import type { WorldState } from './state';
 
-/** Probabilities (0–1) of the Auto Scaling write faults on each write. */
-export interface ScalingActivityFaults {
-  activityInProgressRate: number;
-  contentionRate: number;
-}
 
 export interface GroupSpec {
   name: string;
@@ -329,22 +324,14 @@ export class AutoScalingRules {
   // ---------------------------------------------------------------- scaling activities
 
   private readonly activityUntil = new Map<string, number>();
-  private activityFaults: ScalingActivityFaults = { activityInProgressRate: 0, contentionRate: 0 };
-  private faultRandom = new Random(1);
 
   /**
    * Auto Scaling refuses some writes while the group has a scaling activity in progress
-   * (`ScalingActivityInProgressFault`) or while another request changes the group
-   * (`ResourceContentionFault`); the SDK does not retry the first (aws-behaviour.md §3.2).
-   * Rates turn them on at random for a fault campaign, from their own seed so the world's other
-   * draws do not move.
+   * (`ScalingActivityInProgressFault`); the SDK does not retry it (aws-behaviour.md §3.2). Random
+   * refusals for a fault campaign, and `ResourceContentionFault`, come from
+   * simulator/faults/scaling-activity.ts in front of the world. This marks the group busy with an
+   * activity (a refresh, a deployment) for `durationMs`.
    */
-  setActivityFaults(faults: ScalingActivityFaults, seed: number): void {
-    this.activityFaults = { ...faults };
-    this.faultRandom = new Random(seed);
-  }
-
-  /** Marks the group busy with an activity (a refresh, a deployment) for `durationMs`. */
   beginActivity(groupName: string, durationMs: number): void {
     this.activityUntil.set(groupName, this.world.now() + durationMs);
     this.world.record('group', 'scaling activity in progress', { group: groupName, untilMs: durationMs });
@@ -352,14 +339,9 @@ export class AutoScalingRules {
 
   /** Throws the fault a write to the group gets now, if any. */
   checkWrite(groupName: string, operation: 'TerminateInstanceInAutoScalingGroup' | 'SetDesiredCapacity' | 'SetInstanceProtection'): void {
-    const busy = (this.activityUntil.get(groupName) ?? 0) > this.world.now();
-    const { activityInProgressRate, contentionRate } = this.activityFaults;
-    // SetInstanceProtection models ResourceContention only (its API reference lists no activity fault).
-    if (operation !== 'SetInstanceProtection' && (busy || this.faultRandom.chance(activityInProgressRate))) {
-      throw new AwsApiError('ScalingActivityInProgress', `Scaling activity is in progress and blocks this action (group ${groupName}).`, 400);
-    }
-    if (this.faultRandom.chance(contentionRate)) {
-      throw new AwsApiError('ResourceContention', `You already have a pending update to an Auto Scaling resource (group ${groupName}).`, 500);
+    // SetInstanceProtection is not refused for an activity (its API reference lists no such fault).
+    if (operation !== 'SetInstanceProtection' && (this.activityUntil.get(groupName) ?? 0) > this.world.now()) {
+      throw scalingActivityInProgress(`group ${groupName}`);
     }
   }
 }

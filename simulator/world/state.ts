@@ -52,8 +52,6 @@ export interface WorldOptions {
    */
   drainingToDraining: 'succeed' | 'failure';
   timings: Partial<WorldTimings>;
-  /** Auto Scaling write faults (ScalingActivityInProgress, ResourceContention) at these rates, with their own seed. */
-  scalingActivityFaults?: { activityInProgressRate: number; contentionRate: number; seed: number };
   /** This share (0–1) of the container instances registers with 8–10 operator labels (custom attributes). */
   attributeSlotsFull?: { rate: number; seed: number };
 }

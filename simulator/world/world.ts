@@ -32,8 +32,6 @@ export class World extends WorldState implements ControlPlane, RuledWorld {
     const sns = new SnsRules(this);
     const autoScaling = new AutoScalingRules(this, ecs, ec2, sns);
     this.rules = { ecs, ec2, sns, autoScaling, spot: new SpotRules(this, ec2, autoScaling) };
-    const activity = options.scalingActivityFaults;
-    if (activity) autoScaling.setActivityFaults(activity, activity.seed);
   }
 
   async call(service: ServiceName, operation: string, input: ApiInput): Promise<ApiOutput> {

@@ -144,20 +144,6 @@ describe('Auto Scaling writes while the group is busy (aws-behaviour.md §3.2)',
     expect(group.desiredCapacity).toBe(2);
     expect(START).toBeLessThan(clock.now());
   });
-
-  it('refuses writes at the configured rates, from their own seed', () => {
-    const busy = groupWorld({ scalingActivityFaults: { activityInProgressRate: 1, contentionRate: 0, seed: 5 } });
-    expect(errorOf(() => asg(busy.world, 'TerminateInstanceInAutoScalingGroup', { InstanceId: busy.ids[0], ShouldDecrementDesiredCapacity: true })).code).toBe(
-      'ScalingActivityInProgress',
-    );
-    const contended = groupWorld({ scalingActivityFaults: { activityInProgressRate: 0, contentionRate: 1, seed: 5 } });
-    const error = errorOf(() => asg(contended.world, 'SetInstanceProtection', { AutoScalingGroupName: 'g', InstanceIds: [contended.ids[0]], ProtectedFromScaleIn: true }));
-    expect({ code: error.code, status: error.httpStatus }).toEqual({ code: 'ResourceContention', status: 500 });
-    // Off by default: the same ids and answers as a world without the option.
-    const plain = groupWorld();
-    expect(plain.ids).toEqual(busy.ids);
-    expect(() => asg(plain.world, 'TerminateInstanceInAutoScalingGroup', { InstanceId: plain.ids[0], ShouldDecrementDesiredCapacity: true })).not.toThrow();
-  });
 });
 
 describe('PutMetricData validation (aws-behaviour.md §6)', () => {
