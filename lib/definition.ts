@@ -39,7 +39,7 @@ export interface FunctionDefinition<N extends string, C extends CommonConfig, S 
   /**
    * Asynchronous invocation as deployed: how often Lambda retries a failed event (0–2), how old an
    * event may get before Lambda drops it instead of retrying, and the reserved concurrency, if any
-   * (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html, aws-behaviour.md §4).
+   * (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async.html, aws-behaviour.md §4).
    */
   readonly async: AsyncInvocationSettings;
   readonly build: (deps: FunctionDeps<C, S>) => FunctionHandler<R>;

@@ -319,9 +319,9 @@ const listServices: Operation = (world, input) => {
  */
 const ATTRIBUTE_NAME = /^[A-Za-z0-9_./\\-]{1,128}$/;
 const ATTRIBUTE_VALUE = /^(?! )[A-Za-z0-9_./\\@: -]{1,128}(?<! )$/;
-/** Custom attributes per container instance; the agent's own `ecs.*` ones are not counted (aws-behaviour.md §3.1). */
+/** Custom attributes per container instance; the agent's own (`ecs.*`, `com.amazonaws.ecs.*`) are not counted (aws-behaviour.md §3.1). */
 export const CUSTOM_ATTRIBUTE_LIMIT = 10;
-const isCustomAttribute = (name: string) => !name.startsWith('ecs.');
+const isCustomAttribute = (name: string) => !name.startsWith('ecs.') && !name.startsWith('com.amazonaws.ecs.');
 
 interface AttributeRef {
   name: string;
