@@ -10,7 +10,7 @@ const SEEDS = [1, 2];
 const RATES = [0.2];
 const results: CaseResult[] = [];
 
-jest.setTimeout(60_000);
+jest.setTimeout(120_000);
 
 describe('fault campaign (CI size)', () => {
   it.each(scenarioNames())('%s keeps every zero-count under faults', async (scenario) => {
