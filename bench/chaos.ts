@@ -42,6 +42,8 @@ function table(scenario: string, results: CaseResult[]): Section {
       total((r) => r.tasksDisrupted),
       injected,
       total((r) => r.injected.duplicateDeliveries),
+      `${total((r) => r.injected.attributeLimitAnswers)} / ${total((r) => r.injected.groupBusyAnswers)} / ${total((r) => r.injected.eventBridgeDuplicates)}`,
+      total((r) => r.sweepFailures),
       total((r) => r.handlerErrors),
       total((r) => r.awsCalls),
     ];
@@ -60,6 +62,8 @@ function table(scenario: string, results: CaseResult[]): Section {
       'tasks disrupted',
       '5xx + throttles answered',
       'duplicate deliveries',
+      'attribute-limit / group-busy answers / EventBridge repeats',
+      'sweeps failed',
       'invocation errors (retried)',
       'AWS calls',
     ],
@@ -80,12 +84,20 @@ async function main(): Promise<void> {
   const sections = scenarios.map((scenario) => table(scenario, results.filter((result) => result.scenario === scenario)));
   sections.push({
     title: 'Fault campaign: zero-counts over every run',
-    columns: ['runs', 'terminated with counted tasks before deadline', 'loops not ended', 'invalid events that wrote', 'real s'],
+    columns: [
+      'runs',
+      'terminated with counted tasks before deadline',
+      'loops not ended',
+      'invalid events that wrote',
+      'sweeps failed under one-instance faults (attributes full, scaling activity)',
+      'real s',
+    ],
     rows: [[
       results.length,
       sum(results.map((r) => r.terminatedWithCountedTasksBeforeDeadline)),
       sum(results.map((r) => r.loopsNotEnded)),
       sum(results.map((r) => r.invalidEventsWithWrites)),
+      sum(results.filter((r) => r.fault === 'attributes-full' || r.fault === 'scaling-activity').map((r) => r.sweepFailures)),
       Math.round((Date.now() - started) / 1000),
     ]],
     data: results,

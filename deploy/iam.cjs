@@ -71,7 +71,9 @@ module.exports = async ({ resolveVariable }) => {
     lifecycleStatements: [
       ...base('lifecycleHook'),
       ...discoverClusters,
-      listInClusters(['ecs:ListContainerInstances', 'ecs:ListTasks']),
+      // ListTasks authorizes on container-instance with the ecs:cluster condition, not on the cluster
+      // ARN (docs/aws-behaviour.md §5): it is granted below, never here, where it would match nothing.
+      listInClusters(['ecs:ListContainerInstances']),
       // PutAttributes: the lease attribute that ends duplicate requeue chains (lib/lifecycle/lease.ts).
       inClusters([
         'ecs:DescribeContainerInstances',
@@ -102,7 +104,7 @@ module.exports = async ({ resolveVariable }) => {
     sweeperStatements: [
       ...base('scaleInSweeper'),
       ...discoverClusters,
-      listInClusters(['ecs:ListContainerInstances', 'ecs:ListTasks']),
+      listInClusters(['ecs:ListContainerInstances']),
       inClusters([
         'ecs:DescribeContainerInstances',
         'ecs:UpdateContainerInstancesState',

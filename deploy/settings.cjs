@@ -16,7 +16,11 @@ function load(path) {
   }
 }
 
-const { ConfigError, parseEnv, booleanVar, integerVar, listVar } = load('../lib/config');
+const { ConfigError, parseEnv, booleanVar, integerVar, listVar, toCommonConfig } = load('../lib/config');
+const { attemptTimeouts, worstCaseCallMs, RETRY_BUDGET_MARGIN_MS } = load('../lib/retry-budget');
+
+/** serverless.yml functions.spotInterruption.timeout (test/deploy/definitions.test.ts holds lib/spot/definition.ts to it). */
+const SPOT_TIMEOUT_SECONDS = 90;
 const { spotEnvSchema } = load('../lib/spot/config');
 const { lifecycleEnvSchema } = load('../lib/lifecycle/config');
 const { sweeperEnvSchema } = load('../lib/sweeper/config');
@@ -212,6 +216,14 @@ function buildSettings({ params, knownNames, givenNames, shellEnv = {}, region, 
     }
   } else {
     notices.push(`sweepSchedule ${values.sweepSchedule}: keep at least ${2 * values.sweepTimeoutSeconds} s between two runs`);
+  }
+
+  // One SDK call's worst case must end inside the Spot drainer's fixed timeout (lib/retry-budget.ts);
+  // with the defaults it does, adaptive retries (uncapped 20 s backoff) do not.
+  const spotSdk = toCommonConfig(parseEnv(SCHEMAS[SPOT], environments[SPOT])).sdk;
+  const spotWorst = worstCaseCallMs(spotSdk, attemptTimeouts(spotSdk, SPOT_TIMEOUT_SECONDS)) + RETRY_BUDGET_MARGIN_MS;
+  if (spotWorst > SPOT_TIMEOUT_SECONDS * 1000) {
+    notices.push(`${SPOT}: one call's retries can last ${Math.ceil(spotWorst / 1000)} s, more than its ${SPOT_TIMEOUT_SECONDS} s timeout (AWS_RETRY_MODE ${spotSdk.retryMode}); a timed-out drain is retried by Lambda`);
   }
 
   for (const fn of ALL) {

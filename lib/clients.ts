@@ -30,6 +30,8 @@ export interface ClientOptions {
   maxBackoffMs?: number;
   /** Milliseconds before one HTTP request is abandoned (and retried by the SDK). */
   requestTimeoutMs?: number;
+  /** Milliseconds to open the connection of one attempt (3 s unless the retry budget needs less). */
+  connectionTimeoutMs?: number;
   /**
    * Overrides the endpoint for every service (the simulator attached in process). Unset in
    * production: the SDK then resolves AWS_ENDPOINT_URL or the real AWS endpoints.
@@ -45,6 +47,10 @@ export function clientOptionsFrom(config: Pick<CommonConfig, 'sdk'>): ClientOpti
 }
 
 /** The settings every client shares: retries, timeouts and, for the simulator, endpoint and credentials. */
+/** Per-attempt limits when the function's time allows them (lib/retry-budget.ts lowers them when it does not). */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+export const DEFAULT_CONNECTION_TIMEOUT_MS = 3_000;
+
 /** First retry's backoff ceiling under full jitter; doubles per attempt up to the cap. */
 export const RETRY_BASE_DELAY_MS = 250;
 
@@ -66,7 +72,7 @@ export function sdkClientConfig(options: ClientOptions) {
     maxAttempts: options.maxAttempts,
     retryMode: options.retryMode,
     ...(capped ? { retryStrategy: cappedRetryStrategy(options.maxAttempts, options.maxBackoffMs ?? SDK_MAX_RETRY_DELAY_MS) } : {}),
-    requestHandler: { requestTimeout: options.requestTimeoutMs ?? 10_000, connectionTimeout: 3_000 },
+    requestHandler: { requestTimeout: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, connectionTimeout: options.connectionTimeoutMs ?? DEFAULT_CONNECTION_TIMEOUT_MS },
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     ...(options.credentials ? { credentials: options.credentials } : {}),
     ...(options.region ? { region: options.region } : {}),

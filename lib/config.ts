@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { arnPattern } from './aws/partitions';
 
 /**
  * Configuration is read once, at cold start, from environment variables.
@@ -76,7 +77,8 @@ export const listVar = () =>
     .transform((value) => [...new Set((value ?? '').split(',').map((item) => item.trim()).filter(Boolean))]);
 
 const CLUSTER_NAME = /^[A-Za-z0-9_-]{1,255}$/;
-const CLUSTER_ARN = /^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:cluster\/[A-Za-z0-9_-]{1,255}$/;
+// Every partition's ARNs (lib/aws/partitions.ts).
+const CLUSTER_ARN = arnPattern('ecs', 'cluster/[A-Za-z0-9_-]{1,255}');
 
 export const clusterListVar = () =>
   listVar().superRefine((clusters, ctx) => {
@@ -91,7 +93,7 @@ export const clusterListVar = () =>
   });
 
 const GROUP_NAME = /^[\x20-\x7E]{1,255}$/;
-const GROUP_ARN_NAME = /^arn:aws[a-z-]*:autoscaling:[a-z0-9-]+:\d{12}:autoScalingGroup:[^:]+:autoScalingGroupName\/(.+)$/;
+const GROUP_ARN_NAME = arnPattern('autoscaling', 'autoScalingGroup:[^:]+:autoScalingGroupName/(.+)');
 
 /**
  * The one grammar of AUTO_SCALING_GROUPS: group names, or group ARNs
@@ -118,7 +120,7 @@ export function parseGroupList(value: string | undefined): string[] {
   return parseEnv(z.object({ AUTO_SCALING_GROUPS: groupListVar() }), { AUTO_SCALING_GROUPS: value }).AUTO_SCALING_GROUPS;
 }
 
-const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
+const SNS_TOPIC_ARN = arnPattern('sns', '[A-Za-z0-9_-]{1,256}');
 
 export const optionalTopicArnVar = () =>
   z

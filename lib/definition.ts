@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { clientOptionsFrom, createClients, type ClientFactories, type ServiceName, type AwsClients } from './clients';
 import { systemClock, type Clock, type InvocationContext } from './clock';
 import type { CommonConfig, Env } from './config';
+import { attemptTimeouts } from './retry-budget';
 import { createPowertoolsTelemetry, type Telemetry } from './telemetry';
 
 /**
@@ -35,8 +36,24 @@ export interface FunctionDefinition<N extends string, C extends CommonConfig, S 
   /** Lambda timeout and memory as deployed (serverless.yml, default stage parameters). */
   readonly timeoutSeconds: number;
   readonly memoryMb: number;
+  /**
+   * Asynchronous invocation as deployed: how often Lambda retries a failed event (0–2), how old an
+   * event may get before Lambda drops it instead of retrying, and the reserved concurrency, if any
+   * (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async.html, aws-behaviour.md §4).
+   */
+  readonly async: AsyncInvocationSettings;
   readonly build: (deps: FunctionDeps<C, S>) => FunctionHandler<R>;
 }
+
+export interface AsyncInvocationSettings {
+  maximumRetryAttempts: 0 | 1 | 2;
+  /** 60–21600 seconds; Lambda's default, 21600, when serverless.yml sets none. */
+  maximumEventAgeSeconds: number;
+  reservedConcurrency?: number;
+}
+
+/** Lambda's defaults for an asynchronous invocation configuration that sets nothing. */
+export const DEFAULT_MAXIMUM_EVENT_AGE_SECONDS = 21_600;
 
 /** Any one of the definitions, for code that loops over them all (each builder's types differ). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -60,7 +77,8 @@ export function deploy<N extends string, C extends CommonConfig, S extends Servi
   const config = definition.loadConfig(env);
   return definition.build({
     config,
-    clients: createClients(definition.clients, clientOptionsFrom(config)),
+    // Attempt timeouts short enough that one call's worst case ends inside the Lambda timeout.
+    clients: createClients(definition.clients, { ...clientOptionsFrom(config), ...attemptTimeouts(config.sdk, definition.timeoutSeconds) }),
     telemetry: createPowertoolsTelemetry({ serviceName: definition.name, namespace: config.metricsNamespace, logLevel: config.logLevel }),
     clock: systemClock,
     newId: randomUUID,

@@ -122,6 +122,28 @@ export function isUnknownOperation(error: unknown): boolean {
   return /UnknownOperation|InvalidAction|not supported|Unknown operation/i.test(`${errorName(error)} ${errorMessage(error)}`);
 }
 
+/**
+ * A container instance already holds the 10 custom attributes ECS allows: PutAttributes fails as a
+ * whole call with `AttributeLimitExceededException` (aws-behaviour.md §3.1). Retrying the same
+ * write cannot succeed; writing the other targets alone can.
+ */
+export function isAttributeLimitExceeded(error: unknown): boolean {
+  return errorName(error) === 'AttributeLimitExceededException';
+}
+
+/**
+ * Auto Scaling refused a write to one group because of that group's state: a scaling activity in
+ * progress (`ScalingActivityInProgressFault`, query code `ScalingActivityInProgress`, HTTP 400, not
+ * retried by the SDK) or a concurrent change (`ResourceContentionFault`, HTTP 500). Both pass with
+ * time, and both concern that group alone: the caller defers that instance and goes on with the
+ * others (aws-behaviour.md §3.2).
+ */
+export function isGroupBusy(error: unknown): boolean {
+  return ['ScalingActivityInProgress', 'ScalingActivityInProgressFault', 'ResourceContention', 'ResourceContentionFault'].includes(
+    errorName(error),
+  );
+}
+
 export function describeError(error: unknown): { errorName: string; errorMessage: string; httpStatus?: number } {
   const status = httpStatus(error);
   return {

@@ -196,6 +196,20 @@ export const METRICS = {
     functions: SWEEPER,
     description: 'Auto Scaling refused a termination (the instance stays DRAINING until the next run)',
   },
+  TerminationDeferred: {
+    unit: 'Count',
+    dimensions: ['cluster'],
+    channel: 'emf',
+    functions: SWEEPER,
+    description: 'Auto Scaling answered that the group is busy (scaling activity in progress, resource contention); a later run terminates the instance',
+  },
+  AttributesFull: {
+    unit: 'Count',
+    dimensions: ['cluster'],
+    channel: 'emf',
+    functions: SWEEPER,
+    description: 'instances skipped because their 10 custom attribute slots are taken',
+  },
   IdleSinceNotRecorded: {
     unit: 'Count',
     dimensions: ['cluster'],

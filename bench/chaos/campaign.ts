@@ -18,7 +18,14 @@ import { FUNCTIONS, LIFECYCLE_HOOK, lifecycleHook, SCALE_IN_SWEEPER, SPOT_INTERR
 import { LIFECYCLE_TOPIC, Simulation } from '../../simulator/runner/simulation';
 import { loadScenario, parseScenario, type Scenario, type ScenarioInput } from '../../simulator/scenarios/load';
 
-export const FAULTS = ['throttling', '5xx', 'latency', 'duplicate', 'delayed', 'read-lag', 'short-pages'] as const;
+/**
+ * AWS behaviour as faults (docs/aws-behaviour.md §3.1, §3.2, §4): instances whose custom attribute
+ * slots are (nearly) all taken by operator labels; Auto Scaling writes refused while the group has
+ * an activity in progress or a concurrent change; EventBridge deliveries repeated and late; ECS
+ * reads that lag writes; list pages shorter than asked.
+ */
+export const AWS_BEHAVIOUR_FAULTS = ['attributes-full', 'scaling-activity', 'eventbridge-duplicate-late', 'read-lag', 'short-pages'] as const;
+export const FAULTS = ['throttling', '5xx', 'latency', 'duplicate', 'delayed', ...AWS_BEHAVIOUR_FAULTS] as const;
 export type Fault = (typeof FAULTS)[number] | 'none';
 
 export interface CaseSpec {
@@ -41,7 +48,20 @@ export interface CaseResult extends CaseSpec {
   /** How many planted invalid events (and test notifications) the handlers received: proves the check ran. */
   invalidEventsDelivered: number;
   tasksDisrupted: number;
-  injected: { serverErrors: number; throttles: number; bucketThrottles: number; duplicateDeliveries: number };
+  injected: {
+    serverErrors: number;
+    throttles: number;
+    bucketThrottles: number;
+    duplicateDeliveries: number;
+    /** PutAttributes answered AttributeLimitExceededException. */
+    attributeLimitAnswers: number;
+    /** Auto Scaling writes answered ScalingActivityInProgress or ResourceContention. */
+    groupBusyAnswers: number;
+    /** EventBridge events the Spot drainer received more than once. */
+    eventBridgeDuplicates: number;
+  };
+  /** Sweeper runs that failed. Must be 0 under the AWS-behaviour faults, which concern one instance each. */
+  sweepFailures: number;
   handlerErrors: number;
   awsCalls: number;
   realMs: number;
@@ -89,6 +109,16 @@ export function caseScenario(spec: CaseSpec): Scenario {
     },
     readLagMs: { min: 0, max: spec.fault === 'read-lag' ? Math.round(spec.rate * READ_LAG_MS_PER_RATE) : 0 },
     shortPageRate: spec.fault === 'short-pages' ? spec.rate : 0,
+    eventBridge: {
+      duplicateRate: spec.fault === 'eventbridge-duplicate-late' ? spec.rate : 0,
+      delayRate: spec.fault === 'eventbridge-duplicate-late' ? spec.rate : 0,
+      delaySeconds: { min: 1, max: 60 },
+    },
+    autoScaling: {
+      activityInProgressRate: spec.fault === 'scaling-activity' ? spec.rate : 0,
+      contentionRate: spec.fault === 'scaling-activity' ? spec.rate / 2 : 0,
+    },
+    attributeSlotsFull: spec.fault === 'attributes-full' ? spec.rate : 0,
   };
   input.faults = faults;
   input.seed = base.seed + spec.seed * 1000;
@@ -187,7 +217,11 @@ export async function runCase(spec: CaseSpec): Promise<CaseResult> {
         throttles: report.faults.injectedThrottles,
         bucketThrottles: Object.values(report.faults.throttled).reduce((sum, value) => sum + value, 0),
         duplicateDeliveries: Math.max(0, lifecycleFirstAttempts - plantedLifecycle - published),
+        attributeLimitAnswers: report.awsCalls.errorsByCode.AttributeLimitExceededException ?? 0,
+        groupBusyAnswers: (report.awsCalls.errorsByCode.ScalingActivityInProgress ?? 0) + (report.awsCalls.errorsByCode.ResourceContention ?? 0),
+        eventBridgeDuplicates: repeatedEvents(simulation.lambdas.invocations.filter((invocation) => invocation.fn === SPOT_INTERRUPTION && invocation.attempt === 1)),
       },
+      sweepFailures: simulation.lambdas.invocations.filter((invocation) => invocation.fn === SCALE_IN_SWEEPER && !invocation.invalidInput && invocation.outcome !== undefined && invocation.outcome !== 'ok').length,
       handlerErrors: stats.reduce((sum, entry) => sum + entry.errors + entry.timeouts, 0),
       awsCalls: report.awsCalls.total,
       realMs: report.realMs,
@@ -197,8 +231,19 @@ export async function runCase(spec: CaseSpec): Promise<CaseResult> {
   }
 }
 
+/** Deliveries of an event id beyond its first. */
+function repeatedEvents(invocations: readonly { eventId?: string }[]): number {
+  const ids = invocations.map((invocation) => invocation.eventId).filter((id): id is string => id !== undefined);
+  return ids.length - new Set(ids).size;
+}
+
+const ONE_INSTANCE_FAULTS: readonly Fault[] = ['attributes-full', 'scaling-activity'];
+
 export function violations(result: CaseResult): string[] {
   const problems: string[] = [];
+  if (ONE_INSTANCE_FAULTS.includes(result.fault) && result.sweepFailures > 0) {
+    problems.push(`${result.sweepFailures} sweep(s) failed under ${result.fault}, a fault of one instance`);
+  }
   if (result.terminatedWithCountedTasksBeforeDeadline > 0) problems.push(`${result.terminatedWithCountedTasksBeforeDeadline} instance(s) terminated with counted tasks running before the deadline`);
   if (result.loopsNotEnded > 0) problems.push(`${result.loopsNotEnded} loop(s) did not end ${JSON.stringify(result.loopDetail)}`);
   if (result.invalidEventsWithWrites > 0) problems.push(`${result.invalidEventsWithWrites} invalid event(s) caused a write`);

@@ -10,7 +10,7 @@ import {
   type ECSClient,
   type Resource,
 } from '@aws-sdk/client-ecs';
-import { RetryableError, isClusterNotFound } from '../errors';
+import { RetryableError, isAttributeLimitExceeded, isClusterNotFound } from '../errors';
 import type { Telemetry } from '../telemetry';
 import { chunk } from './batch';
 
@@ -296,25 +296,64 @@ export interface InstanceAttribute {
   value: string;
 }
 
-/** Sets custom container-instance attributes, 10 per PutAttributes call. */
+export interface AttributeWriteResult {
+  /** Container instances that already hold the 10 custom attributes ECS allows: nothing was written to them. */
+  full: string[];
+}
+
+async function putAttributesCall(ecs: ECSClient, cluster: string, batch: readonly InstanceAttribute[]): Promise<void> {
+  await ecs.send(
+    new PutAttributesCommand({
+      cluster,
+      attributes: batch.map((attribute) => ({
+        name: attribute.name,
+        value: attribute.value,
+        targetType: 'container-instance',
+        targetId: attribute.targetId,
+      })),
+    }),
+  );
+}
+
+/**
+ * Sets custom container-instance attributes, 10 per PutAttributes call. One full instance (10 custom
+ * attributes already) fails a whole call with AttributeLimitExceededException and writes nothing
+ * (aws-behaviour.md §3.1): such a batch is written again one instance at a time, so the others get
+ * their attributes. With `skipFull` the full instances are returned; without it (a caller writing
+ * one instance that must know) the limit error is thrown once the others are written.
+ */
 export async function putInstanceAttributes(
   ecs: ECSClient,
   cluster: string,
   attributes: readonly InstanceAttribute[],
-): Promise<void> {
+  options: { skipFull?: boolean } = {},
+): Promise<AttributeWriteResult> {
+  const full: string[] = [];
+  let limitError: unknown;
   for (const batch of chunk(attributes, ATTRIBUTES_BATCH)) {
-    await ecs.send(
-      new PutAttributesCommand({
-        cluster,
-        attributes: batch.map((attribute) => ({
-          name: attribute.name,
-          value: attribute.value,
-          targetType: 'container-instance',
-          targetId: attribute.targetId,
-        })),
-      }),
-    );
+    try {
+      await putAttributesCall(ecs, cluster, batch);
+    } catch (error) {
+      if (!isAttributeLimitExceeded(error)) throw error;
+      limitError ??= error;
+      const byTarget = new Map<string, InstanceAttribute[]>();
+      for (const attribute of batch) byTarget.set(attribute.targetId, [...(byTarget.get(attribute.targetId) ?? []), attribute]);
+      if (byTarget.size === 1) {
+        full.push(batch[0]!.targetId);
+        continue;
+      }
+      for (const [targetId, own] of byTarget) {
+        try {
+          await putAttributesCall(ecs, cluster, own);
+        } catch (single) {
+          if (!isAttributeLimitExceeded(single)) throw single;
+          full.push(targetId);
+        }
+      }
+    }
   }
+  if (full.length > 0 && !options.skipFull) throw limitError;
+  return { full };
 }
 
 /**

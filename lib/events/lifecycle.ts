@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { EC2_INSTANCE_ID, type ParseOutcome } from './types';
+import { arnPattern } from '../aws/partitions';
 
 /**
  * Parsers for what arrives on the lifecycle topic: Auto Scaling's lifecycle notifications, its
@@ -23,8 +24,10 @@ export const lifecycleNotificationSchema = z.looseObject({
   AutoScalingGroupName: z.string().min(1).max(255),
   LifecycleHookName: z.string().min(1).max(255),
   EC2InstanceId: z.string().regex(EC2_INSTANCE_ID, 'is not an EC2 instance id (i- and 8 or 17 hex digits)'),
-  // 36-character UUID; optional because the action can also be named by instance id.
-  LifecycleActionToken: z.string().min(1).max(64).optional(),
+  // Exactly 36 characters, as Auto Scaling requires (docs/aws-behaviour.md §3.2): another token could
+  // never complete the action, so it is bad input, refused before any write. Optional because the
+  // action can also be named by instance id.
+  LifecycleActionToken: z.string().length(36).optional(),
   Time: timestamp.optional(),
   AccountId: z.string().optional(),
   RequestId: z.string().optional(),
@@ -32,7 +35,8 @@ export const lifecycleNotificationSchema = z.looseObject({
 });
 export type LifecycleNotification = z.infer<typeof lifecycleNotificationSchema>;
 
-const CONTAINER_INSTANCE_ARN = /^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:container-instance\/[A-Za-z0-9_/-]{1,300}$/;
+// Every partition's ARNs (lib/aws/partitions.ts).
+const CONTAINER_INSTANCE_ARN = arnPattern('ecs', 'container-instance/[A-Za-z0-9_/-]{1,300}');
 
 /**
  * Version 1 of the requeue message: the original notification plus everything later rounds need

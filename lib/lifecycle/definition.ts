@@ -14,5 +14,6 @@ export const lifecycleHook = defineFunction({
   // Long enough to poll a drain inside one invocation; the code leaves before the timeout and requeues.
   timeoutSeconds: 900,
   memoryMb: 256,
+  async: { maximumRetryAttempts: 2, maximumEventAgeSeconds: 3600 },
   build: ({ config, clients, telemetry, clock, newId }) => makeLifecycleHookHandler({ config, clients, telemetry, clock, newId }),
 });

@@ -14,6 +14,7 @@ export const spotInterruption = defineFunction({
   // Room for the storm retries (at most ~56 s of backoff, ~20 s in practice) inside the two-minute warning.
   timeoutSeconds: 90,
   memoryMb: 256,
+  async: { maximumRetryAttempts: 2, maximumEventAgeSeconds: 600 },
   build: ({ config, clients, telemetry, clock }) => {
     const handler = makeSpotInterruptionHandler({ config, ecs: clients.ecs, telemetry, clock });
     return (event) => handler(event);

@@ -1,5 +1,5 @@
 import { createAutoScalingClient, createCloudWatchClient, createEcsClient, createSnsClient } from '../clients';
-import { defineFunction } from '../definition';
+import { DEFAULT_MAXIMUM_EVENT_AGE_SECONDS, defineFunction } from '../definition';
 import { loadSweeperConfig } from './config';
 import { makeScaleInSweeperHandler } from './handler';
 
@@ -13,5 +13,7 @@ export const scaleInSweeper = defineFunction({
   clients: { ecs: createEcsClient, autoScaling: createAutoScalingClient, cloudWatch: createCloudWatchClient, sns: createSnsClient },
   timeoutSeconds: 300,
   memoryMb: 512,
+  // Never retried: a retry could overlap the next scheduled run and plan on a stale snapshot.
+  async: { maximumRetryAttempts: 0, maximumEventAgeSeconds: DEFAULT_MAXIMUM_EVENT_AGE_SECONDS },
   build: ({ config, clients, telemetry, clock }) => makeScaleInSweeperHandler({ config, clients, telemetry, clock }),
 });

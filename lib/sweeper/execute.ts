@@ -11,7 +11,7 @@ import {
 } from '../aws/ecs';
 import { listUnstoppedTasks } from '../aws/tasks';
 import type { Clock, InvocationContext } from '../clock';
-import { NonActionableError, describeError } from '../errors';
+import { NonActionableError, describeError, isGroupBusy } from '../errors';
 import type { Telemetry } from '../telemetry';
 import { toWorkloads } from './snapshot';
 import { DRAINED_AT_ATTRIBUTE, IDLE_SINCE_ATTRIBUTE, type ClusterSnapshot, type ScaleInPlan, type SnapshotInstance } from './types';
@@ -48,6 +48,12 @@ export interface ExecutionOutcome {
   deferred: number;
   /** Drained idle instances not terminated because a task arrived just before DRAINING; a later run terminates them. */
   postponed: string[];
+  /**
+   * Terminations Auto Scaling refused for now because the instance's group was busy
+   * (ScalingActivityInProgress, ResourceContention): the instance stays DRAINING with its marker and
+   * a later run terminates it.
+   */
+  deferredTerminations: { ec2InstanceId: string; reason: string }[];
 }
 
 export const emptyOutcome = (): ExecutionOutcome => ({
@@ -59,6 +65,7 @@ export const emptyOutcome = (): ExecutionOutcome => ({
   failed: [],
   deferred: 0,
   postponed: [],
+  deferredTerminations: [],
 });
 
 /** Reads the chosen instances again: describe, group membership and sizes, every unstopped task. */
@@ -149,6 +156,15 @@ export async function executePlan(deps: ExecuteDeps, snapshot: ClusterSnapshot, 
       await terminateInstanceInGroup(autoScaling, ec2InstanceId);
       outcome.terminated.push(ec2InstanceId);
     } catch (error) {
+      if (isGroupBusy(error)) {
+        // The group's state, not the plan, is in the way: the rest of the plan goes on, and the
+        // instance, DRAINING with its marker, is terminated by a later run (aws-behaviour.md §3.2).
+        const reason = describeError(error).errorName;
+        telemetry.log('WARN', 'termination deferred: the group is busy', { cluster, ec2InstanceId, ...describeError(error) });
+        telemetry.count('TerminationDeferred', dimensions);
+        outcome.deferredTerminations.push({ ec2InstanceId, reason });
+        return;
+      }
       if (!(error instanceof NonActionableError)) throw error;
       // The instance stays DRAINING with its marker; the next run terminates it or sets it ACTIVE again.
       telemetry.log('WARN', 'termination refused', { cluster, ec2InstanceId, ...describeError(error.cause ?? error) });
@@ -168,11 +184,22 @@ export async function executePlan(deps: ExecuteDeps, snapshot: ClusterSnapshot, 
     return outcome;
   }
   const drainedAt = new Date(deps.clock.now()).toISOString();
-  await putInstanceAttributes(
+  const marked = await putInstanceAttributes(
     ecs,
     cluster,
     checked.drain.map((selected) => ({ targetId: selected.containerInstanceArn, name: DRAINED_AT_ATTRIBUTE, value: drainedAt })),
+    { skipFull: true },
   );
+  // An instance with no free attribute slot cannot carry the marker, and an unmarked drain would be
+  // one this sweeper forgets: it is skipped, and said so (README "Attribute slots").
+  const full = new Set(marked.full);
+  for (const selected of checked.drain.filter((entry) => full.has(entry.containerInstanceArn))) {
+    telemetry.log('WARN', 'instance skipped: no free attribute slot for the drain marker', { cluster, ec2InstanceId: selected.ec2InstanceId });
+    telemetry.count('AttributesFull', dimensions);
+    outcome.dropped.push({ containerInstanceArn: selected.containerInstanceArn, ec2InstanceId: selected.ec2InstanceId, reason: 'attributes-full' });
+  }
+  checked.drain = checked.drain.filter((entry) => !full.has(entry.containerInstanceArn));
+  if (checked.drain.length === 0) return outcome;
   const drained = await setDraining(ecs, cluster, checked.drain.map((selected) => selected.containerInstanceArn));
   const sameId = (left: string, right: string) => left === right || left.split('/').pop() === right.split('/').pop();
   const nowDraining = checked.drain.filter((selected) => drained.draining.some((entry) => sameId(entry, selected.containerInstanceArn)));

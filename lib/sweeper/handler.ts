@@ -79,21 +79,31 @@ export function makeScaleInSweeperHandler(deps: SweeperDeps) {
 
     const changes = attributeChanges(snapshot, now, settings);
     let attributesWritten = false;
+    let attributesFull: string[] = [];
     if (!config.dryRun) {
       // Bookkeeping, not a decision: when it fails the sweep goes on, and newly idle instances start
       // their idle clock on the next run instead.
       try {
         const since = new Date(now).toISOString();
-        await putInstanceAttributes(
+        const written = await putInstanceAttributes(
           clients.ecs,
           cluster,
           [
             ...changes.set.map((targetId) => ({ targetId, name: IDLE_SINCE_ATTRIBUTE, value: since })),
             ...changes.setUnderused.map((targetId) => ({ targetId, name: UNDERUSED_SINCE_ATTRIBUTE, value: since })),
           ],
+          { skipFull: true },
         );
         await deleteInstanceAttributes(clients.ecs, cluster, changes.clear);
         attributesWritten = true;
+        // A full instance (10 custom attributes) starts no idle clock, so it is never removed; the
+        // rest of the cluster is swept as usual (README "Attribute slots").
+        const ids = new Map(snapshot.instances.map((instance) => [instance.containerInstanceArn, instance.ec2InstanceId]));
+        attributesFull = written.full.map((arn) => ids.get(arn) ?? arn);
+        if (attributesFull.length > 0) {
+          telemetry.log('WARN', 'instances skipped: no free attribute slot', { cluster, reason: 'attributes-full', ec2InstanceIds: attributesFull });
+          telemetry.count('AttributesFull', { cluster: clusterName(cluster) }, attributesFull.length);
+        }
       } catch (error) {
         telemetry.log('WARN', 'idle-since not recorded', { cluster, ...describeError(error) });
         telemetry.count('IdleSinceNotRecorded', { cluster: clusterName(cluster) });
@@ -158,6 +168,8 @@ export function makeScaleInSweeperHandler(deps: SweeperDeps) {
       failed: execution.failed,
       deferred: execution.deferred,
       postponed: execution.postponed,
+      deferredTerminations: execution.deferredTerminations,
+      ...(attributesFull.length > 0 ? { attributesFull: bounded(attributesFull).items } : {}),
     });
     return {
       cluster,

@@ -32,3 +32,16 @@ export function serverError(service: ServiceName, variant: 0 | 1 = 0): AwsApiErr
     ? new AwsApiError('InternalFailure', 'The request processing has failed because of an unknown error, exception or failure.', 500)
     : new AwsApiError('ServiceUnavailable', 'The request has failed due to a temporary failure of the server.', 503);
 }
+
+/**
+ * Auto Scaling refusing a write because of the group's state (aws-behaviour.md §3.2): a scaling
+ * activity in progress (`ScalingActivityInProgressFault`, query code and HTTP 400, not retried by
+ * the SDK) or another change of the group under way (`ResourceContentionFault`, HTTP 500).
+ */
+export function scalingActivityInProgress(subject: string): AwsApiError {
+  return new AwsApiError('ScalingActivityInProgress', `Scaling activity is in progress and blocks this action (${subject}).`, 400);
+}
+
+export function resourceContention(subject: string): AwsApiError {
+  return new AwsApiError('ResourceContention', `You already have a pending update to an Auto Scaling resource or launch configuration (${subject}).`, 500);
+}

@@ -9,7 +9,9 @@
  * random 5xx has still spent its token.
  */
 export { isWriteOperation, withCallLog, type CallLog, type CallLogSnapshot, type OperationCounts, type WriteCall } from './call-log';
-export { serverError, throttlingError } from './errors';
+export { deliveryDelays, NO_DELIVERY_FAULTS, type DeliveryFaults, type DeliveryRandom } from './delivery';
+export { resourceContention, scalingActivityInProgress, serverError, throttlingError } from './errors';
+export { withScalingActivityFaults, type ScalingActivityFaultOptions, type ScalingActivityFaultyPlane } from './scaling-activity';
 export { withFaults, type FaultOptions, type FaultyControlPlane, type InjectedFaults } from './faults';
 export { withOverrides, type FailureRule, type OverridablePlane } from './overrides';
 export { seededRandom, type Random } from './random';

@@ -9,7 +9,9 @@ export type { FunctionName };
  * Lambda's asynchronous invocation, in process, on the virtual clock (aws-behaviour.md §4):
  * the handler gets a context whose remaining time follows the virtual clock and the function's
  * timeout; an invocation still running at its timeout is frozen (it never wakes up again, like a
- * killed sandbox) and counts as an error; an error is retried twice, one and two minutes later.
+ * killed sandbox) and counts as an error; an error is retried as the function's definition says
+ * (`maximumRetryAttempts`, at most twice, one and two minutes later), and not once the event is
+ * older than its `maximumEventAge`: the settings serverless.yml deploys (lib/<fn>/definition.ts).
  */
 export type Handler = (event: unknown, context: InvocationContext) => Promise<unknown>;
 
@@ -17,8 +19,10 @@ export interface FunctionSpec {
   name: FunctionName;
   handler: Handler;
   timeoutMs: number;
-  /** Lambda's async retries after a function error (0–2; 2 by default). */
+  /** Lambda's async retries after a function error (0–2), from the function's definition. */
   maximumRetryAttempts: number;
+  /** Lambda drops an event this old instead of retrying it (60–21600 s); unlimited when unset. */
+  maximumEventAgeMs?: number;
 }
 
 export interface Invocation {
@@ -26,6 +30,10 @@ export interface Invocation {
   fn: FunctionName;
   attempt: number;
   startedAt: number;
+  /** When Lambda first queued the event (the first attempt's start): its age counts from here. */
+  queuedAt: number;
+  /** The event's own id (EventBridge `id`), when it has one: repeated deliveries share it. */
+  eventId?: string;
   endedAt?: number;
   outcome?: 'ok' | 'error' | 'timeout';
   error?: string;
@@ -50,6 +58,8 @@ export interface FunctionStats {
 export interface InvokeOptions {
   invalidInput?: boolean;
   attempt?: number;
+  /** When the event was first queued (a retry keeps its event's age, for maximumEventAge). */
+  queuedAt?: number;
   /**
    * A synchronous invocation by an event source mapping (simulator/runner/sqs-mapping.ts): Lambda
    * does not retry it, the caller learns how it ended.
@@ -89,7 +99,17 @@ export class LambdaRuntime {
     const attempt = options.attempt ?? 1;
     const id = `${name}-${++this.sequence}`;
     const startedAt = this.clock.now();
-    const invocation: Invocation = { id, fn: name, attempt, startedAt, invalidInput: options.invalidInput ?? false, calls: [], writes: [] };
+    const invocation: Invocation = {
+      id,
+      fn: name,
+      attempt,
+      startedAt,
+      queuedAt: options.queuedAt ?? startedAt,
+      ...eventIdOf(event),
+      invalidInput: options.invalidInput ?? false,
+      calls: [],
+      writes: [],
+    };
     this.invocations.push(invocation);
     const deadline = startedAt + spec.timeoutMs;
     const context: InvocationContext = {
@@ -153,9 +173,13 @@ export class LambdaRuntime {
     });
     if (invocation.attempt <= spec.maximumRetryAttempts) {
       // One minute before the second attempt, two before the third (aws-behaviour.md §4).
-      const delay = invocation.attempt * 60_000;
-      this.clock.schedule(this.clock.now() + delay, () =>
-        this.invoke(invocation.fn, event, { invalidInput: invocation.invalidInput, attempt: invocation.attempt + 1 }),
+      const retryAt = this.clock.now() + invocation.attempt * 60_000;
+      if (spec.maximumEventAgeMs !== undefined && retryAt - invocation.queuedAt > spec.maximumEventAgeMs) {
+        this.world.record('lambda', 'event dropped: older than its maximum event age', { fn: invocation.fn, attempt: invocation.attempt });
+        return;
+      }
+      this.clock.schedule(retryAt, () =>
+        this.invoke(invocation.fn, event, { invalidInput: invocation.invalidInput, attempt: invocation.attempt + 1, queuedAt: invocation.queuedAt }),
       );
     }
   }
@@ -216,6 +240,11 @@ export class ExecutionEnvironments {
   get coldStarts(): number {
     return this.environments.length;
   }
+}
+
+function eventIdOf(event: unknown): { eventId?: string } {
+  const id = typeof event === 'object' && event !== null ? (event as { id?: unknown }).id : undefined;
+  return typeof id === 'string' ? { eventId: id } : {};
 }
 
 /** A short description of a handler's result for the timeline. */

@@ -5,7 +5,7 @@ import { FUNCTIONS, LIFECYCLE_HOOK, SCALE_IN_SWEEPER, SPOT_INTERRUPTION, type Fu
 import { MemoryTelemetry } from '../../lib/telemetry';
 import type { ControlPlane } from '../api';
 import { VirtualClock, currentActivity } from '../clock';
-import { isWriteOperation, withCallLog, withFaults, withThrottling, type CallLog, type FaultyControlPlane, type ThrottledControlPlane } from '../faults';
+import { deliveryDelays, isWriteOperation, withCallLog, withScalingActivityFaults, withFaults, withThrottling, type CallLog, type FaultyControlPlane, type ThrottledControlPlane } from '../faults';
 import { startServer, type RunningServer } from '../http/server';
 import { buildReport, type SimulationReport } from '../report';
 import type { Scenario } from '../scenarios/load';
@@ -103,6 +103,8 @@ export class Simulation {
   private readonly backoffRandom: Random;
   /** Chain and lease ids: a stream of their own, so deliveries do not depend on how many a handler draws. */
   private readonly idRandom: Random;
+  /** EventBridge deliveries to the Spot drainer: their own stream, so SNS and id draws do not move. */
+  private readonly busRandom: Random;
   private readonly clients: InstrumentableClient[] = [];
   private readonly configs = new Map<FunctionName, CommonConfig>();
   private readonly environments = new Map<FunctionName, ExecutionEnvironments>();
@@ -126,6 +128,7 @@ export class Simulation {
     this.deliveryRandom = new Random((scenario.faults.seed ?? scenario.seed) + 7919);
     this.backoffRandom = new Random((scenario.faults.seed ?? scenario.seed) + 104_729);
     this.idRandom = new Random((scenario.faults.seed ?? scenario.seed) + 104_729);
+    this.busRandom = new Random((scenario.faults.seed ?? scenario.seed) + 86_028_121);
     if (options.onTimeline) world.onTimeline(options.onTimeline);
   }
 
@@ -137,6 +140,7 @@ export class Simulation {
       timings: { bootMs: scenario.world.bootSeconds * 1000, shutdownMs: scenario.world.shutdownSeconds * 1000 },
       readLagMs: scenario.faults.readLagMs,
       shortPageRate: scenario.faults.shortPageRate,
+      attributeSlotsFull: { rate: scenario.faults.attributeSlotsFull, seed: (scenario.faults.seed ?? scenario.seed) + 49_979_687 },
     });
     const faults = scenario.faults;
     let plane: ControlPlane = world;
@@ -151,6 +155,10 @@ export class Simulation {
         throttleRate: faults.throttleRate,
         latencyMs: faults.latencyMs,
       });
+    }
+    const activity = faults.autoScaling;
+    if (activity.activityInProgressRate > 0 || activity.contentionRate > 0) {
+      plane = withScalingActivityFaults(plane, { ...activity, seed: (faults.seed ?? scenario.seed) + 32_452_843 });
     }
     const callLog = withCallLog(plane, { clock });
     const simulation = new Simulation(scenario, clock, world, callLog, throttled, faulty, options);
@@ -256,7 +264,8 @@ export class Simulation {
         name,
         handler: environments.handler,
         timeoutMs: (handlers[name].timeoutSeconds ?? definition.timeoutSeconds) * 1000,
-        maximumRetryAttempts: 2,
+        maximumRetryAttempts: definition.async.maximumRetryAttempts,
+        maximumEventAgeMs: definition.async.maximumEventAgeSeconds * 1000,
       });
     }
 
@@ -305,11 +314,13 @@ export class Simulation {
   private deliverBusEvent(event: BusEvent): void {
     if (event.source !== 'aws.ec2' || !this.spotRules.has(event['detail-type'])) return;
     if (event['detail-type'] === 'EC2 Instance State-change Notification' && !['stopping', 'shutting-down'].includes(String(event.detail.state))) return;
-    this.clock.schedule(this.clock.now() + 500, () => {
-      // The rule's SQS target writes the event as the message body.
-      if (this.spotQueue) this.spotQueue.send(JSON.stringify(event));
-      else this.lambdas.invoke(SPOT_INTERRUPTION, event);
-    });
+    for (const extra of deliveryDelays(this.busRandom, this.scenario.faults.eventBridge)) {
+      this.clock.schedule(this.clock.now() + 500 + extra, () => {
+        // The rule's SQS target writes the event as the message body.
+        if (this.spotQueue) this.spotQueue.send(JSON.stringify(event));
+        else this.lambdas.invoke(SPOT_INTERRUPTION, event);
+      });
+    }
   }
 
   /**

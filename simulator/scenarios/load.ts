@@ -111,6 +111,12 @@ const eventSchema = z.discriminatedUnion('type', [
   }),
 ]);
 
+const deliverySchema = z.object({
+  duplicateRate: z.number().min(0).max(1).default(0),
+  delayRate: z.number().min(0).max(1).default(0),
+  delaySeconds: z.object({ min: nonNegative, max: nonNegative }).default({ min: 1, max: 30 }),
+});
+
 const faultSchema = z.object({
   seed: z.number().int().optional(),
   /** ECS token buckets at the documented rates, and an Auto Scaling bucket. */
@@ -129,6 +135,14 @@ const faultSchema = z.object({
   readLagMs: z.object({ min: nonNegative, max: nonNegative }).default({ min: 0, max: 0 }),
   /** Probability that an ECS list answer is shorter than asked (even empty) with a nextToken. */
   shortPageRate: z.number().min(0).max(1).default(0),
+  /** EventBridge to the Spot drainer: duplicated and late deliveries (simulator/faults/delivery.ts). */
+  eventBridge: deliverySchema.default({ duplicateRate: 0, delayRate: 0, delaySeconds: { min: 1, max: 30 } }),
+  /** Auto Scaling writes refused with ScalingActivityInProgress / ResourceContention at these rates. */
+  autoScaling: z
+    .object({ activityInProgressRate: z.number().min(0).max(1).default(0), contentionRate: z.number().min(0).max(1).default(0) })
+    .default({ activityInProgressRate: 0, contentionRate: 0 }),
+  /** The share of container instances that register with 8–10 custom attributes of their own. */
+  attributeSlotsFull: z.number().min(0).max(1).default(0),
 });
 
 export const scenarioSchema = z
@@ -172,6 +186,9 @@ export const scenarioSchema = z
       sns: { duplicateRate: 0, delayRate: 0, delaySeconds: { min: 1, max: 30 } },
       readLagMs: { min: 0, max: 0 },
       shortPageRate: 0,
+      eventBridge: { duplicateRate: 0, delayRate: 0, delaySeconds: { min: 1, max: 30 } },
+      autoScaling: { activityInProgressRate: 0, contentionRate: 0 },
+      attributeSlotsFull: 0,
     }),
     events: z.array(eventSchema).default([]),
   })

@@ -149,6 +149,11 @@ function activeAction(world: World, input: ApiInput): LifecycleAction {
   const group = groupNamed(world, input);
   const hookName = readString(input, 'LifecycleHookName', VALIDATION, true)!;
   const token = readString(input, 'LifecycleActionToken', VALIDATION);
+  // The model fixes the token's length at 36 (a UUID); another length is refused before any lookup
+  // (https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_CompleteLifecycleAction.html).
+  if (token !== undefined && token.length !== 36) {
+    throw validation(`1 validation error detected: Value '${token}' at 'lifecycleActionToken' failed to satisfy constraint: Member must have length less than or equal to 36 and greater than or equal to 36`);
+  }
   const instanceId = readString(input, 'InstanceId', VALIDATION);
   if (token === undefined && instanceId === undefined) throw validation('Either LifecycleActionToken or InstanceId must be provided');
   if (!group.hooks.has(hookName)) throw validation(`No Lifecycle Hook found with name ${hookName} for group ${group.name}`);
@@ -200,6 +205,7 @@ const terminateInstanceInAutoScalingGroup: Operation = (world, input) => {
   const found = world.groupOf(instanceId);
   if (!found) throw validation(`Instance Id not found - No managed instance found for instance ID ${instanceId}`);
   const { group, instance } = found;
+  world.rules.autoScaling.checkWrite(group.name, 'TerminateInstanceInAutoScalingGroup');
   const description = `Terminating EC2 instance: ${instanceId}`;
   const cause = `At ${new Date(world.now()).toISOString()} instance ${instanceId} was taken out of service in response to a user request${decrement ? ', shrinking the capacity' : ''}.`;
   // UNVERIFIED: a second request for an instance already terminating is answered with an
@@ -230,6 +236,7 @@ const setInstanceProtection: Operation = (world, input) => {
   for (const id of ids) {
     if (!group.instances.has(id)) throw validation(`The instance ${id} is not part of Auto Scaling group ${group.name}.`);
   }
+  world.rules.autoScaling.checkWrite(group.name, 'SetInstanceProtection');
   for (const id of ids) group.instances.get(id)!.protectedFromScaleIn = protect;
   return {};
 };
@@ -238,6 +245,7 @@ const setDesiredCapacity: Operation = (world, input) => {
   const name = readString(input, 'AutoScalingGroupName', VALIDATION, true)!;
   const desired = readInteger(input, 'DesiredCapacity', VALIDATION);
   if (desired === undefined) throw validation('DesiredCapacity is required');
+  if (world.groups.has(name)) world.rules.autoScaling.checkWrite(name, 'SetDesiredCapacity');
   world.rules.autoScaling.setDesiredCapacity(name, desired);
   return {};
 };

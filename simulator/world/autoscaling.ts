@@ -3,7 +3,9 @@ import type { Ec2Rules } from './ec2';
 import type { EcsRules } from './ecs';
 import { ACCOUNT, AZS, REGION, type Group, type GroupInstance, type LifecycleAction, type LifecycleHook, type Termination } from './model';
 import type { SnsRules } from './sns';
+import { scalingActivityInProgress } from '../faults/errors';
 import type { WorldState } from './state';
+
 
 export interface GroupSpec {
   name: string;
@@ -317,5 +319,29 @@ export class AutoScalingRules {
       this.requestGroupPass(group.name);
     });
     this.requestGroupPass(group.name);
+  }
+
+  // ---------------------------------------------------------------- scaling activities
+
+  private readonly activityUntil = new Map<string, number>();
+
+  /**
+   * Auto Scaling refuses some writes while the group has a scaling activity in progress
+   * (`ScalingActivityInProgressFault`); the SDK does not retry it (aws-behaviour.md §3.2). Random
+   * refusals for a fault campaign, and `ResourceContentionFault`, come from
+   * simulator/faults/scaling-activity.ts in front of the world. This marks the group busy with an
+   * activity (a refresh, a deployment) for `durationMs`.
+   */
+  beginActivity(groupName: string, durationMs: number): void {
+    this.activityUntil.set(groupName, this.world.now() + durationMs);
+    this.world.record('group', 'scaling activity in progress', { group: groupName, untilMs: durationMs });
+  }
+
+  /** Throws the fault a write to the group gets now, if any. */
+  checkWrite(groupName: string, operation: 'TerminateInstanceInAutoScalingGroup' | 'SetDesiredCapacity' | 'SetInstanceProtection'): void {
+    // SetInstanceProtection is not refused for an activity (its API reference lists no such fault).
+    if (operation !== 'SetInstanceProtection' && (this.activityUntil.get(groupName) ?? 0) > this.world.now()) {
+      throw scalingActivityInProgress(`group ${groupName}`);
+    }
   }
 }

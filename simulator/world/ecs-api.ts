@@ -241,6 +241,11 @@ const listTasks: Operation = (world, input) => {
   }
   const desiredStatus = explicitStatus ?? 'RUNNING';
   if (!['RUNNING', 'PENDING', 'STOPPED'].includes(desiredStatus)) throw invalid('desiredStatus must be RUNNING, PENDING or STOPPED');
+  // A service the cluster does not have is an error, not an empty list
+  // (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ListTasks.html).
+  if (serviceName !== undefined && !cluster.services.has(serviceName.split('/').pop()!)) {
+    throw new AwsApiError('ServiceNotFoundException', 'Service not found.', 400);
+  }
   const instance = containerInstance !== undefined ? world.findContainerInstance(cluster, containerInstance) : undefined;
   if (containerInstance !== undefined && !instance) return { taskArns: [] };
   const candidates = instance ? world.tasksOn(instance) : [...cluster.tasks.values()];
@@ -320,7 +325,17 @@ const listServices: Operation = (world, input) => {
 
 // ---------------------------------------------------------------- attributes
 
-const ATTRIBUTE_NAME = /^[A-Za-z0-9_./@:-]{1,128}$/;
+/**
+ * Attribute names: 1–128 letters, digits, hyphens, underscores, forward or back slashes and periods;
+ * values: 1–128 letters, digits, hyphens, underscores, periods, at signs, slashes, back slashes,
+ * colons and spaces, not starting or ending with a space (aws-behaviour.md §3.1,
+ * https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Attribute.html).
+ */
+const ATTRIBUTE_NAME = /^[A-Za-z0-9_./\\-]{1,128}$/;
+const ATTRIBUTE_VALUE = /^(?! )[A-Za-z0-9_./\\@: -]{1,128}(?<! )$/;
+/** Custom attributes per container instance; the agent's own (`ecs.*`, `com.amazonaws.ecs.*`) are not counted (aws-behaviour.md §3.1). */
+export const CUSTOM_ATTRIBUTE_LIMIT = 10;
+const isCustomAttribute = (name: string) => !name.startsWith('ecs.') && !name.startsWith('com.amazonaws.ecs.');
 
 interface AttributeRef {
   name: string;
@@ -337,10 +352,10 @@ function readAttributes(input: ApiInput): AttributeRef[] {
     if (typeof item !== 'object' || item === null) throw invalid('attributes must be a list of structures');
     const attribute = item as Record<string, unknown>;
     if (typeof attribute.name !== 'string' || !ATTRIBUTE_NAME.test(attribute.name)) {
-      throw invalid('attribute name must be 1-128 letters, digits, hyphens, underscores, periods, at signs, slashes or colons');
+      throw invalid('attribute name must be 1-128 letters, digits, hyphens, underscores, periods, slashes or back slashes');
     }
-    if (attribute.value !== undefined && (typeof attribute.value !== 'string' || attribute.value.length > 128)) {
-      throw invalid('attribute value must be a string of at most 128 characters');
+    if (attribute.value !== undefined && (typeof attribute.value !== 'string' || !ATTRIBUTE_VALUE.test(attribute.value))) {
+      throw invalid('attribute value must be 1-128 letters, digits, hyphens, underscores, periods, at signs, slashes, back slashes, colons or inner spaces');
     }
     if (attribute.targetType !== undefined && attribute.targetType !== 'container-instance') {
       throw invalid('targetType must be container-instance');
@@ -362,6 +377,24 @@ const putAttributes: Operation = (world, input) => {
   const cluster = clusterOf(world, input);
   const attributes = readAttributes(input);
   const targets = attributes.map((attribute) => attributeTarget(world, cluster, attribute));
+  // The limit is checked for every target before anything is written: one full target fails the
+  // whole call and no attribute of it is set (aws-behaviour.md §3.1).
+  const after = new Map<ContainerInstance, Set<string>>();
+  attributes.forEach((attribute, index) => {
+    const target = targets[index]!;
+    const names = after.get(target) ?? new Set([...target.attributes.keys()].filter(isCustomAttribute));
+    if (isCustomAttribute(attribute.name)) names.add(attribute.name);
+    after.set(target, names);
+  });
+  for (const [target, names] of after) {
+    if (names.size > CUSTOM_ATTRIBUTE_LIMIT) {
+      throw new AwsApiError(
+        'AttributeLimitExceededException',
+        `You can apply up to ${CUSTOM_ATTRIBUTE_LIMIT} custom attributes per resource (${target.arn}).`,
+        400,
+      );
+    }
+  }
   for (const target of targets) world.beforeInstanceWrite(target);
   attributes.forEach((attribute, index) => {
     const target = targets[index]!;

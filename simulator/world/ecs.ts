@@ -1,4 +1,5 @@
 import { ACCOUNT, REGION, type Cluster, type ContainerInstance, type KilledTask, type Service, type Task } from './model';
+import { Random } from './random';
 import { containerInstanceArn, taskArn, type WorldState } from './state';
 
 export interface ClusterSpec {
@@ -43,7 +44,24 @@ export class EcsRules {
   private readonly daemonStopsScheduled = new Set<string>();
   private placingInitialTasks = false;
 
-  constructor(private readonly world: WorldState) {}
+  /** Labels operators put on instances, drawn from their own seed (WorldOptions.attributeSlotsFull). */
+  private readonly labelRandom: Random;
+
+  constructor(private readonly world: WorldState) {
+    this.labelRandom = new Random(world.attributeSlotsFull?.seed ?? 1);
+  }
+
+  /**
+   * Teams label instances with custom attributes, and a container instance holds at most 10 of
+   * them (aws-behaviour.md §3.1). With the fault on, a share of the instances registers with 8 to
+   * 10 labels already, so a suite that needs attribute slots finds 2, 1 or none free.
+   */
+  private operatorLabels(): Record<string, string> {
+    const fault = this.world.attributeSlotsFull;
+    if (!fault || !this.labelRandom.chance(fault.rate)) return {};
+    const count = this.labelRandom.int(8, 10);
+    return Object.fromEntries(Array.from({ length: count }, (_, index) => [`team.label-${index + 1}`, 'set-by-operator']));
+  }
 
   createCluster(spec: ClusterSpec): Cluster {
     const cluster: Cluster = {
@@ -70,7 +88,7 @@ export class EcsRules {
       registeredAt,
       registeredCpu: ec2.cpu,
       registeredMemory: ec2.memory,
-      attributes: new Map(Object.entries({ 'ecs.instance-type': ec2.instanceType, 'ecs.availability-zone': ec2.az, ...attributes })),
+      attributes: new Map(Object.entries({ 'ecs.instance-type': ec2.instanceType, 'ecs.availability-zone': ec2.az, ...this.operatorLabels(), ...attributes })),
       version: 1,
       ordinal: this.world.nextOrdinal(),
     };

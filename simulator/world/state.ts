@@ -68,6 +68,8 @@ export interface WorldOptions {
    * nextToken (a fault; off by default; aws-behaviour.md §3.1).
    */
   shortPageRate: number;
+  /** This share (0–1) of the container instances registers with 8–10 operator labels (custom attributes). */
+  attributeSlotsFull?: { rate: number; seed: number };
 }
 
 export const DEFAULT_TIMINGS: WorldTimings = {
@@ -91,6 +93,7 @@ export class WorldState {
   /** Draws for the read-lag and short-page faults only, so turning them on moves nothing else. */
   private readonly faultRandom: Random;
   private ordinals = 0;
+  readonly attributeSlotsFull: WorldOptions['attributeSlotsFull'];
 
   readonly clusters = new Map<string, Cluster>();
   readonly ec2 = new Map<string, Ec2Instance>();
@@ -122,6 +125,7 @@ export class WorldState {
     this.timings = { ...DEFAULT_TIMINGS, ...(options.timings ?? {}) };
     this.random = new Random(options.seed ?? 1);
     this.drainingToDraining = options.drainingToDraining ?? 'succeed';
+    this.attributeSlotsFull = options.attributeSlotsFull;
     this.readLagMs = options.readLagMs ?? { min: 0, max: 0 };
     this.taskListLagMs = options.taskListLagMs ?? this.readLagMs;
     this.shortPageRate = options.shortPageRate ?? 0;

@@ -10,7 +10,7 @@ const SEEDS = [1, 2];
 const RATES = [0.2];
 const results: CaseResult[] = [];
 
-jest.setTimeout(60_000);
+jest.setTimeout(120_000);
 
 describe('fault campaign (CI size)', () => {
   it.each(scenarioNames())('%s keeps every zero-count under faults', async (scenario) => {
@@ -29,6 +29,11 @@ describe('fault campaign (CI size)', () => {
 
   it('delivered duplicates somewhere in the campaign, and every lifecycle action ended before expiry', () => {
     expect(results.reduce((sum, r) => sum + r.injected.duplicateDeliveries, 0)).toBeGreaterThan(0);
+    // The AWS-behaviour faults were really met by the handlers, not only switched on.
+    const of = (fault: string) => results.filter((r) => r.fault === fault);
+    expect(of('attributes-full').reduce((sum, r) => sum + r.injected.attributeLimitAnswers, 0)).toBeGreaterThan(0);
+    expect(of('scaling-activity').reduce((sum, r) => sum + r.injected.groupBusyAnswers, 0)).toBeGreaterThan(0);
+    expect(of('eventbridge-duplicate-late').reduce((sum, r) => sum + r.injected.eventBridgeDuplicates, 0)).toBeGreaterThan(0);
     const expired = results.filter((r) => r.lifecycleActions.expired > 0).map((r) => `${r.scenario}/${r.fault}/${r.seed}`);
     expect(expired).toEqual([]);
   });
@@ -47,7 +52,8 @@ describe('violations', () => {
     invalidEventsWithWrites: 0,
     invalidEventsDelivered: 3,
     tasksDisrupted: 0,
-    injected: { serverErrors: 0, throttles: 0, bucketThrottles: 0, duplicateDeliveries: 0 },
+    injected: { serverErrors: 0, throttles: 0, bucketThrottles: 0, duplicateDeliveries: 0, attributeLimitAnswers: 0, groupBusyAnswers: 0, eventBridgeDuplicates: 0 },
+    sweepFailures: 0,
     handlerErrors: 0,
     awsCalls: 10,
     realMs: 1,
@@ -60,5 +66,9 @@ describe('violations', () => {
     ]);
     expect(violations({ ...clean, loopsNotEnded: 1, loopDetail: { ...clean.loopDetail, inFlight: 1 } })[0]).toMatch(/^1 loop\(s\) did not end/);
     expect(violations({ ...clean, invalidEventsWithWrites: 2 })).toEqual(['2 invalid event(s) caused a write']);
+    expect(violations({ ...clean, fault: 'attributes-full', sweepFailures: 1 })).toEqual(['1 sweep(s) failed under attributes-full, a fault of one instance']);
+    expect(violations({ ...clean, fault: 'scaling-activity', sweepFailures: 2 })).toEqual(['2 sweep(s) failed under scaling-activity, a fault of one instance']);
+    // Under server errors a sweep may fail; the next scheduled run takes over.
+    expect(violations({ ...clean, fault: '5xx', sweepFailures: 1 })).toEqual([]);
   });
 });

@@ -16,6 +16,7 @@ interface LambdaFunction {
   Handler: string;
   Timeout: number;
   MemorySize: number;
+  ReservedConcurrentExecutions?: number;
   Environment?: { Variables?: Record<string, string> };
 }
 type Template = { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
@@ -41,7 +42,15 @@ function variablesRead(loadConfig: (env: Env) => unknown): string[] {
   return [...read].sort();
 }
 
+interface EventInvokeConfig {
+  FunctionName: { Ref?: string };
+  Qualifier: string;
+  MaximumRetryAttempts?: number;
+  MaximumEventAgeInSeconds?: number;
+}
+
 let functions: Record<string, LambdaFunction>;
+let invokeConfigs: EventInvokeConfig[];
 let dir: string;
 
 beforeAll(() => {
@@ -55,6 +64,9 @@ beforeAll(() => {
     stdio: 'pipe',
   });
   const template = JSON.parse(readFileSync(join(dir, 'cloudformation-template-update-stack.json'), 'utf8')) as Template;
+  invokeConfigs = Object.values(template.Resources)
+    .filter((resource) => resource.Type === 'AWS::Lambda::EventInvokeConfig')
+    .map((resource) => resource.Properties as unknown as EventInvokeConfig);
   functions = Object.fromEntries(
     Object.entries(template.Resources)
       .filter(([, resource]) => resource.Type === 'AWS::Lambda::Function')
@@ -79,6 +91,19 @@ describe('function definitions against serverless.yml', () => {
         timeoutSeconds: definition.timeoutSeconds,
         memoryMb: definition.memoryMb,
       });
+    });
+
+    it('has the deployed asynchronous retries, maximum event age and reserved concurrency', () => {
+      // The simulator's Lambda runtime retries and drops events by these figures (simulator/runner/lambda.ts).
+      const configs = invokeConfigs.filter((config) => config.FunctionName.Ref === logicalId(definition.name));
+      expect(configs).toHaveLength(1);
+      const deployedAsync = {
+        // Lambda's defaults when the template leaves a field out: 2 retries, 21600 s.
+        maximumRetryAttempts: configs[0]!.MaximumRetryAttempts ?? 2,
+        maximumEventAgeSeconds: configs[0]!.MaximumEventAgeInSeconds ?? 21_600,
+        ...(deployed().ReservedConcurrentExecutions !== undefined ? { reservedConcurrency: deployed().ReservedConcurrentExecutions } : {}),
+      };
+      expect(deployedAsync).toEqual(definition.async);
     });
 
     it('is deployed with every variable its configuration reads, and with no other', () => {

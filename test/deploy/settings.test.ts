@@ -91,6 +91,11 @@ describe('stage settings', () => {
     expect(settings.notices).toContain(
       "spotInterruption: AWS_RETRY_MAX_DELAY_MS 8000 is not applied with AWS_RETRY_MODE adaptive (the SDK's adaptive strategy keeps its own backoff)",
     );
+    // 12 attempts under the SDK's 20 s cap: 131.5 s of backoff alone, more than the 90 s timeout.
+    expect(settings.notices).toContain(
+      'spotInterruption: one call\'s retries can last 143 s, more than its 90 s timeout (AWS_RETRY_MODE adaptive); a timed-out drain is retried by Lambda',
+    );
+    expect(settingsOf({}).notices.filter((notice) => notice.includes('retries can last'))).toEqual([]);
   });
 
   it('lets the shell turn a dry run on for every function, never off', () => {

@@ -125,6 +125,28 @@ describe('packaged template', () => {
     expect(JSON.stringify(update?.Condition)).toContain('cluster/prod-ecs');
   });
 
+  it('grants each ECS action on the resource type it authorizes on: ListTasks never on a cluster ARN (aws-behaviour.md §5)', () => {
+    // Actions whose resource type is the cluster; every other ECS action the suite calls authorizes on
+    // container instances or tasks ("*" with the ecs:cluster condition).
+    const CLUSTER_RESOURCE_ACTIONS = ['ecs:ListContainerInstances'];
+    for (const template of [defaultTemplate, scopedTemplate]) {
+      for (const [id] of roles()) {
+        for (const statement of statementsOf(template, id)) {
+          const actions = ([] as unknown[]).concat(statement.Action).map(String).filter((action) => action.startsWith('ecs:') && action !== 'ecs:ListClusters');
+          if (actions.length === 0) continue;
+          if (statement.Resource === '*') {
+            expect({ id, actions, condition: JSON.stringify(statement.Condition) }).toEqual({ id, actions, condition: expect.stringContaining('ecs:cluster') });
+          } else {
+            expect({ id, actions }).toEqual({ id, actions: actions.filter((action) => CLUSTER_RESOURCE_ACTIONS.includes(action)) });
+          }
+        }
+        const listTasks = statementsOf(template, id).filter((statement) => ([] as unknown[]).concat(statement.Action).includes('ecs:ListTasks'));
+        if (id === 'SpotInterruptionRole' || listTasks.length === 0) continue;
+        expect(listTasks.map((statement) => statement.Resource)).toEqual(['*']);
+      }
+    }
+  });
+
   it('grants ListClusters only when no cluster is configured', () => {
     expect(JSON.stringify(statementsOf(defaultTemplate, 'SpotInterruptionRole'))).toContain('ecs:ListClusters');
   });

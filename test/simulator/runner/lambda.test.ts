@@ -53,6 +53,35 @@ describe('LambdaRuntime: asynchronous invocations on the virtual clock', () => {
     expect(lambdas.stats().spotInterruption).toMatchObject({ invocations: 3, errors: 3, retries: 2, ok: 0 });
   });
 
+  it('does not retry a function deployed with maximumRetryAttempts 0 (the sweeper)', async () => {
+    const { clock, lambdas } = runtime();
+    lambdas.register({ name: SCALE_IN_SWEEPER, timeoutMs: 300_000, maximumRetryAttempts: 0, handler: async () => Promise.reject(new Error('5xx')) });
+    lambdas.invoke(SCALE_IN_SWEEPER, {});
+    await clock.runUntil(3_600_000);
+    expect(lambdas.invocations.map((invocation) => [invocation.attempt, invocation.outcome])).toEqual([[1, 'error']]);
+  });
+
+  it('drops an event instead of retrying it once it would be older than its maximum event age', async () => {
+    const { clock, lambdas } = runtime();
+    lambdas.register({
+      name: SPOT_INTERRUPTION,
+      // Long attempts: the second ends at 60 s + 60 s + 30 s, so a retry two minutes later would start at 270 s.
+      timeoutMs: 30_000,
+      maximumRetryAttempts: 2,
+      maximumEventAgeMs: 200_000,
+      handler: async () => {
+        await clock.sleep(60_000);
+        throw new Error('fails');
+      },
+    });
+    lambdas.invoke(SPOT_INTERRUPTION, { id: 'e1' });
+    await clock.runUntil(3_600_000);
+    expect(lambdas.invocations.map((invocation) => [invocation.attempt, invocation.startedAt, invocation.queuedAt])).toEqual([
+      [1, 0, 0],
+      [2, 90_000, 0],
+    ]);
+  });
+
   it('stops retrying once an attempt succeeds', async () => {
     const { clock, lambdas } = runtime();
     let attempts = 0;

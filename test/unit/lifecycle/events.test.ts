@@ -80,6 +80,9 @@ describe('parseLifecycleRecord', () => {
     ['an unknown message', recordWith({ hello: 'world' }), 'unknown-message'],
     ['a bad instance id', recordWith({ ...terminating(), EC2InstanceId: 'i-xyz; rm -rf' }), 'malformed-notification'],
     ['a numeric group name', recordWith({ ...terminating(), AutoScalingGroupName: 42 }), 'malformed-notification'],
+    // Auto Scaling takes only 36-character tokens: another could never complete the action (aws-behaviour.md §3.2).
+    ['a token of 35 characters', recordWith({ ...terminating(), LifecycleActionToken: '465e0162-e6af-4786-b4e8-bb544ae5879' }), 'malformed-notification'],
+    ['a token of 40 characters', recordWith({ ...terminating(), LifecycleActionToken: '465e0162-e6af-4786-b4e8-bb544ae58790abcd' }), 'malformed-notification'],
     ['a requeue of an unknown version', recordWith({ ...requeue(), version: 2 }), 'unsupported-version'],
     ['a requeue without version', recordWith({ ...requeue(), version: undefined }), 'unsupported-version'],
     ['a requeue with a negative attempt', recordWith({ ...requeue(), attempt: -1 }), 'malformed-requeue'],
