@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { EC2_INSTANCE_ID, type DrainSignal, type DrainSignalKind, type ParseOutcome } from './types';
+import { isRegionName } from '../aws/partitions';
 
 export const SPOT_INTERRUPTION = 'EC2 Spot Instance Interruption Warning';
 export const REBALANCE_RECOMMENDATION = 'EC2 Instance Rebalance Recommendation';
@@ -24,7 +25,7 @@ const envelope = z.object({
   source: z.string().min(1),
   account: z.string().regex(/^\d{12}$/, 'is not a 12-digit account id'),
   time: z.string().refine((value) => !Number.isNaN(Date.parse(value)), 'is not a timestamp'),
-  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'is not a Region name'),
+  region: z.string().refine(isRegionName, 'is not a Region name'),
   resources: z.array(z.string()).optional(),
   detail: z.record(z.string(), z.unknown()),
 });

@@ -73,6 +73,12 @@ describe('parseEc2Event: handled kinds', () => {
     ['cn-north-1'],
     ['ap-southeast-4'],
     ['il-central-1'],
+    // Every partition (lib/aws/partitions.ts): the EU sovereign cloud and the isolated Regions too.
+    ['eusc-de-east-1'],
+    ['us-iso-east-1'],
+    ['us-isob-east-1'],
+    ['us-isof-south-1'],
+    ['eu-isoe-west-1'],
   ])('accepts events from %s', (region) => {
     expect(parseEc2Event({ ...fixture('spot-interruption-terminate.json'), region }, ALL_OFF).outcome).toBe('signal');
   });
