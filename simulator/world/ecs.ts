@@ -1,5 +1,6 @@
 import { ACCOUNT, REGION, type Cluster, type ContainerInstance, type KilledTask, type Service, type Task } from './model';
 import { containerInstanceArn, taskArn, type WorldState } from './state';
+import { ZONE_ATTRIBUTE, serviceZoneSpread } from './zones';
 
 export interface ClusterSpec {
   name: string;
@@ -283,20 +284,29 @@ export class EcsRules {
 
   /**
    * Placement: ACTIVE instances with a connected agent and enough free CPU and memory only (never
-   * DRAINING); spread over instances by the service's task count, then the most free CPU.
+   * DRAINING); spread over zones by the service's task count (zones.ts, serviceZoneSpread), then
+   * over instances by the service's task count, then the most free CPU.
    */
   private chooseInstance(cluster: Cluster, service: Service, live: readonly Task[]): ContainerInstance | undefined {
     const perInstance = new Map<string, number>();
     for (const task of live) perInstance.set(task.containerInstanceArn, (perInstance.get(task.containerInstanceArn) ?? 0) + 1);
-    let best: { instance: ContainerInstance; count: number; freeCpu: number } | undefined;
+    const perZone = serviceZoneSpread(cluster, live);
+    let best: { instance: ContainerInstance; zoneCount: number; count: number; freeCpu: number } | undefined;
     for (const instance of cluster.instances.values()) {
       if (instance.status !== 'ACTIVE' || !instance.agentConnected) continue;
       const used = this.world.usage(instance);
       const freeCpu = instance.registeredCpu - used.cpu;
       const freeMemory = instance.registeredMemory - used.memory;
       if (freeCpu < service.cpu || freeMemory < service.memory) continue;
+      const zoneCount = perZone.get(instance.attributes.get(ZONE_ATTRIBUTE) ?? '') ?? 0;
       const count = perInstance.get(instance.arn) ?? 0;
-      if (!best || count < best.count || (count === best.count && freeCpu > best.freeCpu)) best = { instance, count, freeCpu };
+      if (
+        !best ||
+        zoneCount < best.zoneCount ||
+        (zoneCount === best.zoneCount && (count < best.count || (count === best.count && freeCpu > best.freeCpu)))
+      ) {
+        best = { instance, zoneCount, count, freeCpu };
+      }
     }
     return best?.instance;
   }
