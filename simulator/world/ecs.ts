@@ -138,6 +138,17 @@ export class EcsRules {
     this.requestSchedulerPass(cluster.name);
   }
 
+  /** A new desired count for a replica service (as UpdateService sets it); the scheduler adds or stops tasks. */
+  setServiceDesiredCount(clusterName: string, serviceName: string, desiredCount: number): void {
+    const cluster = this.world.cluster(clusterName);
+    const service = cluster.services.get(serviceName);
+    if (!service || service.strategy !== 'REPLICA') throw new Error(`unknown replica service ${serviceName}`);
+    if (service.desiredCount === desiredCount) return;
+    this.world.record('service', 'desired count set', { cluster: cluster.name, service: service.name, from: service.desiredCount, to: desiredCount });
+    service.desiredCount = desiredCount;
+    this.requestSchedulerPass(cluster.name);
+  }
+
   setContainerInstanceStatus(instance: ContainerInstance, status: 'ACTIVE' | 'DRAINING'): void {
     if (instance.status === status) return;
     instance.status = status;
