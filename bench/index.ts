@@ -14,6 +14,7 @@ const BENCHMARKS: Array<[string, string]> = [
   ['Lifecycle drainer', 'lifecycle.ts'],
   ['Sweeper at scale', 'sweeper-scale.ts'],
   ['Sweeper scenarios at 2,000 instances', 'sweeper.ts'],
+  ['Sweeper over a day of diurnal load', 'sweeper-day.ts'],
   ['Bundles and cold init', 'bundles.ts'],
 ];
 

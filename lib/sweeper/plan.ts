@@ -344,7 +344,11 @@ export class GroupBudget {
     Object.assign(this.groups, groups);
     for (const group of Object.values(groups)) {
       for (const member of group.members ?? []) {
-        if (member.lifecycleState === 'InService' && member.availabilityZone) this.member(group.autoScalingGroupName, member.availabilityZone, member.instanceId);
+        // Launches still Pending count in their zone: they will be in service when a removal lands,
+        // and Auto Scaling sent them there because that zone was short.
+        if ((member.lifecycleState === 'InService' || member.lifecycleState.startsWith('Pending')) && member.availabilityZone) {
+          this.member(group.autoScalingGroupName, member.availabilityZone, member.instanceId);
+        }
       }
     }
     for (const instance of instances) {
@@ -440,6 +444,11 @@ function finishStep(
     return { ...base, action: 'wait', reason: 'tasks-remaining' };
   }
   if (!budget.canRemove(groupName, units)) return { ...base, action: 'reactivate', reason: 'group-at-minimum' };
+  // Zones change while an instance drains (Auto Scaling launches in the zone with the fewest
+  // instances, and the draining instance still counts there): terminating it now could leave its
+  // zone two below another, and AZRebalance would then terminate a busy instance without a drain
+  // (aws-behaviour.md §7). It goes back into service instead.
+  if (!budget.zoneAllows(groupName, zoneOf(instance))) return { ...base, action: 'reactivate', reason: 'zone-balance' };
   take();
   return { ...base, action: 'terminate', reason: 'drained' };
 }

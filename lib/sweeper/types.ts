@@ -144,7 +144,7 @@ export interface Skipped {
 }
 
 export type FinishAction = 'terminate' | 'reactivate' | 'wait';
-export type FinishReason = 'drained' | 'tasks-remaining' | 'terminating' | 'drain-timed-out' | 'group-at-minimum' | 'not-in-group';
+export type FinishReason = 'drained' | 'tasks-remaining' | 'terminating' | 'drain-timed-out' | 'group-at-minimum' | 'not-in-group' | 'zone-balance';
 
 /** What to do with an instance this sweeper drained in an earlier run. */
 export interface FinishStep {

@@ -1,4 +1,6 @@
 import type { Scenario, ScenarioEvent } from '../scenarios/load';
+import { scheduleDiurnal } from '../world/diurnal';
+import { ReservationStepPolicy } from '../world/step-scaling';
 import type { World } from '../world/world';
 import type { FunctionName } from './lambda';
 
@@ -29,6 +31,9 @@ export function populateWorld(world: World, scenario: Scenario, options: Populat
       spot: group.spot,
       ageSeconds: group.ageMinutes * 60,
       instanceIds: group.instanceIds,
+      ...(group.zones ? { zones: group.zones } : {}),
+      ...(group.azRebalance ? { azRebalance: true } : {}),
+      ...(group.mixedInstances ? { mixedInstances: group.mixedInstances } : {}),
     });
   }
   // Standalone tasks first: they were there before the services' tasks filled the instances.
@@ -59,6 +64,12 @@ export function populateWorld(world: World, scenario: Scenario, options: Populat
     });
   }
   if (options.events === false) return;
+  const end = options.start + scenario.durationMinutes * 60_000;
+  for (const group of scenario.groups) {
+    if (!group.stepScaling) continue;
+    new ReservationStepPolicy(world, world.rules.autoScaling, { groupName: group.name, cluster: group.cluster, ...group.stepScaling }).start(end);
+  }
+  for (const load of scenario.diurnal) scheduleDiurnal(world, world.rules.ecs, load, end);
   for (const event of scenario.events) {
     world.clock.schedule(options.start + event.atSeconds * 1000, () => applyEvent(world, event, options));
   }

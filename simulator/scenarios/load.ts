@@ -30,6 +30,26 @@ const groupSchema = z.object({
   /** Fixed ids for the first instances (e.g. the id of a fixture event). */
   instanceIds: z.array(z.string().regex(/^i-[0-9a-f]{8}([0-9a-f]{9})?$/)).default([]),
   hook: hookSchema.optional(),
+  /** Availability Zones of the group: instances spread evenly over them (simulator/world/zones.ts). */
+  zones: z.array(z.string().regex(/^[a-z]{2}-[a-z]+-\d[a-z]$/)).min(1).max(6).optional(),
+  /** AZRebalance (on by default in AWS, off by default here so older scenarios keep their figures). */
+  azRebalance: z.boolean().default(false),
+  /** Weighted instance types in priority order: min/desired/max are then capacity units. */
+  mixedInstances: z
+    .array(z.object({ type: z.string().min(1), cpu: positive, memory: positive, weight: z.number().int().min(1).max(999) }))
+    .min(1)
+    .optional(),
+  /** A scale-out-only step policy on the cluster's reservation (simulator/world/step-scaling.ts). */
+  stepScaling: z
+    .object({
+      thresholdPercent: z.number().min(1).max(100).optional(),
+      minFreeCpu: nonNegative.optional(),
+      minFreeMemory: nonNegative.optional(),
+      stepUnits: positive,
+      periodSeconds: positive.default(60),
+      warmupSeconds: nonNegative.default(300),
+    })
+    .optional(),
 });
 
 const serviceSchema = z.object({
@@ -61,6 +81,16 @@ const standaloneSchema = z.object({
   stopSeconds: nonNegative.default(30),
   /** The task ends by itself after this long (a batch job); unset: it runs until stopped. */
   runSeconds: positive.optional(),
+});
+
+/** A service whose desired count follows a day curve (simulator/world/diurnal.ts). */
+const diurnalSchema = z.object({
+  cluster: z.string().min(1),
+  service: z.string().min(1),
+  night: nonNegative,
+  peak: nonNegative,
+  peakHour: z.number().min(0).max(24),
+  stepMinutes: positive.default(15),
 });
 
 const handlerSchema = z.object({
@@ -162,6 +192,7 @@ export const scenarioSchema = z
     groups: z.array(groupSchema).default([]),
     services: z.array(serviceSchema).default([]),
     standaloneTasks: z.array(standaloneSchema).default([]),
+    diurnal: z.array(diurnalSchema).default([]),
     handlers: z
       .object({
         spotInterruption: handlerSchema.extend({ sqs: sqsDeliverySchema.optional() }).default({ enabled: true, env: {} }),
@@ -204,6 +235,9 @@ export const scenarioSchema = z
     });
     scenario.services.forEach((service, index) => {
       if (!clusters.has(service.cluster)) ctx.addIssue({ code: 'custom', path: ['services', index, 'cluster'], message: `unknown cluster ${service.cluster}` });
+    });
+    scenario.diurnal.forEach((load, index) => {
+      if (!services.has(`${load.cluster}/${load.service}`)) ctx.addIssue({ code: 'custom', path: ['diurnal', index, 'service'], message: `unknown service ${load.service}` });
     });
     scenario.standaloneTasks.forEach((task, index) => {
       if (!groups.has(task.group)) ctx.addIssue({ code: 'custom', path: ['standaloneTasks', index, 'group'], message: `unknown group ${task.group}` });

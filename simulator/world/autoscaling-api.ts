@@ -2,6 +2,7 @@ import { AwsApiError, type ApiInput, type ApiOutput } from '../api';
 import { chunkLimit, paginate, readBoolean, readInteger, readString, readStrings } from './input';
 import type { Group, GroupInstance, LifecycleAction } from './model';
 import type { Operation, RuledWorld as World } from './rules';
+import { unitsOfMember, zonesOf } from './zones';
 
 /**
  * Auto Scaling operations with the limits and errors of aws-behaviour.md §3.2: every refusal is a
@@ -30,6 +31,8 @@ function instanceOutput(world: World, group: Group, member: GroupInstance, withG
     LifecycleState: member.lifecycleState,
     HealthStatus: withGroup ? member.healthStatus.toUpperCase() : member.healthStatus,
     ProtectedFromScaleIn: member.protectedFromScaleIn,
+    // Reported for groups with instance weights only, as a string (AutoScalingInstanceDetails).
+    ...(group.mixedInstances ? { WeightedCapacity: String(member.weight ?? 1) } : {}),
     LaunchTemplate: { LaunchTemplateId: 'lt-0123456789abcdef0', LaunchTemplateName: `${group.name}-template`, Version: '1' },
   };
 }
@@ -72,7 +75,7 @@ const describeAutoScalingGroups: Operation = (world, input) => {
       MaxSize: group.maxSize,
       DesiredCapacity: group.desiredCapacity,
       DefaultCooldown: 300,
-      AvailabilityZones: ['us-east-1a', 'us-east-1b', 'us-east-1c'],
+      AvailabilityZones: [...zonesOf(group)],
       HealthCheckType: 'EC2',
       HealthCheckGracePeriod: 300,
       CreatedTime: new Date(group.createdAt),
@@ -214,12 +217,18 @@ const terminateInstanceInAutoScalingGroup: Operation = (world, input) => {
     return { Activity: activity(world, group, description, cause) };
   }
   if (decrement) {
-    if (group.desiredCapacity <= group.minSize) {
-      throw validation(
-        `Currently, desiredSize equals minSize (${group.minSize}). Terminating instance without replacement will violate group's min size constraint. Either set shouldDecrementDesiredCapacity flag to false or lower group's min size.`,
-      );
+    // With instance weights, desired capacity drops by the instance's weight, and a request that
+    // would take it below the minimum (in capacity units) is refused (docs/aws-behaviour.md §7).
+    const units = unitsOfMember(instance);
+    if (group.desiredCapacity - units < group.minSize) {
+      const message =
+        group.desiredCapacity <= group.minSize
+          ? `Currently, desiredSize equals minSize (${group.minSize}). Terminating instance without replacement will violate group's min size constraint. Either set shouldDecrementDesiredCapacity flag to false or lower group's min size.`
+          : `Terminating instance ${instanceId} (weight ${units}) without replacement would take desired capacity ${group.desiredCapacity} below the group's min size (${group.minSize}). Either set shouldDecrementDesiredCapacity flag to false or lower group's min size.`;
+      world.refusedTerminations.push({ at: world.now(), groupName: group.name, ec2InstanceId: instanceId, message });
+      throw validation(message);
     }
-    group.desiredCapacity -= 1;
+    group.desiredCapacity -= units;
   }
   world.record('group', 'instance termination requested', { group: group.name, ec2InstanceId: instanceId, decrement });
   // Protection from scale-in does not block this call (aws-behaviour.md §3.2).

@@ -1,10 +1,11 @@
 import { AwsApiError } from '../api';
 import type { Ec2Rules } from './ec2';
 import type { EcsRules } from './ecs';
-import { ACCOUNT, AZS, REGION, type Group, type GroupInstance, type LifecycleAction, type LifecycleHook, type Termination } from './model';
+import { ACCOUNT, REGION, type InstanceTypeOverride, type Group, type GroupInstance, type LifecycleAction, type LifecycleHook, type Termination } from './model';
 import type { SnsRules } from './sns';
 import { scalingActivityInProgress } from '../faults/errors';
 import type { WorldState } from './state';
+import { capacityUnits, defaultTerminationOrder, inCapacity, launchType, launchZone, rebalanceStep, unitsOfMember } from './zones';
 
 
 export interface GroupSpec {
@@ -21,6 +22,12 @@ export interface GroupSpec {
   tags?: Record<string, string>;
   /** Fixed ids for the first instances; the rest get seeded random ids. */
   instanceIds?: string[];
+  /** The group's zones: instances are spread over them evenly (zones.ts). */
+  zones?: string[];
+  /** AZRebalance on (zones.ts). */
+  azRebalance?: boolean;
+  /** Weighted instance types, in priority order: sizes are then capacity units (zones.ts). */
+  mixedInstances?: InstanceTypeOverride[];
 }
 export interface HookSpec {
   groupName: string;
@@ -62,16 +69,22 @@ export class AutoScalingRules {
       hooks: new Map(),
       createdAt: this.world.now(),
       tags: Object.entries(spec.tags ?? {}).map(([key, value]) => ({ key, value })),
+      ...(spec.zones ? { zones: [...spec.zones] } : {}),
+      ...(spec.azRebalance ? { azRebalance: true } : {}),
+      ...(spec.mixedInstances ? { mixedInstances: spec.mixedInstances.map((override) => ({ ...override })) } : {}),
     };
     this.world.groups.set(group.name, group);
-    for (let index = 0; index < spec.desiredCapacity; index += 1) {
+    // Desired capacity is in capacity units when the group has weights (one unit per instance otherwise).
+    for (let index = 0, units = 0; units < spec.desiredCapacity; index += 1) {
+      const type = launchType(group, spec.desiredCapacity - units);
       const instance = this.ec2.addInstance({
         cluster: spec.cluster,
-        cpu: spec.instanceCpu,
-        memory: spec.instanceMemory,
-        instanceType: group.instanceType,
+        cpu: type?.cpu ?? spec.instanceCpu,
+        memory: type?.memory ?? spec.instanceMemory,
+        instanceType: type?.type ?? group.instanceType,
         spot: group.spot,
         groupName: group.name,
+        ...(group.zones ? { az: launchZone(this.world, group) } : {}),
         ...(spec.ageSeconds !== undefined ? { ageSeconds: spec.ageSeconds } : {}),
         ...(spec.instanceIds?.[index] ? { id: spec.instanceIds[index] } : {}),
       });
@@ -81,7 +94,9 @@ export class AutoScalingRules {
         healthStatus: 'Healthy',
         protectedFromScaleIn: false,
         launchedAt: this.world.ec2.get(instance.ec2InstanceId)!.launchedAt,
+        ...(type ? { weight: type.weight } : {}),
       });
+      units += type?.weight ?? 1;
     }
     return group;
   }
@@ -148,39 +163,62 @@ export class AutoScalingRules {
   }
 
   private runGroup(group: Group): void {
-    const inCapacity = [...group.instances.values()].filter(
-      (instance) => instance.lifecycleState === 'Pending' || instance.lifecycleState === 'InService',
-    );
-    if (inCapacity.length < group.desiredCapacity) {
-      for (let count = inCapacity.length; count < group.desiredCapacity; count += 1) this.launch(group);
-    } else if (inCapacity.length > group.desiredCapacity) {
+    // Capacity in units (one per instance without weights, zones.ts).
+    const capacity = capacityUnits(group);
+    if (capacity < group.desiredCapacity) {
+      for (let units = capacity; units < group.desiredCapacity; ) units += this.launch(group, undefined, group.desiredCapacity - units);
+    } else if (capacity > group.desiredCapacity) {
       // Scale-in skips protected instances; with every instance protected nothing terminates
-      // (aws-behaviour.md §3.2, SetInstanceProtection).
-      const candidates = inCapacity
-        .filter((instance) => instance.lifecycleState === 'InService' && !instance.protectedFromScaleIn)
-        .sort((a, b) => a.launchedAt - b.launchedAt || a.id.localeCompare(b.id));
-      for (const instance of candidates.slice(0, inCapacity.length - group.desiredCapacity)) {
+      // (aws-behaviour.md §3.2, SetInstanceProtection). Groups with their own zone list follow the
+      // default termination policy (zones.ts); the others keep the oldest-first order.
+      const eligible = inCapacity(group).filter(
+        (instance) => instance.lifecycleState === 'InService' && !instance.protectedFromScaleIn && instance.id !== group.rebalance?.launchedId,
+      );
+      const candidates = group.zones
+        ? defaultTerminationOrder(this.world, group, eligible)
+        : eligible.sort((a, b) => a.launchedAt - b.launchedAt || a.id.localeCompare(b.id));
+      let units = capacity;
+      for (const instance of candidates) {
+        if (units - unitsOfMember(instance) < group.desiredCapacity) continue;
+        units -= unitsOfMember(instance);
         this.beginTermination(group, instance, 'scale-in');
       }
     }
+    rebalanceStep(this.world, group, {
+      launch: (target, zone) => {
+        this.launch(target, zone, 1);
+        return [...target.instances.keys()].pop()!;
+      },
+      terminate: (target, member) => this.beginTermination(target, member, 'az-rebalance'),
+    });
   }
 
-  private launch(group: Group): void {
+  /** Launches one instance (in `zone`, else the group's emptiest zone); returns its capacity units. */
+  private launch(group: Group, zone?: string, missingUnits = 1): number {
     const id = `i-${this.world.random.hex(17)}`;
     const now = this.world.now();
+    const type = launchType(group, missingUnits);
     this.world.ec2.set(id, {
       id,
       state: 'pending',
-      instanceType: group.instanceType,
+      instanceType: type?.type ?? group.instanceType,
       spot: group.spot,
-      az: AZS[this.world.ec2.size % AZS.length]!,
+      // Auto Scaling launches in the zone with the fewest of the group's instances (zones.ts).
+      az: zone ?? launchZone(this.world, group),
       launchedAt: now,
       cluster: group.cluster,
       groupName: group.name,
-      cpu: group.instanceCpu,
-      memory: group.instanceMemory,
+      cpu: type?.cpu ?? group.instanceCpu,
+      memory: type?.memory ?? group.instanceMemory,
     });
-    const member: GroupInstance = { id, lifecycleState: 'Pending', healthStatus: 'Healthy', protectedFromScaleIn: false, launchedAt: now };
+    const member: GroupInstance = {
+      id,
+      lifecycleState: 'Pending',
+      healthStatus: 'Healthy',
+      protectedFromScaleIn: false,
+      launchedAt: now,
+      ...(type ? { weight: type.weight } : {}),
+    };
     group.instances.set(id, member);
     this.world.record('group', 'instance launched', { group: group.name, ec2InstanceId: id });
     this.world.clock.schedule(now + this.world.timings.bootMs, () => {
@@ -189,7 +227,10 @@ export class AutoScalingRules {
       ec2.state = 'running';
       if (member.lifecycleState === 'Pending') member.lifecycleState = 'InService';
       this.ecs.register(id, this.world.now());
+      // An AZRebalance waits for its launch to be in service before it terminates.
+      if (group.azRebalance) this.requestGroupPass(group.name);
     });
+    return type?.weight ?? 1;
   }
 
   /** Termination: through every termination hook (Terminating:Wait), else straight to Proceed. */
@@ -198,6 +239,7 @@ export class AutoScalingRules {
     const hooks = [...group.hooks.values()].filter((hook) => hook.transition === 'autoscaling:EC2_INSTANCE_TERMINATING');
     this.world.record('group', 'instance terminating', { group: group.name, ec2InstanceId: member.id, cause, hooks: hooks.length });
     this.world.pendingCause.set(member.id, cause);
+    group.lastDeparture = { at: this.world.now(), ec2InstanceId: member.id, cause };
     if (hooks.length === 0) {
       member.lifecycleState = 'Terminating';
       this.proceed(group, member);

@@ -13,6 +13,8 @@ export interface InstanceSpec {
   ageSeconds?: number;
   attributes?: Record<string, string>;
   id?: string;
+  /** Its Availability Zone; unset: the Region's zones in turn. */
+  az?: string;
 }
 
 /** EC2: instances launching, registering with their cluster, and going away. */
@@ -32,7 +34,7 @@ export class Ec2Rules {
       state: 'running',
       instanceType: spec.instanceType ?? 'm5.large',
       spot: spec.spot ?? false,
-      az: AZS[this.world.ec2.size % AZS.length]!,
+      az: spec.az ?? AZS[this.world.ec2.size % AZS.length]!,
       launchedAt,
       cluster: cluster.name,
       ...(spec.groupName ? { groupName: spec.groupName } : {}),

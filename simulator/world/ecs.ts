@@ -1,6 +1,7 @@
 import { ACCOUNT, REGION, type Cluster, type ContainerInstance, type KilledTask, type Service, type Task } from './model';
 import { Random } from './random';
 import { containerInstanceArn, taskArn, type WorldState } from './state';
+import { ZONE_ATTRIBUTE, serviceZoneSpread } from './zones';
 
 export interface ClusterSpec {
   name: string;
@@ -206,6 +207,17 @@ export class EcsRules {
     this.requestSchedulerPass(cluster.name);
   }
 
+  /** A new desired count for a replica service (as UpdateService sets it); the scheduler adds or stops tasks. */
+  setServiceDesiredCount(clusterName: string, serviceName: string, desiredCount: number): void {
+    const cluster = this.world.cluster(clusterName);
+    const service = cluster.services.get(serviceName);
+    if (!service || service.strategy !== 'REPLICA') throw new Error(`unknown replica service ${serviceName}`);
+    if (service.desiredCount === desiredCount) return;
+    this.world.record('service', 'desired count set', { cluster: cluster.name, service: service.name, from: service.desiredCount, to: desiredCount });
+    service.desiredCount = desiredCount;
+    this.requestSchedulerPass(cluster.name);
+  }
+
   setContainerInstanceStatus(instance: ContainerInstance, status: 'ACTIVE' | 'DRAINING'): void {
     if (instance.status === status) return;
     this.world.beforeInstanceWrite(instance);
@@ -366,20 +378,29 @@ export class EcsRules {
 
   /**
    * Placement: ACTIVE instances with a connected agent and enough free CPU and memory only (never
-   * DRAINING); spread over instances by the service's task count, then the most free CPU.
+   * DRAINING); spread over zones by the service's task count (zones.ts, serviceZoneSpread), then
+   * over instances by the service's task count, then the most free CPU.
    */
   private chooseInstance(cluster: Cluster, service: Service, live: readonly Task[]): ContainerInstance | undefined {
     const perInstance = new Map<string, number>();
     for (const task of live) perInstance.set(task.containerInstanceArn, (perInstance.get(task.containerInstanceArn) ?? 0) + 1);
-    let best: { instance: ContainerInstance; count: number; freeCpu: number } | undefined;
+    const perZone = serviceZoneSpread(cluster, live);
+    let best: { instance: ContainerInstance; zoneCount: number; count: number; freeCpu: number } | undefined;
     for (const instance of cluster.instances.values()) {
       if (instance.status !== 'ACTIVE' || !instance.agentConnected) continue;
       const used = this.world.usage(instance);
       const freeCpu = instance.registeredCpu - used.cpu;
       const freeMemory = instance.registeredMemory - used.memory;
       if (freeCpu < service.cpu || freeMemory < service.memory) continue;
+      const zoneCount = perZone.get(instance.attributes.get(ZONE_ATTRIBUTE) ?? '') ?? 0;
       const count = perInstance.get(instance.arn) ?? 0;
-      if (!best || count < best.count || (count === best.count && freeCpu > best.freeCpu)) best = { instance, count, freeCpu };
+      if (
+        !best ||
+        zoneCount < best.zoneCount ||
+        (zoneCount === best.zoneCount && (count < best.count || (count === best.count && freeCpu > best.freeCpu)))
+      ) {
+        best = { instance, zoneCount, count, freeCpu };
+      }
     }
     return best?.instance;
   }

@@ -120,6 +120,16 @@ export interface GroupInstance {
   healthStatus: 'Healthy' | 'Unhealthy';
   protectedFromScaleIn: boolean;
   launchedAt: number;
+  /** Capacity units the instance counts for in a group with instance weights (zones.ts). */
+  weight?: number;
+}
+
+/** One instance type of a mixed-instances group, with the capacity units it counts for (zones.ts). */
+export interface InstanceTypeOverride {
+  type: string;
+  cpu: number;
+  memory: number;
+  weight: number;
 }
 
 export interface LifecycleHook {
@@ -148,6 +158,36 @@ export interface Group {
   hooks: Map<string, LifecycleHook>;
   createdAt: number;
   tags: { key: string; value: string }[];
+  /** The group's Availability Zones; unset: the Region's three, with the simulator's historic round-robin placement. */
+  zones?: string[];
+  /** AZRebalance (on by default in AWS; opt-in here so older scenarios keep their figures). */
+  azRebalance?: boolean;
+  /** Instance types with weights: Min/Desired/Max are then capacity units (zones.ts). */
+  mixedInstances?: InstanceTypeOverride[];
+  /** An AZRebalance under way: the instance launched in the short zone, not yet matched by a termination. */
+  rebalance?: { launchedId: string; fromZone: string; causedBy: Termination['cause'] | 'unknown' };
+  /** The last instance that left the group (for attributing an AZRebalance). */
+  lastDeparture?: { at: number; ec2InstanceId: string; cause: Termination['cause'] };
+}
+
+/** An AZRebalance of a group: launched in the short zone, then terminated in the long one. */
+export interface AzRebalanceRecord {
+  at: number;
+  groupName: string;
+  launchedIn: string;
+  launchedId: string;
+  terminatedIn?: string;
+  terminatedId?: string;
+  /** The cause of the departure that left the zones unbalanced. */
+  causedBy: Termination['cause'] | 'unknown';
+}
+
+/** A TerminateInstanceInAutoScalingGroup request Auto Scaling refused. */
+export interface RefusedTermination {
+  at: number;
+  groupName: string;
+  ec2InstanceId: string;
+  message: string;
 }
 
 export type LifecycleActionState = 'active' | 'completed' | 'expired' | 'global-timeout';
@@ -201,7 +241,7 @@ export interface KilledTask {
 export interface Termination {
   at: number;
   ec2InstanceId: string;
-  cause: 'scale-in' | 'terminate-api' | 'spot-interruption' | 'unhealthy' | 'scenario';
+  cause: 'scale-in' | 'terminate-api' | 'spot-interruption' | 'unhealthy' | 'scenario' | 'az-rebalance';
   groupName?: string;
   /** Non-daemon tasks not yet STOPPED when the instance went away. */
   unstoppedTasks: number;

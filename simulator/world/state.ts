@@ -15,6 +15,8 @@ import {
   type StoredDatum,
   type Task,
   type Termination,
+  type AzRebalanceRecord,
+  type RefusedTermination,
   type TimelineEntry,
   type Topic,
 } from './model';
@@ -108,6 +110,10 @@ export class WorldState {
   readonly terminations: Termination[] = [];
   /** Container instances set DRAINING (by anyone), in order. */
   readonly drains: { at: number; containerInstanceArn: string; ec2InstanceId: string }[] = [];
+  /** AZRebalance activities of groups with zones (zones.ts). */
+  readonly azRebalances: AzRebalanceRecord[] = [];
+  /** TerminateInstanceInAutoScalingGroup requests refused with a ValidationError. */
+  readonly refusedTerminations: RefusedTermination[] = [];
 
   private readonly busListeners: ((event: BusEvent) => void)[] = [];
   readonly topicListeners = new Map<string, ((record: SnsRecord) => void)[]>();

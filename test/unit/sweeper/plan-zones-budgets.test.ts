@@ -225,3 +225,42 @@ describe('schedule windows and new settings', () => {
     }
   });
 });
+
+describe('planScaleIn: zone balance when finishing earlier drains', () => {
+  const drainedIn = (zone: string, id: string) => {
+    const base = instance({ status: 'DRAINING', attributes: { 'ecs-ec2-keeper.drained-at': minutesAgo(10) } }, id);
+    return { ...base, group: { ...base.group!, availabilityZone: zone } };
+  };
+  const member = (instanceId: string, availabilityZone: string, lifecycleState = 'InService') => ({ instanceId, availabilityZone, lifecycleState });
+
+  it('sets a drained instance ACTIVE again (zone-balance) when terminating it would leave its zone two below another', () => {
+    // Since the drain, a launch went to us-east-1a: a=3, b=2 with the drained one, c=2. Terminating
+    // it leaves b at 1 and Auto Scaling's AZRebalance would terminate a busy instance in a.
+    const drained = drainedIn('us-east-1b', 'drained');
+    const members = [
+      member('i-a1', 'us-east-1a'), member('i-a2', 'us-east-1a'), member('i-a3', 'us-east-1a'),
+      member(drained.ec2InstanceId, 'us-east-1b'), member('i-b2', 'us-east-1b'),
+      member('i-c1', 'us-east-1c'), member('i-c2', 'us-east-1c'),
+    ];
+    const plan = planScaleIn(snapshot([drained], [{ ...group('asg', 0, 7), members }]), settings(), NOW);
+    expect(plan.finishing).toEqual([expect.objectContaining({ action: 'reactivate', reason: 'zone-balance' })]);
+    // Balanced zones: the same drain terminates.
+    const balanced = members.filter((entry) => entry.instanceId !== 'i-a3');
+    const ok = planScaleIn(snapshot([drained], [{ ...group('asg', 0, 6), members: balanced }]), settings(), NOW);
+    expect(ok.finishing).toEqual([expect.objectContaining({ action: 'terminate', reason: 'drained' })]);
+  });
+
+  it('counts instances still launching (Pending) in their zone', () => {
+    const idle = inZone('us-east-1b', {}, 'idle-b');
+    const members = [
+      member('i-a1', 'us-east-1a'), member('i-a2', 'us-east-1a', 'Pending'),
+      member(idle.ec2InstanceId, 'us-east-1b'), member('i-b2', 'us-east-1b'),
+      member('i-c1', 'us-east-1c'), member('i-c2', 'us-east-1c'),
+    ];
+    // a=2 (one launching), b=2, c=2: taking b to 1 is within one of the others.
+    expect(reasonOf(planScaleIn(snapshot([idle], [{ ...group('asg', 0, 6), members }]), settings(), NOW), idle)).toBe('idle');
+    // a=3 with a second launch: b would end two below a.
+    const more = [...members, member('i-a3', 'us-east-1a', 'Pending')];
+    expect(reasonOf(planScaleIn(snapshot([idle], [{ ...group('asg', 0, 7), members: more }]), settings(), NOW), idle)).toBe('zone-balance');
+  });
+});
