@@ -4,13 +4,21 @@
  */
 export type CallCounts = Record<string, number>;
 
-export function countingClient<C extends { send: (...args: never[]) => unknown }>(client: C, service: string, counts: CallCounts): C {
+export function countingClient<C extends { send: (...args: never[]) => unknown }>(
+  client: C,
+  service: string,
+  counts: CallCounts,
+  onFailure?: () => void,
+): C {
   return new Proxy(client, {
     get(target, property, receiver) {
       if (property !== 'send') return Reflect.get(target, property, receiver);
       return (...args: Parameters<C['send']>) => {
         counts[service] = (counts[service] ?? 0) + 1;
-        return target.send(...args);
+        const sent = target.send(...args);
+        // Which service failed tells the decision whether Auto Scaling still answers (decide.ts).
+        if (onFailure && sent instanceof Promise) sent.catch(onFailure);
+        return sent;
       };
     },
   });

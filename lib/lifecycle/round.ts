@@ -10,6 +10,7 @@ import { countingClient, type CallCounts } from './calls';
 import type { LifecycleConfig, LifecycleResult } from './config';
 import type { ChainState, LeaseView, LifecycleSnapshot, PollFailureClass, RoundProgress, TaskCounts } from './decide';
 import { chainFromSignal } from './messages';
+import { newTaskMemory, type TaskMemory } from './task-reads';
 
 export type RecordOutcome = 'completed' | 'requeued' | 'ended' | 'ignored' | 'invalid' | 'dry-run' | 'failed';
 
@@ -70,19 +71,26 @@ export interface Round {
   readonly daemonByService: Map<string, boolean>;
   lastTasks: readonly ClassifiedTask[];
   lastCounts?: TaskCounts;
+  /** What this drain knows about its instance's tasks (task-reads.ts); STOPPED ARNs travel in the requeue message. */
+  readonly taskMemory: TaskMemory;
+  /** Polls that listed the instance's tasks (the rest described only the tasks being stopped). */
+  fullTaskReads: number;
+  /** Service of the call that failed last (set by the counting clients). */
+  lastFailedService?: string;
 }
 
 export function startRound(deps: RoundDeps, signal: LifecycleSignal, invocationEndsAt: number): Round {
   const calls: CallCounts = {};
-  return {
+  const stopped = signal.kind === 'requeue' && signal.message.version === 2 ? (signal.message.stoppedTaskArns ?? []) : [];
+  const round: Round = {
     config: deps.config,
     telemetry: deps.telemetry,
     clock: deps.clock,
     signal,
     invocationEndsAt,
-    ecs: countingClient(deps.clients.ecs, 'ecs', calls),
-    autoScaling: countingClient(deps.clients.autoScaling, 'autoScaling', calls),
-    sns: countingClient(deps.clients.sns, 'sns', calls),
+    ecs: countingClient(deps.clients.ecs, 'ecs', calls, () => (round.lastFailedService = 'ecs')),
+    autoScaling: countingClient(deps.clients.autoScaling, 'autoScaling', calls, () => (round.lastFailedService = 'autoScaling')),
+    sns: countingClient(deps.clients.sns, 'sns', calls, () => (round.lastFailedService = 'sns')),
     calls,
     chain: chainFromSignal(signal, deps.clock.now(), deps.newId),
     lease: { mine: deps.newId(), claimed: false },
@@ -91,7 +99,10 @@ export function startRound(deps: RoundDeps, signal: LifecycleSignal, invocationE
     consecutiveFailures: 0,
     daemonByService: new Map(),
     lastTasks: [],
+    taskMemory: newTaskMemory(stopped),
+    fullTaskReads: 0,
   };
+  return round;
 }
 
 /** The decision's view of the round so far. */
@@ -143,6 +154,7 @@ export function finish(
     ...fields(round),
     ...outcome,
     polls: round.polls,
+    fullTaskReads: round.fullTaskReads,
     awsCalls: { ...round.calls },
     elapsedSeconds,
     ...(round.lastCounts ? { tasks: round.lastCounts } : {}),

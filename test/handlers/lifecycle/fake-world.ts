@@ -107,8 +107,9 @@ function containerInstance(world: World): ContainerInstance {
     status: world.instance?.status ?? 'INACTIVE',
     agentConnected: true,
     attributes: Object.entries(world.instance?.attributes ?? {}).map(([name, value]) => ({ name, value })),
-    runningTasksCount: 0,
-    pendingTasksCount: 0,
+    // As ECS counts them: tasks whose desired status is RUNNING, and those still PENDING.
+    runningTasksCount: world.tasks.filter((fake) => currentStatus(world, fake).desiredStatus === 'RUNNING' && currentStatus(world, fake).lastStatus !== 'PENDING').length,
+    pendingTasksCount: world.tasks.filter((fake) => currentStatus(world, fake).desiredStatus === 'RUNNING' && currentStatus(world, fake).lastStatus === 'PENDING').length,
   };
 }
 

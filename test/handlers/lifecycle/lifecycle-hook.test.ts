@@ -88,7 +88,7 @@ describe('lifecycle hook handler: messages that need no AWS call', () => {
   it('rejects a requeue message of an unknown version', async () => {
     const world = makeWorld();
     const { handler, telemetry } = setup(world);
-    const message = { ...JSON.parse(fixture('lifecycle-requeue.json').Records[0]!.Sns.Message), version: 2 };
+    const message = { ...JSON.parse(fixture('lifecycle-requeue.json').Records[0]!.Sns.Message), version: 3 };
     const result = await handler(snsEvent(message), contextFor(world.clock));
     expect(result.records).toEqual([{ outcome: 'invalid', reason: 'unsupported-version' }]);
     expect(telemetry.metricTotal('InvalidEvent', { reason: 'unsupported-version' })).toBe(1);
@@ -201,7 +201,7 @@ describe('lifecycle hook handler: draining', () => {
     const message = JSON.parse(published.Message!);
     expect(message).toEqual({
       kind: REQUEUE_KIND,
-      version: 1,
+      version: 2,
       chainId: '00000000-0000-4000-8000-000000000001',
       attempt: 1,
       firstSeenAt: new Date(T0).toISOString(),
@@ -219,9 +219,13 @@ describe('lifecycle hook handler: draining', () => {
     autoScalingMock.resetHistory();
     const second = await handler(snsEvent(message), contextFor(world.clock));
     expect(second.records[0]).toMatchObject({ outcome: 'completed', reason: 'drained', kind: 'requeue', attempt: 1 });
-    // Per poll 1 + 2 + 1 ECS reads (instance, task lists, tasks), 1 DescribeServices per round, 1 lease write.
+    // The first poll reads everything (instance, 2 task lists, tasks, the service's strategy: 5), then
+    // while the instance's runningTasksCount stays the same a poll reads only the instance (1); the
+    // poll after the task stopped lists again (instance, 2 lists, the stopped task: 4); 1 lease write.
     const polls = second.records[0]!.polls!;
-    expect(second.records[0]?.awsCalls).toEqual({ ecs: 4 * polls + 2, autoScaling: 1 });
+    expect(polls).toBeGreaterThan(3);
+    expect(second.records[0]?.awsCalls).toEqual({ ecs: 5 + (polls - 2) + 4 + 1, autoScaling: 1 });
+    expect(ecsMock).toHaveReceivedCommandTimes(ListTasksCommand, 4);
     expect(world.completed).toBe('CONTINUE');
     expect(ecsMock).not.toHaveReceivedCommand(ListContainerInstancesCommand);
     expect(autoScalingMock).not.toHaveReceivedCommand(DescribeLifecycleHooksCommand);
