@@ -8,7 +8,7 @@ export function countingClient<C extends { send: (...args: never[]) => unknown }
   client: C,
   service: string,
   counts: CallCounts,
-  onFailure?: () => void,
+  onOutcome?: (ok: boolean) => void,
 ): C {
   return new Proxy(client, {
     get(target, property, receiver) {
@@ -16,8 +16,8 @@ export function countingClient<C extends { send: (...args: never[]) => unknown }
       return (...args: Parameters<C['send']>) => {
         counts[service] = (counts[service] ?? 0) + 1;
         const sent = target.send(...args);
-        // Which service failed tells the decision whether Auto Scaling still answers (decide.ts).
-        if (onFailure && sent instanceof Promise) sent.catch(onFailure);
+        // Which service failed, and whether Auto Scaling still answers, are inputs of the decision (decide.ts).
+        if (onOutcome && sent instanceof Promise) sent.then(() => onOutcome(true), () => onOutcome(false));
         return sent;
       };
     },

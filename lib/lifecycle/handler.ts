@@ -168,7 +168,7 @@ async function takeSteps(round: Round, snapshot: LifecycleSnapshot): Promise<Lif
 /** Records a failed poll on the round and returns what is still known: the last snapshot's tasks. */
 function failedPoll(round: Round, error: unknown): LifecycleSnapshot {
   const errorClass = classifyPollFailure(error);
-  round.failure = { error, errorClass };
+  round.failure = { error, errorClass, ...(round.lastFailedService ? { service: round.lastFailedService } : {}) };
   if (errorClass !== 'action-over') {
     round.consecutiveFailures += 1;
     round.telemetry.log('WARN', 'lifecycle poll failed', { ...fields(round), errorClass, failures: round.consecutiveFailures, ...describeError(error) });

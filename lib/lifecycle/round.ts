@@ -64,7 +64,7 @@ export interface Round {
   drainRequests: number;
   consecutiveFailures: number;
   /** The current poll's failure, while it is being handled. */
-  failure?: { error: unknown; errorClass: PollFailureClass };
+  failure?: { error: unknown; errorClass: PollFailureClass; service?: string };
   /** Clusters searched by the first round's lookup; logged when nothing was found. */
   clustersSearched?: number;
   /** Scheduling strategy never changes for a service, so one DescribeServices per service per round. */
@@ -77,6 +77,8 @@ export interface Round {
   fullTaskReads: number;
   /** Service of the call that failed last (set by the counting clients). */
   lastFailedService?: string;
+  /** False once an Auto Scaling call failed and none has succeeded since. */
+  autoScalingAnswers: boolean;
 }
 
 export function startRound(deps: RoundDeps, signal: LifecycleSignal, invocationEndsAt: number): Round {
@@ -88,9 +90,16 @@ export function startRound(deps: RoundDeps, signal: LifecycleSignal, invocationE
     clock: deps.clock,
     signal,
     invocationEndsAt,
-    ecs: countingClient(deps.clients.ecs, 'ecs', calls, () => (round.lastFailedService = 'ecs')),
-    autoScaling: countingClient(deps.clients.autoScaling, 'autoScaling', calls, () => (round.lastFailedService = 'autoScaling')),
-    sns: countingClient(deps.clients.sns, 'sns', calls, () => (round.lastFailedService = 'sns')),
+    ecs: countingClient(deps.clients.ecs, 'ecs', calls, (ok) => {
+      if (!ok) round.lastFailedService = 'ecs';
+    }),
+    autoScaling: countingClient(deps.clients.autoScaling, 'autoScaling', calls, (ok) => {
+      round.autoScalingAnswers = ok;
+      if (!ok) round.lastFailedService = 'autoScaling';
+    }),
+    sns: countingClient(deps.clients.sns, 'sns', calls, (ok) => {
+      if (!ok) round.lastFailedService = 'sns';
+    }),
     calls,
     chain: chainFromSignal(signal, deps.clock.now(), deps.newId),
     lease: { mine: deps.newId(), claimed: false },
@@ -101,6 +110,7 @@ export function startRound(deps: RoundDeps, signal: LifecycleSignal, invocationE
     lastTasks: [],
     taskMemory: newTaskMemory(stopped),
     fullTaskReads: 0,
+    autoScalingAnswers: true,
   };
   return round;
 }
@@ -111,9 +121,21 @@ export function progressOf(round: Round, stepsThisPoll: number): RoundProgress {
     stepsThisPoll,
     drainRequests: round.drainRequests,
     consecutiveFailures: round.consecutiveFailures,
-    ...(round.failure ? { failure: round.failure.errorClass } : {}),
+    ...(round.failure ? { failure: round.failure.errorClass, ...(round.failure.service ? { failedService: round.failure.service } : {}) } : {}),
+    autoScalingAnswers: round.autoScalingAnswers,
+    jitter: jitterOf(round.chain.chainId, round.polls),
     ...(round.signal.topicArn ? { arrivedOn: round.signal.topicArn } : {}),
   };
+}
+
+/** A deterministic number in [0, 1) per chain and poll (FNV-1a): spreads retries, repeats per seed. */
+export function jitterOf(chainId: string, poll: number): number {
+  let hash = 0x811c9dc5;
+  for (const char of `${chainId}:${poll}`) {
+    hash ^= char.charCodeAt(0);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash / 2 ** 32;
 }
 
 /** What is known while a poll has failed: the last tasks read, and nothing about the instance. */

@@ -207,7 +207,8 @@ export function makeWorld(overrides: Partial<World> = {}): World {
 export function setup(world: World, env: Record<string, string> = {}) {
   const telemetry = new MemoryTelemetry();
   const handler = makeLifecycleHookHandler({
-    config: loadLifecycleConfig({ CLUSTERS: CLUSTER, ...env }),
+    // The scripted timings of these tests were written for 10 s polls (the default is 60 s).
+    config: loadLifecycleConfig({ CLUSTERS: CLUSTER, POLL_INTERVAL_SECONDS: '10', ...env }),
     clients: {
       ecs: new ECSClient({ region: 'us-east-1' }),
       autoScaling: new AutoScalingClient({ region: 'us-east-1' }),

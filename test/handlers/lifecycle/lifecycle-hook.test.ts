@@ -476,21 +476,39 @@ describe('lifecycle hook handler: faults', () => {
     expect(telemetry.metricTotal('PollFailed', { errorClass: 'retryable' })).toBe(1);
   });
 
-  it(`throws after ${MAX_CONSECUTIVE_POLL_FAILURES} throttled polls in a row, so Lambda retries the message`, async () => {
+  it('rides out a throttled lookup while Auto Scaling answers: growing jittered pauses, then Lambda retries when the invocation ends', async () => {
     const world = makeWorld();
     ecsMock.on(ListContainerInstancesCommand).rejects(throttling('ThrottlingException'));
     const { handler, telemetry } = setup(world);
     await expect(handler(fixture('lifecycle-terminating.json'), contextFor(world.clock))).rejects.toBeInstanceOf(RetryableError);
-    expect(ecsMock).toHaveReceivedCommandTimes(ListContainerInstancesCommand, MAX_CONSECUTIVE_POLL_FAILURES);
+    const lookups = ecsMock.commandCalls(ListContainerInstancesCommand).length;
+    // Not given up after MAX_CONSECUTIVE_POLL_FAILURES: ECS alone failing is ridden out.
+    expect(lookups).toBeGreaterThan(MAX_CONSECUTIVE_POLL_FAILURES);
+    const pauses = world.clock.sleeps;
+    expect(pauses).toHaveLength(lookups - 1);
+    // Doubling per failure (up to 4 intervals) with ±50 % jitter: 5–15 s, 10–30 s, 20–60 s, then 20–60 s.
+    expect(pauses[0]).toBeGreaterThanOrEqual(5_000);
+    expect(pauses[0]).toBeLessThanOrEqual(15_000);
+    expect(pauses[2]).toBeGreaterThanOrEqual(20_000);
+    expect(Math.max(...pauses)).toBeLessThanOrEqual(60_000);
+    expect(new Set(pauses).size).toBeGreaterThan(1);
     expect(autoScalingMock).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);
     expect(telemetry.metricTotal('LifecycleFailed', { errorClass: 'retryable' })).toBe(1);
-    // Before giving up, the hook's heartbeat window is restarted so Lambda's retry finds it alive.
+    // Before handing over, the hook's heartbeat window is restarted so Lambda's retry finds it alive.
     expect(autoScalingMock).toHaveReceivedCommandTimes(RecordLifecycleActionHeartbeatCommand, 1);
     expect(autoScalingMock).toHaveReceivedCommandWith(RecordLifecycleActionHeartbeatCommand, {
       AutoScalingGroupName: 'ecs-cluster-asg',
       LifecycleHookName: 'ecs-drain-hook',
       LifecycleActionToken: '465e0162-e6af-4786-b4e8-bb544ae58790',
     });
+  });
+
+  it(`gives up after ${MAX_CONSECUTIVE_POLL_FAILURES} failed polls in a row when Auto Scaling fails too`, async () => {
+    const world = makeWorld();
+    autoScalingMock.on(DescribeLifecycleHooksCommand).rejects(throttling('Throttling'));
+    const { handler } = setup(world);
+    await expect(handler(fixture('lifecycle-terminating.json'), contextFor(world.clock))).rejects.toBeInstanceOf(RetryableError);
+    expect(autoScalingMock).toHaveReceivedCommandTimes(DescribeLifecycleHooksCommand, MAX_CONSECUTIVE_POLL_FAILURES);
   });
 
   it('still throws the original fault when the last-chance heartbeat fails too', async () => {
@@ -508,19 +526,25 @@ describe('lifecycle hook handler: faults', () => {
     expect(telemetry.messages('WARN')).toContain('lifecycle heartbeat after a failed poll failed');
   });
 
-  it('keeps the action alive with a due heartbeat while ECS polls fail', async () => {
+  it('keeps heartbeating while ECS polls fail, then requeues the chain instead of giving it up', async () => {
     const world = makeWorld();
     ecsMock.on(DescribeContainerInstancesCommand).rejects(throttling('ThrottlingException'));
-    const { handler } = setup(world);
+    const { handler } = setup(world, { DRAIN_TIMEOUT_SECONDS: '7200' });
     const message = JSON.parse(fixture('lifecycle-requeue.json').Records[0]!.Sns.Message);
     // Past half of the 600 s heartbeat timeout since the last heartbeat: one is due.
     world.clock.time = Date.parse(message.lastHeartbeatAt) + 400 * S;
-    await expect(handler(snsEvent(message), contextFor(world.clock))).rejects.toBeInstanceOf(RetryableError);
-    const heartbeats = autoScalingMock.commandCalls(RecordLifecycleActionHeartbeatCommand).length;
+    const result = await handler(snsEvent(message), contextFor(world.clock));
+    expect(result.records[0]).toMatchObject({ outcome: 'requeued', reason: 'invocation-ending' });
     const failedPolls = ecsMock.commandCalls(DescribeContainerInstancesCommand).length;
-    expect(failedPolls).toBe(MAX_CONSECUTIVE_POLL_FAILURES);
-    // One while the polls fail (due), one before handing over to Lambda's retry; not one per poll.
-    expect(heartbeats).toBe(2);
+    expect(failedPolls).toBeGreaterThan(MAX_CONSECUTIVE_POLL_FAILURES);
+    // Heartbeats at most half the heartbeat timeout apart, not one per failed poll.
+    expect(world.heartbeats.length).toBeGreaterThanOrEqual(2);
+    expect(world.heartbeats.length).toBeLessThan(failedPolls);
+    const gaps = world.heartbeats.slice(1).map((at, index) => at - world.heartbeats[index]!);
+    expect(Math.max(...gaps)).toBeLessThanOrEqual(300 * S);
+    expect(autoScalingMock).toHaveReceivedCommand(DescribeAutoScalingInstancesCommand);
+    const requeued = JSON.parse(world.published[0]!.Message!);
+    expect(requeued).toMatchObject({ attempt: message.attempt + 1, lastHeartbeatAt: new Date(world.heartbeats.at(-1)!).toISOString() });
   });
 
   it('sends no heartbeat before giving up in a dry run', async () => {
