@@ -1,7 +1,7 @@
 'use strict';
 // A local Serverless Framework plugin for what variables alone cannot express:
 // - resources generated from the stage's settings (deploy/settings.cjs): the termination hooks on
-//   existing groups, and the sweeper's optional reserved concurrency;
+//   existing groups, and the sweeper's and the lifecycle drainer's optional reserved concurrency;
 // - alarms, the alarm topic and the dashboard (deploy/alarms.cjs), built from the metric catalogue
 //   and from the queues and functions of the compiled template;
 // - `serverless invoke local` ends with a non-zero exit code when the handler fails to load. The
@@ -34,6 +34,10 @@ class EcsEc2KeeperPlugin {
     }
     const sweeper = template.Resources.ScaleInSweeperLambdaFunction;
     if (sweeper && settings.sweeperReservedConcurrency) sweeper.Properties.ReservedConcurrentExecutions = settings.sweeperReservedConcurrency;
+    // Reserved concurrency is also the function's maximum: a scale-in cannot take the account's
+    // unreserved pool that Spot warnings need (docs/aws-behaviour.md §8.3).
+    const lifecycle = template.Resources.LifecycleHookLambdaFunction;
+    if (lifecycle && settings.lifecycleReservedConcurrency) lifecycle.Properties.ReservedConcurrentExecutions = settings.lifecycleReservedConcurrency;
     // serverless.yml's own resources are merged into the template after this hook: both are read.
     const declared = this.serverless.service.resources?.Resources ?? {};
     const monitoring = buildMonitoring({ resources: { ...template.Resources, ...declared }, ...settings.monitoring });

@@ -92,6 +92,8 @@ const deploymentSchema = z.object({
   }),
   sweepEnabled: booleanVar(true),
   sweeperReservedConcurrency: integerVar(0, 0, 1000),
+  lifecycleReservedConcurrency: integerVar(0, 0, 1000),
+  lifecycleTaskEvents: booleanVar(true),
   terminationHookGroups: listVar().superRefine((groups, ctx) => {
     for (const group of groups) {
       if (!GROUP_NAME.test(group)) ctx.addIssue({ code: 'custom', message: `"${group}" is not an Auto Scaling group name` });
@@ -273,7 +275,31 @@ function buildSettings({ params, knownNames, givenNames, shellEnv = {}, region, 
     // Alarms, alarm topic and dashboard (deploy/alarms.cjs, added by deploy/plugin.cjs).
     monitoring: { service, stage, namespace: environments[SWEEPER].METRICS_NAMESPACE, alarmEmail: values.alarmEmail },
     sweeperReservedConcurrency: values.sweeperReservedConcurrency > 0 ? values.sweeperReservedConcurrency : undefined,
+    lifecycleReservedConcurrency: values.lifecycleReservedConcurrency > 0 ? values.lifecycleReservedConcurrency : undefined,
+    lifecycleTaskEvents: values.lifecycleTaskEvents,
+    taskStoppedPattern: taskStoppedPattern(params.clusters),
     terminationHooks: hooks,
+  };
+}
+
+/**
+ * The lifecycle drainer's task rule: STOPPED task state changes of the managed clusters (all
+ * clusters for "*"), docs/aws-behaviour.md §1.6. Cluster names become ARNs of the stack's account,
+ * Region and partition, resolved by CloudFormation.
+ */
+function taskStoppedPattern(clusters) {
+  const names = String(clusters ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+  const every = names.length === 0 || names.includes('*');
+  const arns = names.map((name) =>
+    name.startsWith('arn:') ? name : { 'Fn::Sub': `arn:\${AWS::Partition}:ecs:\${AWS::Region}:\${AWS::AccountId}:cluster/${name}` },
+  );
+  return {
+    source: ['aws.ecs'],
+    'detail-type': ['ECS Task State Change'],
+    detail: { lastStatus: ['STOPPED'], ...(every ? {} : { clusterArn: arns }) },
   };
 }
 

@@ -123,6 +123,13 @@ export const METRICS = {
     functions: LIFECYCLE,
     description: 'a requeue message was published',
   },
+  TaskEvent: {
+    unit: 'Count',
+    dimensions: ['outcome', 'reason'],
+    channel: 'emf',
+    functions: LIFECYCLE,
+    description: 'an ECS task STOPPED event handled by the lifecycle drainer (completed, ignored with the reason, dry-run, failed)',
+  },
   LifecycleEnded: {
     unit: 'Count',
     dimensions: ['cluster', 'reason'],

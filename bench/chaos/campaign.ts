@@ -87,6 +87,8 @@ function invalidEvents(): Record<FunctionName, unknown[]> {
       fixture('lifecycle-malformed.json'),
       { Records: [{ EventSource: 'aws:sns', Sns: { Message: 'not json' } }] },
       { Records: 'none' },
+      // A task state change without its task (fleet scale: the task rule's events reach this function too).
+      { version: '0', id: 'planted', 'detail-type': 'ECS Task State Change', source: 'aws.ecs', account: '123456789012', time: '2026-03-04T10:00:00Z', region: 'us-east-1', detail: { lastStatus: 'STOPPED' } },
     ],
     [SCALE_IN_SWEEPER]: [{ source: 'aws.ec2', 'detail-type': 'Scheduled Event' }, [], { source: 'aws.events', 'detail-type': 'Something Else' }],
   };

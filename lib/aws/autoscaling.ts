@@ -167,6 +167,26 @@ export async function describeLifecycleHook(
   };
 }
 
+/**
+ * The group's hooks on the terminating transition (DescribeLifecycleHooks without names returns
+ * every hook of the group, at most 50 per group).
+ */
+export async function describeTerminationHooks(autoScaling: AutoScalingClient, autoScalingGroupName: string): Promise<LifecycleHookView[]> {
+  const response = await autoScaling.send(new DescribeLifecycleHooksCommand({ AutoScalingGroupName: autoScalingGroupName }));
+  return (response.LifecycleHooks ?? [])
+    .filter((hook) => hook.LifecycleTransition === 'autoscaling:EC2_INSTANCE_TERMINATING' && hook.LifecycleHookName)
+    .map((hook) => {
+      const heartbeat = hook.HeartbeatTimeout ?? 3600;
+      return {
+        autoScalingGroupName,
+        lifecycleHookName: hook.LifecycleHookName!,
+        heartbeatTimeoutSeconds: heartbeat,
+        globalTimeoutSeconds: hook.GlobalTimeout ?? Math.min(172_800, 100 * heartbeat),
+        defaultResult: hook.DefaultResult ?? 'ABANDON',
+      };
+    });
+}
+
 export interface LifecycleActionRef {
   autoScalingGroupName: string;
   lifecycleHookName: string;

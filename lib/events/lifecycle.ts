@@ -11,7 +11,10 @@ import { arnPattern } from '../aws/partitions';
 export const TERMINATING = 'autoscaling:EC2_INSTANCE_TERMINATING';
 export const TEST_NOTIFICATION = 'autoscaling:TEST_NOTIFICATION';
 export const REQUEUE_KIND = 'ecs-ec2-keeper/lifecycle-requeue';
-export const REQUEUE_VERSION = 1;
+export const REQUEUE_VERSION = 2;
+/** Versions this code reads: 1 is still in flight for a while after an upgrade. */
+export const READABLE_REQUEUE_VERSIONS: readonly number[] = [1, 2];
+const TASK_ARN = /^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:task\/[A-Za-z0-9_/-]{1,300}$/;
 
 const timestamp = z.string().refine((value) => !Number.isNaN(Date.parse(value)), 'is not a timestamp');
 
@@ -39,13 +42,14 @@ export type LifecycleNotification = z.infer<typeof lifecycleNotificationSchema>;
 const CONTAINER_INSTANCE_ARN = arnPattern('ecs', 'container-instance/[A-Za-z0-9_/-]{1,300}');
 
 /**
- * Version 1 of the requeue message: the original notification plus everything later rounds need
- * so they skip lookups (cluster, container instance, the hook's timeouts). Rounds of one drain form
- * a chain, named by `chainId`; `attempt` counts the hops so far.
+ * The requeue message: the original notification plus everything later rounds need so they skip
+ * lookups (cluster, container instance, the hook's timeouts). Rounds of one drain form a chain,
+ * named by `chainId`; `attempt` counts the hops so far. Version 2 adds `stoppedTaskArns`, the tasks
+ * already seen STOPPED, which later rounds do not describe again (lib/lifecycle/task-reads.ts);
+ * version 1 messages (without it) are still read.
  */
-export const requeueMessageSchema = z.strictObject({
+const requeueFields = {
   kind: z.literal(REQUEUE_KIND),
-  version: z.literal(REQUEUE_VERSION),
   chainId: z.string().regex(/^[A-Za-z0-9-]{8,64}$/, 'is not a chain id'),
   attempt: z.number().int().min(1).max(100_000),
   firstSeenAt: timestamp,
@@ -58,7 +62,16 @@ export const requeueMessageSchema = z.strictObject({
   /** When the counted tasks were first seen all stopped: the daemon grace runs from here. */
   countedGoneAt: timestamp.optional(),
   notification: lifecycleNotificationSchema,
-});
+};
+export const requeueMessageSchema = z.union([
+  z.strictObject({ ...requeueFields, version: z.literal(1) }),
+  z.strictObject({
+    ...requeueFields,
+    version: z.literal(REQUEUE_VERSION),
+    // At most 200 ARNs of about 100 characters: far below SNS's 256 KB (aws-behaviour.md §4).
+    stoppedTaskArns: z.array(z.string().regex(TASK_ARN, 'is not a task ARN')).max(200).optional(),
+  }),
+]);
 export type RequeueMessage = z.infer<typeof requeueMessageSchema>;
 
 export type LifecycleSignal =
@@ -113,8 +126,8 @@ export function parseLifecycleRecord(record: unknown, options: LifecycleParseOpt
   if (!isObject(message)) return invalid('message-not-an-object', 'Sns.Message is not a JSON object');
 
   if (typeof message.kind === 'string' && message.kind === REQUEUE_KIND) {
-    if (message.version !== REQUEUE_VERSION) {
-      return invalid('unsupported-version', `requeue message version ${JSON.stringify(message.version)}; this code reads ${REQUEUE_VERSION}`);
+    if (typeof message.version !== 'number' || !READABLE_REQUEUE_VERSIONS.includes(message.version)) {
+      return invalid('unsupported-version', `requeue message version ${JSON.stringify(message.version)}; this code reads ${READABLE_REQUEUE_VERSIONS.join(' and ')}`);
     }
     const parsed = requeueMessageSchema.safeParse(message);
     if (!parsed.success) return invalid('malformed-requeue', describeIssues(parsed.error));

@@ -4,13 +4,21 @@
  */
 export type CallCounts = Record<string, number>;
 
-export function countingClient<C extends { send: (...args: never[]) => unknown }>(client: C, service: string, counts: CallCounts): C {
+export function countingClient<C extends { send: (...args: never[]) => unknown }>(
+  client: C,
+  service: string,
+  counts: CallCounts,
+  onOutcome?: (ok: boolean) => void,
+): C {
   return new Proxy(client, {
     get(target, property, receiver) {
       if (property !== 'send') return Reflect.get(target, property, receiver);
       return (...args: Parameters<C['send']>) => {
         counts[service] = (counts[service] ?? 0) + 1;
-        return target.send(...args);
+        const sent = target.send(...args);
+        // Which service failed, and whether Auto Scaling still answers, are inputs of the decision (decide.ts).
+        if (onOutcome && sent instanceof Promise) sent.then(() => onOutcome(true), () => onOutcome(false));
+        return sent;
       };
     },
   });

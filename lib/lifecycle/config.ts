@@ -45,8 +45,11 @@ export interface LifecycleConfig extends CommonConfig {
 export const lifecycleEnvSchema = commonSchema.extend({
   LIFECYCLE_TOPIC_ARN: optionalTopicArnVar(),
   STANDALONE_TASKS: enumVar(['wait', 'stop', 'ignore'] as const, 'wait'),
-  // Polls cost ECS read calls (4 per poll after the first); below 5 s they add load, not speed.
-  POLL_INTERVAL_SECONDS: integerVar(10, 5, 300),
+  // The safety net behind the task-event rule, which completes a drain within a second or two of its
+  // last task stopping: a poll costs 1 to 4 ECS reads (task-reads.ts), so at 60 s 200 drains poll at
+  // about 3 to 13 reads a second against the account's shared bucket of 20 (aws-behaviour.md §3.1).
+  // Heartbeats are timed on their own, not by the poll. Below 5 s polls add load, not speed.
+  POLL_INTERVAL_SECONDS: integerVar(60, 5, 300),
   // 48 h is the longest any lifecycle action can be kept open (aws-behaviour.md §3.2).
   DRAIN_TIMEOUT_SECONDS: integerVar(900, 60, 172_800),
   DEADLINE_RESULT: enumVar(['CONTINUE', 'ABANDON'] as const, 'CONTINUE'),

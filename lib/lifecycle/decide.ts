@@ -110,6 +110,12 @@ export interface RoundProgress {
   waitConfirmed?: boolean;
   /** Epoch ms of this round's last DRAINING request. */
   lastDrainAt?: number;
+  /** Set while the current poll has failed: the service whose call failed ('ecs', 'autoScaling', 'sns'). */
+  failedService?: string;
+  /** False once an Auto Scaling call of this round failed and none has succeeded since. */
+  autoScalingAnswers?: boolean;
+  /** A number in [0, 1) that spreads the retries of many drains apart (see retryPauseMs). */
+  jitter?: number;
 }
 
 export const FRESH_ROUND: RoundProgress = { stepsThisPoll: 0, drainRequests: 0, consecutiveFailures: 0 };
@@ -248,6 +254,11 @@ export function stageOf(snapshot: Pick<LifecycleSnapshot, 'groupState' | 'groupN
   return transitionStage(chain.notification.LifecycleTransition, snapshot.groupState);
 }
 
+/** Whether an instance's Auto Scaling lifecycle state is the wait state of the transition (termination by default). */
+export function isWaitingState(groupState: string, transition = 'autoscaling:EC2_INSTANCE_TERMINATING'): boolean {
+  return transitionStage(transition, groupState) === 'waiting';
+}
+
 /** Completions that cut a drain short: reported louder, and to operators when OPS_TOPIC_ARN is set. */
 export function isOverdue(reason: CompleteReason): boolean {
   return reason === 'deadline' || reason === 'hop-cap';
@@ -311,10 +322,16 @@ function decideAfterFailure(
   if (!config.dryRun && now >= deadlineOf(chain, config)) return complete(chain, config, config.deadlineResult, 'deadline');
   const pollMs = config.pollIntervalSeconds * 1000;
   const action = actionOf(chain);
+  const ridesOut = ridesOutEcsFaults(progress);
+  const pauseMs = ridesOut ? retryPauseMs(chain, now, config, progress) : pollMs;
+  if (ridesOut && now + pauseMs > snapshot.invocationEndsAt && !config.dryRun) {
+    const handOver = handOverWhileEcsFails(snapshot, chain, now, config, progress);
+    if (handOver) return handOver;
+  }
   let giveUp: GiveUpReason | undefined;
   if (failure !== 'retryable') giveUp = 'not-retryable';
-  else if (progress.consecutiveFailures >= MAX_CONSECUTIVE_POLL_FAILURES) giveUp = 'failures-in-a-row';
-  else if (now + pollMs > snapshot.invocationEndsAt) giveUp = 'invocation-ending';
+  else if (progress.consecutiveFailures >= MAX_CONSECUTIVE_POLL_FAILURES && !ridesOut) giveUp = 'failures-in-a-row';
+  else if (now + pauseMs > snapshot.invocationEndsAt) giveUp = 'invocation-ending';
   if (giveUp !== undefined) {
     // Lambda's retry of this event comes one, then two minutes later: restart the hook's heartbeat
     // window first, so a short heartbeat timeout does not expire the action meanwhile.
@@ -323,7 +340,57 @@ function decideAfterFailure(
   // ECS may fail while Auto Scaling answers: keep the action alive through a run of failed polls.
   const dueAt = heartbeatDueAt(chain);
   const heartbeatDue = !config.dryRun && dueAt !== undefined && now >= dueAt;
-  return { kind: 'retry', reason: 'poll-failed', pauseMs: pollMs, ...(heartbeatDue ? { heartbeat: action } : {}) };
+  return { kind: 'retry', reason: 'poll-failed', pauseMs, ...(heartbeatDue ? { heartbeat: action } : {}) };
+}
+
+// ---------------------------------------------------------------- fleet scale: riding out ECS faults
+
+/** Longest pause between two failed polls, in poll intervals. */
+export const MAX_BACKOFF_POLLS = 4;
+
+/**
+ * ECS throttles or fails (its read bucket is shared by the whole account, aws-behaviour.md §3.1)
+ * while Auto Scaling still answers: the drain is not given up, since heartbeats keep the action
+ * alive and ECS recovers once the callers back off. Any other failure keeps the bounded give-up.
+ */
+export function ridesOutEcsFaults(progress: RoundProgress): boolean {
+  return progress.failure === 'retryable' && progress.failedService === 'ecs' && progress.autoScalingAnswers !== false;
+}
+
+/**
+ * The pause after a failed poll while ECS is riding out: the poll interval doubled per failure in
+ * a row (up to MAX_BACKOFF_POLLS intervals), spread by ±50 % jitter so that many drains throttled
+ * together do not retry together; never past the next heartbeat or the deadline, so neither is late.
+ */
+export function retryPauseMs(chain: ChainState, now: number, config: LifecycleDecisionConfig, progress: RoundProgress): number {
+  const pollMs = config.pollIntervalSeconds * 1000;
+  const exponent = Math.max(0, progress.consecutiveFailures - 1);
+  const backoff = pollMs * Math.min(2 ** exponent, MAX_BACKOFF_POLLS) * (0.5 + (progress.jitter ?? 0.5));
+  const dueAt = heartbeatDueAt(chain);
+  const limits = [backoff, deadlineOf(chain, config) - now, ...(dueAt !== undefined ? [dueAt - now] : [])];
+  return Math.max(1000, Math.round(Math.min(...limits)));
+}
+
+/**
+ * The invocation ends while ECS is failing: the chain goes on in a requeue message, as after a
+ * successful poll (checking the group first), instead of handing the event to Lambda's retry.
+ * Undefined when the chain cannot be requeued yet (its instance or hook was never read).
+ */
+function handOverWhileEcsFails(
+  snapshot: LifecycleSnapshot,
+  chain: ChainState,
+  now: number,
+  config: LifecycleDecisionConfig,
+  progress: RoundProgress,
+): LifecycleStep | undefined {
+  if (chain.cluster === undefined || chain.containerInstanceArn === undefined || chain.heartbeatTimeoutSeconds === undefined) return undefined;
+  if (chain.globalTimeoutSeconds === undefined) return undefined;
+  if (chain.attempt >= config.maxHops) return complete(chain, config, config.deadlineResult, 'hop-cap');
+  // As before any hop: a heartbeat of this hook and token succeeds only while this very action is
+  // open (Auto Scaling still answers while ECS fails); "no active action" ends the round.
+  if (!snapshot.actionConfirmed) return { kind: 'heartbeat', reason: 'before-requeue', dueAt: now, action: actionOf(chain) };
+  const topicArn = config.lifecycleTopicArn ?? progress.arrivedOn;
+  return { kind: 'requeue', reason: 'invocation-ending', ...(topicArn !== undefined ? { topicArn } : {}) };
 }
 
 function complete(chain: ChainState, config: LifecycleDecisionConfig, result: LifecycleResult, reason: CompleteReason): LifecycleStep {

@@ -148,7 +148,7 @@ async function tellOps(round: Round, event: OpsEvent): Promise<void> {
 
 async function requeue(round: Round, topicArn: string | undefined): Promise<LifecycleRecordResult> {
   if (!topicArn) throw new Error('no topic to requeue to: LIFECYCLE_TOPIC_ARN is unset and the record names no TopicArn');
-  const message = buildRequeueMessage(round.chain);
+  const message = buildRequeueMessage(round.chain, [...round.taskMemory.stopped]);
   await publish(round.sns, { topicArn, subject: requeueSubject(round.chain), message: JSON.stringify(message) });
   return finish(round, 'INFO', { outcome: 'requeued', reason: 'invocation-ending', nextAttempt: message.attempt }, () =>
     round.telemetry.count('LifecycleRequeued', { cluster: clusterDimension(round) }),

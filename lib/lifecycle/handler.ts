@@ -4,6 +4,7 @@ import type { ECSClient } from '@aws-sdk/client-ecs';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import type { Clock, InvocationContext } from '../clock';
 import { RetryableError, describeError } from '../errors';
+import { isEcsBusEvent, parseEcsTaskEvent } from '../events/ecs';
 import { parseLifecycleRecord, snsRecords } from '../events/lifecycle';
 import type { Telemetry } from '../telemetry';
 import type { LifecycleConfig } from './config';
@@ -11,6 +12,7 @@ import { classifyPollFailure, decideLifecycleStep, invocationBudget, type Lifecy
 import { executeStep } from './execute';
 import { clusterDimension, faultSnapshot, fields, progressOf, startRound, type LifecycleRecordResult, type Round } from './round';
 import { readSnapshot } from './snapshot';
+import { handleTaskStopped, TaskEventMemory } from './task-events';
 
 export { INVOCATION_SAFETY_MARGIN_MS, MAX_CONSECUTIVE_POLL_FAILURES, MAX_STEPS_PER_POLL } from './decide';
 export { FALLBACK_HEARTBEAT_TIMEOUT_SECONDS } from './snapshot';
@@ -33,7 +35,9 @@ const FUNCTION = 'lifecycleHook';
 
 /**
  * Lifecycle-hook drainer: Auto Scaling termination notifications (and its own requeue messages)
- * from SNS in; the container instance drained and the lifecycle action completed out.
+ * from SNS in; the container instance drained and the lifecycle action completed out. ECS task
+ * state-change events (EventBridge) complete a drain as soon as its last counted task STOPPED
+ * (task-events.ts); the round's polls are the safety net.
  *
  * Every record is processed, concurrently and independently. Bad input is acknowledged; a fault a
  * retry can fix in any record makes the invocation throw after every record was processed, so
@@ -47,6 +51,36 @@ const FUNCTION = 'lifecycleHook';
 export function makeLifecycleHookHandler(deps: LifecycleHookDeps) {
   const { config, telemetry, clock } = deps;
   const roundDeps = { ...deps, newId: deps.newId ?? randomUUID };
+  // Kept by the execution environment between invocations: task-event versions and task memory.
+  const taskEvents = new TaskEventMemory();
+
+  /** An EventBridge "ECS Task State Change": completes a drain at once when it was the last task. */
+  async function processTaskEvent(event: unknown, invocationEndsAt: number): Promise<LifecycleHandlerResult> {
+    const parsed = parseEcsTaskEvent(event, { clusters: config.clusters });
+    if (parsed.outcome === 'invalid') {
+      telemetry.log('ERROR', 'invalid event', { reason: parsed.reason, detail: parsed.detail });
+      telemetry.count('InvalidEvent', { function: FUNCTION, reason: parsed.reason });
+      return { records: [{ outcome: 'invalid', reason: parsed.reason }] };
+    }
+    if (parsed.outcome === 'ignored') {
+      telemetry.log('DEBUG', 'task event decision', { outcome: 'ignored', kind: parsed.kind, reason: parsed.reason });
+      telemetry.count('EventIgnored', { kind: parsed.kind, reason: parsed.reason });
+      return { records: [{ outcome: 'ignored', kind: parsed.kind, reason: parsed.reason }] };
+    }
+    const outcome = await handleTaskStopped(deps, taskEvents, parsed.signal, invocationEndsAt);
+    return {
+      records: [
+        {
+          outcome: outcome.outcome,
+          reason: outcome.reason,
+          kind: 'task-stopped',
+          containerInstanceArn: outcome.containerInstanceArn,
+          ...(outcome.ec2InstanceId ? { ec2InstanceId: outcome.ec2InstanceId } : {}),
+          awsCalls: outcome.awsCalls,
+        },
+      ],
+    };
+  }
 
   async function processRecord(record: unknown, invocationEndsAt: number): Promise<LifecycleRecordResult> {
     const parsed = parseLifecycleRecord(record, { autoScalingGroups: config.autoScalingGroups });
@@ -69,6 +103,7 @@ export function makeLifecycleHookHandler(deps: LifecycleHookDeps) {
     if (budget.tooShortToPoll) {
       telemetry.log('WARN', 'invocation too short to poll', { remainingMs: remaining, pollIntervalSeconds: config.pollIntervalSeconds });
     }
+    if (isEcsBusEvent(event)) return processTaskEvent(event, budget.endsAt);
     const envelope = snsRecords(event);
     if (!envelope.ok) {
       telemetry.log('ERROR', 'invalid event', { reason: envelope.reason, detail: envelope.detail });
@@ -133,7 +168,7 @@ async function takeSteps(round: Round, snapshot: LifecycleSnapshot): Promise<Lif
 /** Records a failed poll on the round and returns what is still known: the last snapshot's tasks. */
 function failedPoll(round: Round, error: unknown): LifecycleSnapshot {
   const errorClass = classifyPollFailure(error);
-  round.failure = { error, errorClass };
+  round.failure = { error, errorClass, ...(round.lastFailedService ? { service: round.lastFailedService } : {}) };
   if (errorClass !== 'action-over') {
     round.consecutiveFailures += 1;
     round.telemetry.log('WARN', 'lifecycle poll failed', { ...fields(round), errorClass, failures: round.consecutiveFailures, ...describeError(error) });

@@ -2,6 +2,7 @@ import type { ClassifiedTask } from '../aws/tasks';
 import { REQUEUE_KIND, REQUEUE_VERSION, type LifecycleSignal, type RequeueMessage } from '../events/lifecycle';
 import type { LifecycleResult } from './config';
 import type { ChainState, CompleteReason } from './decide';
+import { MAX_REMEMBERED_STOPPED } from './task-reads';
 
 /** SNS rejects messages over 256 KB (aws-behaviour.md §4); requeue messages stay far below. */
 export const SNS_MAX_MESSAGE_BYTES = 262_144;
@@ -31,7 +32,7 @@ export function chainFromSignal(signal: LifecycleSignal, now: number, newId: () 
 }
 
 /** The message that carries a chain to its next invocation. */
-export function buildRequeueMessage(chain: ChainState): RequeueMessage {
+export function buildRequeueMessage(chain: ChainState, stoppedTaskArns: readonly string[] = []): RequeueMessage {
   const { cluster, containerInstanceArn, heartbeatTimeoutSeconds, globalTimeoutSeconds } = chain;
   if (cluster === undefined || containerInstanceArn === undefined || heartbeatTimeoutSeconds === undefined || globalTimeoutSeconds === undefined) {
     // The decision only requeues after the instance and the hook were read.
@@ -50,6 +51,7 @@ export function buildRequeueMessage(chain: ChainState): RequeueMessage {
     containerInstanceArn,
     ...(chain.countedGoneAt !== undefined ? { countedGoneAt: new Date(chain.countedGoneAt).toISOString() } : {}),
     notification: chain.notification,
+    ...(stoppedTaskArns.length > 0 ? { stoppedTaskArns: stoppedTaskArns.slice(-MAX_REMEMBERED_STOPPED) } : {}),
   };
 }
 

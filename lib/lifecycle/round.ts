@@ -10,6 +10,7 @@ import { countingClient, type CallCounts } from './calls';
 import type { LifecycleConfig, LifecycleResult } from './config';
 import type { ChainState, LeaseView, LifecycleSnapshot, PollFailureClass, RoundProgress, TaskCounts } from './decide';
 import { chainFromSignal } from './messages';
+import { newTaskMemory, type TaskMemory } from './task-reads';
 
 export type RecordOutcome = 'completed' | 'requeued' | 'ended' | 'ignored' | 'invalid' | 'dry-run' | 'failed';
 
@@ -67,26 +68,42 @@ export interface Round {
   /** Auto Scaling reported the instance in the hook's wait state during this round. */
   waitConfirmed: boolean;
   /** The current poll's failure, while it is being handled. */
-  failure?: { error: unknown; errorClass: PollFailureClass };
+  failure?: { error: unknown; errorClass: PollFailureClass; service?: string };
   /** Clusters searched by the first round's lookup; logged when nothing was found. */
   clustersSearched?: number;
   /** The cluster's DAEMON services, read once per round when the first service task is seen. */
-  daemonServices?: ReadonlySet<string>;
+  readonly daemonLookup: { names?: ReadonlySet<string> };
   lastTasks: readonly ClassifiedTask[];
   lastCounts?: TaskCounts;
+  /** What this drain knows about its instance's tasks (task-reads.ts); STOPPED ARNs travel in the requeue message. */
+  readonly taskMemory: TaskMemory;
+  /** Polls that listed the instance's tasks (the rest described only the tasks being stopped). */
+  fullTaskReads: number;
+  /** Service of the call that failed last (set by the counting clients). */
+  lastFailedService?: string;
+  /** False once an Auto Scaling call failed and none has succeeded since. */
+  autoScalingAnswers: boolean;
 }
 
 export function startRound(deps: RoundDeps, signal: LifecycleSignal, invocationEndsAt: number): Round {
   const calls: CallCounts = {};
-  return {
+  const stopped = signal.kind === 'requeue' && signal.message.version === 2 ? (signal.message.stoppedTaskArns ?? []) : [];
+  const round: Round = {
     config: deps.config,
     telemetry: deps.telemetry,
     clock: deps.clock,
     signal,
     invocationEndsAt,
-    ecs: countingClient(deps.clients.ecs, 'ecs', calls),
-    autoScaling: countingClient(deps.clients.autoScaling, 'autoScaling', calls),
-    sns: countingClient(deps.clients.sns, 'sns', calls),
+    ecs: countingClient(deps.clients.ecs, 'ecs', calls, (ok) => {
+      if (!ok) round.lastFailedService = 'ecs';
+    }),
+    autoScaling: countingClient(deps.clients.autoScaling, 'autoScaling', calls, (ok) => {
+      round.autoScalingAnswers = ok;
+      if (!ok) round.lastFailedService = 'autoScaling';
+    }),
+    sns: countingClient(deps.clients.sns, 'sns', calls, (ok) => {
+      if (!ok) round.lastFailedService = 'sns';
+    }),
     calls,
     chain: chainFromSignal(signal, deps.clock.now(), deps.newId),
     lease: { mine: deps.newId(), claimed: false },
@@ -95,7 +112,12 @@ export function startRound(deps: RoundDeps, signal: LifecycleSignal, invocationE
     consecutiveFailures: 0,
     waitConfirmed: false,
     lastTasks: [],
+    taskMemory: newTaskMemory(stopped),
+    daemonLookup: {},
+    fullTaskReads: 0,
+    autoScalingAnswers: true,
   };
+  return round;
 }
 
 /** The decision's view of the round so far. */
@@ -104,11 +126,23 @@ export function progressOf(round: Round, stepsThisPoll: number): RoundProgress {
     stepsThisPoll,
     drainRequests: round.drainRequests,
     consecutiveFailures: round.consecutiveFailures,
-    ...(round.failure ? { failure: round.failure.errorClass } : {}),
+    ...(round.failure ? { failure: round.failure.errorClass, ...(round.failure.service ? { failedService: round.failure.service } : {}) } : {}),
+    autoScalingAnswers: round.autoScalingAnswers,
+    jitter: jitterOf(round.chain.chainId, round.polls),
     ...(round.signal.topicArn ? { arrivedOn: round.signal.topicArn } : {}),
     ...(round.waitConfirmed ? { waitConfirmed: true } : {}),
     ...(round.lastDrainAt !== undefined ? { lastDrainAt: round.lastDrainAt } : {}),
   };
+}
+
+/** A deterministic number in [0, 1) per chain and poll (FNV-1a): spreads retries, repeats per seed. */
+export function jitterOf(chainId: string, poll: number): number {
+  let hash = 0x811c9dc5;
+  for (const char of `${chainId}:${poll}`) {
+    hash ^= char.charCodeAt(0);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash / 2 ** 32;
 }
 
 /** What is known while a poll has failed: the last tasks read, and nothing about the instance. */
@@ -149,6 +183,7 @@ export function finish(
     ...fields(round),
     ...outcome,
     polls: round.polls,
+    fullTaskReads: round.fullTaskReads,
     awsCalls: { ...round.calls },
     elapsedSeconds,
     ...(round.lastCounts ? { tasks: round.lastCounts } : {}),

@@ -1,9 +1,10 @@
 import { describeLifecycleHook } from '../aws/autoscaling';
 import { describeContainerInstances, findContainerInstance, resolveClusters } from '../aws/ecs';
-import { classifyTasks, listDaemonServiceNames, listUnstoppedTasks, type ClassifiedTask } from '../aws/tasks';
+import type { ClassifiedTask } from '../aws/tasks';
 import { actionOf, countTasks, type LifecycleSnapshot } from './decide';
 import { LEASE_ATTRIBUTE } from './lease';
 import type { Round } from './round';
+import { readTasks } from './task-reads';
 
 /** Used when the hook cannot be read (deleted meanwhile): the shortest timeout Auto Scaling allows. */
 export const FALLBACK_HEARTBEAT_TIMEOUT_SECONDS = 30;
@@ -15,7 +16,7 @@ export const FALLBACK_HEARTBEAT_TIMEOUT_SECONDS = 30;
  */
 export async function readSnapshot(round: Round): Promise<LifecycleSnapshot> {
   const { ecs, autoScaling, chain, config, telemetry } = round;
-  let instance: { status: string; lease?: string } | undefined;
+  let instance: { status: string; lease?: string; tasksCount: number } | undefined;
   if (chain.cluster === undefined || chain.containerInstanceArn === undefined) {
     const clusters = await resolveClusters(ecs, config.clusters);
     round.clustersSearched = clusters.length;
@@ -23,13 +24,13 @@ export async function readSnapshot(round: Round): Promise<LifecycleSnapshot> {
     if (found) {
       chain.cluster = found.cluster;
       chain.containerInstanceArn = found.containerInstanceArn;
-      instance = { status: found.status, lease: found.attributes[LEASE_ATTRIBUTE] };
+      instance = { status: found.status, lease: found.attributes[LEASE_ATTRIBUTE], tasksCount: found.runningTasksCount + found.pendingTasksCount };
     }
   } else {
     const described = await describeContainerInstances(ecs, chain.cluster, [chain.containerInstanceArn]);
     const found = described.instances.find((candidate) => candidate.containerInstanceArn === chain.containerInstanceArn);
     // MISSING in failures[] and INACTIVE both mean: deregistered, nothing left to drain.
-    if (found) instance = { status: found.status, lease: found.attributes[LEASE_ATTRIBUTE] };
+    if (found) instance = { status: found.status, lease: found.attributes[LEASE_ATTRIBUTE], tasksCount: found.runningTasksCount + found.pendingTasksCount };
   }
 
   let tasks: ClassifiedTask[] = [];
@@ -48,7 +49,12 @@ export async function readSnapshot(round: Round): Promise<LifecycleSnapshot> {
     }
     // An ACTIVE instance is drained first and read again, so its tasks are not read yet
     // (a dry run reads them, to report what a drain would wait for).
-    if (instance.status !== 'ACTIVE' || config.dryRun) tasks = await readTasks(round, chain.cluster, chain.containerInstanceArn);
+    if (instance.status !== 'ACTIVE' || config.dryRun) {
+      const context = { ecs, cluster: chain.cluster, containerInstanceArn: chain.containerInstanceArn, memory: round.taskMemory, daemons: round.daemonLookup };
+      const read = await readTasks(context, instance.tasksCount, (candidates) => countTasks(candidates, config.standaloneTasks).counted > 0);
+      tasks = read.tasks;
+      round.fullTaskReads += read.full ? 1 : 0;
+    }
   }
   round.lastTasks = tasks;
   round.lastCounts = countTasks(tasks, config.standaloneTasks);
@@ -62,14 +68,4 @@ export async function readSnapshot(round: Round): Promise<LifecycleSnapshot> {
     lease: { ...round.lease, ...(instance?.lease !== undefined ? { current: instance.lease } : {}) },
     invocationEndsAt: round.invocationEndsAt,
   };
-}
-
-async function readTasks(round: Round, cluster: string, containerInstanceArn: string): Promise<ClassifiedTask[]> {
-  const tasks = await listUnstoppedTasks(round.ecs, cluster, containerInstanceArn);
-  // Only service tasks can be daemons: the cluster's DAEMON services are read once per round, when
-  // the first one is seen (a scheduling strategy never changes).
-  if (round.daemonServices === undefined && tasks.some((task) => task.serviceName !== undefined)) {
-    round.daemonServices = await listDaemonServiceNames(round.ecs, cluster);
-  }
-  return classifyTasks(tasks, round.daemonServices ?? new Set());
 }

@@ -41,7 +41,11 @@ export interface CallLog extends ControlPlane {
   snapshot(): CallLogSnapshot;
   writes(): readonly WriteCall[];
   reset(): void;
+  /** Calls `listener` after every call with its outcome ('ok' or the error code) and start time. */
+  onCall(listener: CallListener): void;
 }
+
+export type CallListener = (call: { service: ServiceName; operation: string; outcome: string; at: number | undefined }) => void;
 
 function outcomeOf(error: unknown): string {
   if (error instanceof AwsApiError) return error.code;
@@ -51,6 +55,7 @@ function outcomeOf(error: unknown): string {
 export function withCallLog(plane: ControlPlane, options: { clock?: Clock } = {}): CallLog {
   let operations = new Map<string, OperationCounts>();
   let writes: WriteCall[] = [];
+  const listeners: CallListener[] = [];
 
   const record = (service: ServiceName, operation: string, input: ApiInput, outcome: string, at: number | undefined) => {
     const key = `${service}:${operation}`;
@@ -60,6 +65,7 @@ export function withCallLog(plane: ControlPlane, options: { clock?: Clock } = {}
     else counts.errors[outcome] = (counts.errors[outcome] ?? 0) + 1;
     operations.set(key, counts);
     if (isWriteOperation(operation)) writes.push({ service, operation, input, outcome, ...(at !== undefined ? { at } : {}) });
+    for (const listener of listeners) listener({ service, operation, outcome, at });
   };
 
   return {
@@ -88,6 +94,9 @@ export function withCallLog(plane: ControlPlane, options: { clock?: Clock } = {}
       return result;
     },
     writes: () => [...writes],
+    onCall(listener) {
+      listeners.push(listener);
+    },
     reset() {
       operations = new Map();
       writes = [];

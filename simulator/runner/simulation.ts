@@ -312,6 +312,10 @@ export class Simulation {
    * state changes only stopping / shutting-down); delivery takes about half a second.
    */
   private deliverBusEvent(event: BusEvent): void {
+    if (this.isLifecycleTaskEvent(event)) {
+      this.clock.schedule(this.clock.now() + 500, () => this.lambdas.invoke(LIFECYCLE_HOOK, event));
+      return;
+    }
     if (event.source !== 'aws.ec2' || !this.spotRules.has(event['detail-type'])) return;
     if (event['detail-type'] === 'EC2 Instance State-change Notification' && !['stopping', 'shutting-down'].includes(String(event.detail.state))) return;
     for (const extra of deliveryDelays(this.busRandom, this.scenario.faults.eventBridge)) {
@@ -321,6 +325,18 @@ export class Simulation {
         else this.lambdas.invoke(SPOT_INTERRUPTION, event);
       });
     }
+  }
+
+  /**
+   * The lifecycle drainer's task rule as serverless.yml declares it: source aws.ecs, detail-type
+   * ECS Task State Change, lastStatus STOPPED, the managed clusters; only when the scenario enables it.
+   */
+  private isLifecycleTaskEvent(event: BusEvent): boolean {
+    const lifecycle = this.scenario.handlers[LIFECYCLE_HOOK];
+    if (!lifecycle.enabled || !lifecycle.taskEvents) return false;
+    if (event.source !== 'aws.ecs' || event['detail-type'] !== 'ECS Task State Change' || event.detail.lastStatus !== 'STOPPED') return false;
+    const clusters = this.scenario.clusters.map((cluster) => this.world.cluster(cluster.name).arn);
+    return clusters.includes(String(event.detail.clusterArn));
   }
 
   /**

@@ -196,7 +196,10 @@ export const scenarioSchema = z
     handlers: z
       .object({
         spotInterruption: handlerSchema.extend({ sqs: sqsDeliverySchema.optional() }).default({ enabled: true, env: {} }),
-        lifecycleHook: handlerSchema.default({ enabled: true, env: {} }),
+        lifecycleHook: handlerSchema
+          // The EventBridge rule that sends ECS task STOPPED events of the scenario's clusters to the drainer.
+          .extend({ taskEvents: z.boolean().default(false) })
+          .default({ enabled: true, env: {}, taskEvents: false }),
         scaleInSweeper: handlerSchema
           .extend({ everyMinutes: positive.default(30), firstAtMinutes: nonNegative.default(5) })
           .default({ enabled: false, env: {}, everyMinutes: 30, firstAtMinutes: 5 }),
@@ -205,7 +208,7 @@ export const scenarioSchema = z
       })
       .default({
         spotInterruption: { enabled: true, env: {} },
-        lifecycleHook: { enabled: true, env: {} },
+        lifecycleHook: { enabled: true, env: {}, taskEvents: false },
         scaleInSweeper: { enabled: false, env: {}, everyMinutes: 30, firstAtMinutes: 5 },
         env: {},
       }),

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { ACCOUNT, REGION, type Cluster, type ContainerInstance, type KilledTask, type Service, type Task } from './model';
 import { Random } from './random';
 import { containerInstanceArn, taskArn, type WorldState } from './state';
@@ -308,6 +309,7 @@ export class EcsRules {
       return;
     }
     task.lastStatus = 'DEACTIVATING';
+    this.emitTaskStateChange(task);
     // Behind a load balancer the task first waits out the target group's deregistration delay, then
     // gets its stop timeout (aws-behaviour.md §2); otherwise DEACTIVATING is brief.
     const delay = task.deregistrationDelayMs;
@@ -327,7 +329,40 @@ export class EcsRules {
     task.stopCode = stopCode;
     task.version += 1;
     this.world.record('task', 'task STOPPED', { group: task.group, ec2InstanceId: task.ec2InstanceId, stopCode });
+    this.emitTaskStateChange(task);
     this.requestSchedulerPass(task.cluster);
+  }
+
+  /**
+   * ECS sends an "ECS Task State Change" event to EventBridge when a task's lastStatus or
+   * desiredStatus changes; `detail` is the task as DescribeTasks shows it, with the `version` that
+   * orders a task's events (docs/aws-behaviour.md §1.6,
+   * https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_task_events.html). The world
+   * sends the stop signal (DEACTIVATING) and STOPPED; EventBridge rules pick what they need.
+   */
+  private emitTaskStateChange(task: Task): void {
+    const cluster = this.world.cluster(task.cluster);
+    const iso = (at: number | undefined) => (at === undefined ? undefined : new Date(at).toISOString());
+    const detail: Record<string, unknown> = {
+      clusterArn: cluster.arn,
+      containerInstanceArn: task.containerInstanceArn,
+      taskArn: task.arn,
+      group: task.group,
+      ...(task.startedBy ? { startedBy: task.startedBy } : {}),
+      launchType: 'EC2',
+      lastStatus: task.lastStatus,
+      desiredStatus: task.desiredStatus,
+      version: task.version,
+      createdAt: iso(task.createdAt),
+      ...(task.stoppingAt !== undefined ? { stoppingAt: iso(task.stoppingAt) } : {}),
+      ...(task.stoppedAt !== undefined ? { stoppedAt: iso(task.stoppedAt) } : {}),
+      ...(task.stoppedReason !== undefined ? { stoppedReason: task.stoppedReason } : {}),
+      ...(task.stopCode !== undefined ? { stopCode: task.stopCode } : {}),
+      updatedAt: iso(this.world.now()),
+    };
+    const hex = createHash('sha256').update(`${task.arn}#${task.version}`).digest('hex');
+    const id = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+    this.world.emitFrom('aws.ecs', 'ECS Task State Change', [task.arn], detail, id);
   }
 
   requestSchedulerPass(clusterName: string): void {

@@ -283,15 +283,23 @@ export class WorldState {
 
   /** Emits an EventBridge event from aws.ec2 to the bus. */
   emit(detailType: string, instanceIds: string[], detail: Record<string, unknown>): BusEvent {
+    return this.emitFrom('aws.ec2', detailType, instanceIds.map((id) => `arn:aws:ec2:${REGION}:${ACCOUNT}:instance/${id}`), detail);
+  }
+
+  /**
+   * Emits an EventBridge event from any source (aws.ecs for task state changes) to the bus. `id`
+   * given: the seeded random source is not drawn from, so adding events changes no other draw.
+   */
+  emitFrom(source: string, detailType: string, resources: string[], detail: Record<string, unknown>, id?: string): BusEvent {
     const event: BusEvent = {
       version: '0',
-      id: this.random.uuid(),
+      id: id ?? this.random.uuid(),
       'detail-type': detailType,
-      source: 'aws.ec2',
+      source,
       account: ACCOUNT,
       time: new Date(this.now()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
       region: REGION,
-      resources: instanceIds.map((id) => `arn:aws:ec2:${REGION}:${ACCOUNT}:instance/${id}`),
+      resources,
       detail,
     };
     for (const listener of this.busListeners) listener(event);

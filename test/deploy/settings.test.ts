@@ -40,7 +40,7 @@ const DEFAULTS: Record<string, string> = {
   rebalanceDrain: 'false',
   stateChangeDrain: 'false',
   standaloneTasks: 'wait',
-  pollIntervalSeconds: '10',
+  pollIntervalSeconds: '60',
   drainTimeoutSeconds: '900',
   deadlineResult: 'CONTINUE',
   maxHops: '100',

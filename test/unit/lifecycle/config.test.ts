@@ -6,7 +6,7 @@ describe('lifecycle configuration', () => {
     const config = loadLifecycleConfig({});
     expect(config).toMatchObject({
       standaloneTasks: 'wait',
-      pollIntervalSeconds: 10,
+      pollIntervalSeconds: 60,
       drainTimeoutSeconds: 900,
       deadlineResult: 'CONTINUE',
       maxHops: 100,

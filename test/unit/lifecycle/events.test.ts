@@ -83,7 +83,7 @@ describe('parseLifecycleRecord', () => {
     // Auto Scaling takes only 36-character tokens: another could never complete the action (aws-behaviour.md §3.2).
     ['a token of 35 characters', recordWith({ ...terminating(), LifecycleActionToken: '465e0162-e6af-4786-b4e8-bb544ae5879' }), 'malformed-notification'],
     ['a token of 40 characters', recordWith({ ...terminating(), LifecycleActionToken: '465e0162-e6af-4786-b4e8-bb544ae58790abcd' }), 'malformed-notification'],
-    ['a requeue of an unknown version', recordWith({ ...requeue(), version: 2 }), 'unsupported-version'],
+    ['a requeue of an unknown version', recordWith({ ...requeue(), version: 3 }), 'unsupported-version'],
     ['a requeue without version', recordWith({ ...requeue(), version: undefined }), 'unsupported-version'],
     ['a requeue with a negative attempt', recordWith({ ...requeue(), attempt: -1 }), 'malformed-requeue'],
     ['a requeue with an unknown field', recordWith({ ...requeue(), extra: true }), 'malformed-requeue'],
@@ -137,7 +137,7 @@ describe('requeue message', () => {
     if (parsed.outcome !== 'signal') throw new Error('expected a signal');
     const chain = chainFromSignal(parsed.signal, Date.parse('2026-03-04T10:35:00Z'), () => 'unused');
     const next = buildRequeueMessage(chain);
-    expect(next).toMatchObject({ kind: REQUEUE_KIND, version: 1, attempt: 2, chainId: '3f0c9a52-6f5e-4c4b-9d61-2a7b8e0c1d24' });
+    expect(next).toMatchObject({ kind: REQUEUE_KIND, version: 2, attempt: 2, chainId: '3f0c9a52-6f5e-4c4b-9d61-2a7b8e0c1d24' });
     expect(parseLifecycleRecord(recordWith(next), all)).toMatchObject({ outcome: 'signal', signal: { kind: 'requeue', message: next } });
   });
 
