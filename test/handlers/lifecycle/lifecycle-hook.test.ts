@@ -1,7 +1,7 @@
 import { RetryableError } from '../../../lib/errors';
 import { REQUEUE_KIND } from '../../../lib/events/lifecycle';
 import { INVOCATION_SAFETY_MARGIN_MS, MAX_CONSECUTIVE_POLL_FAILURES } from '../../../lib/lifecycle/handler';
-import { LEASE_ATTRIBUTE } from '../../../lib/lifecycle/lease';
+import { LEASE_ATTRIBUTE, leaseValue } from '../../../lib/lifecycle/lease';
 import { CLUSTER, GROUP, HOOK, INSTANCE_ID, LifecycleWorld, OPS_TOPIC, S, T0, TOPIC, fixture, snsEvent } from './world';
 
 /**
@@ -72,53 +72,69 @@ describe('lifecycle hook handler: draining', () => {
     expect(telemetry.metricTotal('LifecycleCompleted', { cluster: 'none', result: 'CONTINUE', reason: 'not-a-container-instance' })).toBe(1);
   });
 
-  it('drains an instance with only daemon tasks and completes at once, with the exact calls', async () => {
+  it('drains an instance with only daemon tasks and completes once the daemon task has STOPPED, with the exact calls', async () => {
     const h = new LifecycleWorld({ daemons: ['agent'] });
-    expect(h.tasksOnVictim().map((task) => task.group)).toEqual(['service:agent']);
+    const [daemon] = h.tasksOnVictim();
+    expect(daemon!.group).toBe('service:agent');
+    expect(h.tasksOnVictim()).toHaveLength(1);
+    let daemonAtCompletion: string | undefined;
+    let instanceAtCompletion: string | undefined;
+    let completedAt: number | undefined;
+    h.aws.before('autoscaling:CompleteLifecycleAction', () => {
+      completedAt = h.clock.now();
+      daemonAtCompletion = daemon!.lastStatus;
+      instanceAtCompletion = h.victim!.status;
+    });
     const { result, telemetry } = await h.invoke(h.terminating());
 
-    expect(result.records[0]).toMatchObject({ outcome: 'completed', reason: 'drained', result: 'CONTINUE', cluster: CLUSTER, containerInstanceArn: h.ciArn });
-    expect(result.records[0]?.awsCalls).toEqual({ ecs: 8, autoScaling: 3 });
-    expect(h.aws.operations('ecs')).toEqual([
-      'ListContainerInstances',
-      'DescribeContainerInstances',
-      'UpdateContainerInstancesState',
-      'DescribeContainerInstances',
-      'ListTasks',
-      'ListTasks',
-      'DescribeTasks',
-      'ListServices',
-    ]);
-    expect(h.aws.inputs('ecs:UpdateContainerInstancesState')).toEqual([{ cluster: CLUSTER, containerInstances: [h.ciArn], status: 'DRAINING' }]);
-    expect(h.aws.inputs('ecs:ListTasks')).toEqual([
-      expect.objectContaining({ cluster: CLUSTER, containerInstance: h.ciArn, desiredStatus: 'RUNNING' }),
-      expect.objectContaining({ cluster: CLUSTER, containerInstance: h.ciArn, desiredStatus: 'STOPPED' }),
-    ]);
-    // The one daemon lookup: the cluster's DAEMON services (lib/aws/tasks.ts).
-    expect(h.aws.inputs('ecs:ListServices')).toEqual([expect.objectContaining({ cluster: CLUSTER, schedulingStrategy: 'DAEMON' })]);
-    // The lifecycle state is read before the DRAINING write: Terminating:Wait for this hook.
+    // The world stops a daemon task last: its scheduler pass 1 s after DRAINING (at T0) finds only
+    // daemon tasks left, stops them 5 s later (T0 + 6 s), and the task takes its 30 s stop time.
+    expect(daemon).toMatchObject({ stoppingAt: T0 + 6 * S, stoppedAt: T0 + 36 * S, lastStatus: 'STOPPED' });
+    // The drain waits for it (daemon grace, 120 s by default) and completes at the first poll after
+    // it stopped: polls every 10 s, so at T0 + 40 s.
+    expect(daemonAtCompletion).toBe('STOPPED');
+    expect(completedAt).toBe(T0 + 40 * S);
+    expect(result.records[0]).toMatchObject({ outcome: 'completed', reason: 'drained', result: 'CONTINUE', cluster: CLUSTER, containerInstanceArn: h.ciArn, polls: 6 });
+    // Poll 1 (T0): lookup (2 ECS reads), hook read, lifecycle state, DRAINING, read again at once.
+    // Poll 2 (T0): 4 ECS reads + the one ListServices: no counted task, one daemon; an empty answer
+    // right after this round's DRAINING request is believed only a poll later (settling, 10 s).
+    // Poll 3 (T0 + 10 s): still no counted task, the daemon task stopping: lease written, then waits.
+    // Polls 4 and 5 (T0 + 20 s, 30 s): the daemon task is STOPPING. Poll 6 (T0 + 40 s): STOPPED.
+    // ECS: 2 + 1 (DRAINING) + 5 polls × 4 reads + 1 ListServices + 1 lease write = 25.
+    expect(result.records[0]?.awsCalls).toEqual({ ecs: 25, autoScaling: 3 });
+    const poll = ['DescribeContainerInstances', 'ListTasks', 'ListTasks', 'DescribeTasks'];
     expect(h.aws.operations()).toEqual([
       'ListContainerInstances',
       'DescribeContainerInstances',
       'DescribeLifecycleHooks',
+      // The lifecycle state is read before the first ECS write: Terminating:Wait for this hook.
       'DescribeAutoScalingInstances',
       'UpdateContainerInstancesState',
-      'DescribeContainerInstances',
-      'ListTasks',
-      'ListTasks',
-      'DescribeTasks',
+      ...poll,
       'ListServices',
+      ...poll,
+      'PutAttributes',
+      ...poll,
+      ...poll,
+      ...poll,
       'CompleteLifecycleAction',
     ]);
+    expect(h.aws.inputs('ecs:UpdateContainerInstancesState')).toEqual([{ cluster: CLUSTER, containerInstances: [h.ciArn], status: 'DRAINING' }]);
+    expect(h.aws.inputs('ecs:ListTasks').slice(0, 2)).toEqual([
+      expect.objectContaining({ cluster: CLUSTER, containerInstance: h.ciArn, desiredStatus: 'RUNNING' }),
+      expect.objectContaining({ cluster: CLUSTER, containerInstance: h.ciArn, desiredStatus: 'STOPPED' }),
+    ]);
+    // The one daemon lookup: the cluster's DAEMON services (lib/aws/tasks.ts), once per round.
+    expect(h.aws.inputs('ecs:ListServices')).toEqual([expect.objectContaining({ cluster: CLUSTER, schedulingStrategy: 'DAEMON' })]);
     expect(h.aws.inputs('autoscaling:DescribeLifecycleHooks')).toEqual([{ AutoScalingGroupName: GROUP, LifecycleHookNames: [HOOK] }]);
-    // Completed while the daemon task still runs: ECS stops daemon tasks last (aws-behaviour.md §2).
-    expect(h.action).toMatchObject({ state: 'completed', result: 'CONTINUE', unstoppedTasksAtEnd: 0, unstoppedDaemonTasksAtEnd: 1 });
-    expect(h.sleeps).toEqual([]);
-    // No lease, no heartbeat, no publish on the fast path.
-    expect(h.aws.calls('ecs:PutAttributes')).toHaveLength(0);
+    expect(h.aws.inputs('autoscaling:CompleteLifecycleAction')).toEqual([{ ...actionOf(h), LifecycleActionResult: 'CONTINUE' }]);
+    expect(h.sleeps).toEqual([10 * S, 10 * S, 10 * S, 10 * S]);
+    expect(h.action).toMatchObject({ state: 'completed', result: 'CONTINUE', unstoppedTasksAtEnd: 0, unstoppedDaemonTasksAtEnd: 0, heartbeats: 0 });
+    expect(instanceAtCompletion).toBe('DRAINING');
+    // No heartbeat (not due within 40 s of a 600 s timeout), no publish.
     expect(h.aws.calls('sns')).toHaveLength(0);
     expect(decisionLines(telemetry)).toHaveLength(1);
-    expect(decisionLines(telemetry)[0]?.fields).toMatchObject({ outcome: 'completed', reason: 'drained', tasks: { counted: 0, daemon: 1 } });
+    expect(decisionLines(telemetry)[0]?.fields).toMatchObject({ outcome: 'completed', reason: 'drained', elapsedSeconds: 40, tasks: { counted: 0, daemon: 0 } });
   });
 
   it('never completes while a task is still stopping; completes within one poll of it stopping', async () => {
@@ -133,39 +149,58 @@ describe('lifecycle hook handler: draining', () => {
 
     const stopsAt = T0 + 37 * S;
     expect(web.map((task) => task.stoppedAt)).toEqual([stopsAt, stopsAt]);
+    // Polls at 0, 10, 20, 30 s see the tasks stopping; the poll at 40 s sees them STOPPED. This
+    // round made no DRAINING request (the instance already was), so the empty answer is not held
+    // back a poll (no settling): it completes at that very poll.
     expect(result.records[0]).toMatchObject({ outcome: 'completed', reason: 'drained', polls: 5 });
-    expect(completedAt).toBeGreaterThanOrEqual(stopsAt);
+    expect(completedAt).toBe(T0 + 40 * S);
     expect(completedAt! - stopsAt).toBeLessThanOrEqual(10 * S);
     expect(h.sleeps).toEqual([10 * S, 10 * S, 10 * S, 10 * S]);
-    // Already DRAINING: no update. Waiting: one lease write.
+    // Already DRAINING: no update. Waiting: one lease write, after the lifecycle state was read.
     expect(h.aws.calls('ecs:UpdateContainerInstancesState')).toHaveLength(0);
+    expect(h.aws.operations('autoscaling')).toEqual(['DescribeLifecycleHooks', 'DescribeAutoScalingInstances', 'CompleteLifecycleAction']);
+    expect(h.aws.operations().indexOf('DescribeAutoScalingInstances')).toBeLessThan(h.aws.operations().indexOf('PutAttributes'));
+    // The lease value: write time (13 digits of ms), chain id (newId #1), round id (newId #2).
+    const lease = `${T0}.00000000-0000-4000-8000-000000000001.00000000-0000-4000-8000-000000000002`;
+    expect(lease).toBe(leaseValue(T0, '00000000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-000000000002'));
     expect(h.aws.inputs('ecs:PutAttributes')).toEqual([
-      { cluster: CLUSTER, attributes: [{ name: LEASE_ATTRIBUTE, value: '00000000-0000-4000-8000-000000000002', targetType: 'container-instance', targetId: h.ciArn }] },
+      { cluster: CLUSTER, attributes: [{ name: LEASE_ATTRIBUTE, value: lease, targetType: 'container-instance', targetId: h.ciArn }] },
     ]);
+    expect(h.victim!.attributes.get(LEASE_ATTRIBUTE)).toBe(lease);
     // Polls after the first cost 4 ECS reads: the cluster's daemon services are remembered.
+    // ECS: 2 (lookup) + 3 (tasks) + 1 ListServices + 1 lease + 4 polls × 4 = 23.
+    expect(result.records[0]?.awsCalls).toEqual({ ecs: 23, autoScaling: 3 });
     expect(h.aws.calls('ecs:ListServices')).toHaveLength(1);
     expect(h.aws.calls('ecs:DescribeContainerInstances')).toHaveLength(5);
     expect(h.aws.calls('ecs:DescribeTasks')).toHaveLength(5);
     expect(h.action).toMatchObject({ state: 'completed', result: 'CONTINUE', unstoppedTasksAtEnd: 0 });
   });
 
-  it('a drain that outlasts the invocation requeues once, and the next invocation completes it', async () => {
+  it('a drain that outlasts the invocation heartbeats, requeues once, and the next invocation completes it', async () => {
     // One service task; drained at T0, it is stopped at T0 + 7 s and STOPPED at T0 + 75 s.
     const h = new LifecycleWorld({ service: { count: 1, stopSeconds: 68 } });
     const [web] = h.webTasks();
     const { handler, telemetry } = h.handler();
-    // Polls at 0, 10, 20 and 30 s fit before the safety margin, then a requeue.
+    // The invocation may start no poll after T0 + 30 s. Polls: T0 (lookup, DRAINING), T0 again
+    // (tasks read after DRAINING, the task still counted: no settling), 10 s, 20 s, 30 s; at 30 s
+    // a poll 10 s later would pass the end, so the round hops.
     const [first] = await h.run(() => handler(h.terminating(), h.context(30 * S + INVOCATION_SAFETY_MARGIN_MS)));
 
     expect(first!.records[0]).toMatchObject({ outcome: 'requeued', reason: 'invocation-ending', attempt: 0, polls: 5 });
     expect(h.clock.now()).toBe(T0 + 30 * S);
-    expect(h.action).toMatchObject({ state: 'active' });
-    // Read twice: before the DRAINING write, and again before handing the drain to the next hop.
-    expect(h.aws.inputs('autoscaling:DescribeAutoScalingInstances')).toEqual([
-      expect.objectContaining({ InstanceIds: [INSTANCE_ID] }),
-      expect.objectContaining({ InstanceIds: [INSTANCE_ID] }),
-    ]);
+    expect(h.sleeps).toEqual([10 * S, 10 * S, 10 * S]);
+    // ECS: 2 (lookup) + 1 DRAINING + 4 polls × 4 reads + 1 ListServices + 1 lease write = 21;
+    // Auto Scaling: the hook, the lifecycle state (before the first write), the pre-hop heartbeat.
+    expect(first!.records[0]?.awsCalls).toEqual({ ecs: 21, autoScaling: 3, sns: 1 });
+    expect(h.aws.inputs('autoscaling:DescribeAutoScalingInstances')).toEqual([expect.objectContaining({ InstanceIds: [INSTANCE_ID] })]);
     expect(h.aws.operations().indexOf('DescribeAutoScalingInstances')).toBeLessThan(h.aws.operations().indexOf('UpdateContainerInstancesState'));
+    // Before the hop, a heartbeat for this hook and token: it confirms this very action is still
+    // open (and restarts its heartbeat window); then the publish, the last call of the round.
+    expect(h.aws.operations().slice(-2)).toEqual(['RecordLifecycleActionHeartbeat', 'Publish']);
+    expect(h.aws.inputs('autoscaling:RecordLifecycleActionHeartbeat')).toEqual([actionOf(h)]);
+    expect(h.heartbeats).toEqual([T0 + 30 * S]);
+    expect(h.action).toMatchObject({ state: 'active', heartbeats: 1, heartbeatDeadline: T0 + 630 * S });
+    expect(web).toMatchObject({ lastStatus: 'STOPPING' });
     expect(h.published()).toHaveLength(1);
     const published = h.published()[0]!;
     expect(published.TopicArn).toBe(TOPIC);
@@ -177,7 +212,8 @@ describe('lifecycle hook handler: draining', () => {
       chainId: '00000000-0000-4000-8000-000000000001',
       attempt: 1,
       firstSeenAt: new Date(T0).toISOString(),
-      lastHeartbeatAt: new Date(T0).toISOString(),
+      // The pre-hop heartbeat's time: the next round counts the heartbeat window from it.
+      lastHeartbeatAt: new Date(T0 + 30 * S).toISOString(),
       heartbeatTimeoutSeconds: 600,
       globalTimeoutSeconds: 60_000,
       cluster: CLUSTER,
@@ -185,19 +221,24 @@ describe('lifecycle hook handler: draining', () => {
       notification: h.notification(),
     });
     expect(telemetry.metricTotal('LifecycleRequeued', { cluster: CLUSTER })).toBe(1);
+    expect(telemetry.metricTotal('HeartbeatRecorded', { cluster: CLUSTER })).toBe(1);
 
     // The requeued message arrives: no lookup, no hook read; the lifecycle state is read again
     // before this round's lease write; completes once the task stops.
     h.aws.reset();
     const [second] = await h.run(() => handler(snsEvent(message), h.context()));
-    expect(second!.records[0]).toMatchObject({ outcome: 'completed', reason: 'drained', kind: 'requeue', attempt: 1 });
+    // Polls at 30, 40, 50, 60, 70 s see the task stopping; at 80 s it is STOPPED (since 75 s). This
+    // round made no DRAINING request, so the empty answer is believed at once.
+    expect(second!.records[0]).toMatchObject({ outcome: 'completed', reason: 'drained', kind: 'requeue', attempt: 1, polls: 6 });
+    expect(h.clock.now()).toBe(T0 + 80 * S);
     // Per poll 1 + 2 + 1 ECS reads (instance, task lists, tasks), 1 ListServices per round, 1 lease write.
-    const polls = second!.records[0]!.polls!;
-    expect(second!.records[0]?.awsCalls).toEqual({ ecs: 4 * polls + 2, autoScaling: 2 });
+    expect(second!.records[0]?.awsCalls).toEqual({ ecs: 4 * 6 + 2, autoScaling: 2 });
+    // No heartbeat: the carried one (T0 + 30 s) is due only at T0 + 330 s.
     expect(h.aws.operations('autoscaling')).toEqual(['DescribeAutoScalingInstances', 'CompleteLifecycleAction']);
-    expect(h.action).toMatchObject({ state: 'completed', result: 'CONTINUE', unstoppedTasksAtEnd: 0 });
+    expect(h.action).toMatchObject({ state: 'completed', result: 'CONTINUE', unstoppedTasksAtEnd: 0, heartbeats: 1 });
     expect(h.aws.calls('ecs:ListContainerInstances')).toHaveLength(0);
     expect(h.aws.calls('autoscaling:DescribeLifecycleHooks')).toHaveLength(0);
+    expect(h.aws.calls('sns')).toHaveLength(0);
     expect(web!.stoppedAt).toBe(T0 + 75 * S);
     expect(h.clock.now() - web!.stoppedAt!).toBeLessThanOrEqual(10 * S);
   });
@@ -294,20 +335,49 @@ describe('lifecycle hook handler: draining', () => {
     expect(h.aws.calls('sns')).toHaveLength(0);
   });
 
-  it('does not requeue when the instance left Terminating:Wait meanwhile', async () => {
+  it('does not requeue when the action ended meanwhile: the heartbeat before the hop finds it over', async () => {
     const h = new LifecycleWorld({ draining: true });
     h.standalone('web');
-    // The action ends elsewhere (a duplicate chain, an operator) after the round's first check
-    // (before its lease write, at T0) and before its check ahead of the requeue (at T0 + 10 s).
-    h.aws.before('autoscaling:DescribeAutoScalingInstances', (_input, callNumber) => {
-      if (callNumber === 2) h.world.rules.autoScaling.completeAction(h.action!, 'CONTINUE');
+    // The action ends elsewhere (a duplicate chain, an operator) after this round's last poll read
+    // ECS (at T0 + 10 s) and before its heartbeat ahead of the hop reaches Auto Scaling.
+    const heartbeatAt: number[] = [];
+    h.aws.before('autoscaling:RecordLifecycleActionHeartbeat', (_input, callNumber) => {
+      heartbeatAt.push(h.clock.now());
+      if (callNumber === 1) h.world.rules.autoScaling.completeAction(h.action!, 'CONTINUE');
     });
-    const { result } = await h.invoke(h.terminating(), {}, 15 * S + INVOCATION_SAFETY_MARGIN_MS);
-    expect(result.records[0]).toMatchObject({ outcome: 'ended', reason: 'action-over' });
+    const { result, telemetry } = await h.invoke(h.terminating(), {}, 15 * S + INVOCATION_SAFETY_MARGIN_MS);
+    expect(result.records[0]).toMatchObject({ outcome: 'ended', reason: 'action-over', polls: 2 });
+    // Poll at T0: tasks counted, lifecycle state read, lease written, wait. Poll at T0 + 10 s: a
+    // poll 10 s later would pass the invocation's end (T0 + 15 s), so a heartbeat goes out first.
+    // The heartbeat timeout is 600 s: this heartbeat is the pre-hop one, not a due one.
     expect(h.clock.now()).toBe(T0 + 10 * S);
-    expect(h.aws.calls('autoscaling:DescribeAutoScalingInstances')).toHaveLength(2);
+    expect(heartbeatAt).toEqual([T0 + 10 * S]);
+    expect(h.aws.inputs('autoscaling:RecordLifecycleActionHeartbeat')).toEqual([actionOf(h)]);
+    expect(h.aws.calls('autoscaling:RecordLifecycleActionHeartbeat').map((call) => call.outcome)).toEqual(['ValidationError']);
+    expect(h.aws.operations()).toEqual([
+      'ListContainerInstances',
+      'DescribeContainerInstances',
+      'DescribeLifecycleHooks',
+      'ListTasks',
+      'ListTasks',
+      'DescribeTasks',
+      'DescribeAutoScalingInstances',
+      'PutAttributes',
+      'DescribeContainerInstances',
+      'ListTasks',
+      'ListTasks',
+      'DescribeTasks',
+      'RecordLifecycleActionHeartbeat',
+    ]);
+    // The lifecycle state is read once, before the first write: the pre-hop check is the heartbeat.
+    expect(h.aws.calls('autoscaling:DescribeAutoScalingInstances')).toHaveLength(1);
+    // No hop and no completion of its own: the action stays as the other party completed it.
     expect(h.aws.calls('sns')).toHaveLength(0);
     expect(h.aws.calls('autoscaling:CompleteLifecycleAction')).toHaveLength(0);
+    expect(h.action).toMatchObject({ state: 'completed', result: 'CONTINUE', heartbeats: 0 });
+    expect(telemetry.metricTotal('LifecycleEnded', { cluster: CLUSTER, reason: 'action-over' })).toBe(1);
+    expect(telemetry.metricTotal('LifecycleRequeued')).toBe(0);
+    expect(telemetry.metricTotal('HeartbeatRecorded')).toBe(0);
   });
 
   it('duplicate deliveries: the chain whose lease was overwritten ends within one poll', async () => {
