@@ -170,7 +170,8 @@ export class LifecycleWorld {
     };
     const { ecs, autoScaling, sns } = this.aws.clients();
     const handler = makeLifecycleHookHandler({
-      config: loadLifecycleConfig({ CLUSTERS: CLUSTER, ...env }),
+      // The scripted timings of these tests assume 10-second polls (the default is 60: task events complete drains).
+      config: loadLifecycleConfig({ CLUSTERS: CLUSTER, POLL_INTERVAL_SECONDS: '10', ...env }),
       clients: { ecs, autoScaling, sns },
       telemetry,
       clock,
