@@ -318,7 +318,8 @@ function decideAfterFailure(
   progress: RoundProgress,
   failure: PollFailureClass,
 ): LifecycleStep {
-  if (failure === 'action-over') return { kind: 'end', reason: 'action-over' };
+  // Also when a heartbeat sent while ECS fails (before a hand-over) finds the action over.
+  if (failure === 'action-over' || snapshot.actionOver) return { kind: 'end', reason: 'action-over' };
   if (!config.dryRun && now >= deadlineOf(chain, config)) return complete(chain, config, config.deadlineResult, 'deadline');
   const pollMs = config.pollIntervalSeconds * 1000;
   const action = actionOf(chain);

@@ -59,13 +59,17 @@ describe('fleet scale: riding out ECS faults (decide.ts)', () => {
     expect(MAX_BACKOFF_POLLS).toBe(4);
   });
 
-  it('does not give up after many ECS failures; at the invocation end it checks the group, then requeues', () => {
+  it('does not give up after many ECS failures; at the invocation end it re-checks the action with a heartbeat, then requeues', () => {
     const now = T0 + 10_000;
     const retry = decideLifecycleStep(snapshot(now + 3_600_000), chain, now, config, failing(7));
     expect(retry).toMatchObject({ kind: 'retry', pauseMs: 240_000 });
-    expect(decideLifecycleStep(snapshot(now + 1000), chain, now, config, failing(7))).toMatchObject({ kind: 'check-group' });
-    expect(decideLifecycleStep(snapshot(now + 1000, 'Terminating:Wait'), chain, now, config, failing(7))).toMatchObject({ kind: 'requeue', topicArn: config.lifecycleTopicArn });
-    expect(decideLifecycleStep(snapshot(now + 1000, 'Terminated'), chain, now, config, failing(7))).toMatchObject({ kind: 'end', reason: 'action-over' });
+    // A heartbeat names this hook and token: it succeeds only while this very action is open.
+    expect(decideLifecycleStep(snapshot(now + 1000), chain, now, config, failing(7))).toMatchObject({ kind: 'heartbeat', reason: 'before-requeue' });
+    expect(decideLifecycleStep({ ...snapshot(now + 1000), actionConfirmed: true }, chain, now, config, failing(7))).toMatchObject({
+      kind: 'requeue',
+      topicArn: config.lifecycleTopicArn,
+    });
+    expect(decideLifecycleStep({ ...snapshot(now + 1000), actionOver: true }, chain, now, config, failing(7))).toMatchObject({ kind: 'end', reason: 'action-over' });
   });
 
   it('gives up as before when Auto Scaling fails too, or before the chain can be requeued', () => {
