@@ -58,7 +58,9 @@ describe('README, the lifecycle fixture against the served simulator', () => {
     expect(words.slice(0, 2)).toEqual(['npx', 'serverless']);
     const { stdout } = await run(SLS, words.slice(2), { cwd: ROOT, env, timeout: 120_000 });
     const result = JSON.parse(stdout.slice(stdout.lastIndexOf('\n{\n') + 1)) as { records: { outcome: string; reason: string }[] };
-    expect(result.records).toEqual([expect.objectContaining({ outcome: 'completed', reason: 'drained', result: 'CONTINUE' })]);
+    // The fixture's Time is months old, so its drain is past the deadline and does not wait for the
+    // daemon tasks (README, "Try it locally"); the drain and the completion still happen.
+    expect(result.records).toEqual([expect.objectContaining({ outcome: 'completed', reason: 'daemon-grace-over', result: 'CONTINUE' })]);
 
     const { instanceId, token } = tryOutAction();
     expect(world.lifecycleActions.get(token)).toMatchObject({ state: 'completed', result: 'CONTINUE', unstoppedTasksAtEnd: 0 });
