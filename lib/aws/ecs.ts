@@ -147,6 +147,9 @@ export async function describeContainerInstances(
  * most k lists and, normally, one describe. INACTIVE instances are not listed by ECS, so a
  * deregistered instance is "not found".
  */
+/** Pages one filtered lookup may read before it gives up (100 per page: far above any cluster's size). */
+export const MAX_FILTERED_LIST_PAGES = 60;
+
 export async function findContainerInstance(
   ecs: ECSClient,
   clusters: readonly string[],
@@ -158,12 +161,20 @@ export async function findContainerInstance(
     throw new Error(`refusing to search for a malformed EC2 instance id: ${JSON.stringify(ec2InstanceId)}`);
   }
   for (const cluster of clusters) {
-    let arns: string[];
+    const arns: string[] = [];
     try {
-      const listed = await ecs.send(
-        new ListContainerInstancesCommand({ cluster, filter: `ec2InstanceId == ${ec2InstanceId}` }),
-      );
-      arns = listed.containerInstanceArns ?? [];
+      // A filtered page may be short, even empty, and still carry a nextToken: only its absence
+      // ends the list (docs/aws-behaviour.md §3.1). Bounded, so a misbehaving endpoint cannot loop.
+      let nextToken: string | undefined;
+      let pages = 0;
+      do {
+        const listed = await ecs.send(
+          new ListContainerInstancesCommand({ cluster, filter: `ec2InstanceId == ${ec2InstanceId}`, ...(nextToken ? { nextToken } : {}) }),
+        );
+        arns.push(...(listed.containerInstanceArns ?? []));
+        nextToken = listed.nextToken;
+        pages += 1;
+      } while (arns.length === 0 && nextToken && pages < MAX_FILTERED_LIST_PAGES);
     } catch (error) {
       if (isClusterNotFound(error)) {
         telemetry.log('WARN', 'managed cluster not found', { cluster });
