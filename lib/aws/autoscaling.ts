@@ -234,3 +234,22 @@ export async function terminateInstanceInGroup(autoScaling: AutoScalingClient, i
     throw error;
   }
 }
+
+/**
+ * Terminates an instance through its group WITHOUT lowering desired capacity: the group runs its
+ * termination lifecycle hooks and launches a replacement (docs/aws-behaviour.md §1.8). Refusals a
+ * retry cannot fix (the instance is in no group) become NonActionableError.
+ */
+export async function replaceInstanceInGroup(autoScaling: AutoScalingClient, instanceId: string): Promise<void> {
+  try {
+    await autoScaling.send(
+      new TerminateInstanceInAutoScalingGroupCommand({ InstanceId: instanceId, ShouldDecrementDesiredCapacity: false }),
+    );
+  } catch (error) {
+    const name = (error as { name?: string } | undefined)?.name;
+    if (name === 'ValidationError') {
+      throw new NonActionableError(`replacement of ${instanceId} refused: ${(error as Error).message}`, { cause: error });
+    }
+    throw error;
+  }
+}

@@ -203,6 +203,11 @@ export class WorldState {
       resources: instanceIds.map((id) => `arn:aws:ec2:${REGION}:${ACCOUNT}:instance/${id}`),
       detail,
     };
+    return this.publish(event);
+  }
+
+  /** Puts an event from any source on the bus (aws.ec2 events go through `emit`). */
+  publish(event: BusEvent): BusEvent {
     for (const listener of this.busListeners) listener(event);
     return event;
   }
