@@ -1,6 +1,6 @@
 import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import type { ECSClient } from '@aws-sdk/client-ecs';
-import { describeGroupInstances, replaceInstanceInGroup, type GroupInstanceView } from '../aws/autoscaling';
+import { describeGroupInstances, detachForReplacement, replaceInstanceInGroup, type GroupInstanceView } from '../aws/autoscaling';
 import { chunk } from '../aws/batch';
 import {
   UPDATE_CONTAINER_INSTANCES_STATE_BATCH,
@@ -199,7 +199,7 @@ export function makeSpotInterruptionHandler(deps: SpotDeps): SpotInterruptionHan
     for (const { signal } of active) {
       const instance = resolution.found.get(signal.ec2InstanceId);
       if (!instance) continue;
-      if (signal.kind === 'scheduled-event') needGroup.add(signal.ec2InstanceId);
+      if (signal.kind === 'scheduled-event' || wantsEarlyReplacement(signal)) needGroup.add(signal.ec2InstanceId);
       if (signal.kind === 'instance-running') {
         const record = readRecord(instance.attributes);
         if (record && UNDOABLE.has(record.reason)) needGroup.add(signal.ec2InstanceId);
@@ -221,6 +221,7 @@ export function makeSpotInterruptionHandler(deps: SpotDeps): SpotInterruptionHan
     const toDrain = new Map<string, { instance: ContainerInstanceView; reason: DrainReason; keys: string[] }>();
     const toReplace: { instance: ContainerInstanceView; group: string; key: string }[] = [];
     const toUndrain: { instance: ContainerInstanceView; key: string; clearOnly: boolean }[] = [];
+    const toDetach: { id: string; group: string }[] = [];
 
     for (const { signal } of active) {
       const id = signal.ec2InstanceId;
@@ -244,6 +245,13 @@ export function makeSpotInterruptionHandler(deps: SpotDeps): SpotInterruptionHan
         const decision = decideDrain(instance, config.dryRun);
         if (decision.action === 'none') byKey.set(k, done(decision.reason));
         else drain(drainReason(signal));
+        if (instance && wantsEarlyReplacement(signal)) {
+          const member = members.get(id);
+          if (groupError !== undefined) earlyReplacementSkipped(id, 'lookup-failed', groupError);
+          else if (member && member.lifecycleState === 'InService' && mayActOn(member.autoScalingGroupName) && !config.dryRun) {
+            if (!toDetach.some((entry) => entry.id === id)) toDetach.push({ id, group: member.autoScalingGroupName });
+          }
+        }
         continue;
       }
       if (instance && needGroup.has(id) && groupError !== undefined) {
@@ -263,6 +271,7 @@ export function makeSpotInterruptionHandler(deps: SpotDeps): SpotInterruptionHan
     }
 
     await drainInstances([...toDrain.values()], byKey, searched);
+    await detachForEarlyReplacement(toDetach);
     await inParallel(toReplace, DRAIN_CONCURRENCY, async ({ instance, key: k }) => {
       try {
         await replaceInstanceInGroup(autoScaling as AutoScalingClient, instance.ec2InstanceId);
@@ -279,6 +288,46 @@ export function makeSpotInterruptionHandler(deps: SpotDeps): SpotInterruptionHan
     return signals.map((signal, position) => {
       const category = DRAIN_KINDS.has(signal.kind) ? 'drain' : signal.kind;
       return early.get(position) ?? byKey.get(key(category, signal.ec2InstanceId)) ?? { kind: 'failed', error: new Error('no outcome') };
+    });
+  }
+
+  /** Early replacement applies to a Spot `terminate` warning when the setting is on. */
+  function wantsEarlyReplacement(signal: DrainSignal): boolean {
+    return config.spotEarlyReplacement && signal.kind === 'spot-interruption' && signal.instanceAction === 'terminate';
+  }
+
+  function mayActOn(group: string): boolean {
+    return config.autoScalingGroups.length === 0 || config.autoScalingGroups.includes(group);
+  }
+
+  function earlyReplacementSkipped(ec2InstanceId: string, reason: string, error?: unknown) {
+    telemetry.log('WARN', 'early replacement skipped', { ec2InstanceId, reason, ...(error !== undefined ? describeError(error) : {}) });
+    telemetry.count('EarlyReplacementSkipped', { reason });
+  }
+
+  /**
+   * Early Spot replacement: the warned instances leave their groups without lowering desired
+   * capacity, so each group launches their replacements now rather than after the reclaim
+   * (docs/aws-behaviour.md §1.8). Desired capacity is unchanged, so MaxSize holds. A detached
+   * instance skips the termination hook, which is why it is drained here directly, and the group
+   * no longer counts it: EC2 reclaims it. A duplicate warning finds it outside the group and
+   * detaches nothing. After the drains, so a failure here never delays a drain; it is logged and
+   * counted, never retried: the group still replaces the instance at the reclaim.
+   */
+  async function detachForEarlyReplacement(entries: readonly { id: string; group: string }[]): Promise<void> {
+    const byGroup = new Map<string, string[]>();
+    for (const entry of entries) byGroup.set(entry.group, [...(byGroup.get(entry.group) ?? []), entry.id]);
+    const work = [...byGroup].flatMap(([group, ids]) => chunk(ids, DETACH_BATCH).map((batch) => ({ group, batch })));
+    await inParallel(work, DRAIN_CONCURRENCY, async ({ group, batch }) => {
+      try {
+        await detachForReplacement(autoScaling as AutoScalingClient, group, batch);
+        for (const id of batch) {
+          telemetry.log('INFO', 'early replacement', { ec2InstanceId: id, group, action: 'detached-without-decrement' });
+          telemetry.count('EarlyReplacementRequested', { group });
+        }
+      } catch (error) {
+        for (const id of batch) earlyReplacementSkipped(id, error instanceof NonActionableError ? 'refused' : 'failed', error);
+      }
     });
   }
 
@@ -473,6 +522,9 @@ export function makeSpotInterruptionHandler(deps: SpotDeps): SpotInterruptionHan
   }
   return spotInterruptionHandler as SpotInterruptionHandler;
 }
+
+/** DetachInstances takes at most 20 instances per call (docs/aws-behaviour.md §1.8). */
+export const DETACH_BATCH = 20;
 
 /** Update calls in flight at once per invocation. */
 export const DRAIN_CONCURRENCY = 5;

@@ -214,3 +214,50 @@ describe('AWS Health scheduled events', () => {
     expect(writes(aws)).toEqual([]);
   });
 });
+
+describe('early Spot replacement', () => {
+  const terminate = (id: string) => ({ ...fixture('spot-interruption-terminate.json'), detail: { 'instance-id': id, 'instance-action': 'terminate' } });
+
+  it('detaches the warned instance without lowering desired capacity and drains it directly; a duplicate warning detaches nothing', async () => {
+    const { world, clock, member, aws, handler, telemetry } = setup({ SPOT_EARLY_REPLACEMENT: 'true' });
+    await expect(handler(terminate(member.ec2InstanceId))).resolves.toMatchObject({ outcome: 'drained' });
+    expect(aws.calls('autoscaling:DetachInstances').map((call) => call.input)).toEqual([
+      { AutoScalingGroupName: 'asg', InstanceIds: [member.ec2InstanceId], ShouldDecrementDesiredCapacity: false },
+    ]);
+    expect(member.status).toBe('DRAINING');
+    expect(world.groupOf(member.ec2InstanceId)).toBeUndefined();
+    expect(telemetry.metricTotal('EarlyReplacementRequested', { group: 'asg' })).toBe(1);
+    await expect(handler(terminate(member.ec2InstanceId))).resolves.toMatchObject({ outcome: 'no-action', reason: 'already-draining' });
+    expect(aws.calls('autoscaling:DetachInstances')).toHaveLength(1);
+    // The group launches the replacement now: back at desired capacity with a new instance.
+    await clock.advance(25_000);
+    const group = world.groups.get('asg')!;
+    expect(group.desiredCapacity).toBe(2);
+    expect([...group.instances.values()].filter((entry) => entry.lifecycleState === 'InService')).toHaveLength(2);
+  });
+
+  it('is off by default: no Auto Scaling call at all', async () => {
+    const { member, aws, handler } = setup();
+    await expect(handler(terminate(member.ec2InstanceId))).resolves.toMatchObject({ outcome: 'drained' });
+    expect(aws.calls().filter((call) => call.service === 'autoscaling')).toEqual([]);
+  });
+
+  it('leaves instances outside any group, in other groups, and stop/hibernate warnings alone', async () => {
+    const { lone, member, aws, handler } = setup({ SPOT_EARLY_REPLACEMENT: 'true', AUTO_SCALING_GROUPS: 'other' });
+    await handler(terminate(lone.ec2InstanceId));
+    await handler(terminate(member.ec2InstanceId));
+    const stop = { ...fixture('spot-interruption-stop.json'), detail: { 'instance-id': member.ec2InstanceId, 'instance-action': 'stop' } };
+    await handler(stop);
+    expect(aws.calls('autoscaling:DetachInstances')).toEqual([]);
+    expect(lone.status).toBe('DRAINING');
+    expect(member.status).toBe('DRAINING');
+  });
+
+  it('still drains when the detach fails; the failure is logged and counted, not retried', async () => {
+    const { member, aws, handler, telemetry } = setup({ SPOT_EARLY_REPLACEMENT: 'true' });
+    aws.fail({ operation: 'autoscaling:DetachInstances', error: 'server', times: 50 });
+    await expect(handler(terminate(member.ec2InstanceId))).resolves.toMatchObject({ outcome: 'drained' });
+    expect(member.status).toBe('DRAINING');
+    expect(telemetry.metricTotal('EarlyReplacementSkipped', { reason: 'failed' })).toBe(1);
+  });
+});
