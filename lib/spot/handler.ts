@@ -21,7 +21,7 @@ import type { DrainSignal, ParseOutcome } from '../events/types';
 import type { Telemetry } from '../telemetry';
 import type { SpotConfig } from './config';
 import { decideDrain } from './decide';
-import { DRAINED_FOR, UNDOABLE, drainReason, formatRecord, readRecord, type DrainReason } from './record';
+import { DRAINED_FOR, RECORDED, UNDOABLE, drainReason, formatRecord, readRecord, type DrainReason } from './record';
 import { ArnCache, resolveInstances } from './resolve';
 import { decideScheduled } from './scheduled';
 import { decideUndrain } from './undrain';
@@ -373,7 +373,7 @@ export function makeSpotInterruptionHandler(deps: SpotDeps): SpotInterruptionHan
         for (const entry of batch) set(entry, { kind: 'failed', instance: entry.instance, error });
       }
     });
-    await recordDrains(drained);
+    await recordDrains(drained.filter((entry) => RECORDED.has(entry.reason)));
   }
 
   /**

@@ -2,7 +2,7 @@ import type { DrainSignal } from '../events/types';
 
 /**
  * The one container-instance attribute the Spot function writes: why and when it set the instance
- * DRAINING, as `<reason>@<epoch seconds>`. One attribute, because a container instance holds at
+ * DRAINING, as `<reason>@<epoch seconds>` (for the reasons in RECORDED). One attribute, because a container instance holds at
  * most 10 custom ones (docs/aws-behaviour.md §1.9). Only a drain with this record is ever undone:
  * a drain by anyone else (the lifecycle drainer, the sweeper, an operator) has none.
  */
@@ -25,6 +25,17 @@ export type DrainReason =
  * termination.
  */
 export const UNDOABLE: ReadonlySet<DrainReason> = new Set<DrainReason>(['rebalance', 'spot-stop', 'spot-hibernate', 'stopping']);
+
+/**
+ * The drains that are recorded: every one but those of an instance already on its way to
+ * termination (a Spot `terminate` warning, `shutting-down`). Those are never undone, their reason is
+ * in the decision log line, and they come in storms: a record each would double the function's
+ * writes on ECS's shared cluster-resource-modify bucket (burst 100, 40 per second) just when the
+ * drains need it. Measured in bench/storm.ts (1,000 warnings on 2,000 instances through the queue):
+ * recording them too throttled about 70 calls and left about 200 service tasks running at the
+ * reclaim, against none without.
+ */
+export const RECORDED: ReadonlySet<DrainReason> = new Set<DrainReason>(['spot-stop', 'spot-hibernate', 'rebalance', 'stopping', 'scheduled-event']);
 
 const REASONS: ReadonlySet<string> = new Set<DrainReason>([
   'spot-terminate',

@@ -88,12 +88,16 @@ describe('undrain survivors: an instance running again after a drain it survived
     expect(telemetry.metricTotal('DrainSkipped', { kind: 'instance-running', reason: 'not-drained-by-suite' })).toBe(1);
   });
 
-  it('never undoes a drain for a termination (Spot terminate, shutting-down)', async () => {
+  it('never undoes a drain for a termination: a Spot terminate drain carries no record, a scheduled-event record is not undone', async () => {
     const { lone, aws, handler } = setup();
     const warning = { ...fixture('spot-interruption-terminate.json'), detail: { 'instance-id': lone.ec2InstanceId, 'instance-action': 'terminate' } };
-    await handler(warning);
+    await expect(handler(warning)).resolves.toMatchObject({ outcome: 'drained' });
+    expect(lone.attributes.has(DRAINED_FOR)).toBe(false);
+    expect(aws.calls('ecs:PutAttributes')).toEqual([]);
     const before = writes(aws).length;
     const running = { ...fixture('state-change-running.json'), detail: { 'instance-id': lone.ec2InstanceId, state: 'running' } };
+    await expect(handler(running)).resolves.toMatchObject({ outcome: 'no-action', reason: 'not-drained-by-suite' });
+    lone.attributes.set(DRAINED_FOR, 'scheduled-event@1700000000');
     await expect(handler(running)).resolves.toMatchObject({ outcome: 'no-action', reason: 'termination-drain' });
     expect(writes(aws).length).toBe(before);
     expect(lone.status).toBe('DRAINING');

@@ -42,7 +42,7 @@ function setup(options: { env?: Record<string, string>; clusters?: string[]; hom
 const decisionLines = (telemetry: MemoryTelemetry) => telemetry.logs.filter((entry) => entry.message === 'spot decision');
 
 describe('spot interruption handler', () => {
-  it('drains an ACTIVE container instance in three ECS calls and records why in a fourth', async () => {
+  it('drains an ACTIVE container instance in exactly three ECS calls (no record for a termination)', async () => {
     const { aws, instance, handler, telemetry } = setup();
 
     const result = await handler(fixture('spot-interruption-terminate.json'));
@@ -59,18 +59,9 @@ describe('spot interruption handler', () => {
       { service: 'ecs', operation: 'ListContainerInstances', input: { cluster: 'prod', filter: `ec2InstanceId == ${INSTANCE_ID}` }, outcome: 'ok' },
       { service: 'ecs', operation: 'DescribeContainerInstances', input: { cluster: 'prod', containerInstances: [instance!.arn] }, outcome: 'ok' },
       { service: 'ecs', operation: 'UpdateContainerInstancesState', input: { cluster: 'prod', containerInstances: [instance!.arn], status: 'DRAINING' }, outcome: 'ok' },
-      {
-        service: 'ecs',
-        operation: 'PutAttributes',
-        input: {
-          cluster: 'prod',
-          attributes: [{ name: 'ecs-ec2-keeper.drained-for', value: expect.stringMatching(/^spot-terminate@\d+$/) as unknown, targetType: 'container-instance', targetId: instance!.arn }],
-        },
-        outcome: 'ok',
-      },
     ]);
     expect(instance!.status).toBe('DRAINING');
-    expect(instance!.attributes.get('ecs-ec2-keeper.drained-for')).toMatch(/^spot-terminate@\d+$/);
+    expect(instance!.attributes.has('ecs-ec2-keeper.drained-for')).toBe(false);
     expect(decisionLines(telemetry)).toHaveLength(1);
     expect(decisionLines(telemetry)[0]?.fields).toMatchObject({ outcome: 'drained', instanceAction: 'terminate' });
     expect(telemetry.metricTotal('InstanceDrained', { kind: 'spot-interruption', cluster: 'prod' })).toBe(1);

@@ -44,7 +44,7 @@ describe('Spot drainer through the SQS queue', () => {
       const invalid = simulation.lambdas.invocations.filter((invocation) => invocation.fn === 'spotInterruption' && invocation.invalidInput);
       expect(invalid).toHaveLength(1);
       expect(invalid[0]!.writes).toEqual([]);
-      // Batches cost fewer ECS calls than a warning each (4 per warning when delivered one by one).
+      // Batches cost fewer ECS calls than a warning each (3 per warning when delivered one by one).
       const batchCalls = simulation.lambdas.invocations
         .filter((invocation) => invocation.fn === 'spotInterruption' && !invocation.invalidInput)
         .reduce((total, invocation) => total + invocation.calls.length, 0);
