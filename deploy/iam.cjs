@@ -64,8 +64,9 @@ module.exports = async ({ resolveVariable }) => {
     spotStatements: [
       ...base('spotInterruption'),
       ...discoverClusters,
-      // DescribeClusters: a cluster's size decides whether a batch pages it (lib/spot/plan.ts).
-      listInClusters(['ecs:ListContainerInstances', 'ecs:DescribeClusters']),
+      // DescribeClusters: a cluster's size decides whether a batch pages it (lib/spot/plan.ts);
+      // ListAttributes: the rebalance drains past their grace period (lib/spot/grace.ts).
+      listInClusters(['ecs:ListContainerInstances', 'ecs:DescribeClusters', 'ecs:ListAttributes']),
       // PutAttributes / DeleteAttributes: the record of each drain, removed when the drain is undone (lib/spot/record.ts).
       inClusters(['ecs:DescribeContainerInstances', 'ecs:UpdateContainerInstancesState', 'ecs:PutAttributes', 'ecs:DeleteAttributes']),
       // Scheduled events: terminate through the group without lowering desired capacity; early

@@ -42,6 +42,7 @@ const VARIABLES = [
   ['spotRetryMaxDelayMs', 'AWS_RETRY_MAX_DELAY_MS', [SPOT]],
   ['rebalanceDrain', 'REBALANCE_DRAIN', [SPOT]],
   ['stateChangeDrain', 'STATE_CHANGE_DRAIN', [SPOT]],
+  ['undrainGraceMinutes', 'UNDRAIN_GRACE_MINUTES', [SPOT]],
   ['scheduledEventDrain', 'SCHEDULED_EVENT_DRAIN', [SPOT]],
   ['scheduledEventLeadMinutes', 'SCHEDULED_EVENT_LEAD_MINUTES', [SPOT]],
   ['spotEarlyReplacement', 'SPOT_EARLY_REPLACEMENT', [SPOT]],

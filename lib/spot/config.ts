@@ -11,6 +11,8 @@ export interface SpotConfig extends CommonConfig {
    * survives.
    */
   undrainSurvivors: boolean;
+  /** A rebalance drain of an instance still running this long after is undone (lib/spot/grace.ts). */
+  undrainGraceMinutes: number;
   /** Act on AWS Health scheduled EC2 events (retirement, scheduled stop, maintenance). */
   scheduledEventDrain: boolean;
   /** Act on a scheduled event once its window opens within this many minutes. */
@@ -43,6 +45,7 @@ export const spotEnvSchema = commonSchema.extend({
   AWS_RETRY_MAX_DELAY_MS: integerVar(SPOT_DEFAULT_MAX_BACKOFF_MS, 100, SDK_MAX_RETRY_DELAY_MS),
   REBALANCE_DRAIN: booleanVar(false),
   STATE_CHANGE_DRAIN: booleanVar(false),
+  UNDRAIN_GRACE_MINUTES: integerVar(60, 5, 10_080),
   SCHEDULED_EVENT_DRAIN: booleanVar(false),
   SCHEDULED_EVENT_LEAD_MINUTES: integerVar(SCHEDULED_EVENT_DEFAULT_LEAD_MINUTES, 1, 129_600),
   SPOT_EARLY_REPLACEMENT: booleanVar(false),
@@ -63,6 +66,7 @@ export function loadSpotConfig(env: Env): SpotConfig {
     rebalanceDrain: values.REBALANCE_DRAIN,
     stateChangeDrain: values.STATE_CHANGE_DRAIN,
     undrainSurvivors: values.REBALANCE_DRAIN || values.STATE_CHANGE_DRAIN,
+    undrainGraceMinutes: values.UNDRAIN_GRACE_MINUTES,
     scheduledEventDrain: values.SCHEDULED_EVENT_DRAIN,
     scheduledEventLeadMinutes: values.SCHEDULED_EVENT_LEAD_MINUTES,
     spotEarlyReplacement: values.SPOT_EARLY_REPLACEMENT,

@@ -22,6 +22,7 @@ import type { Telemetry } from '../telemetry';
 import type { SpotConfig } from './config';
 import { decideDrain } from './decide';
 import { DRAINED_FOR, RECORDED, UNDOABLE, drainReason, formatRecord, readRecord, type DrainReason } from './record';
+import { undoStaleRebalanceDrains } from './grace';
 import { ArnCache, resolveInstances } from './resolve';
 import { decideScheduled } from './scheduled';
 import { decideUndrain } from './undrain';
@@ -113,6 +114,27 @@ export function makeSpotInterruptionHandler(deps: SpotDeps): SpotInterruptionHan
   const clock = deps.clock ?? systemClock;
   // Module state lives as long as the execution environment: later invocations of a storm reuse it.
   const cache = new ArnCache();
+  let lastGraceCheck: number | undefined;
+
+  /**
+   * At most once per GRACE_CHECK_INTERVAL_MS per execution environment, after the event's own work:
+   * rebalance drains that outlived UNDRAIN_GRACE_MINUTES are undone (lib/spot/grace.ts).
+   */
+  /** Only an event the function acts on leads to the check: ignored and invalid input never writes. */
+  function actedOn(outcome: ItemResult): boolean {
+    return outcome.result.outcome !== 'ignored' && outcome.result.outcome !== 'invalid';
+  }
+
+  async function graceCheck(): Promise<void> {
+    if (!config.rebalanceDrain) return;
+    const now = clock.now();
+    if (lastGraceCheck !== undefined && now - lastGraceCheck < GRACE_CHECK_INTERVAL_MS) return;
+    lastGraceCheck = now;
+    await undoStaleRebalanceDrains(
+      { ecs, ...(autoScaling ? { autoScaling } : {}), telemetry, clusters: config.clusters, graceMs: config.undrainGraceMinutes * 60_000, dryRun: config.dryRun },
+      now,
+    );
+  }
 
   function parse(event: unknown): ParseOutcome<DrainSignal[]> {
     if (typeof event === 'object' && event !== null && (event as { source?: unknown }).source === HEALTH_SOURCE) {
@@ -485,6 +507,7 @@ export function makeSpotInterruptionHandler(deps: SpotDeps): SpotInterruptionHan
     const batch = parseSqsBatch(event);
     if (batch.outcome === 'not-sqs') {
       const [outcome] = await handle([{ event }]);
+      if (outcome && actedOn(outcome)) await graceCheck();
       if (outcome?.retry !== undefined) {
         const error = outcome.retry;
         if (error instanceof RetryableError) throw error;
@@ -507,6 +530,7 @@ export function makeSpotInterruptionHandler(deps: SpotDeps): SpotInterruptionHan
         : { messageId: record.messageId, event: undefined, bodyError: { reason: body.reason, detail: body.detail } };
     });
     const outcomes = await handle(items);
+    if (outcomes.some(actedOn)) await graceCheck();
     const retry = new Set<string>();
     outcomes.forEach((outcome, index) => {
       const messageId = items[index]?.messageId;
@@ -522,6 +546,9 @@ export function makeSpotInterruptionHandler(deps: SpotDeps): SpotInterruptionHan
   }
   return spotInterruptionHandler as SpotInterruptionHandler;
 }
+
+/** How often one execution environment looks for rebalance drains past their grace period. */
+export const GRACE_CHECK_INTERVAL_MS = 10 * 60_000;
 
 /** DetachInstances takes at most 20 instances per call (docs/aws-behaviour.md §1.8). */
 export const DETACH_BATCH = 20;

@@ -41,6 +41,7 @@ const DEFAULTS: Record<string, string> = {
   spotRetryMaxDelayMs: '8000',
   rebalanceDrain: 'false',
   stateChangeDrain: 'false',
+  undrainGraceMinutes: '60',
   scheduledEventDrain: 'false',
   scheduledEventLeadMinutes: '43200',
   spotEarlyReplacement: 'false',

@@ -265,3 +265,58 @@ describe('early Spot replacement', () => {
     expect(telemetry.metricTotal('EarlyReplacementSkipped', { reason: 'failed' })).toBe(1);
   });
 });
+
+describe('rebalance drains past their grace period', () => {
+  const rebalance = (id: string) => ({ ...fixture('rebalance-recommendation.json'), detail: { 'instance-id': id } });
+
+  it('are undone at the first event acted on after the grace period, at most once per interval; a stopped instance is left alone', async () => {
+    const { world, clock, lone, member, aws, handler, telemetry } = setup({ REBALANCE_DRAIN: 'true', UNDRAIN_GRACE_MINUTES: '30' });
+    await expect(handler(rebalance(lone.ec2InstanceId))).resolves.toMatchObject({ outcome: 'drained' });
+    await expect(handler(rebalance(member.ec2InstanceId))).resolves.toMatchObject({ outcome: 'drained' });
+    // member is stopped: its agent disconnects, so the check must not undo its drain.
+    world.stopInstance(member.ec2InstanceId);
+    expect(aws.calls('ecs:ListAttributes')).toHaveLength(1);
+    await clock.advance(31 * 60_000);
+    // An ignored event triggers nothing.
+    const ignored = { ...fixture('state-change-running.json'), detail: { 'instance-id': 'i-0fffffffffffffff0', state: 'pending' } };
+    await handler(ignored);
+    expect(aws.calls('ecs:ListAttributes')).toHaveLength(1);
+    expect(lone.status).toBe('DRAINING');
+    // Any event acted on (here a no-op for an unknown instance) runs the check.
+    await handler(rebalance('i-0fffffffffffffff0'));
+    expect(lone.status).toBe('ACTIVE');
+    expect(lone.attributes.has(DRAINED_FOR)).toBe(false);
+    expect(member.status).toBe('DRAINING');
+    expect(member.attributes.get(DRAINED_FOR)).toMatch(/^rebalance@/);
+    expect(telemetry.metricTotal('InstanceUndrained', { kind: 'rebalance-grace' })).toBe(1);
+    // Within the interval: no second check.
+    await handler(rebalance('i-0fffffffffffffff0'));
+    expect(aws.calls('ecs:ListAttributes')).toHaveLength(2);
+  });
+
+  it('never undoes a young rebalance drain, nor one the group is terminating', async () => {
+    const { world, clock, lone, member, aws, handler } = setup({ REBALANCE_DRAIN: 'true', UNDRAIN_GRACE_MINUTES: '30' });
+    await handler(rebalance(member.ec2InstanceId));
+    world.callSync('autoscaling', 'TerminateInstanceInAutoScalingGroup', { InstanceId: member.ec2InstanceId, ShouldDecrementDesiredCapacity: false });
+    await clock.advance(11 * 60_000);
+    await handler(rebalance(lone.ec2InstanceId));
+    expect(lone.status).toBe('DRAINING');
+    await clock.advance(31 * 60_000);
+    await handler(rebalance('i-0fffffffffffffff0'));
+    expect(lone.status).toBe('ACTIVE');
+    // The group's termination went ahead (the hook timed out); the check never set the member ACTIVE.
+    expect(member.status).not.toBe('ACTIVE');
+    const activated = aws.calls('ecs:UpdateContainerInstancesState').filter((call) => call.input.status === 'ACTIVE');
+    expect(activated.flatMap((call) => call.input.containerInstances as string[])).toEqual([lone.arn]);
+  });
+
+  it('a failing check is logged and counted, and never fails the event', async () => {
+    const { clock, lone, aws, handler, telemetry } = setup({ REBALANCE_DRAIN: 'true', UNDRAIN_GRACE_MINUTES: '30' });
+    await handler(rebalance(lone.ec2InstanceId));
+    await clock.advance(31 * 60_000);
+    aws.fail({ operation: 'ecs:ListAttributes', error: 'AccessDeniedException', times: 5 });
+    await expect(handler(rebalance('i-0fffffffffffffff0'))).resolves.toMatchObject({ outcome: 'no-action' });
+    expect(telemetry.metricTotal('GraceCheckFailed', { cluster: 'prod' })).toBe(1);
+    expect(lone.status).toBe('DRAINING');
+  });
+});
