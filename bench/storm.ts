@@ -6,8 +6,9 @@
  * (batches, a batching window, bounded concurrency; simulator/runner/sqs-mapping.ts). The SDK's
  * retries back off on the virtual clock, so the buckets refill as they would in real time.
  * Measured: simulated time from each warning until the instance is DRAINING, drains that failed,
- * throttles, ECS calls per warning, calls by operation and what happened to the tasks when the
- * instances were reclaimed.
+ * throttles, ECS calls per warning, calls by operation, what happened to the tasks when the
+ * instances were reclaimed, and when the group's replacement instances first ran a task, relative
+ * to the reclaim (with SPOT_EARLY_REPLACEMENT on and off).
  * Run: npm run bench:storm (BENCH_STORM_INSTANCES and BENCH_STORM_INTERRUPTIONS run one size of
  * your own with both deliveries; BENCH_STORM_SEEDS=1,2,3 picks the seeds)
  */
@@ -102,6 +103,13 @@ export interface StormResult {
   batches: number;
   deadLetters: number;
   coldStarts: number;
+  /** Instances the group launched after the warnings (replacements). */
+  replacements: number;
+  /**
+   * For each replacement, seconds from the reclaim of the interrupted instances to its first task
+   * RUNNING (negative: before the reclaim); replacements that never ran a task are left out.
+   */
+  replacementRunningVsReclaim: number[];
   realMs: number;
 }
 
@@ -132,6 +140,16 @@ export async function runStorm(
       else seconds.push((at - warnedAt) / 1000);
     }
     const throttledTotal = sum(Object.values(report.faults.throttled));
+    const reclaims = simulation.world.terminations.filter((termination) => termination.cause === 'spot-interruption').map((termination) => termination.at);
+    const reclaimAt = reclaims.length > 0 ? Math.min(...reclaims) : Number.NaN;
+    const firstWarning = warnings.size > 0 ? Math.min(...warnings.values()) : Number.POSITIVE_INFINITY;
+    const replacementIds = [...simulation.world.ec2.values()].filter((ec2) => ec2.launchedAt >= firstWarning).map((ec2) => ec2.id);
+    const replacementRunningVsReclaim: number[] = [];
+    for (const id of replacementIds) {
+      const instance = simulation.world.containerInstanceOf(id);
+      const started = instance ? simulation.world.tasksOn(instance).map((task) => task.startedAt).filter((at): at is number => at !== undefined) : [];
+      if (started.length > 0 && !Number.isNaN(reclaimAt)) replacementRunningVsReclaim.push((Math.min(...started) - reclaimAt) / 1000);
+    }
     return {
       seed,
       interrupted: warnings.size,
@@ -152,6 +170,8 @@ export async function runStorm(
       deadLetters: simulation.spotQueue?.deadLetters.length ?? 0,
       // One execution environment per concurrent invocation, as Lambda runs them (simulator/runner/lambda.ts).
       coldStarts: simulation.coldStarts(SPOT_INTERRUPTION),
+      replacements: replacementIds.length,
+      replacementRunningVsReclaim,
       realMs: report.realMs,
     };
   } finally {
@@ -202,6 +222,8 @@ function cases(): StormCase[] {
     { label: `${defaults}, calls take 20–80 ms`, size: fleet, delivery: DEPLOYED_SQS, env: {}, latencyMs: { min: 20, max: 80 } },
     { label: defaults, size: single, delivery: { kind: 'direct' }, env: {} },
     { label: defaults, size: single, delivery: DEPLOYED_SQS, env: {} },
+    // Early replacement: the group launches replacements at the warning instead of after the reclaim.
+    { label: 'SPOT_EARLY_REPLACEMENT=true', size: small, delivery: DEPLOYED_SQS, env: { SPOT_EARLY_REPLACEMENT: 'true' } },
   ];
 }
 
@@ -239,6 +261,9 @@ async function main(): Promise<void> {
     formatCalls(result.calls),
     result.servicesTasksKilled,
     result.disrupted,
+    result.replacements,
+    result.replacementRunningVsReclaim.length > 0 ? median(result.replacementRunningVsReclaim) : '-',
+    result.replacementRunningVsReclaim.length > 0 ? max(result.replacementRunningVsReclaim) : '-',
     (result.realMs / 1000).toFixed(1),
   ]);
   publish('storm', [
@@ -265,6 +290,9 @@ async function main(): Promise<void> {
         'calls by operation',
         'service tasks killed at reclaim',
         'tasks disrupted',
+        'replacements launched',
+        'replacement first task RUNNING, s after reclaim (median)',
+        'max',
         'real s',
       ],
       rows,

@@ -64,9 +64,16 @@ module.exports = async ({ resolveVariable }) => {
     spotStatements: [
       ...base('spotInterruption'),
       ...discoverClusters,
-      // DescribeClusters: a cluster's size decides whether a batch pages it (lib/spot/plan.ts).
-      listInClusters(['ecs:ListContainerInstances', 'ecs:DescribeClusters']),
-      inClusters(['ecs:DescribeContainerInstances', 'ecs:UpdateContainerInstancesState']),
+      // DescribeClusters: a cluster's size decides whether a batch pages it (lib/spot/plan.ts);
+      // ListAttributes: the rebalance drains past their grace period (lib/spot/grace.ts).
+      listInClusters(['ecs:ListContainerInstances', 'ecs:DescribeClusters', 'ecs:ListAttributes']),
+      // PutAttributes / DeleteAttributes: the record of each drain, removed when the drain is undone (lib/spot/record.ts).
+      inClusters(['ecs:DescribeContainerInstances', 'ecs:UpdateContainerInstancesState', 'ecs:PutAttributes', 'ecs:DeleteAttributes']),
+      // Scheduled events: terminate through the group without lowering desired capacity; early
+      // Spot replacement: detach from the group (lib/spot/handler.ts). Only the configured groups.
+      onGroups(['autoscaling:TerminateInstanceInAutoScalingGroup', 'autoscaling:DetachInstances']),
+      // Group membership before undoing a drain or acting on a scheduled event.
+      describeAutoScaling(['autoscaling:DescribeAutoScalingInstances']),
     ],
     lifecycleStatements: [
       ...base('lifecycleHook'),

@@ -64,6 +64,48 @@ export const METRICS = {
     description: 'a well-formed event the function does not act on (its `kind` names the event)',
   },
   // Draining
+  InstanceUndrained: {
+    unit: 'Count',
+    dimensions: ['kind', 'cluster'],
+    channel: 'emf',
+    functions: SPOT,
+    description: 'a drain the Spot drainer started was undone: the instance runs again (`running`) or outlived the rebalance grace',
+  },
+  InstanceReplacementRequested: {
+    unit: 'Count',
+    dimensions: ['kind', 'cluster'],
+    channel: 'emf',
+    functions: SPOT,
+    description: 'a scheduled EC2 event: the instance is terminated through its group without decrementing, so the group replaces it',
+  },
+  GraceCheckFailed: {
+    unit: 'Count',
+    dimensions: ['cluster'],
+    channel: 'emf',
+    functions: SPOT,
+    description: 'the periodic check for rebalance drains past UNDRAIN_GRACE_MINUTES could not read a cluster',
+  },
+  EarlyReplacementRequested: {
+    unit: 'Count',
+    dimensions: ['group'],
+    channel: 'emf',
+    functions: SPOT,
+    description: 'early Spot replacement: instances detached from their group without decrementing, so it launches replacements now',
+  },
+  EarlyReplacementSkipped: {
+    unit: 'Count',
+    dimensions: ['reason'],
+    channel: 'emf',
+    functions: SPOT,
+    description: 'early Spot replacement was not asked for (not in a group, group not managed, detach refused, …)',
+  },
+  DrainRecordSkipped: {
+    unit: 'Count',
+    dimensions: ['cluster', 'reason'],
+    channel: 'emf',
+    functions: SPOT,
+    description: 'the drain happened but its record attribute could not be written (attribute slots full)',
+  },
   InstanceDrained: {
     unit: 'Count',
     dimensions: ['kind', 'cluster'],

@@ -2,6 +2,7 @@ import {
   CompleteLifecycleActionCommand,
   DescribeAutoScalingInstancesCommand,
   DescribeLifecycleHooksCommand,
+  DetachInstancesCommand,
   RecordLifecycleActionHeartbeatCommand,
   TerminateInstanceInAutoScalingGroupCommand,
   paginateDescribeAutoScalingGroups,
@@ -249,6 +250,45 @@ export async function terminateInstanceInGroup(autoScaling: AutoScalingClient, i
   } catch (error) {
     if (isValidationError(error)) {
       throw new NonActionableError(`termination of ${instanceId} refused: ${(error as Error).message}`, { cause: error });
+    }
+    throw error;
+  }
+}
+
+/**
+ * Terminates an instance through its group WITHOUT lowering desired capacity: the group runs its
+ * termination lifecycle hooks and launches a replacement (docs/aws-behaviour.md §1.8). Refusals a
+ * retry cannot fix (the instance is in no group) become NonActionableError.
+ */
+export async function replaceInstanceInGroup(autoScaling: AutoScalingClient, instanceId: string): Promise<void> {
+  try {
+    await autoScaling.send(
+      new TerminateInstanceInAutoScalingGroupCommand({ InstanceId: instanceId, ShouldDecrementDesiredCapacity: false }),
+    );
+  } catch (error) {
+    const name = (error as { name?: string } | undefined)?.name;
+    if (name === 'ValidationError') {
+      throw new NonActionableError(`replacement of ${instanceId} refused: ${(error as Error).message}`, { cause: error });
+    }
+    throw error;
+  }
+}
+
+/**
+ * Detaches instances from their group WITHOUT lowering desired capacity: the group launches their
+ * replacements at once, and the detached instances skip every lifecycle hook (docs/aws-behaviour.md
+ * §1.8). At most 20 per call. Refusals a retry cannot fix (an instance no longer InService or no
+ * longer in the group) become NonActionableError.
+ */
+export async function detachForReplacement(autoScaling: AutoScalingClient, group: string, instanceIds: readonly string[]): Promise<void> {
+  try {
+    await autoScaling.send(
+      new DetachInstancesCommand({ AutoScalingGroupName: group, InstanceIds: [...instanceIds], ShouldDecrementDesiredCapacity: false }),
+    );
+  } catch (error) {
+    const name = (error as { name?: string } | undefined)?.name;
+    if (name === 'ValidationError') {
+      throw new NonActionableError(`detach of ${instanceIds.join(', ')} from ${group} refused: ${(error as Error).message}`, { cause: error });
     }
     throw error;
   }

@@ -13,6 +13,8 @@ const ALL_STATES = ['pending', 'running', 'stopping', 'stopped', 'shutting-down'
 export interface Ec2ParseOptions {
   rebalanceDrain: boolean;
   stateChangeDrain: boolean;
+  /** Turn `running` state changes into undrain signals (lib/spot/config.ts `undrainSurvivors`). */
+  undrainSurvivors?: boolean;
 }
 
 const instanceId = z.string().regex(EC2_INSTANCE_ID, 'is not an EC2 instance id (i- and 8 or 17 hex digits)');
@@ -49,7 +51,8 @@ function invalid(reason: string, detail: string): ParseOutcome<DrainSignal> {
  * Parses an EC2 event delivered by EventBridge into a drain signal.
  * Well-formed events the configuration does not act on are `ignored`; anything else that reaches
  * this function (a wrong source, an unknown detail-type, missing or mistyped fields) is `invalid`,
- * because the function's rules only route these three detail-types to it.
+ * because the function's rules only route these three detail-types to it. A `running` state change
+ * is a signal to undo a drain (lib/spot/undrain.ts), not to drain.
  */
 export function parseEc2Event(event: unknown, options: Ec2ParseOptions): ParseOutcome<DrainSignal> {
   if (typeof event !== 'object' || event === null || Array.isArray(event)) {
@@ -83,6 +86,11 @@ export function parseEc2Event(event: unknown, options: Ec2ParseOptions): ParseOu
       const parsed = stateChangeDetail.safeParse(detail);
       if (!parsed.success) return invalid('malformed-detail', describeIssues(parsed.error));
       const state = parsed.data.state;
+      if (state === 'running') {
+        // A stopped instance started again (docs/aws-behaviour.md §1.6): a drain it survived may be undone.
+        if (!options.undrainSurvivors) return { outcome: 'ignored', kind: 'instance-running', reason: 'undrain-disabled' };
+        return signal('instance-running', parsed.data['instance-id'], { state });
+      }
       if (!(DRAINING_STATES as readonly string[]).includes(state)) {
         return { outcome: 'ignored', kind: 'instance-state-change', reason: `state-${state}` };
       }

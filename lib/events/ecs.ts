@@ -5,7 +5,7 @@ import type { ParseOutcome } from './types';
  * ECS task state-change events, delivered to the lifecycle drainer by an EventBridge rule (source
  * aws.ecs, detail-type "ECS Task State Change", lastStatus STOPPED, the managed clusters). ECS
  * sends them at least once and in no guaranteed order; `detail.version` grows with each change of
- * the task, so a later version supersedes an earlier one (docs/aws-behaviour.md §1.6,
+ * the task, so a later version supersedes an earlier one (docs/aws-behaviour.md §1.10,
  * https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_task_events.html).
  */
 export const TASK_STATE_CHANGE = 'ECS Task State Change';

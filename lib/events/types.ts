@@ -12,7 +12,7 @@ export type ParseOutcome<T> =
 export const EC2_INSTANCE_ID = /^i-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
 
 /** Why an instance should be drained, in the suite's own words. */
-export type DrainSignalKind = 'spot-interruption' | 'rebalance-recommendation' | 'instance-state-change';
+export type DrainSignalKind = 'spot-interruption' | 'rebalance-recommendation' | 'instance-state-change' | 'instance-running' | 'scheduled-event';
 
 export interface DrainSignal {
   kind: DrainSignalKind;
@@ -25,6 +25,8 @@ export interface DrainSignal {
   account: string;
   /** Spot interruption: what EC2 will do (terminate, stop, hibernate). */
   instanceAction?: 'terminate' | 'stop' | 'hibernate';
-  /** State change: the new state (stopping, shutting-down). */
+  /** State change: the new state (stopping, shutting-down, or running for an undrain). */
   state?: string;
+  /** Scheduled event (AWS Health): its type code, status and when its window opens (epoch ms). */
+  scheduled?: { eventTypeCode: string; statusCode: string; startsAt: number; eventArn: string };
 }

@@ -5,7 +5,7 @@ import { classifyTasks, describeTasks, listDaemonServiceNames, listTaskArns, typ
  * What a drain remembers about the tasks of its container instance, so that a poll costs a bounded
  * number of ECS reads however long the host has run and however long the drain takes:
  *
- * - STOPPED is a task's last state (docs/aws-behaviour.md §1.6): a task seen STOPPED is never
+ * - STOPPED is a task's last state (docs/aws-behaviour.md §1.10): a task seen STOPPED is never
  *   described again, although ListTasks keeps listing it for a while.
  * - A task's origin (service, daemon, standalone) never changes: a task listed again under desired
  *   status RUNNING is not described again.

@@ -1,32 +1,55 @@
+import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import type { ECSClient } from '@aws-sdk/client-ecs';
+import { describeGroupInstances, detachForReplacement, replaceInstanceInGroup, type GroupInstanceView } from '../aws/autoscaling';
 import { chunk } from '../aws/batch';
-import { UPDATE_CONTAINER_INSTANCES_STATE_BATCH, clusterName, resolveClusters, setDraining, type ContainerInstanceView } from '../aws/ecs';
+import {
+  UPDATE_CONTAINER_INSTANCES_STATE_BATCH,
+  clusterName,
+  deleteInstanceAttributes,
+  putInstanceAttributes,
+  resolveClusters,
+  setActive,
+  setDraining,
+  type ContainerInstanceView,
+} from '../aws/ecs';
 import { systemClock, type Clock } from '../clock';
-import { RetryableError, classifyAwsError, describeError } from '../errors';
+import { NonActionableError, RetryableError, classifyAwsError, describeError } from '../errors';
 import { parseEc2Event } from '../events/ec2';
+import { HEALTH_SOURCE, parseHealthEvent } from '../events/health';
 import { parseSqsBatch, parseSqsBody } from '../events/sqs';
-import type { DrainSignal } from '../events/types';
+import type { DrainSignal, ParseOutcome } from '../events/types';
 import type { Telemetry } from '../telemetry';
 import type { SpotConfig } from './config';
 import { decideDrain } from './decide';
+import { DRAINED_FOR, RECORDED, UNDOABLE, drainReason, formatRecord, readRecord, type DrainReason } from './record';
+import { undoStaleRebalanceDrains } from './grace';
 import { ArnCache, resolveInstances } from './resolve';
+import { decideScheduled } from './scheduled';
+import { decideUndrain } from './undrain';
 
 export interface SpotDeps {
   config: SpotConfig;
   ecs: ECSClient;
+  /**
+   * Auto Scaling: group membership before undoing a drain or acting on a scheduled event, and the
+   * termination through the group. Without it those signals fail (and are retried).
+   */
+  autoScaling?: AutoScalingClient;
   telemetry: Telemetry;
-  /** Ages the cached cluster sizes; the system clock unless a simulation supplies its own. */
+  /** Ages the cached cluster sizes and the scheduled events' lead time; the system clock unless a simulation supplies its own. */
   clock?: Clock;
 }
 
 /** What the function did for one event; returned for a direct EventBridge event and logged as the decision line. */
 export interface SpotResult {
-  outcome: 'drained' | 'no-action' | 'ignored' | 'invalid';
+  outcome: 'drained' | 'undrained' | 'replacing' | 'no-action' | 'ignored' | 'invalid';
   reason: string;
   kind?: string;
   ec2InstanceId?: string;
   cluster?: string;
   containerInstanceArn?: string;
+  /** Further instances of the same event (an AWS Health event may name several). */
+  others?: SpotResult[];
 }
 
 /**
@@ -66,6 +89,13 @@ interface ItemResult {
   retry?: unknown;
 }
 
+type SignalOutcome =
+  | { kind: 'done'; outcome: 'drained' | 'undrained' | 'replacing' | 'no-action'; reason: string; instance?: ContainerInstanceView; clustersSearched: number }
+  | { kind: 'failed'; error: unknown; instance?: ContainerInstanceView };
+
+/** Signals that set an instance DRAINING. */
+const DRAIN_KINDS: ReadonlySet<string> = new Set(['spot-interruption', 'rebalance-recommendation', 'instance-state-change']);
+
 /**
  * Spot interruption drainer: EC2 events in, container instances DRAINING out.
  *
@@ -74,21 +104,56 @@ interface ItemResult {
  * the rules feed (and names in `batchItemFailures` exactly the messages a retry can fix). A batch
  * is resolved together: one lookup plan per cluster for all its instances (lib/spot/plan.ts) and
  * drains 10 per call. Malformed input is logged once, counted and acknowledged, never retried.
+ *
+ * Every drain it starts is recorded on the instance (lib/spot/record.ts); an instance `running`
+ * again after a drain it can survive is set ACTIVE again (lib/spot/undrain.ts). AWS Health
+ * scheduled events replace the instance through its group, or drain it (lib/spot/scheduled.ts).
  */
 export function makeSpotInterruptionHandler(deps: SpotDeps): SpotInterruptionHandler {
-  const { config, ecs, telemetry } = deps;
+  const { config, ecs, telemetry, autoScaling } = deps;
   const clock = deps.clock ?? systemClock;
   // Module state lives as long as the execution environment: later invocations of a storm reuse it.
   const cache = new ArnCache();
+  let lastGraceCheck: number | undefined;
+
+  /**
+   * At most once per GRACE_CHECK_INTERVAL_MS per execution environment, after the event's own work:
+   * rebalance drains that outlived UNDRAIN_GRACE_MINUTES are undone (lib/spot/grace.ts).
+   */
+  /** Only an event the function acts on leads to the check: ignored and invalid input never writes. */
+  function actedOn(outcome: ItemResult): boolean {
+    return outcome.result.outcome !== 'ignored' && outcome.result.outcome !== 'invalid';
+  }
+
+  async function graceCheck(): Promise<void> {
+    if (!config.rebalanceDrain) return;
+    const now = clock.now();
+    if (lastGraceCheck !== undefined && now - lastGraceCheck < GRACE_CHECK_INTERVAL_MS) return;
+    lastGraceCheck = now;
+    await undoStaleRebalanceDrains(
+      { ecs, ...(autoScaling ? { autoScaling } : {}), telemetry, clusters: config.clusters, graceMs: config.undrainGraceMinutes * 60_000, dryRun: config.dryRun },
+      now,
+    );
+  }
+
+  function parse(event: unknown): ParseOutcome<DrainSignal[]> {
+    if (typeof event === 'object' && event !== null && (event as { source?: unknown }).source === HEALTH_SOURCE) {
+      return parseHealthEvent(event, { scheduledEventDrain: config.scheduledEventDrain });
+    }
+    const parsed = parseEc2Event(event, {
+      rebalanceDrain: config.rebalanceDrain,
+      stateChangeDrain: config.stateChangeDrain,
+      undrainSurvivors: config.undrainSurvivors,
+    });
+    return parsed.outcome === 'signal' ? { outcome: 'signal', signal: [parsed.signal] } : parsed;
+  }
 
   async function handle(items: readonly Item[]): Promise<ItemResult[]> {
     const results: (ItemResult | undefined)[] = items.map(() => undefined);
     const signals: { index: number; signal: DrainSignal }[] = [];
     items.forEach((item, index) => {
       const where = item.messageId ? { messageId: item.messageId } : {};
-      const parsed = item.bodyError
-        ? ({ outcome: 'invalid', ...item.bodyError } as const)
-        : parseEc2Event(item.event, { rebalanceDrain: config.rebalanceDrain, stateChangeDrain: config.stateChangeDrain });
+      const parsed = item.bodyError ? ({ outcome: 'invalid', ...item.bodyError } as const) : parse(item.event);
       if (parsed.outcome === 'invalid') {
         telemetry.log('ERROR', 'invalid event', { ...where, reason: parsed.reason, detail: parsed.detail });
         telemetry.count('InvalidEvent', { function: 'spotInterruption', reason: parsed.reason });
@@ -98,77 +163,310 @@ export function makeSpotInterruptionHandler(deps: SpotDeps): SpotInterruptionHan
         telemetry.count('EventIgnored', { kind: parsed.kind, reason: parsed.reason });
         results[index] = { result: { outcome: 'ignored', kind: parsed.kind, reason: parsed.reason } };
       } else {
-        signals.push({ index, signal: parsed.signal });
+        for (const signal of parsed.signal) signals.push({ index, signal });
       }
     });
     if (signals.length > 0) {
-      const outcomes = await drainAll(signals.map((entry) => entry.signal));
+      const outcomes = await processAll(signals.map((entry) => entry.signal));
+      const perItem = new Map<number, ItemResult[]>();
       signals.forEach((entry, position) => {
-        results[entry.index] = report(entry.signal, items[entry.index]?.messageId, outcomes[position] as SignalOutcome);
+        const reported = report(entry.signal, items[entry.index]?.messageId, outcomes[position] as SignalOutcome);
+        perItem.set(entry.index, [...(perItem.get(entry.index) ?? []), reported]);
       });
+      for (const [index, reported] of perItem) {
+        const [first, ...rest] = reported as [ItemResult, ...ItemResult[]];
+        const retry = reported.find((entry) => entry.retry !== undefined)?.retry;
+        results[index] = {
+          result: rest.length > 0 ? { ...first.result, others: rest.map((entry) => entry.result) } : first.result,
+          ...(retry !== undefined ? { retry } : {}),
+        };
+      }
     }
     return results.map((result) => result ?? { result: { outcome: 'invalid', reason: 'unreachable' } });
   }
 
-  type SignalOutcome =
-    | { kind: 'done'; outcome: 'drained' | 'no-action'; reason: string; instance?: ContainerInstanceView; clustersSearched: number }
-    | { kind: 'failed'; error: unknown; instance?: ContainerInstanceView };
+  /**
+   * Resolves every signal's instance together, then: drains per cluster in batches of 10 (and
+   * records why), terminates scheduled-event instances through their groups, and undoes the drains
+   * of instances running again.
+   */
+  async function processAll(signals: readonly DrainSignal[]): Promise<SignalOutcome[]> {
+    const now = clock.now();
+    const leadMs = config.scheduledEventLeadMinutes * 60_000;
+    const early = new Map<number, SignalOutcome>();
+    signals.forEach((signal, position) => {
+      // A window further away than the lead time: nothing now; a later notice inside it acts.
+      if (signal.kind === 'scheduled-event' && signal.scheduled && signal.scheduled.startsAt - now > leadMs) {
+        early.set(position, { kind: 'done', outcome: 'no-action', reason: 'outside-lead-time', clustersSearched: 0 });
+      }
+    });
+    const active = signals.map((signal, position) => ({ signal, position })).filter((entry) => !early.has(entry.position));
+    if (active.length === 0) return signals.map((_, position) => early.get(position) as SignalOutcome);
 
-  /** Resolves every signal's instance together, decides each, drains per cluster in batches of 10. */
-  async function drainAll(signals: readonly DrainSignal[]): Promise<SignalOutcome[]> {
-    const ids = [...new Set(signals.map((signal) => signal.ec2InstanceId))];
+    const ids = [...new Set(active.map((entry) => entry.signal.ec2InstanceId))];
     let clusters: string[];
     let resolution: Awaited<ReturnType<typeof resolveInstances>>;
     try {
       clusters = await resolveClusters(ecs, config.clusters);
       resolution = await resolveInstances(ecs, clusters, ids, cache, telemetry, () => clock.now());
     } catch (error) {
-      return signals.map(() => ({ kind: 'failed', error }));
+      return signals.map((_, position) => early.get(position) ?? { kind: 'failed', error });
     }
-    const byId = new Map<string, SignalOutcome>();
-    const toDrain = new Map<string, ContainerInstanceView[]>();
-    for (const id of ids) {
-      if (resolution.failed.has(id)) {
-        byId.set(id, { kind: 'failed', error: resolution.failed.get(id) });
-        continue;
+    const searched = clusters.length;
+    const failedLookup = (id: string): SignalOutcome | undefined =>
+      resolution.failed.has(id) ? { kind: 'failed', error: resolution.failed.get(id) } : undefined;
+
+    // Group membership, for the instances whose decision depends on it.
+    const needGroup = new Set<string>();
+    for (const { signal } of active) {
+      const instance = resolution.found.get(signal.ec2InstanceId);
+      if (!instance) continue;
+      if (signal.kind === 'scheduled-event' || wantsEarlyReplacement(signal)) needGroup.add(signal.ec2InstanceId);
+      if (signal.kind === 'instance-running') {
+        const record = readRecord(instance.attributes);
+        if (record && UNDOABLE.has(record.reason)) needGroup.add(signal.ec2InstanceId);
       }
+    }
+    let members = new Map<string, GroupInstanceView>();
+    let groupError: unknown;
+    if (needGroup.size > 0) {
+      try {
+        if (!autoScaling) throw new Error('no Auto Scaling client');
+        members = await describeGroupInstances(autoScaling, [...needGroup]);
+      } catch (error) {
+        groupError = error;
+      }
+    }
+
+    const byKey = new Map<string, SignalOutcome>();
+    const key = (category: string, id: string) => `${category}:${id}`;
+    const toDrain = new Map<string, { instance: ContainerInstanceView; reason: DrainReason; keys: string[] }>();
+    const toReplace: { instance: ContainerInstanceView; group: string; key: string }[] = [];
+    const toUndrain: { instance: ContainerInstanceView; key: string; clearOnly: boolean }[] = [];
+    const toDetach: { id: string; group: string }[] = [];
+
+    for (const { signal } of active) {
+      const id = signal.ec2InstanceId;
       const instance = resolution.found.get(id);
-      const decision = decideDrain(instance, config.dryRun);
-      if (decision.action === 'none' || !instance) {
-        byId.set(id, { kind: 'done', outcome: 'no-action', reason: decision.reason, ...(instance ? { instance } : {}), clustersSearched: clusters.length });
+      const category = DRAIN_KINDS.has(signal.kind) ? 'drain' : signal.kind;
+      const k = key(category, id);
+      if (byKey.has(k) || [...toDrain.values()].some((entry) => entry.keys.includes(k))) continue;
+      const lookupFailure = failedLookup(id);
+      if (lookupFailure) {
+        byKey.set(k, lookupFailure);
         continue;
       }
-      toDrain.set(instance.cluster, [...(toDrain.get(instance.cluster) ?? []), instance]);
+      const done = (reason: string): SignalOutcome => ({ kind: 'done', outcome: 'no-action', reason, ...(instance ? { instance } : {}), clustersSearched: searched });
+      const drain = (reason: DrainReason) => {
+        if (!instance) return;
+        const entry = toDrain.get(id);
+        if (entry) entry.keys.push(k);
+        else toDrain.set(id, { instance, reason, keys: [k] });
+      };
+      if (category === 'drain') {
+        const decision = decideDrain(instance, config.dryRun);
+        if (decision.action === 'none') byKey.set(k, done(decision.reason));
+        else drain(drainReason(signal));
+        if (instance && wantsEarlyReplacement(signal)) {
+          const member = members.get(id);
+          if (groupError !== undefined) earlyReplacementSkipped(id, 'lookup-failed', groupError);
+          else if (member && member.lifecycleState === 'InService' && mayActOn(member.autoScalingGroupName) && !config.dryRun) {
+            if (!toDetach.some((entry) => entry.id === id)) toDetach.push({ id, group: member.autoScalingGroupName });
+          }
+        }
+        continue;
+      }
+      if (instance && needGroup.has(id) && groupError !== undefined) {
+        byKey.set(k, { kind: 'failed', error: groupError, instance });
+        continue;
+      }
+      if (signal.kind === 'scheduled-event') {
+        const decision = decideScheduled(instance, members.get(id), config.autoScalingGroups, config.dryRun);
+        if (decision.action === 'none') byKey.set(k, done(decision.reason));
+        else if (decision.action === 'drain') drain('scheduled-event');
+        else if (instance) toReplace.push({ instance, group: decision.group, key: k });
+        continue;
+      }
+      const decision = decideUndrain(instance, members.get(id), config.dryRun);
+      if (decision.action === 'none') byKey.set(k, done(decision.reason));
+      else if (instance) toUndrain.push({ instance, key: k, clearOnly: decision.action === 'clear-record' });
     }
+
+    await drainInstances([...toDrain.values()], byKey, searched);
+    await detachForEarlyReplacement(toDetach);
+    await inParallel(toReplace, DRAIN_CONCURRENCY, async ({ instance, key: k }) => {
+      try {
+        await replaceInstanceInGroup(autoScaling as AutoScalingClient, instance.ec2InstanceId);
+        byKey.set(k, { kind: 'done', outcome: 'replacing', reason: 'terminating-through-group', instance, clustersSearched: searched });
+      } catch (error) {
+        if (error instanceof NonActionableError) {
+          telemetry.log('WARN', 'replacement refused', { ec2InstanceId: instance.ec2InstanceId, ...describeError(error) });
+          byKey.set(k, { kind: 'done', outcome: 'no-action', reason: 'replacement-refused', instance, clustersSearched: searched });
+        } else byKey.set(k, { kind: 'failed', error, instance });
+      }
+    });
+    await undrainInstances(toUndrain, byKey, searched);
+
+    return signals.map((signal, position) => {
+      const category = DRAIN_KINDS.has(signal.kind) ? 'drain' : signal.kind;
+      return early.get(position) ?? byKey.get(key(category, signal.ec2InstanceId)) ?? { kind: 'failed', error: new Error('no outcome') };
+    });
+  }
+
+  /** Early replacement applies to a Spot `terminate` warning when the setting is on. */
+  function wantsEarlyReplacement(signal: DrainSignal): boolean {
+    return config.spotEarlyReplacement && signal.kind === 'spot-interruption' && signal.instanceAction === 'terminate';
+  }
+
+  function mayActOn(group: string): boolean {
+    return config.autoScalingGroups.length === 0 || config.autoScalingGroups.includes(group);
+  }
+
+  function earlyReplacementSkipped(ec2InstanceId: string, reason: string, error?: unknown) {
+    telemetry.log('WARN', 'early replacement skipped', { ec2InstanceId, reason, ...(error !== undefined ? describeError(error) : {}) });
+    telemetry.count('EarlyReplacementSkipped', { reason });
+  }
+
+  /**
+   * Early Spot replacement: the warned instances leave their groups without lowering desired
+   * capacity, so each group launches their replacements now rather than after the reclaim
+   * (docs/aws-behaviour.md §1.8). Desired capacity is unchanged, so MaxSize holds. A detached
+   * instance skips the termination hook, which is why it is drained here directly, and the group
+   * no longer counts it: EC2 reclaims it. A duplicate warning finds it outside the group and
+   * detaches nothing. After the drains, so a failure here never delays a drain; it is logged and
+   * counted, never retried: the group still replaces the instance at the reclaim.
+   */
+  async function detachForEarlyReplacement(entries: readonly { id: string; group: string }[]): Promise<void> {
+    const byGroup = new Map<string, string[]>();
+    for (const entry of entries) byGroup.set(entry.group, [...(byGroup.get(entry.group) ?? []), entry.id]);
+    const work = [...byGroup].flatMap(([group, ids]) => chunk(ids, DETACH_BATCH).map((batch) => ({ group, batch })));
+    await inParallel(work, DRAIN_CONCURRENCY, async ({ group, batch }) => {
+      try {
+        await detachForReplacement(autoScaling as AutoScalingClient, group, batch);
+        for (const id of batch) {
+          telemetry.log('INFO', 'early replacement', { ec2InstanceId: id, group, action: 'detached-without-decrement' });
+          telemetry.count('EarlyReplacementRequested', { group });
+        }
+      } catch (error) {
+        for (const id of batch) earlyReplacementSkipped(id, error instanceof NonActionableError ? 'refused' : 'failed', error);
+      }
+    });
+  }
+
+  /** DRAINING per cluster in batches of 10, then the record of why on each instance drained. */
+  async function drainInstances(
+    entries: readonly { instance: ContainerInstanceView; reason: DrainReason; keys: string[] }[],
+    byKey: Map<string, SignalOutcome>,
+    searched: number,
+  ): Promise<void> {
+    const byCluster = new Map<string, typeof entries[number][]>();
+    for (const entry of entries) byCluster.set(entry.instance.cluster, [...(byCluster.get(entry.instance.cluster) ?? []), entry]);
     // Batches of 10 (the call's limit), a few at a time: a storm's drains share ECS's
     // cluster-resource-modify bucket (burst 100, 40 per second; shared reference §7).
-    const work = [...toDrain].flatMap(([cluster, instances]) => chunk(instances, UPDATE_CONTAINER_INSTANCES_STATE_BATCH).map((group) => ({ cluster, instances: group })));
-    await inParallel(work, DRAIN_CONCURRENCY, async ({ cluster, instances }) => {
+    const work = [...byCluster].flatMap(([cluster, group]) => chunk(group, UPDATE_CONTAINER_INSTANCES_STATE_BATCH).map((batch) => ({ cluster, batch })));
+    const drained: typeof entries[number][] = [];
+    await inParallel(work, DRAIN_CONCURRENCY, async ({ cluster, batch }) => {
+      const set = (entry: typeof entries[number], outcome: SignalOutcome) => {
+        for (const k of entry.keys) byKey.set(k, outcome);
+      };
       try {
-        const drained = await setDraining(
+        const result = await setDraining(
           ecs,
           cluster,
-          instances.map((instance) => instance.containerInstanceArn),
+          batch.map((entry) => entry.instance.containerInstanceArn),
         );
-        const reasons = new Map(drained.failed.map((failure) => [failure.arn, failure.reason]));
-        for (const instance of instances) {
+        const reasons = new Map(result.failed.map((failure) => [failure.arn, failure.reason]));
+        for (const entry of batch) {
+          const { instance } = entry;
           const arn = instance.containerInstanceArn;
           const refused = reasons.get(arn);
           if (refused !== undefined) {
-            byId.set(instance.ec2InstanceId, { kind: 'failed', instance, error: new RetryableError(`could not set DRAINING: ${arn} (${refused})`) });
-          } else if (drained.gone.includes(arn)) {
+            set(entry, { kind: 'failed', instance, error: new RetryableError(`could not set DRAINING: ${arn} (${refused})`) });
+          } else if (result.gone.includes(arn)) {
             // Deregistered between the lookup and the update: nothing is left to drain, and the cached ARN is stale.
             cache.forget(instance.ec2InstanceId);
-            byId.set(instance.ec2InstanceId, { kind: 'done', outcome: 'no-action', reason: 'deregistered', instance, clustersSearched: clusters.length });
+            set(entry, { kind: 'done', outcome: 'no-action', reason: 'deregistered', instance, clustersSearched: searched });
           } else {
-            byId.set(instance.ec2InstanceId, { kind: 'done', outcome: 'drained', reason: 'drained', instance, clustersSearched: clusters.length });
+            set(entry, { kind: 'done', outcome: 'drained', reason: 'drained', instance, clustersSearched: searched });
+            drained.push(entry);
           }
         }
       } catch (error) {
-        for (const instance of instances) byId.set(instance.ec2InstanceId, { kind: 'failed', instance, error });
+        for (const entry of batch) set(entry, { kind: 'failed', instance: entry.instance, error });
       }
     });
-    return signals.map((signal) => byId.get(signal.ec2InstanceId) ?? { kind: 'failed', error: new Error('no outcome') });
+    await recordDrains(drained.filter((entry) => RECORDED.has(entry.reason)));
+  }
+
+  /**
+   * Writes the record of each drain. A record that cannot be written never fails the drain: it is
+   * logged and counted, and the drain is simply never undone. PutAttributes fails as a whole when
+   * one instance would go over 10 custom attributes (docs/aws-behaviour.md §1.9), so a refused
+   * batch is written again one instance at a time.
+   */
+  async function recordDrains(entries: readonly { instance: ContainerInstanceView; reason: DrainReason }[]): Promise<void> {
+    const at = clock.now();
+    const skipped = (entry: { instance: ContainerInstanceView; reason: DrainReason }, error: unknown) => {
+      const { errorName } = describeError(error);
+      telemetry.log('WARN', 'drain record skipped', { ec2InstanceId: entry.instance.ec2InstanceId, cluster: entry.instance.cluster, reason: entry.reason, ...describeError(error) });
+      telemetry.count('DrainRecordSkipped', { cluster: clusterName(entry.instance.cluster), reason: errorName });
+    };
+    const byCluster = new Map<string, typeof entries[number][]>();
+    for (const entry of entries) byCluster.set(entry.instance.cluster, [...(byCluster.get(entry.instance.cluster) ?? []), entry]);
+    const work = [...byCluster].flatMap(([cluster, group]) => chunk(group, UPDATE_CONTAINER_INSTANCES_STATE_BATCH).map((batch) => ({ cluster, batch })));
+    const attribute = (entry: typeof entries[number]) => ({ targetId: entry.instance.containerInstanceArn, name: DRAINED_FOR, value: formatRecord(entry.reason, at) });
+    await inParallel(work, DRAIN_CONCURRENCY, async ({ cluster, batch }) => {
+      try {
+        await putInstanceAttributes(ecs, cluster, batch.map(attribute));
+      } catch (error) {
+        if (describeError(error).errorName !== 'AttributeLimitExceededException' || batch.length === 1) {
+          for (const entry of batch) skipped(entry, error);
+          return;
+        }
+        for (const entry of batch) {
+          try {
+            await putInstanceAttributes(ecs, cluster, [attribute(entry)]);
+          } catch (single) {
+            skipped(entry, single);
+          }
+        }
+      }
+    });
+  }
+
+  /** ACTIVE again (10 per call), then the record removed; a record left on an ACTIVE instance is removed alone. */
+  async function undrainInstances(
+    entries: readonly { instance: ContainerInstanceView; key: string; clearOnly: boolean }[],
+    byKey: Map<string, SignalOutcome>,
+    searched: number,
+  ): Promise<void> {
+    const byCluster = new Map<string, typeof entries[number][]>();
+    for (const entry of entries) byCluster.set(entry.instance.cluster, [...(byCluster.get(entry.instance.cluster) ?? []), entry]);
+    await inParallel([...byCluster], DRAIN_CONCURRENCY, async ([cluster, group]) => {
+      const activated: typeof entries[number][] = [];
+      const undrain = group.filter((entry) => !entry.clearOnly);
+      try {
+        const failures = undrain.length > 0 ? await setActive(ecs, cluster, undrain.map((entry) => entry.instance.containerInstanceArn)) : [];
+        for (const entry of undrain) {
+          const failure = failures.find((candidate) => candidate.arn.split('/').pop() === entry.instance.containerInstanceArn.split('/').pop());
+          if (failure) byKey.set(entry.key, { kind: 'failed', instance: entry.instance, error: new RetryableError(`could not set ACTIVE: ${failure.arn} (${failure.reason})`) });
+          else activated.push(entry);
+        }
+      } catch (error) {
+        for (const entry of undrain) byKey.set(entry.key, { kind: 'failed', instance: entry.instance, error });
+      }
+      const clear = [...activated, ...group.filter((entry) => entry.clearOnly)];
+      if (clear.length === 0) return;
+      try {
+        await deleteInstanceAttributes(ecs, cluster, clear.map((entry) => ({ targetId: entry.instance.containerInstanceArn, name: DRAINED_FOR })));
+        for (const entry of clear) {
+          byKey.set(entry.key, { kind: 'done', outcome: entry.clearOnly ? 'no-action' : 'undrained', reason: entry.clearOnly ? 'record-cleared' : 'undrained', instance: entry.instance, clustersSearched: searched });
+        }
+      } catch (error) {
+        // A record left on an ACTIVE instance could later undo someone else's drain: retry until it is gone.
+        for (const entry of clear) byKey.set(entry.key, { kind: 'failed', instance: entry.instance, error });
+      }
+    });
   }
 
   /** One decision line and one metric per signal, as for a single event. */
@@ -181,6 +479,7 @@ export function makeSpotInterruptionHandler(deps: SpotDeps): SpotInterruptionHan
       eventTime: signal.time,
       ...(signal.instanceAction ? { instanceAction: signal.instanceAction } : {}),
       ...(signal.state ? { state: signal.state } : {}),
+      ...(signal.scheduled ? { eventTypeCode: signal.scheduled.eventTypeCode, statusCode: signal.scheduled.statusCode, windowStart: new Date(signal.scheduled.startsAt).toISOString() } : {}),
       dryRun: config.dryRun,
     };
     const instance = outcome.instance;
@@ -196,6 +495,8 @@ export function makeSpotInterruptionHandler(deps: SpotDeps): SpotInterruptionHan
     const dimensions = { kind: signal.kind, cluster: instance ? clusterName(instance.cluster) : 'none' };
     telemetry.log('INFO', 'spot decision', { ...context, ...where, outcome: outcome.outcome, reason: outcome.reason });
     if (outcome.outcome === 'drained') telemetry.count('InstanceDrained', dimensions);
+    else if (outcome.outcome === 'undrained') telemetry.count('InstanceUndrained', dimensions);
+    else if (outcome.outcome === 'replacing') telemetry.count('InstanceReplacementRequested', dimensions);
     else telemetry.count('DrainSkipped', { ...dimensions, reason: outcome.reason });
     return {
       result: { outcome: outcome.outcome, reason: outcome.reason, kind: signal.kind, ec2InstanceId: signal.ec2InstanceId, ...instanceFields(instance) },
@@ -206,6 +507,7 @@ export function makeSpotInterruptionHandler(deps: SpotDeps): SpotInterruptionHan
     const batch = parseSqsBatch(event);
     if (batch.outcome === 'not-sqs') {
       const [outcome] = await handle([{ event }]);
+      if (outcome && actedOn(outcome)) await graceCheck();
       if (outcome?.retry !== undefined) {
         const error = outcome.retry;
         if (error instanceof RetryableError) throw error;
@@ -228,6 +530,7 @@ export function makeSpotInterruptionHandler(deps: SpotDeps): SpotInterruptionHan
         : { messageId: record.messageId, event: undefined, bodyError: { reason: body.reason, detail: body.detail } };
     });
     const outcomes = await handle(items);
+    if (outcomes.some(actedOn)) await graceCheck();
     const retry = new Set<string>();
     outcomes.forEach((outcome, index) => {
       const messageId = items[index]?.messageId;
@@ -243,6 +546,12 @@ export function makeSpotInterruptionHandler(deps: SpotDeps): SpotInterruptionHan
   }
   return spotInterruptionHandler as SpotInterruptionHandler;
 }
+
+/** How often one execution environment looks for rebalance drains past their grace period. */
+export const GRACE_CHECK_INTERVAL_MS = 10 * 60_000;
+
+/** DetachInstances takes at most 20 instances per call (docs/aws-behaviour.md §1.8). */
+export const DETACH_BATCH = 20;
 
 /** Update calls in flight at once per invocation. */
 export const DRAIN_CONCURRENCY = 5;

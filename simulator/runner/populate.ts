@@ -36,6 +36,9 @@ export function populateWorld(world: World, scenario: Scenario, options: Populat
       ...(group.mixedInstances ? { mixedInstances: group.mixedInstances } : {}),
     });
   }
+  for (const instance of scenario.instances) {
+    world.addInstance({ cluster: instance.cluster, cpu: instance.cpu, memory: instance.memory, id: instance.id, instanceType: instance.type, spot: instance.spot });
+  }
   // Standalone tasks first: they were there before the services' tasks filled the instances.
   for (const task of scenario.standaloneTasks) {
     const instance = groupInstances(world, task.group)[task.index];
@@ -115,6 +118,28 @@ function applyEvent(world: World, event: ScenarioEvent, options: PopulateOptions
     case 'deploy':
       world.deployService(event.cluster, event.service);
       return;
+    case 'stop-start': {
+      world.record('scenario', 'instance stopped by an operator', { ec2InstanceId: event.ec2InstanceId, stoppedSeconds: event.stoppedSeconds });
+      if (!world.stopInstance(event.ec2InstanceId)) return;
+      // Started once it has stopped (StartInstances refuses an instance still stopping).
+      const startAt = world.now() + Math.max(event.stoppedSeconds * 1000, world.timings.shutdownMs + 1);
+      world.clock.schedule(startAt, () => {
+        world.record('scenario', 'instance started by an operator', { ec2InstanceId: event.ec2InstanceId });
+        world.startInstance(event.ec2InstanceId);
+      });
+      return;
+    }
+    case 'health-event': {
+      const id = event.ec2InstanceId ?? groupInstances(world, event.group ?? '')[event.index];
+      if (!id) return;
+      world.scheduleHealthEvent({
+        ec2InstanceIds: [id],
+        eventTypeCode: event.eventTypeCode,
+        startsAt: world.now() + event.windowInMinutes * 60_000,
+        repeatEveryMs: event.repeatEveryMinutes * 60_000,
+      });
+      return;
+    }
     case 'invoke':
       if (!options.invoke) return;
       world.record('scenario', 'event sent to a handler', { fn: event.function, invalid: event.invalid });

@@ -1,7 +1,9 @@
 import { clientOptionsFrom, createClients, type ClientOptions } from '../../lib/clients';
 import type { CommonConfig, Env } from '../../lib/config';
 import type { AnyFunctionDefinition } from '../../lib/definition';
+import { SCHEDULED_EVENT_CODES } from '../../lib/events/health';
 import { FUNCTIONS, LIFECYCLE_HOOK, SCALE_IN_SWEEPER, SPOT_INTERRUPTION, type FunctionName } from '../../lib/functions';
+import type { SpotConfig } from '../../lib/spot/config';
 import { MemoryTelemetry } from '../../lib/telemetry';
 import type { ControlPlane } from '../api';
 import { VirtualClock, currentActivity } from '../clock';
@@ -109,7 +111,10 @@ export class Simulation {
   private readonly configs = new Map<FunctionName, CommonConfig>();
   private readonly environments = new Map<FunctionName, ExecutionEnvironments>();
   private readonly realStartedAt = Date.now();
-  private readonly spotRules = new Set<string>(['EC2 Spot Instance Interruption Warning']);
+  /** The Spot drainer's EventBridge rules (serverless.yml), as event patterns. */
+  private readonly spotRules: ((event: BusEvent) => boolean)[] = [
+    (event) => event.source === 'aws.ec2' && event['detail-type'] === 'EC2 Spot Instance Interruption Warning',
+  ];
   private server: RunningServer | undefined;
   /** Set when the scenario routes the Spot drainer's events through SQS (handlers.spotInterruption.sqs). */
   spotQueue: SqsEventSourceMapping | undefined;
@@ -289,9 +294,21 @@ export class Simulation {
         { seed: this.scenario.seed + 65_537 },
       );
     }
-    const spot = this.configs.get(SPOT_INTERRUPTION) as { rebalanceDrain?: boolean; stateChangeDrain?: boolean } | undefined;
-    if (spot?.rebalanceDrain) this.spotRules.add('EC2 Instance Rebalance Recommendation');
-    if (spot?.stateChangeDrain) this.spotRules.add('EC2 Instance State-change Notification');
+    const spot = this.configs.get(SPOT_INTERRUPTION) as Partial<SpotConfig> | undefined;
+    const stateIn = (states: string[]) => (event: BusEvent) =>
+      event.source === 'aws.ec2' && event['detail-type'] === 'EC2 Instance State-change Notification' && states.includes(String(event.detail.state));
+    if (spot?.rebalanceDrain) this.spotRules.push((event) => event.source === 'aws.ec2' && event['detail-type'] === 'EC2 Instance Rebalance Recommendation');
+    if (spot?.stateChangeDrain) this.spotRules.push(stateIn(['stopping', 'shutting-down']));
+    if (spot?.undrainSurvivors) this.spotRules.push(stateIn(['running']));
+    if (spot?.scheduledEventDrain) {
+      this.spotRules.push(
+        (event) =>
+          event.source === 'aws.health' &&
+          event['detail-type'] === 'AWS Health Event' &&
+          event.detail.service === 'EC2' &&
+          (SCHEDULED_EVENT_CODES as readonly string[]).includes(String(event.detail.eventTypeCode)),
+      );
+    }
     if (handlers[LIFECYCLE_HOOK].enabled) this.world.subscribe(this.topicArn, (record) => this.deliverSns(record));
     const sweeper = handlers[SCALE_IN_SWEEPER];
     if (sweeper.enabled) {
@@ -308,16 +325,15 @@ export class Simulation {
   }
 
   /**
-   * EventBridge: the Spot drainer's rules as serverless.yml declares them (detail-type, and for
-   * state changes only stopping / shutting-down); delivery takes about half a second.
+   * EventBridge: the Spot drainer's rules as serverless.yml declares them (source, detail-type,
+   * the states and Health event codes each rule names); delivery takes about half a second.
    */
   private deliverBusEvent(event: BusEvent): void {
     if (this.isLifecycleTaskEvent(event)) {
       this.clock.schedule(this.clock.now() + 500, () => this.lambdas.invoke(LIFECYCLE_HOOK, event));
       return;
     }
-    if (event.source !== 'aws.ec2' || !this.spotRules.has(event['detail-type'])) return;
-    if (event['detail-type'] === 'EC2 Instance State-change Notification' && !['stopping', 'shutting-down'].includes(String(event.detail.state))) return;
+    if (!this.spotRules.some((matches) => matches(event))) return;
     for (const extra of deliveryDelays(this.busRandom, this.scenario.faults.eventBridge)) {
       this.clock.schedule(this.clock.now() + 500 + extra, () => {
         // The rule's SQS target writes the event as the message body.

@@ -1,6 +1,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { HEALTH_SCHEDULED_CODES } from '../world/health';
 
 /**
  * Scenarios are data: the clusters, groups, services and instances of a world, the handlers'
@@ -93,6 +94,18 @@ const diurnalSchema = z.object({
   stepMinutes: positive.default(15),
 });
 
+/** An instance outside any group (launched by hand or by another tool), registered with its cluster. */
+const instanceSchema = z.object({
+  cluster: z.string().min(1),
+  id: z.string().regex(/^i-[0-9a-f]{8}([0-9a-f]{9})?$/),
+  cpu: positive,
+  memory: positive,
+  type: z.string().default('m5.large'),
+  spot: z.boolean().default(false),
+});
+
+const EC2_ID = z.string().regex(/^i-[0-9a-f]{8}([0-9a-f]{9})?$/);
+
 const handlerSchema = z.object({
   enabled: z.boolean().default(true),
   env: z.record(z.string(), z.string()).default({}),
@@ -131,6 +144,22 @@ const eventSchema = z.discriminatedUnion('type', [
     shouldDecrementDesiredCapacity: z.boolean().default(true),
   }),
   z.object({ type: z.literal('deploy'), atSeconds: nonNegative, cluster: z.string(), service: z.string() }),
+  /** EC2 StopInstances, then StartInstances after `stoppedSeconds` (simulator/world/ec2-power.ts). */
+  z.object({ type: z.literal('stop-start'), atSeconds: nonNegative, ec2InstanceId: EC2_ID, stoppedSeconds: positive }),
+  /**
+   * An AWS Health scheduled event for one instance (a group's, by index, or a named one), its
+   * window `windowInMinutes` later, repeated every `repeatEveryMinutes` (simulator/world/health.ts).
+   */
+  z.object({
+    type: z.literal('health-event'),
+    atSeconds: nonNegative,
+    eventTypeCode: z.enum(HEALTH_SCHEDULED_CODES),
+    group: z.string().optional(),
+    index: nonNegative.default(0),
+    ec2InstanceId: EC2_ID.optional(),
+    windowInMinutes: positive,
+    repeatEveryMinutes: nonNegative.default(0),
+  }),
   z.object({
     type: z.literal('invoke'),
     atSeconds: nonNegative,
@@ -190,6 +219,7 @@ export const scenarioSchema = z
       .default({ drainingToDraining: 'succeed', bootSeconds: 60, shutdownSeconds: 10 }),
     clusters: z.array(z.object({ name: z.string().regex(/^[A-Za-z0-9_-]{1,255}$/) })).min(1),
     groups: z.array(groupSchema).default([]),
+    instances: z.array(instanceSchema).default([]),
     services: z.array(serviceSchema).default([]),
     standaloneTasks: z.array(standaloneSchema).default([]),
     diurnal: z.array(diurnalSchema).default([]),
@@ -246,8 +276,11 @@ export const scenarioSchema = z
       if (!groups.has(task.group)) ctx.addIssue({ code: 'custom', path: ['standaloneTasks', index, 'group'], message: `unknown group ${task.group}` });
     });
     scenario.events.forEach((event, index) => {
-      if ('group' in event && !groups.has(event.group)) {
+      if ('group' in event && event.group !== undefined && !groups.has(event.group)) {
         ctx.addIssue({ code: 'custom', path: ['events', index, 'group'], message: `unknown group ${event.group}` });
+      }
+      if (event.type === 'health-event' && (event.group === undefined) === (event.ec2InstanceId === undefined)) {
+        ctx.addIssue({ code: 'custom', path: ['events', index], message: 'names either a group (and index) or an ec2InstanceId' });
       }
       if (event.type === 'deploy' && !services.has(`${event.cluster}/${event.service}`)) {
         ctx.addIssue({ code: 'custom', path: ['events', index, 'service'], message: `unknown service ${event.service}` });

@@ -10,7 +10,7 @@ import type { Operation } from './rules';
  * with that client.
  */
 
-const STATE_CODES: Record<Ec2Instance['state'], number> = { pending: 0, running: 16, 'shutting-down': 32, terminated: 48 };
+const STATE_CODES: Record<Ec2Instance['state'], number> = { pending: 0, running: 16, 'shutting-down': 32, terminated: 48, stopping: 64, stopped: 80 };
 
 function instanceOutput(instance: Ec2Instance): ApiOutput {
   return {

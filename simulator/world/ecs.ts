@@ -336,7 +336,7 @@ export class EcsRules {
   /**
    * ECS sends an "ECS Task State Change" event to EventBridge when a task's lastStatus or
    * desiredStatus changes; `detail` is the task as DescribeTasks shows it, with the `version` that
-   * orders a task's events (docs/aws-behaviour.md §1.6,
+   * orders a task's events (docs/aws-behaviour.md §1.10,
    * https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_task_events.html). The world
    * sends the stop signal (DEACTIVATING) and STOPPED; EventBridge rules pick what they need.
    */

@@ -13,7 +13,7 @@ export type LifecycleState =
   | 'Terminating:Wait'
   | 'Terminating:Proceed'
   | 'Terminated';
-export type Ec2State = 'pending' | 'running' | 'shutting-down' | 'terminated';
+export type Ec2State = 'pending' | 'running' | 'stopping' | 'stopped' | 'shutting-down' | 'terminated';
 
 export interface Cluster {
   name: string;
@@ -241,7 +241,7 @@ export interface KilledTask {
 export interface Termination {
   at: number;
   ec2InstanceId: string;
-  cause: 'scale-in' | 'terminate-api' | 'spot-interruption' | 'unhealthy' | 'scenario' | 'az-rebalance';
+  cause: 'scale-in' | 'terminate-api' | 'spot-interruption' | 'unhealthy' | 'scenario' | 'az-rebalance' | 'scheduled-event';
   groupName?: string;
   /** Non-daemon tasks not yet STOPPED when the instance went away. */
   unstoppedTasks: number;

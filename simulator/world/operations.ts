@@ -1,5 +1,6 @@
 import { AwsApiError, type ApiInput, type ApiOutput, type ServiceName } from '../api';
 import { autoScalingOperations } from './autoscaling-api';
+import { detachOperations } from './autoscaling-detach';
 import { cloudWatchOperations } from './cloudwatch-api';
 import { ec2Operations } from './ec2-api';
 import { ecsOperations } from './ecs-api';
@@ -9,7 +10,7 @@ import { snsOperations } from './sns-api';
 /** The dispatch table: every operation the simulator answers, by service. */
 const OPERATIONS: Record<ServiceName, Record<string, Operation>> = {
   ecs: ecsOperations,
-  autoscaling: autoScalingOperations,
+  autoscaling: { ...autoScalingOperations, ...detachOperations },
   sns: snsOperations,
   ec2: ec2Operations,
   cloudwatch: cloudWatchOperations,

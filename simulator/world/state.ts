@@ -302,6 +302,11 @@ export class WorldState {
       resources,
       detail,
     };
+    return this.publish(event);
+  }
+
+  /** Puts an event from any source on the bus (aws.ec2 events go through `emit`). */
+  publish(event: BusEvent): BusEvent {
     for (const listener of this.busListeners) listener(event);
     return event;
   }

@@ -4,6 +4,8 @@ import { AutoScalingRules, type GroupSpec, type HookSpec } from './autoscaling';
 import { Ec2Rules, type InstanceSpec } from './ec2';
 import { EcsRules, type ClusterSpec, type ServiceSpec, type StandaloneTaskSpec } from './ecs';
 import type { Cluster, ContainerInstance, Group, LifecycleAction, LifecycleHook, Service, Task, Termination, Topic } from './model';
+import { startInstance, stopInstance } from './ec2-power';
+import { scheduleHealthEvent, type HealthEventSpec } from './health';
 import { dispatch } from './operations';
 import type { RuledWorld, Rules } from './rules';
 import { SnsRules } from './sns';
@@ -105,5 +107,20 @@ export class World extends WorldState implements ControlPlane, RuledWorld {
 
   shutDown(ec2InstanceId: string, cause: Termination['cause'], action?: LifecycleAction): void {
     this.rules.ec2.shutDown(ec2InstanceId, cause, action);
+  }
+
+  /** EC2 StopInstances (ec2-power.ts): false when the instance is not running. */
+  stopInstance(ec2InstanceId: string): boolean {
+    return stopInstance(this, ec2InstanceId);
+  }
+
+  /** EC2 StartInstances (ec2-power.ts): false when the instance is not stopped. */
+  startInstance(ec2InstanceId: string): boolean {
+    return startInstance(this, ec2InstanceId);
+  }
+
+  /** An AWS Health scheduled event for some instances, and EC2's action at its window (health.ts). */
+  scheduleHealthEvent(spec: HealthEventSpec): void {
+    scheduleHealthEvent(this, spec);
   }
 }

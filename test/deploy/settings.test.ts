@@ -19,6 +19,8 @@ const { buildSettings } = require('../../deploy/settings.cjs') as {
     notices: string[];
     environments: Record<string, Record<string, string>>;
     rebalanceRuleState: string;
+    runningRuleState: string;
+    scheduledEventRuleState: string;
     sweepEnabled: boolean;
   };
 };
@@ -39,6 +41,10 @@ const DEFAULTS: Record<string, string> = {
   spotRetryMaxDelayMs: '8000',
   rebalanceDrain: 'false',
   stateChangeDrain: 'false',
+  undrainGraceMinutes: '60',
+  scheduledEventDrain: 'false',
+  scheduledEventLeadMinutes: '43200',
+  spotEarlyReplacement: 'false',
   standaloneTasks: 'wait',
   pollIntervalSeconds: '60',
   drainTimeoutSeconds: '900',
@@ -83,6 +89,16 @@ describe('stage settings', () => {
       expect(settings.sweepEnabled).toBe(on);
       expect(settings.environments.spotInterruption!.REBALANCE_DRAIN).toBe(value);
     }
+  });
+
+  it('enables the running rule with either drain it undoes, and the scheduled-event rule with its own switch', () => {
+    expect(settingsOf({}).runningRuleState).toBe('DISABLED');
+    expect(settingsOf({ rebalanceDrain: 'yes' }).runningRuleState).toBe('ENABLED');
+    expect(settingsOf({ stateChangeDrain: '1' }).runningRuleState).toBe('ENABLED');
+    expect(settingsOf({}).scheduledEventRuleState).toBe('DISABLED');
+    const on = settingsOf({ scheduledEventDrain: 'true', scheduledEventLeadMinutes: '120', autoScalingGroups: 'prod-asg' });
+    expect(on.scheduledEventRuleState).toBe('ENABLED');
+    expect(on.environments.spotInterruption).toMatchObject({ SCHEDULED_EVENT_DRAIN: 'true', SCHEDULED_EVENT_LEAD_MINUTES: '120', AUTO_SCALING_GROUPS: 'prod-asg', SPOT_EARLY_REPLACEMENT: 'false' });
   });
 
   it('packages adaptive retries with the defaults, and says the backoff cap is not applied', () => {

@@ -30,7 +30,7 @@ const getAtt = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
 
 beforeAll(() => {
   template = packageTemplate(['clusters=*']);
-  enabledTemplate = packageTemplate(['rebalanceDrain=true', 'stateChangeDrain=true', 'clusters=prod-ecs']);
+  enabledTemplate = packageTemplate(['rebalanceDrain=true', 'stateChangeDrain=true', 'scheduledEventDrain=true', 'clusters=prod-ecs', 'autoScalingGroups=prod-asg']);
 }, 180_000);
 
 afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
@@ -79,7 +79,7 @@ describe('Spot warnings queue', () => {
     ]);
   });
 
-  it('accepts messages only from the three rules', () => {
+  it('accepts messages only from the five rules', () => {
     const policy = resource(template, 'SpotWarningsQueuePolicy');
     expect(policy.Properties.Queues).toEqual([{ Ref: 'SpotWarningsQueue' }]);
     const statements = (policy.Properties.PolicyDocument as { Statement: unknown[] }).Statement;
@@ -89,18 +89,31 @@ describe('Spot warnings queue', () => {
         Principal: { Service: 'events.amazonaws.com' },
         Action: 'sqs:SendMessage',
         Resource: getAtt('SpotWarningsQueue'),
-        Condition: { ArnEquals: { 'aws:SourceArn': [getAtt('SpotWarningRule'), getAtt('SpotRebalanceRule'), getAtt('SpotStateChangeRule')] } },
+        Condition: { ArnEquals: { 'aws:SourceArn': [getAtt('SpotWarningRule'), getAtt('SpotRebalanceRule'), getAtt('SpotStateChangeRule'), getAtt('SpotRunningRule'), getAtt('ScheduledEventRule')] } },
       },
     ]);
   });
 
   it('targets the queue, not the function, from every EC2 rule; the optional ones follow their parameters', () => {
     const state = (t: Template, id: string) => resource(t, id).Properties.State;
-    for (const id of ['SpotWarningRule', 'SpotRebalanceRule', 'SpotStateChangeRule']) {
+    for (const id of ['SpotWarningRule', 'SpotRebalanceRule', 'SpotStateChangeRule', 'SpotRunningRule', 'ScheduledEventRule']) {
       expect(resource(template, id).Properties.Targets).toEqual([{ Id: 'spot-warnings-queue', Arn: getAtt('SpotWarningsQueue') }]);
     }
     expect([state(template, 'SpotWarningRule'), state(template, 'SpotRebalanceRule'), state(template, 'SpotStateChangeRule')]).toEqual(['ENABLED', 'DISABLED', 'DISABLED']);
     expect([state(enabledTemplate, 'SpotRebalanceRule'), state(enabledTemplate, 'SpotStateChangeRule')]).toEqual(['ENABLED', 'ENABLED']);
+    // Undoing drains and scheduled events are off unless enabled.
+    expect([state(template, 'SpotRunningRule'), state(template, 'ScheduledEventRule')]).toEqual(['DISABLED', 'DISABLED']);
+    expect([state(enabledTemplate, 'SpotRunningRule'), state(enabledTemplate, 'ScheduledEventRule')]).toEqual(['ENABLED', 'ENABLED']);
+    expect(resource(template, 'SpotRunningRule').Properties.EventPattern).toEqual({
+      source: ['aws.ec2'],
+      'detail-type': ['EC2 Instance State-change Notification'],
+      detail: { state: ['running'] },
+    });
+    expect(resource(template, 'ScheduledEventRule').Properties.EventPattern).toMatchObject({
+      source: ['aws.health'],
+      'detail-type': ['AWS Health Event'],
+      detail: { service: ['EC2'], eventTypeCode: expect.arrayContaining(['AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED', 'AWS_EC2_INSTANCE_STOP_SCHEDULED']) as unknown },
+    });
     expect(resource(template, 'SpotStateChangeRule').Properties.EventPattern).toEqual({
       source: ['aws.ec2'],
       'detail-type': ['EC2 Instance State-change Notification'],
@@ -111,6 +124,20 @@ describe('Spot warnings queue', () => {
       (r) => r.Type === 'AWS::Events::Rule' && JSON.stringify(r.Properties.Targets).includes('SpotInterruptionLambdaFunction'),
     );
     expect(direct).toEqual([]);
+  });
+
+  it('lets the function write its drain record and act on the configured groups only', () => {
+    const policies = resource(enabledTemplate, 'SpotInterruptionRole').Properties.Policies as Array<{ PolicyDocument: { Statement: Array<{ Action: string[]; Resource: unknown; Condition?: unknown }> } }>;
+    const statements = policies.flatMap((policy) => policy.PolicyDocument.Statement);
+    const attributes = statements.find((s) => [s.Action].flat().includes('ecs:PutAttributes'));
+    expect([attributes?.Action].flat()).toContain('ecs:DeleteAttributes');
+    expect(JSON.stringify(attributes?.Condition)).toContain('cluster/prod-ecs');
+    const terminate = statements.find((s) => [s.Action].flat().includes('autoscaling:TerminateInstanceInAutoScalingGroup'));
+    expect(JSON.stringify(terminate?.Resource)).toContain('autoScalingGroupName/prod-asg');
+    expect(JSON.stringify(terminate?.Resource)).not.toContain('autoScalingGroupName/*');
+    // DescribeAutoScalingInstances has no resource-level permissions (docs/aws-behaviour.md §5).
+    const describe = statements.find((s) => [s.Action].flat().includes('autoscaling:DescribeAutoScalingInstances'));
+    expect(describe).toMatchObject({ Action: ['autoscaling:DescribeAutoScalingInstances'], Resource: '*' });
   });
 
   it('grants DescribeClusters only on the managed clusters', () => {

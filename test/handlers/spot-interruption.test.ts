@@ -42,7 +42,7 @@ function setup(options: { env?: Record<string, string>; clusters?: string[]; hom
 const decisionLines = (telemetry: MemoryTelemetry) => telemetry.logs.filter((entry) => entry.message === 'spot decision');
 
 describe('spot interruption handler', () => {
-  it('drains an ACTIVE container instance in exactly three ECS calls', async () => {
+  it('drains an ACTIVE container instance in exactly three ECS calls (no record for a termination)', async () => {
     const { aws, instance, handler, telemetry } = setup();
 
     const result = await handler(fixture('spot-interruption-terminate.json'));
@@ -61,6 +61,7 @@ describe('spot interruption handler', () => {
       { service: 'ecs', operation: 'UpdateContainerInstancesState', input: { cluster: 'prod', containerInstances: [instance!.arn], status: 'DRAINING' }, outcome: 'ok' },
     ]);
     expect(instance!.status).toBe('DRAINING');
+    expect(instance!.attributes.has('ecs-ec2-keeper.drained-for')).toBe(false);
     expect(decisionLines(telemetry)).toHaveLength(1);
     expect(decisionLines(telemetry)[0]?.fields).toMatchObject({ outcome: 'drained', instanceAction: 'terminate' });
     expect(telemetry.metricTotal('InstanceDrained', { kind: 'spot-interruption', cluster: 'prod' })).toBe(1);
@@ -198,7 +199,7 @@ describe('spot interruption handler', () => {
   it.each([
     ['rebalance-recommendation.json', 'rebalance-drain-disabled'],
     ['state-change-shutting-down.json', 'state-change-drain-disabled'],
-    ['state-change-running.json', 'state-running'],
+    ['state-change-running.json', 'undrain-disabled'],
   ])('ignores %s by default without an AWS call', async (file, reason) => {
     const { aws, handler, telemetry } = setup();
     await expect(handler(fixture(file))).resolves.toMatchObject({ outcome: 'ignored', reason });

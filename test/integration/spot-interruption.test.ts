@@ -23,9 +23,10 @@ describe('Spot interruption drainer against the simulator', () => {
       expect(report.instances.spotReclaimedWithServiceTasks).toBe(0);
       expect(runningCount(simulation, 'prod-ecs', 'web')).toBe(30);
       expect(runningCount(simulation, 'prod-ecs', 'worker')).toBe(20);
-      // One list, one describe and one update per warning with one configured cluster.
+      // One list, one describe and one update per warning with one configured cluster (a Spot terminate drain is not recorded).
       const spotCalls = simulation.lambdas.invocations.filter((invocation) => invocation.fn === 'spotInterruption' && !invocation.invalidInput);
       expect(spotCalls.map((invocation) => invocation.calls.length)).toEqual([3, 3, 3, 3, 3, 3]);
+      expect(spotCalls.flatMap((invocation) => invocation.writes)).toEqual(Array.from({ length: 6 }, () => 'UpdateContainerInstancesState'));
     });
   });
 

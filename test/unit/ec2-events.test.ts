@@ -56,10 +56,28 @@ describe('parseEc2Event: handled kinds', () => {
     },
   );
 
-  it.each(['pending', 'running', 'stopped', 'terminated'])('ignores the %s state even when enabled', (state) => {
+  it.each(['pending', 'stopped', 'terminated'])('ignores the %s state even when enabled', (state) => {
     const event = fixture('state-change-running.json');
     (event.detail as Record<string, unknown>).state = state;
-    expect(parseEc2Event(event, ALL_ON)).toEqual({ outcome: 'ignored', kind: 'instance-state-change', reason: `state-${state}` });
+    expect(parseEc2Event(event, { ...ALL_ON, undrainSurvivors: true })).toEqual({ outcome: 'ignored', kind: 'instance-state-change', reason: `state-${state}` });
+  });
+
+  it('turns the running state into an undrain signal only when undoing drains is on', () => {
+    const event = fixture('state-change-running.json');
+    expect(parseEc2Event(event, { ...ALL_ON, undrainSurvivors: true })).toMatchObject({
+      outcome: 'signal',
+      signal: { kind: 'instance-running', state: 'running', ec2InstanceId: (event.detail as Record<string, string>)['instance-id'] },
+    });
+    expect(parseEc2Event(event, ALL_ON)).toEqual({ outcome: 'ignored', kind: 'instance-running', reason: 'undrain-disabled' });
+  });
+
+  it.each([
+    ['a missing instance id', { state: 'running' }],
+    ['a malformed instance id', { state: 'running', 'instance-id': 'i-XYZ' }],
+    ['an unknown state', { state: 'rebooting', 'instance-id': 'i-abcd1111' }],
+  ])('reports a running state change with %s as invalid', (_name, detail) => {
+    const event = { ...fixture('state-change-running.json'), detail };
+    expect(parseEc2Event(event, { ...ALL_ON, undrainSurvivors: true })).toMatchObject({ outcome: 'invalid', reason: 'malformed-detail' });
   });
 
   it('tolerates extra fields AWS may add to the envelope and the detail', () => {

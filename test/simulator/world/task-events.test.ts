@@ -4,7 +4,7 @@ import { clusterWith, ecs, newWorld, tasksOf } from './helpers';
 
 /**
  * ECS sends "ECS Task State Change" to EventBridge on each change of a task's status, with a
- * growing detail.version (docs/aws-behaviour.md §1.6,
+ * growing detail.version (docs/aws-behaviour.md §1.10,
  * https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_task_events.html).
  */
 describe('world: ECS task state-change events on the bus', () => {

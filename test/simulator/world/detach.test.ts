@@ -1,0 +1,47 @@
+import { asg, errorOf, newWorld } from './helpers';
+
+/** DetachInstances (docs/aws-behaviour.md §1.8). */
+describe('Auto Scaling DetachInstances', () => {
+  function group(desired = 2, max = 2) {
+    const { world, clock } = newWorld({ timings: { bootMs: 30_000 } });
+    world.createCluster({ name: 'c' });
+    world.createGroup({ name: 'g', cluster: 'c', minSize: 1, maxSize: max, desiredCapacity: desired, instanceCpu: 2048, instanceMemory: 4096 });
+    const ids = [...world.groups.get('g')!.instances.keys()];
+    return { world, clock, ids };
+  }
+
+  it('without decrementing: the instance leaves the group, keeps running, and the group launches a replacement (even at MaxSize)', async () => {
+    const { world, clock, ids } = group(2, 2);
+    asg(world, 'DetachInstances', { AutoScalingGroupName: 'g', InstanceIds: [ids[0]], ShouldDecrementDesiredCapacity: false });
+    expect(world.groupOf(ids[0]!)).toBeUndefined();
+    expect(world.ec2.get(ids[0]!)!.state).toBe('running');
+    expect(world.containerInstanceOf(ids[0]!)!.status).toBe('ACTIVE');
+    const described = asg(world, 'DescribeAutoScalingInstances', { InstanceIds: [ids[0]] }) as { AutoScalingInstances: unknown[] };
+    expect(described.AutoScalingInstances).toEqual([]);
+    await clock.advance(32_000);
+    const g = world.groups.get('g')!;
+    expect(g.desiredCapacity).toBe(2);
+    expect([...g.instances.values()].filter((member) => member.lifecycleState === 'InService')).toHaveLength(2);
+    expect(g.instances.has(ids[0]!)).toBe(false);
+    // The detached instance runs no lifecycle hook and is not terminated by the group.
+    expect(world.terminations).toEqual([]);
+  });
+
+  it('with decrementing: no replacement, and not below MinSize', async () => {
+    const { world, clock, ids } = group(2, 3);
+    asg(world, 'DetachInstances', { AutoScalingGroupName: 'g', InstanceIds: [ids[0]], ShouldDecrementDesiredCapacity: true });
+    await clock.advance(32_000);
+    expect(world.groups.get('g')!.desiredCapacity).toBe(1);
+    expect(world.groups.get('g')!.instances.size).toBe(1);
+    expect(errorOf(() => asg(world, 'DetachInstances', { AutoScalingGroupName: 'g', InstanceIds: [ids[1]], ShouldDecrementDesiredCapacity: true })).code).toBe('ValidationError');
+  });
+
+  it('refuses an instance not in the group (a second detach), more than 20 ids, and a missing decrement flag', () => {
+    const { world, ids } = group();
+    asg(world, 'DetachInstances', { AutoScalingGroupName: 'g', InstanceIds: [ids[0]], ShouldDecrementDesiredCapacity: false });
+    expect(errorOf(() => asg(world, 'DetachInstances', { AutoScalingGroupName: 'g', InstanceIds: [ids[0]], ShouldDecrementDesiredCapacity: false })).code).toBe('ValidationError');
+    const many = Array.from({ length: 21 }, (_, index) => `i-0000000${index.toString(16).padStart(10, '0')}`);
+    expect(errorOf(() => asg(world, 'DetachInstances', { AutoScalingGroupName: 'g', InstanceIds: many, ShouldDecrementDesiredCapacity: false })).code).toBe('ValidationError');
+    expect(errorOf(() => asg(world, 'DetachInstances', { AutoScalingGroupName: 'g', InstanceIds: [ids[1]] })).code).toBe('ValidationError');
+  });
+});
