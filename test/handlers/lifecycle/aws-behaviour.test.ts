@@ -95,7 +95,7 @@ describe('daemon grace (aws-behaviour.md §2: ECS stops daemon tasks last)', () 
 
   it('waits at most DAEMON_GRACE_SECONDS for a daemon that does not stop', async () => {
     // A standalone task ignored by the drain keeps the instance from being drained, so ECS never stops the daemon.
-    const { world, clock, invokeAll, terminate } = scaleIn({ services, env: { STANDALONE_TASKS: 'ignore', DAEMON_GRACE_SECONDS: '60' } });
+    const { world, clock, invokeAll, terminate } = scaleIn({ services, env: { STANDALONE_TASKS: 'ignore', DAEMON_GRACE_SECONDS: '60', POLL_INTERVAL_SECONDS: '10' } });
     const terminating = await terminate();
     const [action] = [...world.lifecycleActions.values()];
     const victimId = action!.instanceId;
@@ -107,7 +107,8 @@ describe('daemon grace (aws-behaviour.md §2: ECS stops daemon tasks last)', () 
     const webGone = Math.max(
       ...[...world.clusters.get('prod')!.tasks.values()].filter((task) => task.serviceName === 'web' && task.ec2InstanceId === victimId).map((task) => task.stoppedAt!),
     );
-    // From the poll that found the web tasks gone: 60 s, give or take one poll.
+    // The grace runs from the first poll that found the web tasks gone, at most one 10-second poll
+    // after they stopped (the poll interval is set here: the default is 60 s).
     expect(action!.endedAt! - webGone).toBeGreaterThanOrEqual(60_000);
     expect(action!.endedAt! - webGone).toBeLessThanOrEqual(60_000 + 10_000);
     expect(clock.now()).toBeLessThan(action!.startedAt + 900_000);
