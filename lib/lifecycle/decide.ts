@@ -323,7 +323,7 @@ function decideAfterFailure(
   if (!config.dryRun && now >= deadlineOf(chain, config)) return complete(chain, config, config.deadlineResult, 'deadline');
   const pollMs = config.pollIntervalSeconds * 1000;
   const action = actionOf(chain);
-  const ridesOut = ridesOutEcsFaults(progress);
+  const ridesOut = ridesOutEcsFaults(progress, chain);
   const pauseMs = ridesOut ? retryPauseMs(chain, now, config, progress) : pollMs;
   if (ridesOut && now + pauseMs > snapshot.invocationEndsAt && !config.dryRun) {
     const handOver = handOverWhileEcsFails(snapshot, chain, now, config, progress);
@@ -354,7 +354,10 @@ export const MAX_BACKOFF_POLLS = 4;
  * while Auto Scaling still answers: the drain is not given up, since heartbeats keep the action
  * alive and ECS recovers once the callers back off. Any other failure keeps the bounded give-up.
  */
-export function ridesOutEcsFaults(progress: RoundProgress): boolean {
+export function ridesOutEcsFaults(progress: RoundProgress, chain: ChainState): boolean {
+  // Only once the hook's heartbeat timeout is known: before, no heartbeat can keep the action open
+  // through a long ride-out, and the give-up rules hand the message to Lambda's retry in time.
+  if (chain.heartbeatTimeoutSeconds === undefined) return false;
   return progress.failure === 'retryable' && progress.failedService === 'ecs' && progress.autoScalingAnswers !== false;
 }
 

@@ -2,6 +2,7 @@ import { RetryableError } from '../../../lib/errors';
 import { REQUEUE_KIND } from '../../../lib/events/lifecycle';
 import { INVOCATION_SAFETY_MARGIN_MS, MAX_CONSECUTIVE_POLL_FAILURES } from '../../../lib/lifecycle/handler';
 import { LEASE_ATTRIBUTE, leaseValue } from '../../../lib/lifecycle/lease';
+import { jitterOf } from '../../../lib/lifecycle/round';
 import { CLUSTER, GROUP, HOOK, INSTANCE_ID, LifecycleWorld, OPS_TOPIC, S, T0, TOPIC, fixture, snsEvent } from './world';
 
 /**
@@ -42,7 +43,7 @@ describe('lifecycle hook handler: messages that need no AWS call', () => {
 
   it('rejects a requeue message of an unknown version', async () => {
     const h = new LifecycleWorld();
-    const { result, telemetry } = await h.invoke(snsEvent(h.requeued({ version: 2 })));
+    const { result, telemetry } = await h.invoke(snsEvent(h.requeued({ version: 3 })));
     expect(result.records).toEqual([{ outcome: 'invalid', reason: 'unsupported-version' }]);
     expect(telemetry.metricTotal('InvalidEvent', { reason: 'unsupported-version' })).toBe(1);
     expect(h.aws.calls()).toHaveLength(0);
@@ -95,14 +96,23 @@ describe('lifecycle hook handler: draining', () => {
     expect(daemonAtCompletion).toBe('STOPPED');
     expect(completedAt).toBe(T0 + 40 * S);
     expect(result.records[0]).toMatchObject({ outcome: 'completed', reason: 'drained', result: 'CONTINUE', cluster: CLUSTER, containerInstanceArn: h.ciArn, polls: 6 });
+    // runningTasksCount counts tasks whose desired status is RUNNING (aws-behaviour.md §1.6, §2):
+    // 1 while the daemon task runs, 0 once it is told to stop (T0 + 6 s). A poll whose count is
+    // unchanged describes only the tasks being stopped; a drain is found finished only on a full
+    // read (both ListTasks), so with no counted task that shortcut always falls through to one.
     // Poll 1 (T0): lookup (2 ECS reads), hook read, lifecycle state, DRAINING, read again at once.
-    // Poll 2 (T0): 4 ECS reads + the one ListServices: no counted task, one daemon; an empty answer
-    // right after this round's DRAINING request is believed only a poll later (settling, 10 s).
-    // Poll 3 (T0 + 10 s): still no counted task, the daemon task stopping: lease written, then waits.
-    // Polls 4 and 5 (T0 + 20 s, 30 s): the daemon task is STOPPING. Poll 6 (T0 + 40 s): STOPPED.
-    // ECS: 2 + 1 (DRAINING) + 5 polls × 4 reads + 1 ListServices + 1 lease write = 25.
-    expect(result.records[0]?.awsCalls).toEqual({ ecs: 25, autoScaling: 3 });
-    const poll = ['DescribeContainerInstances', 'ListTasks', 'ListTasks', 'DescribeTasks'];
+    // Poll 2 (T0): first task read, full (4 reads) + the one ListServices: no counted task, one
+    // daemon; an empty answer right after this round's DRAINING request is believed only a poll
+    // later (settling, 10 s).
+    // Poll 3 (T0 + 10 s): the count went 1 → 0: full read (4); the daemon task stopping: lease written, wait.
+    // Polls 4, 5 (T0 + 20 s, 30 s): count unchanged: DescribeTasks of the stopping daemon task, no
+    // counted task, so a full read follows (5 reads each).
+    // Poll 6 (T0 + 40 s): its DescribeTasks finds it STOPPED (remembered), the full read lists it
+    // but describes nothing: 4 reads.
+    // ECS: 2 + 1 (DRAINING) + 4 + 1 ListServices + 4 + 1 lease write + 5 + 5 + 4 = 27.
+    expect(result.records[0]?.awsCalls).toEqual({ ecs: 27, autoScaling: 3 });
+    const full = ['DescribeContainerInstances', 'ListTasks', 'ListTasks', 'DescribeTasks'];
+    const shortcutThenFull = ['DescribeContainerInstances', 'DescribeTasks', 'ListTasks', 'ListTasks', 'DescribeTasks'];
     expect(h.aws.operations()).toEqual([
       'ListContainerInstances',
       'DescribeContainerInstances',
@@ -110,15 +120,20 @@ describe('lifecycle hook handler: draining', () => {
       // The lifecycle state is read before the first ECS write: Terminating:Wait for this hook.
       'DescribeAutoScalingInstances',
       'UpdateContainerInstancesState',
-      ...poll,
+      ...full,
       'ListServices',
-      ...poll,
+      ...full,
       'PutAttributes',
-      ...poll,
-      ...poll,
-      ...poll,
+      ...shortcutThenFull,
+      ...shortcutThenFull,
+      'DescribeContainerInstances',
+      'DescribeTasks',
+      'ListTasks',
+      'ListTasks',
       'CompleteLifecycleAction',
     ]);
+    // The STOPPED daemon task, listed by the last poll's ListTasks, was described once, not again.
+    expect(h.aws.inputs('ecs:DescribeTasks').at(-1)).toEqual(expect.objectContaining({ tasks: [daemon!.arn] }));
     expect(h.aws.inputs('ecs:UpdateContainerInstancesState')).toEqual([{ cluster: CLUSTER, containerInstances: [h.ciArn], status: 'DRAINING' }]);
     expect(h.aws.inputs('ecs:ListTasks').slice(0, 2)).toEqual([
       expect.objectContaining({ cluster: CLUSTER, containerInstance: h.ciArn, desiredStatus: 'RUNNING' }),
@@ -157,6 +172,31 @@ describe('lifecycle hook handler: draining', () => {
     expect(completedAt! - stopsAt).toBeLessThanOrEqual(10 * S);
     expect(h.sleeps).toEqual([10 * S, 10 * S, 10 * S, 10 * S]);
     // Already DRAINING: no update. Waiting: one lease write, after the lifecycle state was read.
+    // Both tasks were told to stop before the first poll, so runningTasksCount (desired RUNNING) is 0
+    // at every poll: after the first full read, each poll is 1 DescribeContainerInstances and 1
+    // DescribeTasks of the 2 stopping tasks, never a ListTasks, until the poll at 40 s finds them
+    // STOPPED and confirms it with a full read (both ListTasks; the STOPPED tasks are not described again).
+    const shortcut = ['DescribeContainerInstances', 'DescribeTasks'];
+    expect(h.aws.operations()).toEqual([
+      'ListContainerInstances',
+      'DescribeContainerInstances',
+      'DescribeLifecycleHooks',
+      'ListTasks',
+      'ListTasks',
+      'DescribeTasks',
+      'ListServices',
+      'DescribeAutoScalingInstances',
+      'PutAttributes',
+      ...shortcut,
+      ...shortcut,
+      ...shortcut,
+      ...shortcut,
+      'ListTasks',
+      'ListTasks',
+      'CompleteLifecycleAction',
+    ]);
+    const webArns = web.map((task) => task.arn).sort();
+    for (const input of h.aws.inputs('ecs:DescribeTasks').slice(1)) expect([...(input as { tasks: string[] }).tasks].sort()).toEqual(webArns);
     expect(h.aws.calls('ecs:UpdateContainerInstancesState')).toHaveLength(0);
     expect(h.aws.operations('autoscaling')).toEqual(['DescribeLifecycleHooks', 'DescribeAutoScalingInstances', 'CompleteLifecycleAction']);
     expect(h.aws.operations().indexOf('DescribeAutoScalingInstances')).toBeLessThan(h.aws.operations().indexOf('PutAttributes'));
@@ -167,12 +207,12 @@ describe('lifecycle hook handler: draining', () => {
       { cluster: CLUSTER, attributes: [{ name: LEASE_ATTRIBUTE, value: lease, targetType: 'container-instance', targetId: h.ciArn }] },
     ]);
     expect(h.victim!.attributes.get(LEASE_ATTRIBUTE)).toBe(lease);
-    // Polls after the first cost 4 ECS reads: the cluster's daemon services are remembered.
-    // ECS: 2 (lookup) + 3 (tasks) + 1 ListServices + 1 lease + 4 polls × 4 = 23.
-    expect(result.records[0]?.awsCalls).toEqual({ ecs: 23, autoScaling: 3 });
+    // ECS: 2 (lookup) + 3 (tasks) + 1 ListServices + 1 lease + 4 polls × 2 + 2 ListTasks = 17.
+    expect(result.records[0]?.awsCalls).toEqual({ ecs: 17, autoScaling: 3 });
     expect(h.aws.calls('ecs:ListServices')).toHaveLength(1);
     expect(h.aws.calls('ecs:DescribeContainerInstances')).toHaveLength(5);
     expect(h.aws.calls('ecs:DescribeTasks')).toHaveLength(5);
+    expect(h.aws.calls('ecs:ListTasks')).toHaveLength(4);
     expect(h.action).toMatchObject({ state: 'completed', result: 'CONTINUE', unstoppedTasksAtEnd: 0 });
   });
 
@@ -189,9 +229,15 @@ describe('lifecycle hook handler: draining', () => {
     expect(first!.records[0]).toMatchObject({ outcome: 'requeued', reason: 'invocation-ending', attempt: 0, polls: 5 });
     expect(h.clock.now()).toBe(T0 + 30 * S);
     expect(h.sleeps).toEqual([10 * S, 10 * S, 10 * S]);
-    // ECS: 2 (lookup) + 1 DRAINING + 4 polls × 4 reads + 1 ListServices + 1 lease write = 21;
+    // runningTasksCount (desired RUNNING) is 1 at T0 and 0 from T0 + 7 s, when the task is told to
+    // stop. Poll 2 (T0) reads in full (4 + ListServices); poll 3 (10 s) too, the count having changed
+    // (4); polls 4 and 5 (20 s, 30 s) see it unchanged: 1 DescribeContainerInstances + 1 DescribeTasks
+    // of the stopping task each.
+    // ECS: 2 (lookup) + 1 DRAINING + 4 + 1 ListServices + 1 lease write + 4 + 2 + 2 = 17;
     // Auto Scaling: the hook, the lifecycle state (before the first write), the pre-hop heartbeat.
-    expect(first!.records[0]?.awsCalls).toEqual({ ecs: 21, autoScaling: 3, sns: 1 });
+    expect(first!.records[0]?.awsCalls).toEqual({ ecs: 17, autoScaling: 3, sns: 1 });
+    expect(h.aws.operations().slice(-6, -2)).toEqual(['DescribeContainerInstances', 'DescribeTasks', 'DescribeContainerInstances', 'DescribeTasks']);
+    expect(h.aws.calls('ecs:ListTasks')).toHaveLength(4);
     expect(h.aws.inputs('autoscaling:DescribeAutoScalingInstances')).toEqual([expect.objectContaining({ InstanceIds: [INSTANCE_ID] })]);
     expect(h.aws.operations().indexOf('DescribeAutoScalingInstances')).toBeLessThan(h.aws.operations().indexOf('UpdateContainerInstancesState'));
     // Before the hop, a heartbeat for this hook and token: it confirms this very action is still
@@ -208,7 +254,7 @@ describe('lifecycle hook handler: draining', () => {
     const message = JSON.parse(published.Message!);
     expect(message).toEqual({
       kind: REQUEUE_KIND,
-      version: 1,
+      version: 2,
       chainId: '00000000-0000-4000-8000-000000000001',
       attempt: 1,
       firstSeenAt: new Date(T0).toISOString(),
@@ -220,6 +266,7 @@ describe('lifecycle hook handler: draining', () => {
       containerInstanceArn: h.ciArn,
       notification: h.notification(),
     });
+    // No task was seen STOPPED yet: the message carries no stoppedTaskArns (toEqual above).
     expect(telemetry.metricTotal('LifecycleRequeued', { cluster: CLUSTER })).toBe(1);
     expect(telemetry.metricTotal('HeartbeatRecorded', { cluster: CLUSTER })).toBe(1);
 
@@ -231,8 +278,13 @@ describe('lifecycle hook handler: draining', () => {
     // round made no DRAINING request, so the empty answer is believed at once.
     expect(second!.records[0]).toMatchObject({ outcome: 'completed', reason: 'drained', kind: 'requeue', attempt: 1, polls: 6 });
     expect(h.clock.now()).toBe(T0 + 80 * S);
-    // Per poll 1 + 2 + 1 ECS reads (instance, task lists, tasks), 1 ListServices per round, 1 lease write.
-    expect(second!.records[0]?.awsCalls).toEqual({ ecs: 4 * 6 + 2, autoScaling: 2 });
+    // A new round remembers only the STOPPED tasks the message carries (none): its first poll reads
+    // in full (4 reads + its own ListServices), then the lease. The count stays 0, so the polls at
+    // 40 to 70 s are 1 DescribeContainerInstances + 1 DescribeTasks each; at 80 s the DescribeTasks
+    // finds the task STOPPED and the full read that confirms it (2 ListTasks) describes nothing.
+    // ECS: 4 + 1 + 1 lease + 4 × 2 + (2 + 2) = 18.
+    expect(second!.records[0]?.awsCalls).toEqual({ ecs: 18, autoScaling: 2 });
+    expect(h.aws.operations().slice(-5)).toEqual(['DescribeContainerInstances', 'DescribeTasks', 'ListTasks', 'ListTasks', 'CompleteLifecycleAction']);
     // No heartbeat: the carried one (T0 + 30 s) is due only at T0 + 330 s.
     expect(h.aws.operations('autoscaling')).toEqual(['DescribeAutoScalingInstances', 'CompleteLifecycleAction']);
     expect(h.action).toMatchObject({ state: 'completed', result: 'CONTINUE', unstoppedTasksAtEnd: 0, heartbeats: 1 });
@@ -347,8 +399,10 @@ describe('lifecycle hook handler: draining', () => {
     });
     const { result, telemetry } = await h.invoke(h.terminating(), {}, 15 * S + INVOCATION_SAFETY_MARGIN_MS);
     expect(result.records[0]).toMatchObject({ outcome: 'ended', reason: 'action-over', polls: 2 });
-    // Poll at T0: tasks counted, lifecycle state read, lease written, wait. Poll at T0 + 10 s: a
-    // poll 10 s later would pass the invocation's end (T0 + 15 s), so a heartbeat goes out first.
+    // Poll at T0: tasks counted, lifecycle state read, lease written, wait. Poll at T0 + 10 s:
+    // runningTasksCount unchanged (1) and no task being stopped, so the poll is the one
+    // DescribeContainerInstances (no ListTasks, no DescribeTasks); a poll 10 s later would pass the
+    // invocation's end (T0 + 15 s), so a heartbeat goes out first.
     // The heartbeat timeout is 600 s: this heartbeat is the pre-hop one, not a due one.
     expect(h.clock.now()).toBe(T0 + 10 * S);
     expect(heartbeatAt).toEqual([T0 + 10 * S]);
@@ -364,9 +418,6 @@ describe('lifecycle hook handler: draining', () => {
       'DescribeAutoScalingInstances',
       'PutAttributes',
       'DescribeContainerInstances',
-      'ListTasks',
-      'ListTasks',
-      'DescribeTasks',
       'RecordLifecycleActionHeartbeat',
     ]);
     // The lifecycle state is read once, before the first write: the pre-hop check is the heartbeat.
@@ -539,17 +590,49 @@ describe('lifecycle hook handler: faults', () => {
     expect(h.action).toMatchObject({ state: 'completed', result: 'CONTINUE', unstoppedTasksAtEnd: 0 });
   });
 
-  it(`throws after ${MAX_CONSECUTIVE_POLL_FAILURES} throttled polls in a row, so Lambda retries the message`, async () => {
-    const h = new LifecycleWorld();
-    h.aws.fail({ operation: 'ecs:ListContainerInstances', error: 'throttling' });
+  it(`rides out more than ${MAX_CONSECUTIVE_POLL_FAILURES} throttled ECS polls while Auto Scaling answers, pausing twice as long each time`, async () => {
+    const h = new LifecycleWorld({ draining: true });
+    h.standalone('web', 5);
+    h.aws.fail({ operation: 'ecs:DescribeContainerInstances', error: 'throttling', times: 4 });
+    const message = h.requeued();
+    const { result, telemetry } = await h.invoke(snsEvent(message));
+    // The pause after the n-th failure in a row: the 10 s poll × min(2^(n-1), 4), times 0.5 + the
+    // chain's deterministic jitter for that poll (decide.ts retryPauseMs); the heartbeat (due at
+    // T0 + 300 s) and the deadline (T0 + 900 s) are further away, so they cap nothing here.
+    const pauses = [1, 2, 3, 4].map((n) => Math.round(10 * S * Math.min(2 ** (n - 1), 4) * (0.5 + jitterOf(message.chainId as string, n))));
+    expect(h.sleeps).toEqual(pauses);
+    // Not given up after 3 failures: the 5th poll reads the instance, finds the task STOPPED (since
+    // T0 + 5 s) and completes, believed at once since this round made no DRAINING request.
+    expect(result.records[0]).toMatchObject({ outcome: 'completed', reason: 'drained', polls: 5 });
+    expect(h.clock.now()).toBe(T0 + pauses.reduce((sum, pause) => sum + pause, 0));
+    expect(h.aws.calls('ecs:DescribeContainerInstances').map((call) => call.outcome)).toEqual(['ThrottlingException', 'ThrottlingException', 'ThrottlingException', 'ThrottlingException', 'ok']);
+    expect(h.aws.operations()).toEqual([...Array<string>(5).fill('DescribeContainerInstances'), 'ListTasks', 'ListTasks', 'DescribeTasks', 'CompleteLifecycleAction']);
+    expect(telemetry.metricTotal('PollFailed', { errorClass: 'retryable' })).toBe(4);
+    expect(telemetry.metricTotal('LifecycleFailed')).toBe(0);
+    expect(h.heartbeats).toEqual([]);
+    expect(h.action).toMatchObject({ state: 'completed', result: 'CONTINUE', unstoppedTasksAtEnd: 0 });
+  });
+
+  it(`throws after ${MAX_CONSECUTIVE_POLL_FAILURES} throttled polls in a row when Auto Scaling fails too, so Lambda retries the message`, async () => {
+    const h = new LifecycleWorld({ draining: true });
+    h.aws.fail({ operation: 'ecs:DescribeContainerInstances', error: 'throttling' });
+    h.aws.fail({ operation: 'autoscaling:RecordLifecycleActionHeartbeat', error: 'throttling' });
+    // Past half of the 600 s heartbeat timeout since the last heartbeat: one is due.
+    await h.clock.advance(400 * S);
     const { handler, telemetry } = h.handler();
-    await expect(h.run(() => handler(h.terminating(), h.context()))).rejects.toBeInstanceOf(RetryableError);
-    expect(h.aws.calls('ecs:ListContainerInstances')).toHaveLength(MAX_CONSECUTIVE_POLL_FAILURES);
+    await expect(h.run(() => handler(snsEvent(h.requeued()), h.context()))).rejects.toBeInstanceOf(RetryableError);
+    // Failure 1 (T0 + 400 s): Auto Scaling has not failed yet, so it is ridden out: the due heartbeat,
+    // and a pause capped by that overdue heartbeat to the 1 s floor. The heartbeat fails: from
+    // failure 2 (T0 + 401 s) the old rules hold: one poll's pause, the heartbeat tried again (still
+    // due), and at failure 3 (T0 + 411 s) the round gives up after a last heartbeat attempt.
+    expect(h.sleeps).toEqual([1 * S, 10 * S]);
+    expect(h.aws.calls('ecs:DescribeContainerInstances')).toHaveLength(MAX_CONSECUTIVE_POLL_FAILURES);
+    expect(h.heartbeats).toEqual([T0 + 400 * S, T0 + 401 * S, T0 + 411 * S]);
+    expect(h.aws.calls('autoscaling:RecordLifecycleActionHeartbeat').map((call) => call.outcome)).toEqual(['Throttling', 'Throttling', 'Throttling']);
     expect(h.aws.calls('autoscaling:CompleteLifecycleAction')).toHaveLength(0);
+    expect(h.aws.calls('sns')).toHaveLength(0);
     expect(telemetry.metricTotal('LifecycleFailed', { errorClass: 'retryable' })).toBe(1);
-    // Before giving up, the hook's heartbeat window is restarted so Lambda's retry finds it alive.
-    expect(h.aws.inputs('autoscaling:RecordLifecycleActionHeartbeat')).toEqual([actionOf(h)]);
-    expect(h.action).toMatchObject({ state: 'active', heartbeats: 1, heartbeatDeadline: h.clock.now() + 600 * S });
+    expect(h.action).toMatchObject({ state: 'active', heartbeats: 0 });
   });
 
   it('still throws the original fault when the last-chance heartbeat fails too', async () => {
@@ -568,17 +651,53 @@ describe('lifecycle hook handler: faults', () => {
     expect(telemetry.messages('WARN')).toContain('lifecycle heartbeat after a failed poll failed');
   });
 
-  it('keeps the action alive with a due heartbeat while ECS polls fail', async () => {
+  it('keeps the action alive with a due heartbeat while ECS polls fail, and requeues at the invocation end after a heartbeat', async () => {
     const h = new LifecycleWorld({ draining: true });
     h.aws.fail({ operation: 'ecs:DescribeContainerInstances', error: 'throttling' });
     // Past half of the 600 s heartbeat timeout since the last heartbeat: one is due.
     await h.clock.advance(400 * S);
-    const { handler } = h.handler();
-    await expect(h.run(() => handler(snsEvent(h.requeued()), h.context()))).rejects.toBeInstanceOf(RetryableError);
-    expect(h.aws.calls('ecs:DescribeContainerInstances')).toHaveLength(MAX_CONSECUTIVE_POLL_FAILURES);
-    // One while the polls fail (due), one before handing over to Lambda's retry; not one per poll.
-    expect(h.heartbeats).toEqual([T0 + 400 * S, T0 + 420 * S]);
-    expect(h.action).toMatchObject({ state: 'active', heartbeats: 2 });
+    const { handler, telemetry } = h.handler();
+    const message = h.requeued();
+    const chainId = message.chainId as string;
+    // The invocation may start no poll after T0 + 520 s.
+    const [result] = await h.run(() => handler(snsEvent(message), h.context(120 * S + INVOCATION_SAFETY_MARGIN_MS)));
+    const endsAt = T0 + 520 * S;
+
+    // The rules (decide.ts retryPauseMs), replayed: after the n-th failure the pause is 10 s ×
+    // min(2^(n-1), 4) × (0.5 + jitter(n)), capped by the next heartbeat (at least 1 s); a due
+    // heartbeat goes out with the retry; when the pause would pass the invocation's end, the chain
+    // is handed over: a heartbeat confirms the action is still open, then the requeue.
+    const expectedSleeps: number[] = [];
+    const expectedHeartbeats: number[] = [];
+    let now = T0 + 400 * S;
+    let lastHeartbeat = T0;
+    for (let n = 1; ; n += 1) {
+      const backoff = 10 * S * Math.min(2 ** (n - 1), 4) * (0.5 + jitterOf(chainId, n));
+      const pause = Math.max(1 * S, Math.round(Math.min(backoff, lastHeartbeat + 300 * S - now)));
+      if (now + pause > endsAt) break;
+      if (now >= lastHeartbeat + 300 * S) {
+        expectedHeartbeats.push(now);
+        lastHeartbeat = now;
+      }
+      expectedSleeps.push(pause);
+      now += pause;
+    }
+    expectedHeartbeats.push(now);
+    expect(h.sleeps).toEqual(expectedSleeps);
+    expect(h.heartbeats).toEqual(expectedHeartbeats);
+    // The first failure finds the heartbeat overdue: 1 s pause; the rest is back-off. Only the due
+    // heartbeat and the pre-hop one: not one per failed poll.
+    expect(expectedSleeps[0]).toBe(1 * S);
+    expect(expectedHeartbeats).toHaveLength(2);
+    expect(h.aws.calls('ecs:DescribeContainerInstances')).toHaveLength(expectedSleeps.length + 1);
+    expect(h.aws.calls('ecs:DescribeContainerInstances').length).toBeGreaterThan(MAX_CONSECUTIVE_POLL_FAILURES);
+    expect(h.aws.operations().slice(-2)).toEqual(['RecordLifecycleActionHeartbeat', 'Publish']);
+    expect(result!.records[0]).toMatchObject({ outcome: 'requeued', reason: 'invocation-ending', attempt: 1, polls: expectedSleeps.length + 1 });
+    const requeued = JSON.parse(h.published()[0]!.Message!);
+    expect(requeued).toMatchObject({ version: 2, chainId, attempt: 2, lastHeartbeatAt: new Date(now).toISOString() });
+    expect(telemetry.metricTotal('LifecycleFailed')).toBe(0);
+    expect(telemetry.metricTotal('PollFailed', { errorClass: 'retryable' })).toBe(expectedSleeps.length + 1);
+    expect(h.action).toMatchObject({ state: 'active', heartbeats: 2, heartbeatDeadline: now + 600 * S });
   });
 
   it('sends no heartbeat before giving up in a dry run', async () => {

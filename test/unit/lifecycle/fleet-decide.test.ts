@@ -33,10 +33,14 @@ const failing = (consecutiveFailures: number, extra: object = {}) => ({
 
 describe('fleet scale: riding out ECS faults (decide.ts)', () => {
   it('rides out only retryable ECS failures while Auto Scaling answers', () => {
-    expect(ridesOutEcsFaults(failing(5))).toBe(true);
-    expect(ridesOutEcsFaults(failing(5, { failedService: 'autoScaling' }))).toBe(false);
-    expect(ridesOutEcsFaults(failing(5, { autoScalingAnswers: false }))).toBe(false);
-    expect(ridesOutEcsFaults(failing(5, { failure: 'fatal' }))).toBe(false);
+    expect(ridesOutEcsFaults(failing(5), chain)).toBe(true);
+    expect(ridesOutEcsFaults(failing(5, { failedService: 'autoScaling' }), chain)).toBe(false);
+    expect(ridesOutEcsFaults(failing(5, { autoScalingAnswers: false }), chain)).toBe(false);
+    expect(ridesOutEcsFaults(failing(5, { failure: 'fatal' }), chain)).toBe(false);
+    // Before the hook was read no heartbeat can keep the action open: the old give-up rules apply.
+    const { heartbeatTimeoutSeconds: _unread, ...hookUnread } = chain;
+    expect(ridesOutEcsFaults(failing(5), hookUnread)).toBe(false);
+    expect(decideLifecycleStep(snapshot(T0 + 3_600_000), hookUnread, T0, config, failing(3))).toMatchObject({ kind: 'give-up', reason: 'failures-in-a-row' });
   });
 
   it.each([
