@@ -128,7 +128,8 @@ describe('packaged template', () => {
   it('grants each ECS action on the resource type it authorizes on: ListTasks never on a cluster ARN (aws-behaviour.md §5)', () => {
     // Actions whose resource type is the cluster; every other ECS action the suite calls authorizes on
     // container instances or tasks ("*" with the ecs:cluster condition).
-    const CLUSTER_RESOURCE_ACTIONS = ['ecs:ListContainerInstances'];
+    // Actions whose resource type is the cluster (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html).
+    const CLUSTER_RESOURCE_ACTIONS = ['ecs:ListContainerInstances', 'ecs:DescribeClusters', 'ecs:ListAttributes'];
     for (const template of [defaultTemplate, scopedTemplate]) {
       for (const [id] of roles()) {
         for (const statement of statementsOf(template, id)) {

@@ -52,7 +52,8 @@ describe('metric catalogue', () => {
 
   it('uses one spelling per dimension and only low-cardinality names', () => {
     const names = new Set(Object.values(METRICS).flatMap((spec) => [...spec.dimensions]));
-    expect([...names].sort()).toEqual(['cluster', 'errorClass', 'function', 'kind', 'reason', 'result', 'step']);
+    // `group` is an Auto Scaling group name (as few as the clusters); never an instance or task id.
+    expect([...names].sort()).toEqual(['cluster', 'errorClass', 'function', 'group', 'kind', 'outcome', 'reason', 'result', 'step']);
   });
 
   it('gives an alarmed metric a suite-wide series (the empty dimension set) next to its own', () => {
