@@ -39,7 +39,12 @@ export const CONSOLIDATION_CANDIDATES_INSPECTED = 3;
 
 const MINUTE = 60_000;
 
-export const taskCount = (instance: SnapshotInstance): number => instance.runningTasksCount + instance.pendingTasksCount;
+/**
+ * Tasks on an instance. `runningTasksCount` counts every task whose desired status is RUNNING, so it
+ * already holds the PENDING ones (docs/aws-behaviour.md §2); adding `pendingTasksCount` counted
+ * them twice. The larger of the two is exact as documented, and still never zero while either is not.
+ */
+export const taskCount = (instance: SnapshotInstance): number => Math.max(instance.runningTasksCount, instance.pendingTasksCount);
 
 /**
  * Idle: runs and waits for no task other than daemon tasks. Without a task read, only an instance

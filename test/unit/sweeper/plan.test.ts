@@ -7,6 +7,7 @@ import {
   isIdle,
   planScaleIn,
   schedulableTasks,
+  taskCount,
   tasksToMove,
 } from '../../../lib/sweeper/plan';
 import type { SkipReason, SnapshotInstance } from '../../../lib/sweeper/types';
@@ -278,5 +279,16 @@ describe('planner helpers', () => {
     expect(instancesToInspect([empty, daemonsOnly, tooMany, lightBusy, disconnected], groups, 2, { consolidate: true, autoScalingGroups: [] })).toEqual(
       [daemonsOnly.containerInstanceArn, tooMany.containerInstanceArn, lightBusy.containerInstanceArn].sort(),
     );
+  });
+});
+
+describe('taskCount (docs/aws-behaviour.md §2)', () => {
+  it('counts a PENDING task once: runningTasksCount already includes it', () => {
+    const counts = (running: number, pending: number) => taskCount({ runningTasksCount: running, pendingTasksCount: pending } as SnapshotInstance);
+    expect(counts(1, 1)).toBe(1);
+    expect(counts(3, 1)).toBe(3);
+    expect(counts(0, 0)).toBe(0);
+    // Never zero while either count is not, whichever way ECS reports them.
+    expect(counts(0, 2)).toBe(2);
   });
 });
