@@ -94,6 +94,9 @@ module.exports = async ({ resolveVariable }) => {
       ]),
       onGroups(['autoscaling:CompleteLifecycleAction', 'autoscaling:RecordLifecycleActionHeartbeat']),
       describeAutoScaling(['autoscaling:DescribeAutoScalingInstances', 'autoscaling:DescribeLifecycleHooks']),
+      // The EC2 state of an instance whose ECS agent is disconnected (lib/lifecycle/snapshot.ts);
+      // DescribeInstances supports no resource-level permissions (docs/aws-behaviour.md §5).
+      { Effect: 'Allow', Action: ['ec2:DescribeInstances'], Resource: '*' },
       // The requeue topic, and the operators' topic for deadline notices when one is configured.
       {
         Effect: 'Allow',

@@ -103,6 +103,11 @@ export function isNoActiveLifecycleAction(error: unknown): boolean {
   return errorName(error) === 'ValidationError' && /No active Lifecycle Action found/i.test(errorMessage(error));
 }
 
+/** EC2 no longer knows an instance id (terminated long enough ago, or never launched). */
+export function isInstanceNotFound(error: unknown): boolean {
+  return errorName(error) === 'InvalidInstanceID.NotFound';
+}
+
 /** ECS names a cluster that does not exist (deleted, or a typo in CLUSTERS) `ClusterNotFoundException`. */
 export function isClusterNotFound(error: unknown): boolean {
   return errorName(error) === 'ClusterNotFoundException';

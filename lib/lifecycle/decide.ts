@@ -52,6 +52,11 @@ export interface LifecycleSnapshot {
   instance?: { status: string };
   /** Unstopped tasks on the instance, classified by origin. */
   tasks: readonly ClassifiedTask[];
+  /**
+   * The EC2 state of the instance (`running`, `stopped`, ... or `not-found`), read in this poll only
+   * while its ECS agent is disconnected; undefined otherwise, or when EC2 could not be read.
+   */
+  ec2State?: string;
   /** Auto Scaling's lifecycle state of the instance, when read in this poll; 'absent' when in no group. */
   groupState?: string;
   /** The group Auto Scaling reported the instance in, read with `groupState`. */
@@ -125,6 +130,7 @@ export type CompleteReason =
   | 'daemon-grace-over'
   | 'not-a-container-instance'
   | 'instance-gone'
+  | 'agent-disconnected-instance-gone'
   | 'deadline'
   | 'hop-cap';
 
@@ -170,6 +176,9 @@ export function invocationBudget(now: number, remainingMs: number, pollIntervalS
     tooShortToPoll: remainingMs < INVOCATION_SAFETY_MARGIN_MS + 2 * pollIntervalSeconds * 1000,
   };
 }
+
+/** EC2 states in which an instance's tasks can no longer stop gracefully (`not-found`: EC2 forgot the id). */
+export const EC2_GONE_STATES: ReadonlySet<string> = new Set(['stopping', 'stopped', 'shutting-down', 'terminated', 'not-found']);
 
 /** Steps decided on one snapshot before it is read again; a guard, normal rounds take 1 to 4. */
 export const MAX_STEPS_PER_POLL = 8;
@@ -428,6 +437,13 @@ function decideIgnoringDryRun(
     // Nothing on the instance can be moved any more; holding the termination only costs money.
     const reason = chain.containerInstanceArn === undefined ? 'not-a-container-instance' : 'instance-gone';
     return complete(chain, config, 'CONTINUE', reason);
+  }
+  // A disconnected agent reports nothing, so ECS keeps its tasks RUNNING in its records; with the EC2
+  // instance stopping, stopped or gone those tasks cannot stop gracefully any more, and waiting for
+  // ECS to see them stop would wait out the deadline (aws-behaviour.md §1.6). A running or pending
+  // instance may reconnect: that drain waits as usual.
+  if (snapshot.ec2State !== undefined && EC2_GONE_STATES.has(snapshot.ec2State)) {
+    return complete(chain, config, 'CONTINUE', 'agent-disconnected-instance-gone');
   }
 
   // ECS writes (DRAINING, the lease, StopTask) only once Auto Scaling has shown, in this round, that

@@ -1,4 +1,4 @@
-import { createAutoScalingClient, createEcsClient, createSnsClient } from '../clients';
+import { createAutoScalingClient, createEc2Client, createEcsClient, createSnsClient } from '../clients';
 import { defineFunction } from '../definition';
 import { loadLifecycleConfig } from './config';
 import { makeLifecycleHookHandler } from './handler';
@@ -10,7 +10,7 @@ export const lifecycleHook = defineFunction({
   name: LIFECYCLE_HOOK,
   handler: 'handlers/lifecycle-hook.handler',
   loadConfig: loadLifecycleConfig,
-  clients: { ecs: createEcsClient, autoScaling: createAutoScalingClient, sns: createSnsClient },
+  clients: { ecs: createEcsClient, autoScaling: createAutoScalingClient, sns: createSnsClient, ec2: createEc2Client },
   // Long enough to poll a drain inside one invocation; the code leaves before the timeout and requeues.
   timeoutSeconds: 900,
   memoryMb: 256,

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import type { Clock, InvocationContext } from '../clock';
@@ -20,7 +21,7 @@ export type { LifecycleRecordResult, RecordOutcome } from './round';
 
 export interface LifecycleHookDeps {
   config: LifecycleConfig;
-  clients: { ecs: ECSClient; autoScaling: AutoScalingClient; sns: SNSClient };
+  clients: { ecs: ECSClient; autoScaling: AutoScalingClient; sns: SNSClient; ec2: EC2Client };
   telemetry: Telemetry;
   clock: Clock;
   /** Random ids for chains and leases; injectable so tests can name them. */

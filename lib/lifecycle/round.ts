@@ -1,4 +1,5 @@
 import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import { clusterName } from '../aws/ecs';
@@ -35,7 +36,7 @@ export interface LifecycleRecordResult {
 
 export interface RoundDeps {
   config: LifecycleConfig;
-  clients: { ecs: ECSClient; autoScaling: AutoScalingClient; sns: SNSClient };
+  clients: { ecs: ECSClient; autoScaling: AutoScalingClient; sns: SNSClient; ec2: EC2Client };
   telemetry: Telemetry;
   clock: Clock;
   newId: () => string;
@@ -56,6 +57,7 @@ export interface Round {
   readonly ecs: ECSClient;
   readonly autoScaling: AutoScalingClient;
   readonly sns: SNSClient;
+  readonly ec2: EC2Client;
   /** AWS requests of this round, per service: reported on the decision line. */
   readonly calls: CallCounts;
   chain: ChainState;
@@ -104,6 +106,7 @@ export function startRound(deps: RoundDeps, signal: LifecycleSignal, invocationE
     sns: countingClient(deps.clients.sns, 'sns', calls, (ok) => {
       if (!ok) round.lastFailedService = 'sns';
     }),
+    ec2: countingClient(deps.clients.ec2, 'ec2', calls),
     calls,
     chain: chainFromSignal(signal, deps.clock.now(), deps.newId),
     lease: { mine: deps.newId(), claimed: false },

@@ -1,5 +1,7 @@
 import { describeLifecycleHook } from '../aws/autoscaling';
+import { describeInstanceState } from '../aws/ec2';
 import { describeContainerInstances, findContainerInstance, resolveClusters } from '../aws/ecs';
+import { describeError } from '../errors';
 import type { ClassifiedTask } from '../aws/tasks';
 import { actionOf, countTasks, type LifecycleSnapshot } from './decide';
 import { LEASE_ATTRIBUTE } from './lease';
@@ -16,7 +18,7 @@ export const FALLBACK_HEARTBEAT_TIMEOUT_SECONDS = 30;
  */
 export async function readSnapshot(round: Round): Promise<LifecycleSnapshot> {
   const { ecs, autoScaling, chain, config, telemetry } = round;
-  let instance: { status: string; lease?: string; tasksCount: number } | undefined;
+  let instance: { status: string; lease?: string; tasksCount: number; agentConnected: boolean } | undefined;
   if (chain.cluster === undefined || chain.containerInstanceArn === undefined) {
     const clusters = await resolveClusters(ecs, config.clusters);
     round.clustersSearched = clusters.length;
@@ -24,13 +26,27 @@ export async function readSnapshot(round: Round): Promise<LifecycleSnapshot> {
     if (found) {
       chain.cluster = found.cluster;
       chain.containerInstanceArn = found.containerInstanceArn;
-      instance = { status: found.status, lease: found.attributes[LEASE_ATTRIBUTE], tasksCount: found.runningTasksCount + found.pendingTasksCount };
+      instance = { status: found.status, lease: found.attributes[LEASE_ATTRIBUTE], tasksCount: found.runningTasksCount + found.pendingTasksCount, agentConnected: found.agentConnected };
     }
   } else {
     const described = await describeContainerInstances(ecs, chain.cluster, [chain.containerInstanceArn]);
     const found = described.instances.find((candidate) => candidate.containerInstanceArn === chain.containerInstanceArn);
     // MISSING in failures[] and INACTIVE both mean: deregistered, nothing left to drain.
-    if (found) instance = { status: found.status, lease: found.attributes[LEASE_ATTRIBUTE], tasksCount: found.runningTasksCount + found.pendingTasksCount };
+    if (found) instance = { status: found.status, lease: found.attributes[LEASE_ATTRIBUTE], tasksCount: found.runningTasksCount + found.pendingTasksCount, agentConnected: found.agentConnected };
+  }
+
+  // Read only while the agent is disconnected, so drains of connected instances cost no EC2 call.
+  let ec2State: string | undefined;
+  if (instance && instance.status !== 'INACTIVE' && !instance.agentConnected) {
+    try {
+      ec2State = await describeInstanceState(round.ec2, chain.notification.EC2InstanceId);
+    } catch (error) {
+      // An unanswered EC2 read leaves the drain as it would be without it: waiting, read again next poll.
+      telemetry.log('WARN', 'EC2 instance state not read; waiting as for a connected agent', {
+        ec2InstanceId: chain.notification.EC2InstanceId,
+        error: describeError(error),
+      });
+    }
   }
 
   let tasks: ClassifiedTask[] = [];
@@ -64,6 +80,7 @@ export async function readSnapshot(round: Round): Promise<LifecycleSnapshot> {
   return {
     ...(instance ? { instance: { status: instance.status } } : {}),
     tasks,
+    ...(ec2State !== undefined ? { ec2State } : {}),
     actionOver: false,
     lease: { ...round.lease, ...(instance?.lease !== undefined ? { current: instance.lease } : {}) },
     invocationEndsAt: round.invocationEndsAt,

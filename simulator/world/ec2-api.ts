@@ -4,10 +4,10 @@ import { ACCOUNT, type Ec2Instance } from './model';
 import type { Operation } from './rules';
 
 /**
- * EC2 DescribeInstances. No function calls EC2 today; the operation stays on purpose because
- * lib/clients.ts still hands every function an EC2 client, and it keeps the EC2 query protocol (its
- * own wire dialect, simulator/http/shapes.ts) under the simulator's wire tests. Drop it together
- * with that client.
+ * EC2 DescribeInstances: the lifecycle drainer reads the state of an instance whose ECS agent is
+ * disconnected (lib/aws/ec2.ts). States follow the world's stop, start and termination rules
+ * (ec2-power.ts, ec2.ts); an unknown id answers `InvalidInstanceID.NotFound`.
+ * https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeInstances.html
  */
 
 const STATE_CODES: Record<Ec2Instance['state'], number> = { pending: 0, running: 16, 'shutting-down': 32, terminated: 48, stopping: 64, stopped: 80 };

@@ -55,7 +55,7 @@ describe('serverless package: the lifecycle drainer\'s task rule', () => {
     expect(template.Resources.SpotInterruptionLambdaFunction!.Properties.ReservedConcurrentExecutions).toBeUndefined();
   });
 
-  it('adds no IAM action for the event path: it uses only reads and writes the drainer already had', () => {
+  it('grants the drainer exactly its reads and writes (the event path adds none of its own)', () => {
     const role = template.Resources.LifecycleHookRole!;
     const policies = role.Properties.Policies as Array<{ PolicyDocument: { Statement: Array<{ Action: string[] | string }> } }>;
     const actions = new Set(policies.flatMap((policy) => policy.PolicyDocument.Statement.flatMap((statement) => [statement.Action].flat())));
@@ -65,6 +65,7 @@ describe('serverless package: the lifecycle drainer\'s task rule', () => {
         'autoscaling:DescribeAutoScalingInstances',
         'autoscaling:DescribeLifecycleHooks',
         'autoscaling:RecordLifecycleActionHeartbeat',
+        'ec2:DescribeInstances',
         'ecs:DescribeContainerInstances',
         'ecs:DescribeTasks',
         'ecs:ListContainerInstances',

@@ -25,12 +25,12 @@ function scaleIn() {
   world.placeInitialTasks();
   world.putLifecycleHook({ groupName: 'asg', name: 'drain', heartbeatTimeout: 600, defaultResult: 'ABANDON', topicArn: topic.arn });
   const aws = new InProcessAws(world);
-  const { ecs, autoScaling, sns } = aws.clients();
+  const { ecs, autoScaling, sns, ec2 } = aws.clients();
   const telemetry = new MemoryTelemetry();
   let ids = 0;
   const handler = makeLifecycleHookHandler({
     config: loadLifecycleConfig({ CLUSTERS: 'prod' }),
-    clients: { ecs, autoScaling, sns },
+    clients: { ecs, autoScaling, sns, ec2 },
     telemetry,
     clock,
     newId: () => `00000000-0000-4000-8000-${String(++ids).padStart(12, '0')}`,

@@ -24,11 +24,11 @@ function scaleIn(level: string) {
   world.placeInitialTasks();
   world.putLifecycleHook({ groupName: 'asg', name: 'drain', heartbeatTimeout: 600, defaultResult: 'ABANDON', topicArn: topic.arn });
   const aws = new InProcessAws(world);
-  const { ecs, autoScaling, sns } = aws.clients();
+  const { ecs, autoScaling, sns, ec2 } = aws.clients();
   let ids = 0;
   const handler = makeLifecycleHookHandler({
     config: loadLifecycleConfig({ CLUSTERS: 'prod', OPS_TOPIC_ARN: ops.arn, OPS_NOTIFY_LEVEL: level }),
-    clients: { ecs, autoScaling, sns },
+    clients: { ecs, autoScaling, sns, ec2 },
     telemetry: new MemoryTelemetry(),
     clock,
     newId: () => `00000000-0000-4000-8000-${String(++ids).padStart(12, '0')}`,

@@ -168,11 +168,11 @@ export class LifecycleWorld {
         return this.clock.sleep(ms);
       },
     };
-    const { ecs, autoScaling, sns } = this.aws.clients();
+    const { ecs, autoScaling, sns, ec2 } = this.aws.clients();
     const handler = makeLifecycleHookHandler({
       // The scripted timings of these tests assume 10-second polls (the default is 60: task events complete drains).
       config: loadLifecycleConfig({ CLUSTERS: CLUSTER, POLL_INTERVAL_SECONDS: '10', ...env }),
-      clients: { ecs, autoScaling, sns },
+      clients: { ecs, autoScaling, sns, ec2 },
       telemetry,
       clock,
       newId: () => `00000000-0000-4000-8000-${String(++this.ids).padStart(12, '0')}`,

@@ -15,9 +15,16 @@ describe('EC2 stop and start (docs/aws-behaviour.md §1.6)', () => {
     ecs(world, 'UpdateContainerInstancesState', { cluster: 'c', containerInstances: [a!.arn], status: 'DRAINING' });
     await clock.advance(60_000);
 
+    // DescribeInstances answers the state the lifecycle drainer reads for a disconnected agent.
+    const ec2State = () =>
+      (world.callSync('ec2', 'DescribeInstances', { InstanceIds: [a!.ec2InstanceId] }).Reservations as { Instances: { State: { Name: string } }[] }[])[0]!.Instances[0]!
+        .State.Name;
     expect(world.stopInstance(a!.ec2InstanceId)).toBe(true);
+    expect(ec2State()).toBe('stopping');
+    expect(a!.agentConnected).toBe(false);
     await clock.advance(11_000);
     expect(world.ec2.get(a!.ec2InstanceId)!.state).toBe('stopped');
+    expect(ec2State()).toBe('stopped');
     const stopped = ecs(world, 'DescribeContainerInstances', { cluster: 'c', containerInstances: [a!.arn] }) as { containerInstances: { status: string; agentConnected: boolean }[] };
     expect(stopped.containerInstances[0]).toMatchObject({ status: 'DRAINING', agentConnected: false });
     // A stopped instance is still listed (only INACTIVE ones are not).
@@ -28,6 +35,7 @@ describe('EC2 stop and start (docs/aws-behaviour.md §1.6)', () => {
     await clock.advance(31_000);
     const started = ecs(world, 'DescribeContainerInstances', { cluster: 'c', containerInstances: [a!.arn] }) as { containerInstances: { status: string; agentConnected: boolean }[] };
     expect(started.containerInstances[0]).toMatchObject({ status: 'DRAINING', agentConnected: true });
+    expect(ec2State()).toBe('running');
     expect(states(events, a!.ec2InstanceId)).toEqual(['stopping', 'stopped', 'pending', 'running']);
     expect(world.startInstance(a!.ec2InstanceId)).toBe(false);
     expect(b!.status).toBe('ACTIVE');

@@ -161,6 +161,33 @@ const rows: Row[] = [
     snapshot: { instance: { status: 'INACTIVE' }, tasks: [running] },
     expected: complete('CONTINUE', 'instance-gone'),
   },
+  // Agent disconnected: ECS keeps its tasks RUNNING; the EC2 state (read only then) tells whether to wait
+  ...(['stopping', 'stopped', 'shutting-down', 'terminated', 'not-found'] as const).map(
+    (ec2State): Row => ({
+      name: `agent disconnected, EC2 instance ${ec2State}, tasks still RUNNING in ECS: complete CONTINUE at once`,
+      snapshot: { instance: { status: 'DRAINING' }, tasks: [running, daemon], ec2State },
+      expected: complete('CONTINUE', 'agent-disconnected-instance-gone'),
+    }),
+  ),
+  ...(['running', 'pending'] as const).map(
+    (ec2State): Row => ({
+      name: `agent disconnected, EC2 instance ${ec2State} (the agent may reconnect): wait as for a connected agent`,
+      snapshot: { instance: { status: 'DRAINING' }, tasks: [running], ec2State },
+      expected: wait(NOW + 10 * S),
+    }),
+  ),
+  {
+    name: 'agent disconnected, EC2 instance stopped, before the deadline even while ACTIVE: complete, no DRAINING',
+    snapshot: { instance: { status: 'ACTIVE' }, tasks: [running], ec2State: 'stopped' },
+    round: { waitConfirmed: false },
+    expected: complete('CONTINUE', 'agent-disconnected-instance-gone'),
+  },
+  {
+    name: 'agent disconnected, EC2 instance stopped, in a dry run: reports the completion, writes nothing',
+    snapshot: { instance: { status: 'DRAINING' }, tasks: [running], ec2State: 'stopped' },
+    config: { dryRun: true },
+    expected: { kind: 'dry-run', reason: 'agent-disconnected-instance-gone', wouldDo: complete('CONTINUE', 'agent-disconnected-instance-gone') },
+  },
   {
     name: 'ACTIVE with tasks: drain',
     snapshot: { instance: { status: 'ACTIVE' }, tasks: [running] },
