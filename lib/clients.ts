@@ -1,7 +1,10 @@
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ECSClient } from '@aws-sdk/client-ecs';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { ConfiguredRetryStrategy } from '@smithy/core/retry';
 import { SDK_MAX_RETRY_DELAY_MS, type CommonConfig } from './config';
@@ -86,6 +89,10 @@ export const createAutoScalingClient = (options: ClientOptions) => new AutoScali
 export const createSnsClient = (options: ClientOptions) => new SNSClient(sdkClientConfig(options));
 export const createEc2Client = (options: ClientOptions) => new EC2Client(sdkClientConfig(options));
 export const createCloudWatchClient = (options: ClientOptions) => new CloudWatchClient(sdkClientConfig(options));
+// Read by the preflight check (lib/doctor) only: no function's definition names these services.
+export const createLambdaClient = (options: ClientOptions) => new LambdaClient(sdkClientConfig(options));
+export const createCloudFormationClient = (options: ClientOptions) => new CloudFormationClient(sdkClientConfig(options));
+export const createEventBridgeClient = (options: ClientOptions) => new EventBridgeClient(sdkClientConfig(options));
 
 export type ServiceName = keyof AwsClients;
 
@@ -122,4 +129,15 @@ export function buildClients(options: ClientOptions): AwsClients {
       return (cache.cloudWatch ??= createCloudWatchClient(options));
     },
   };
+}
+
+/** The clients of the preflight check's account and stack reads (lib/doctor), never of a function. */
+export interface DoctorClients {
+  readonly lambda: LambdaClient;
+  readonly cloudFormation: CloudFormationClient;
+  readonly eventBridge: EventBridgeClient;
+}
+
+export function buildDoctorClients(options: ClientOptions): DoctorClients {
+  return { lambda: createLambdaClient(options), cloudFormation: createCloudFormationClient(options), eventBridge: createEventBridgeClient(options) };
 }

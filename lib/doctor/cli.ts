@@ -2,9 +2,9 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
-import { buildClients } from '../clients';
+import { buildClients, buildDoctorClients } from '../clients';
 import { parseGroupList } from '../config';
-import { formatTable, runChecks, type Target } from './checks';
+import { formatTable, runChecks, stageTarget, type StageSettings, type Target } from './checks';
 
 /**
  * `npm run doctor -- --stage <stage> [--param name=value …] [--region <r>] [--topic <arn or name>]`:
@@ -19,7 +19,7 @@ interface Printed {
   service: string;
   provider: { stage: string };
   custom: {
-    settings: {
+    settings: StageSettings & {
       region: string;
       environments: { lifecycleHook: Record<string, string> };
       terminationHooks: Record<string, { Properties: { AutoScalingGroupName: string } }>;
@@ -65,6 +65,7 @@ export async function resolveTarget(args: string[]): Promise<{ target: Target; r
       clusters: split(env.CLUSTERS),
       groups: [...new Set([...parseGroupList(env.AUTO_SCALING_GROUPS), ...hookGroups])],
       topic: values.topic ?? `${config.service}-${config.provider.stage}-lifecycle`,
+      stage: stageTarget(config.service, config.provider.stage, settings),
     },
   };
 }
@@ -72,8 +73,9 @@ export async function resolveTarget(args: string[]): Promise<{ target: Target; r
 async function main(): Promise<number> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const { target, region } = await resolveTarget(process.argv.slice(2));
-  const clients = buildClients({ maxAttempts: 3, retryMode: 'standard', region });
-  const rows = await runChecks(clients, target);
+  const options = { maxAttempts: 3, retryMode: 'standard' as const, region };
+  const clients = buildClients(options);
+  const rows = await runChecks(Object.assign(clients, buildDoctorClients(options)), target);
   console.log(formatTable(rows));
   const failed = rows.filter((row) => row.status === 'fail').length;
   const unknown = rows.filter((row) => row.status === 'unknown').length;

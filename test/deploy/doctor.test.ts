@@ -1,9 +1,11 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ListContainerInstancesCommand, PutAttributesCommand } from '@aws-sdk/client-ecs';
-import { buildClients, type AwsClients } from '../../lib/clients';
-import { formatTable, runChecks, type Row } from '../../lib/doctor/checks';
+import { buildClients, buildDoctorClients, type AwsClients, type DoctorClients } from '../../lib/clients';
+import { formatTable, runChecks, stageTarget, type Row } from '../../lib/doctor/checks';
 import { RealTimeClock } from '../../simulator/clock';
 import { startServer, type RunningServer } from '../../simulator/http/server';
 import { populateWorld } from '../../simulator/runner/populate';
@@ -15,7 +17,7 @@ import { World } from '../../simulator/world/world';
 const ROOT = join(__dirname, '..', '..');
 let server: RunningServer;
 let clock: RealTimeClock;
-let clients: AwsClients;
+let clients: AwsClients & DoctorClients;
 
 beforeAll(async () => {
   const scenario = loadScenario('tour');
@@ -24,7 +26,8 @@ beforeAll(async () => {
   const topic = world.createTopic(LIFECYCLE_TOPIC);
   server = await startServer(world, { port: 0 });
   populateWorld(world, scenario, { topicArn: topic.arn, start: clock.now(), events: false });
-  clients = buildClients({ maxAttempts: 1, retryMode: 'standard', endpoint: server.url, region: 'us-east-1', credentials: { accessKeyId: 'sim', secretAccessKey: 'sim' } });
+  const options = { maxAttempts: 1, retryMode: 'standard' as const, endpoint: server.url, region: 'us-east-1', credentials: { accessKeyId: 'sim', secretAccessKey: 'sim' } };
+  clients = Object.assign(buildClients(options), buildDoctorClients(options));
 });
 
 afterAll(async () => {
@@ -36,12 +39,23 @@ const row = (rows: Row[], subject: string, check: string) => rows.find((r) => r.
 
 describe('doctor checks', () => {
   it('passes existing clusters and groups whose hook targets the topic, and reports what it cannot read as unknown', async () => {
-    const rows = await runChecks(clients, { clusters: ['prod-ecs'], groups: ['prod-ecs-spot', 'prod-ecs-ondemand'], topic: LIFECYCLE_TOPIC });
+    const stage = stageTarget('ecs-ec2-keeper', 'dev', {
+      rebalanceRuleState: 'DISABLED',
+      stateChangeRuleState: 'DISABLED',
+      runningRuleState: 'DISABLED',
+      scheduledEventRuleState: 'DISABLED',
+      sweepEnabled: true,
+      lifecycleTaskEvents: true,
+      sweeperReservedConcurrency: 1,
+    });
+    const rows = await runChecks(clients, { clusters: ['prod-ecs'], groups: ['prod-ecs-spot', 'prod-ecs-ondemand'], topic: LIFECYCLE_TOPIC, stage });
     expect(row(rows, 'cluster prod-ecs', 'exists')?.status).toBe('pass');
     expect(row(rows, 'group prod-ecs-spot', 'termination hook')).toMatchObject({ status: 'pass', detail: expect.stringContaining('heartbeat 300 s') });
     // The simulator's DescribeClusters does not list capacity providers: unknown, not pass.
     expect(row(rows, 'cluster prod-ecs', 'capacity providers')?.status).toBe('unknown');
-    expect(row(rows, 'account', 'EventBridge rules enabled')?.status).toBe('unknown');
+    // The simulator speaks neither CloudFormation, EventBridge nor Lambda: unknown, not pass.
+    expect(row(rows, 'stack ecs-ec2-keeper-dev', 'EventBridge rules enabled')?.status).toBe('unknown');
+    expect(row(rows, 'account', 'Lambda concurrency')?.status).toBe('unknown');
     expect(rows.filter((r) => r.status === 'fail')).toEqual([]);
     expect(formatTable(rows).split('\n')[0]).toMatch(/^subject\s+check\s+STATUS\s+detail$/);
   });
@@ -79,5 +93,39 @@ describe('npm run doctor', () => {
     expect(stdout).toMatch(/cluster prod-ecs\s+exists\s+PASS/);
     expect(stdout).toMatch(/group missing-asg\s+exists\s+FAIL\s+not found/);
     expect(stdout).toMatch(/group prod-ecs-spot\s+termination hook\s+FAIL\s+none to ecs-ec2-keeper-dev-lifecycle/);
+    expect(stdout).toMatch(/stack ecs-ec2-keeper-dev\s+EventBridge rules enabled\s+UNKNOWN/);
+    expect(stdout).toMatch(/account\s+Lambda concurrency\s+UNKNOWN/);
   }, 100_000);
+});
+
+describe('the stage rules the doctor expects', () => {
+  it('name every rule of the packaged stack once, with the state the stage sets', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sls-package-'));
+    try {
+      const params = ['clusters=*', 'rebalanceDrain=true', 'sweepEnabled=false'];
+      execFileSync(join(ROOT, 'node_modules/.bin/serverless'), ['package', '--package', dir, ...params.map((p) => `--param=${p}`)], {
+        cwd: ROOT,
+        env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off', DRY_RUN: '', AWS_REGION: '', AWS_DEFAULT_REGION: '' },
+        stdio: 'pipe',
+      });
+      const template = JSON.parse(readFileSync(join(dir, 'cloudformation-template-update-stack.json'), 'utf8')) as { Resources: Record<string, { Type: string; Properties: { State?: string } }> };
+      const stage = stageTarget('ecs-ec2-keeper', 'dev', {
+        rebalanceRuleState: 'ENABLED',
+        stateChangeRuleState: 'DISABLED',
+        runningRuleState: 'ENABLED',
+        scheduledEventRuleState: 'DISABLED',
+        sweepEnabled: false,
+        lifecycleTaskEvents: true,
+      });
+      const rules = Object.entries(template.Resources).filter(([, resource]) => resource.Type === 'AWS::Events::Rule');
+      expect(rules).toHaveLength(stage.rules.length);
+      for (const [logicalId, resource] of rules) {
+        const expected = stage.rules.filter((rule) => rule.logicalId.test(logicalId));
+        expect({ logicalId, matches: expected.length }).toEqual({ logicalId, matches: 1 });
+        expect({ logicalId, enabled: expected[0]!.enabled }).toEqual({ logicalId, enabled: resource.Properties.State === 'ENABLED' });
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
