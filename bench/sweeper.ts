@@ -45,6 +45,7 @@ const OPERATIONS = [
   'DescribeContainerInstances',
   'DescribeAutoScalingInstances',
   'DescribeAutoScalingGroups',
+  'DescribeLifecycleHooks',
   'ListTasks',
   'DescribeTasks',
   'PutAttributes',

@@ -127,7 +127,13 @@ module.exports = async ({ resolveVariable }) => {
         'ecs:DeleteAttributes',
       ]),
       onGroups(['autoscaling:TerminateInstanceInAutoScalingGroup']),
-      describeAutoScaling(['autoscaling:DescribeAutoScalingInstances', 'autoscaling:DescribeAutoScalingGroups']),
+      // DescribeLifecycleHooks: whether a group's termination hook waits for the daemon tasks
+      // (lib/sweeper/execute.ts); like the other Describe calls it supports only "*".
+      describeAutoScaling([
+        'autoscaling:DescribeAutoScalingInstances',
+        'autoscaling:DescribeAutoScalingGroups',
+        'autoscaling:DescribeLifecycleHooks',
+      ]),
       {
         Effect: 'Allow',
         Action: ['cloudwatch:PutMetricData'],

@@ -1,6 +1,6 @@
 import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import type { ECSClient } from '@aws-sdk/client-ecs';
-import { describeGroupInstances, describeGroups, terminateInstanceInGroup } from '../aws/autoscaling';
+import { describeGroupInstances, describeGroups, describeTerminationHooks, terminateInstanceInGroup } from '../aws/autoscaling';
 import {
   clusterName,
   deleteInstanceAttributes,
@@ -13,6 +13,7 @@ import { listUnstoppedTasks } from '../aws/tasks';
 import type { Clock, InvocationContext } from '../clock';
 import { NonActionableError, describeError, isGroupBusy } from '../errors';
 import type { Telemetry } from '../telemetry';
+import { attributeTime, daemonHold } from './plan';
 import { toWorkloads } from './snapshot';
 import { DRAINED_AT_ATTRIBUTE, IDLE_SINCE_ATTRIBUTE, type ClusterSnapshot, type ScaleInPlan, type SnapshotInstance } from './types';
 import { recheckPlan, type Dropped, type FreshState } from './validate';
@@ -32,6 +33,11 @@ export interface ExecuteDeps {
   context?: InvocationContext;
   managedGroups: readonly string[];
   capacityProviderMode?: 'stand-down' | 'cooperate';
+  /**
+   * Whether a group has a termination lifecycle hook, by group name: shared by the clusters of one
+   * run so that each group is asked once per run at most.
+   */
+  terminationHooks?: Map<string, Promise<boolean>>;
 }
 
 /** What the executor did, by EC2 instance id. */
@@ -54,6 +60,11 @@ export interface ExecutionOutcome {
    * a later run terminates it.
    */
   deferredTerminations: { ec2InstanceId: string; reason: string }[];
+  /**
+   * Drained idle instances not terminated yet because their group has no termination hook and their
+   * daemon tasks have not all STOPPED; they stay DRAINING with their marker for a later run.
+   */
+  awaitingDaemons: { ec2InstanceId: string; reason: 'daemons-stopping' }[];
 }
 
 export const emptyOutcome = (): ExecutionOutcome => ({
@@ -66,6 +77,7 @@ export const emptyOutcome = (): ExecutionOutcome => ({
   deferred: 0,
   postponed: [],
   deferredTerminations: [],
+  awaitingDaemons: [],
 });
 
 /** Reads the chosen instances again: describe, group membership and sizes, every unstopped task. */
@@ -147,6 +159,43 @@ export async function executePlan(deps: ExecuteDeps, snapshot: ClusterSnapshot, 
     telemetry.log('INFO', 'sweep candidate changed; dropped', { cluster, ec2InstanceId: entry.ec2InstanceId, reason: entry.reason });
   }
 
+  // 3. Daemon grace: only instances about to be terminated that still have unstopped tasks need
+  // to know whether their group has a termination hook; one DescribeLifecycleHooks per group.
+  const hooks = deps.terminationHooks ?? new Map<string, Promise<boolean>>();
+  const hasHook = (group: string): Promise<boolean> => {
+    let known = hooks.get(group);
+    if (!known) {
+      known = describeTerminationHooks(autoScaling, group).then((found) => found.length > 0);
+      hooks.set(group, known);
+    }
+    return known;
+  };
+  const now = deps.clock.now();
+  const held = new Set<string>();
+  const idleNow = checked.drain.filter((selected) => selected.reason === 'idle');
+  const candidates = [
+    ...checked.terminate.map((step) => ({ entry: step, ownDrain: true })),
+    ...idleNow.map((selected) => ({ entry: selected, ownDrain: false })),
+  ];
+  for (const { entry, ownDrain } of candidates) {
+    const instance = fresh.instances.get(entry.containerInstanceArn);
+    const unstoppedTasks = (instance?.workload?.daemonTasks ?? 0) + (instance?.workload?.nonDaemon.length ?? 0);
+    const group = entry.autoScalingGroupName;
+    if (unstoppedTasks === 0 || !group || !instance) continue;
+    const reason = daemonHold({
+      unstoppedTasks,
+      terminationHook: await hasHook(group),
+      // A marker that cannot be read counts as a drain started now: the bound then starts again.
+      drainedAt: ownDrain ? (attributeTime(instance, DRAINED_AT_ATTRIBUTE, now) ?? now) : undefined,
+      now,
+    });
+    if (reason) held.add(entry.containerInstanceArn);
+  }
+  const awaitDaemons = (ec2InstanceId: string) => {
+    outcome.awaitingDaemons.push({ ec2InstanceId, reason: 'daemons-stopping' });
+    telemetry.log('INFO', 'termination waits for daemon tasks to stop', { cluster, ec2InstanceId });
+  };
+
   const terminate = async (ec2InstanceId: string): Promise<void> => {
     if (timeLeft() < WRITE_TIME_MARGIN_MS) {
       outcome.deferred += 1;
@@ -173,10 +222,13 @@ export async function executePlan(deps: ExecuteDeps, snapshot: ClusterSnapshot, 
     }
   };
 
-  // 3. Drains finished since an earlier run.
-  for (const step of checked.terminate) await terminate(step.ec2InstanceId);
+  // 4. Drains finished since an earlier run.
+  for (const step of checked.terminate) {
+    if (held.has(step.containerInstanceArn)) awaitDaemons(step.ec2InstanceId);
+    else await terminate(step.ec2InstanceId);
+  }
 
-  // 4. New removals: mark, drain, then terminate the idle ones. The mark comes first so that no
+  // 5. New removals: mark, drain, then terminate the idle ones. The mark comes first so that no
   // instance is ever DRAINING by this sweeper without the sweeper knowing it on its next run.
   if (checked.drain.length === 0) return outcome;
   if (timeLeft() < WRITE_TIME_MARGIN_MS) {
@@ -223,6 +275,11 @@ export async function executePlan(deps: ExecuteDeps, snapshot: ClusterSnapshot, 
       // lets the next run terminate the instance once it is empty.
       outcome.postponed.push(selected.ec2InstanceId);
       telemetry.log('INFO', 'termination postponed: a task arrived before DRAINING', { cluster, ec2InstanceId: selected.ec2InstanceId });
+      continue;
+    }
+    if (held.has(arn)) {
+      // No hook waits for the daemons: the next run terminates the instance once they have STOPPED.
+      awaitDaemons(selected.ec2InstanceId);
       continue;
     }
     await terminate(selected.ec2InstanceId);

@@ -73,6 +73,7 @@ export function makeScaleInSweeperHandler(deps: SweeperDeps) {
     context: InvocationContext | undefined,
     datums: Datum[],
     ledger: GroupBudget,
+    terminationHooks: Map<string, Promise<boolean>>,
   ): Promise<ClusterSweep> {
     const snapshot = await takeSnapshot(clients, cluster, settings);
     const now = clock.now();
@@ -113,7 +114,7 @@ export function makeScaleInSweeperHandler(deps: SweeperDeps) {
     const plan = planScaleIn(snapshot, settings, now, ledger);
     const execution = config.dryRun
       ? emptyOutcome()
-      : await executePlan({ ...clients, telemetry, clock, managedGroups: config.autoScalingGroups, capacityProviderMode: config.capacityProviderMode, ...(context ? { context } : {}) }, snapshot, plan);
+      : await executePlan({ ...clients, telemetry, clock, managedGroups: config.autoScalingGroups, capacityProviderMode: config.capacityProviderMode, terminationHooks, ...(context ? { context } : {}) }, snapshot, plan);
 
     const dimensions = { cluster: clusterName(cluster) };
     const timestamp = clock.now();
@@ -132,7 +133,15 @@ export function makeScaleInSweeperHandler(deps: SweeperDeps) {
     // so the bounded list shows the instances an operator is looking for.
     const interesting = [...plan.skipped].sort((a, b) => Number(a.reason === 'busy') - Number(b.reason === 'busy'));
     const skipped = bounded(interesting.map((entry) => ({ ec2InstanceId: entry.ec2InstanceId, reason: entry.reason })));
-    const finishing = bounded(plan.finishing.map((step) => ({ ec2InstanceId: step.ec2InstanceId, action: step.action, reason: step.reason })));
+    // A finished drain held for its daemons (execute.ts) is logged as the wait it became.
+    const awaiting = new Set(execution.awaitingDaemons.map((entry) => entry.ec2InstanceId));
+    const finishing = bounded(
+      plan.finishing.map((step) =>
+        awaiting.has(step.ec2InstanceId) && step.action === 'terminate'
+          ? { ec2InstanceId: step.ec2InstanceId, action: 'wait' as const, reason: 'daemons-stopping' as const }
+          : { ec2InstanceId: step.ec2InstanceId, action: step.action, reason: step.reason },
+      ),
+    );
     telemetry.log('INFO', 'sweep decision', {
       cluster,
       dryRun: config.dryRun,
@@ -169,6 +178,7 @@ export function makeScaleInSweeperHandler(deps: SweeperDeps) {
       deferred: execution.deferred,
       postponed: execution.postponed,
       deferredTerminations: execution.deferredTerminations,
+      awaitingDaemons: execution.awaitingDaemons,
       ...(attributesFull.length > 0 ? { attributesFull: bounded(attributesFull).items } : {}),
     });
     return {
@@ -227,9 +237,11 @@ export function makeScaleInSweeperHandler(deps: SweeperDeps) {
     const failures: string[] = [];
     // One ledger for the run: a group whose instances serve several clusters is budgeted once.
     const ledger = new GroupBudget({});
+    // Termination hooks by group, asked at most once per run (lib/sweeper/execute.ts).
+    const terminationHooks = new Map<string, Promise<boolean>>();
     for (const cluster of clusters) {
       try {
-        results.push(await sweepCluster(cluster, context, datums, ledger));
+        results.push(await sweepCluster(cluster, context, datums, ledger, terminationHooks));
       } catch (error) {
         const failed = emptyClusterSweep(cluster, 'failed');
         if (isClusterNotFound(error)) {

@@ -32,6 +32,16 @@ import {
 export const DRAIN_TIMEOUT_MINUTES = 60;
 
 /**
+ * A drained instance in a group without a termination lifecycle hook is terminated only once its
+ * daemon tasks have STOPPED, or once its drain is this old. ECS stops daemon tasks on a DRAINING
+ * instance last, seconds after the other tasks, and then gives them their stop timeout (at most
+ * 120 s); without a hook to wait for them, a termination in the same run would kill log routers and
+ * metric agents mid-flush (docs/aws-behaviour.md §2). The bound keeps a stuck daemon from holding an
+ * instance, and its cost, for ever.
+ */
+export const DAEMON_STOP_BOUND_MINUTES = 10;
+
+/**
  * How many of the least used busy instances the snapshot reads the tasks of, so that consolidation
  * has a few alternatives when the first one's tasks do not fit.
  */
@@ -456,6 +466,23 @@ function finishStep(
   if (!budget.zoneAllows(groupName, zoneOf(instance))) return { ...base, action: 'reactivate', reason: 'zone-balance' };
   take();
   return { ...base, action: 'terminate', reason: 'drained' };
+}
+
+/**
+ * Whether a drained, idle instance must wait for its daemons before it is terminated (pure).
+ * `unstoppedTasks`: its tasks not yet STOPPED, read just before acting (those ECS has told to stop
+ * included); `terminationHook`: its group has a termination lifecycle hook, whose drainer waits for
+ * the daemons itself; `drainedAt`: when this sweeper drained it, undefined for a drain of this run.
+ */
+export function daemonHold(input: {
+  unstoppedTasks: number;
+  terminationHook: boolean;
+  drainedAt: number | undefined;
+  now: number;
+}): 'daemons-stopping' | undefined {
+  if (input.terminationHook || input.unstoppedTasks === 0) return undefined;
+  if (input.drainedAt !== undefined && input.now - input.drainedAt >= DAEMON_STOP_BOUND_MINUTES * MINUTE) return undefined;
+  return 'daemons-stopping';
 }
 
 const byArn = (a: SnapshotInstance, b: SnapshotInstance) =>

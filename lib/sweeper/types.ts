@@ -144,7 +144,15 @@ export interface Skipped {
 }
 
 export type FinishAction = 'terminate' | 'reactivate' | 'wait';
-export type FinishReason = 'drained' | 'tasks-remaining' | 'terminating' | 'drain-timed-out' | 'group-at-minimum' | 'not-in-group' | 'zone-balance';
+export type FinishReason =
+  | 'drained'
+  | 'tasks-remaining'
+  | 'terminating'
+  | 'drain-timed-out'
+  | 'group-at-minimum'
+  | 'not-in-group'
+  | 'zone-balance'
+  | 'daemons-stopping';
 
 /** What to do with an instance this sweeper drained in an earlier run. */
 export interface FinishStep {

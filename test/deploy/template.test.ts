@@ -182,6 +182,15 @@ describe('packaged template: a first deploy that cannot hurt', () => {
     expect(JSON.stringify(statementsOf(defaultTemplate, 'ScaleInSweeperRole'))).toContain('ecs:ListClusters');
   });
 
+  it('lets the sweeper read lifecycle hooks, on "*" (the only resource DescribeLifecycleHooks supports)', () => {
+    for (const template of [defaultTemplate, scopedTemplate]) {
+      const hooks = statementsOf(template, 'ScaleInSweeperRole').filter((statement) =>
+        ([] as unknown[]).concat(statement.Action).includes('autoscaling:DescribeLifecycleHooks'),
+      );
+      expect(hooks.map((statement) => statement.Resource)).toEqual(['*']);
+    }
+  });
+
   it('encrypts the lifecycle topic with the AWS managed key and lets only the stack publish to it', () => {
     expect(defaultTemplate.Resources.LifecycleTopic?.Properties.KmsMasterKeyId).toBe('alias/aws/sns');
     const policy = defaultTemplate.Resources.LifecycleTopicPolicy!;

@@ -26,6 +26,8 @@ function setup(level: string) {
   aws.daemons('prod', ['log-router']);
   aws.addInstances('prod', 'asg', 2, { tasksPerInstance: 2 });
   const [idle] = aws.addInstances('prod', 'asg', 1, { idleSinceMinutesAgo: 45 });
+  // A hook waits for the daemons, so the idle instance is terminated in the run.
+  aws.terminationHook('asg');
   return { handler, notices, telemetry, idle: idle! };
 }
 

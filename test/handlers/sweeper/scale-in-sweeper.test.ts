@@ -59,6 +59,8 @@ describe('scale-in sweeper handler', () => {
     const { aws, handler } = setup({ MAX_REMOVALS_PER_RUN: '1' });
     aws.daemons('prod', ['log-router']);
     const instances = aws.addInstances('prod', 'asg', 3, { idleSinceMinutesAgo: 60 });
+    // A hook waits for the daemons, so the idle instance is terminated in this run.
+    aws.terminationHook('asg');
 
     const result = await handler(scheduled);
 
@@ -82,6 +84,8 @@ describe('scale-in sweeper handler', () => {
     aws.daemons('prod', ['log-router']);
     aws.addInstances('prod', 'asg', 2, { tasksPerInstance: 2 });
     const [idle] = aws.addInstances('prod', 'asg', 1, { idleSinceMinutesAgo: 45 });
+    // A hook waits for the daemons, so the idle instance is terminated in this run.
+    aws.terminationHook('asg');
 
     const result = await handler(scheduled);
 
@@ -92,7 +96,8 @@ describe('scale-in sweeper handler', () => {
     expect(aws.writes()).toEqual(['PutAttributes', 'UpdateContainerInstancesState', 'TerminateInstanceInAutoScalingGroup']);
     expect(aws.attributes(idle!.ec2InstanceId)['ecs-ec2-keeper.drained-at']).toBe(new Date(NOW).toISOString());
     expect(aws.world.groups.get('asg')?.desiredCapacity).toBe(2);
-    expect(aws.world.terminations.map((termination) => termination.ec2InstanceId)).toEqual([idle!.ec2InstanceId]);
+    // The hook holds the instance in Terminating:Wait until its drainer completes the action.
+    expect(aws.world.groups.get('asg')?.instances.get(idle!.ec2InstanceId)?.lifecycleState).toBe('Terminating:Wait');
     expect(decision(telemetry)).toHaveLength(1);
     expect(decision(telemetry)[0]?.fields).toMatchObject({
       cluster: 'prod',

@@ -93,6 +93,11 @@ export class SweeperWorld {
     for (const instance of others) instance.agentConnected = true;
   }
 
+  /** Gives the group a termination lifecycle hook (the stack's lifecycle drainer waits for the daemons). */
+  terminationHook(group: string): void {
+    this.world.putLifecycleHook({ groupName: group, name: 'drain-before-terminate' });
+  }
+
   runTask(cluster: string, ec2InstanceId: string): Task {
     return this.world.runTask({ cluster, ec2InstanceId, family: 'web', cpu: 256, memory: 512 });
   }
