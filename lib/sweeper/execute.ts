@@ -165,7 +165,15 @@ export async function executePlan(deps: ExecuteDeps, snapshot: ClusterSnapshot, 
   const hasHook = (group: string): Promise<boolean> => {
     let known = hooks.get(group);
     if (!known) {
-      known = describeTerminationHooks(autoScaling, group).then((found) => found.length > 0);
+      // Unknown is treated as no hook: the instance then waits (bounded) for its daemons instead of
+      // losing them, and the cluster's sweep goes on (the permission may not be deployed yet).
+      known = describeTerminationHooks(autoScaling, group).then(
+        (found) => found.length > 0,
+        (error: unknown) => {
+          deps.telemetry.log('WARN', 'termination hooks not read; the group is treated as having none', { group, ...describeError(error) });
+          return false;
+        },
+      );
       hooks.set(group, known);
     }
     return known;

@@ -66,6 +66,24 @@ describe('sweeper: daemon tasks get their stop before a termination', () => {
     expect(JSON.stringify(finishing[1])).toContain('"reason":"drained"');
   });
 
+  it('when the hooks cannot be read: the group is treated as having none, so the daemons keep their stop and the sweep goes on', async () => {
+    const { aws, handler, telemetry } = setup();
+    aws.terminationHook('asg');
+    const [idle] = aws.addInstances('prod', 'asg', 1, { idleSinceMinutesAgo: 45 });
+    aws.aws.fail({ operation: 'autoscaling:DescribeLifecycleHooks', error: 'AccessDenied', status: 403 });
+
+    const result = await handler(scheduled);
+
+    expect(result.clusters[0]?.execution).toMatchObject({
+      drained: [idle!.ec2InstanceId],
+      terminated: [],
+      awaitingDaemons: [{ ec2InstanceId: idle!.ec2InstanceId, reason: 'daemons-stopping' }],
+    });
+    expect(aws.aws.calls('autoscaling:TerminateInstanceInAutoScalingGroup')).toHaveLength(0);
+    expect(telemetry.messages('WARN')).toContain('termination hooks not read; the group is treated as having none');
+    expect(telemetry.metricTotal('SweepFailed')).toBe(0);
+  });
+
   it('without a termination hook: a finished drain whose daemon is still stopping waits, logged as daemons-stopping', async () => {
     const { aws, handler, telemetry } = setup();
     const [idle] = aws.addInstances('prod', 'asg', 1, { idleSinceMinutesAgo: 45 });
