@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { EC2_INSTANCE_ID, type DrainSignal, type DrainSignalKind, type ParseOutcome } from './types';
-import { isRegionName } from '../aws/partitions';
+import { eventBridgeEnvelope } from './envelope';
 
 export const SPOT_INTERRUPTION = 'EC2 Spot Instance Interruption Warning';
 export const REBALANCE_RECOMMENDATION = 'EC2 Instance Rebalance Recommendation';
@@ -19,18 +19,6 @@ export interface Ec2ParseOptions {
 
 const instanceId = z.string().regex(EC2_INSTANCE_ID, 'is not an EC2 instance id (i- and 8 or 17 hex digits)');
 
-/** The EventBridge envelope. Unknown extra fields are allowed: AWS adds fields over time. */
-const envelope = z.object({
-  version: z.string().optional(),
-  id: z.string().min(1),
-  'detail-type': z.string().min(1),
-  source: z.string().min(1),
-  account: z.string().regex(/^\d{12}$/, 'is not a 12-digit account id'),
-  time: z.string().refine((value) => !Number.isNaN(Date.parse(value)), 'is not a timestamp'),
-  region: z.string().refine(isRegionName, 'is not a Region name'),
-  resources: z.array(z.string()).optional(),
-  detail: z.record(z.string(), z.unknown()),
-});
 
 const spotDetail = z.object({
   'instance-id': instanceId,
@@ -58,7 +46,7 @@ export function parseEc2Event(event: unknown, options: Ec2ParseOptions): ParseOu
   if (typeof event !== 'object' || event === null || Array.isArray(event)) {
     return invalid('not-an-object', `event is ${event === null ? 'null' : Array.isArray(event) ? 'an array' : typeof event}`);
   }
-  const parsedEnvelope = envelope.safeParse(event);
+  const parsedEnvelope = eventBridgeEnvelope.safeParse(event);
   if (!parsedEnvelope.success) return invalid('malformed-envelope', describeIssues(parsedEnvelope.error));
   const { detail, source, id, time, region, account } = parsedEnvelope.data;
   const detailType = parsedEnvelope.data['detail-type'];

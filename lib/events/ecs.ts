@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { eventBridgeEnvelope } from './envelope';
 import type { ParseOutcome } from './types';
 
 /**
@@ -17,18 +18,6 @@ const containerInstanceArn = z
   .string()
   .regex(new RegExp(`${ARN_PREFIX}container-instance/[A-Za-z0-9_/-]{1,300}$`), 'is not a container instance ARN');
 
-/** The EventBridge envelope; unknown extra fields are allowed, AWS adds fields over time. */
-const envelope = z.object({
-  version: z.string().optional(),
-  id: z.string().min(1),
-  'detail-type': z.string().min(1),
-  source: z.string().min(1),
-  account: z.string().regex(/^\d{12}$/, 'is not a 12-digit account id'),
-  time: z.string().refine((value) => !Number.isNaN(Date.parse(value)), 'is not a timestamp'),
-  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'is not a Region name'),
-  resources: z.array(z.string()).optional(),
-  detail: z.record(z.string(), z.unknown()),
-});
 
 const STATUSES = ['PROVISIONING', 'PENDING', 'ACTIVATING', 'RUNNING', 'DEACTIVATING', 'STOPPING', 'DEPROVISIONING', 'STOPPED', 'DELETED'] as const;
 
@@ -76,7 +65,7 @@ export function isEcsBusEvent(event: unknown): boolean {
  * and mistyped fields are `invalid`, since the rule routes only this detail-type here.
  */
 export function parseEcsTaskEvent(event: unknown, options: EcsTaskParseOptions): ParseOutcome<TaskStoppedSignal> {
-  const parsedEnvelope = envelope.safeParse(event);
+  const parsedEnvelope = eventBridgeEnvelope.safeParse(event);
   if (!parsedEnvelope.success) return invalid('malformed-envelope', describeIssues(parsedEnvelope.error));
   const { source, id, detail } = parsedEnvelope.data;
   if (source !== 'aws.ecs') return invalid('unexpected-source', `source is ${JSON.stringify(source)}, expected "aws.ecs"`);

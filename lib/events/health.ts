@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { eventBridgeEnvelope } from './envelope';
 import { EC2_INSTANCE_ID, type DrainSignal, type ParseOutcome } from './types';
 
 export const HEALTH_SOURCE = 'aws.health';
@@ -25,14 +26,9 @@ export interface HealthParseOptions {
 
 const timestamp = z.string().refine((value) => !Number.isNaN(Date.parse(value)), 'is not a timestamp');
 
-const envelope = z.object({
-  id: z.string().min(1),
+const envelope = eventBridgeEnvelope.extend({
   'detail-type': z.literal(HEALTH_EVENT),
   source: z.literal(HEALTH_SOURCE),
-  account: z.string().regex(/^\d{12}$/, 'is not a 12-digit account id'),
-  time: timestamp,
-  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'is not a Region name'),
-  resources: z.array(z.string()).optional(),
   detail: z.object({
     eventArn: z.string().min(1),
     service: z.string().min(1),

@@ -1,0 +1,18 @@
+import { z } from 'zod';
+import { isRegionName } from '../aws/partitions';
+
+/**
+ * The EventBridge envelope every event source shares. Unknown extra fields are allowed: AWS adds
+ * fields over time. Regions of every partition are accepted (lib/aws/partitions.ts).
+ */
+export const eventBridgeEnvelope = z.object({
+  version: z.string().optional(),
+  id: z.string().min(1),
+  'detail-type': z.string().min(1),
+  source: z.string().min(1),
+  account: z.string().regex(/^\d{12}$/, 'is not a 12-digit account id'),
+  time: z.string().refine((value) => !Number.isNaN(Date.parse(value)), 'is not a timestamp'),
+  region: z.string().refine(isRegionName, 'is not a Region name'),
+  resources: z.array(z.string()).optional(),
+  detail: z.record(z.string(), z.unknown()),
+});
