@@ -147,7 +147,10 @@ export async function describeContainerInstances(
  * most k lists and, normally, one describe. INACTIVE instances are not listed by ECS, so a
  * deregistered instance is "not found".
  */
-/** Pages one filtered lookup may read before it gives up (100 per page: far above any cluster's size). */
+/**
+ * Pages one filtered lookup may read before it gives up: 60 pages of 100 cover the largest cluster
+ * ECS allows (5,000 container instances, https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-quotas.html).
+ */
 export const MAX_FILTERED_LIST_PAGES = 60;
 
 export async function findContainerInstance(

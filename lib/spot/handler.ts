@@ -362,7 +362,7 @@ export function makeSpotInterruptionHandler(deps: SpotDeps): SpotInterruptionHan
     const byCluster = new Map<string, typeof entries[number][]>();
     for (const entry of entries) byCluster.set(entry.instance.cluster, [...(byCluster.get(entry.instance.cluster) ?? []), entry]);
     // Batches of 10 (the call's limit), a few at a time: a storm's drains share ECS's
-    // cluster-resource-modify bucket (burst 100, 40 per second; shared reference §7).
+    // cluster-resource-modify bucket (burst 100, 40 per second; docs/aws-behaviour.md §3.1).
     const work = [...byCluster].flatMap(([cluster, group]) => chunk(group, UPDATE_CONTAINER_INSTANCES_STATE_BATCH).map((batch) => ({ cluster, batch })));
     const drained: typeof entries[number][] = [];
     await inParallel(work, DRAIN_CONCURRENCY, async ({ cluster, batch }) => {

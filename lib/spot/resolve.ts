@@ -1,6 +1,6 @@
 import { DescribeClustersCommand, ListContainerInstancesCommand, type ECSClient } from '@aws-sdk/client-ecs';
 import { chunk } from '../aws/batch';
-import { clusterName, describeContainerInstances, type ContainerInstanceView } from '../aws/ecs';
+import { MAX_FILTERED_LIST_PAGES, clusterName, describeContainerInstances, type ContainerInstanceView } from '../aws/ecs';
 import type { Telemetry } from '../telemetry';
 import { DESCRIBE_BATCH, PAGE_SIZE, choosePlan } from './plan';
 
@@ -79,12 +79,11 @@ export interface Resolution {
 }
 
 /**
- * The filter is applied before or after paging, undocumented (shared reference §7): a filtered
- * page may be short or empty and still carry a nextToken. 60 pages of 100 (filtered or not) covers the largest
- * cluster ECS allows (5,000 container instances,
- * https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-quotas.html).
+ * Whether ECS filters before or after paging is undocumented (docs/aws-behaviour.md §3.1): a filtered
+ * page may be short or empty and still carry a nextToken. The container-instance lookup's own bound
+ * (60 pages of 100) covers the largest cluster ECS allows.
  */
-export const MAX_FILTERED_PAGES = 60;
+export const MAX_FILTERED_PAGES = MAX_FILTERED_LIST_PAGES;
 
 function isClusterNotFound(error: unknown): boolean {
   return (error as { name?: string } | undefined)?.name === 'ClusterNotFoundException';
