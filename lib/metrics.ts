@@ -158,6 +158,21 @@ export const METRICS = {
     description: 'a drain was cut short (`reason` `deadline` or `hop-cap`)',
     alarm: { threshold: 1, periodSeconds: 300, why: 'an instance was terminated before its tasks had moved' },
   },
+  LaunchCompleted: {
+    unit: 'Count',
+    dimensions: ['cluster', 'result', 'reason'],
+    channel: 'emf',
+    functions: LIFECYCLE,
+    description: 'a launch lifecycle action was completed (`reason` `ready`, `deadline` or `hop-cap`)',
+  },
+  LaunchAbandoned: {
+    unit: 'Count',
+    dimensions: ['cluster', 'reason'],
+    channel: 'emf',
+    functions: LIFECYCLE,
+    description: 'a launching instance never became ready for ECS and was abandoned (`reason` `deadline` or `hop-cap`); Auto Scaling replaces it',
+    alarm: { threshold: 1, periodSeconds: 300, why: 'new instances do not join their cluster or run their daemons' },
+  },
   LifecycleRequeued: {
     unit: 'Count',
     dimensions: ['cluster'],

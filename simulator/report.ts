@@ -1,6 +1,6 @@
 import type { CallLogSnapshot } from './faults';
 import type { FunctionName, FunctionStats, Invocation } from './runner/lambda';
-import type { LifecycleAction } from './world/model';
+import type { InServiceEntry, LifecycleAction } from './world/model';
 import type { World } from './world/world';
 
 /**
@@ -42,6 +42,26 @@ export interface SimulationReport {
      */
     completionDelaySeconds: { max: number; mean: number };
   };
+  /**
+   * Launch lifecycle hooks: how long each held its instance in Pending:Wait and how it ended, and
+   * the instances of groups with a launch hook that entered InService before ECS could place on
+   * them (must be 0).
+   */
+  launches: {
+    started: number;
+    continued: number;
+    abandoned: number;
+    /** Ended by the heartbeat or global timeout (the hook's default result), not by a handler. */
+    expired: number;
+    stillWaiting: number;
+    /** One entry per launch action, in start order. */
+    held: { ec2InstanceId: string; seconds: number; result: string; endedBy: 'handler' | 'timeout' | 'waiting' }[];
+    holdSeconds: { min: number; mean: number; max: number };
+    /** InService while the container instance was missing, not ACTIVE or disconnected, or a daemon it should run was not RUNNING. */
+    inServiceBeforeReady: number;
+    inServiceBeforeReadyDetail: InServiceEntry[];
+  };
+  instanceRefreshes: { started: number; successful: number; replaced: number; seconds: number[] };
   instances: {
     removed: number;
     byCause: Record<string, number>;
@@ -75,7 +95,9 @@ export interface ReportInputs {
 export function buildReport(inputs: ReportInputs): SimulationReport {
   const { world } = inputs;
   const killed = world.killedTasks;
-  const actions = [...world.lifecycleActions.values()];
+  // Launch actions have their own section; the drain figures are about termination actions.
+  const launchActions = [...world.lifecycleActions.values()].filter((action) => action.transition === 'autoscaling:EC2_INSTANCE_LAUNCHING');
+  const actions = [...world.lifecycleActions.values()].filter((action) => action.transition !== 'autoscaling:EC2_INSTANCE_LAUNCHING');
   const completed = actions.filter((action) => action.state === 'completed');
   const byCause: Record<string, number> = {};
   for (const termination of world.terminations) byCause[termination.cause] = (byCause[termination.cause] ?? 0) + 1;
@@ -114,6 +136,13 @@ export function buildReport(inputs: ReportInputs): SimulationReport {
       heartbeats: actions.reduce((sum, action) => sum + action.heartbeats, 0),
       completionDelaySeconds: completionDelays(world, completed.filter((action) => (action.unstoppedTasksAtEnd ?? 0) === 0)),
     },
+    launches: launchesOf(world, launchActions),
+    instanceRefreshes: {
+      started: world.instanceRefreshes.length,
+      successful: world.instanceRefreshes.filter((refresh) => refresh.status === 'Successful').length,
+      replaced: world.instanceRefreshes.reduce((sum, refresh) => sum + refresh.replaced, 0),
+      seconds: world.instanceRefreshes.filter((refresh) => refresh.endedAt !== undefined).map((refresh) => Math.round((refresh.endedAt! - refresh.startedAt) / 1000)),
+    },
     instances: {
       removed: world.terminations.length,
       byCause,
@@ -130,6 +159,36 @@ export function buildReport(inputs: ReportInputs): SimulationReport {
     invocations: inputs.invocationStats,
     invalidEventsWithWrites: inputs.invocations.filter((invocation) => invocation.invalidInput && invocation.writes.length > 0).length,
     handlerPublishes: inputs.invocations.reduce((sum, invocation) => sum + invocation.writes.filter((op) => op === 'Publish').length, 0),
+  };
+}
+
+/** An instance let InService by a group with a launch hook before it was ready for ECS to place on. */
+export function enteredBeforeReady(entry: InServiceEntry): boolean {
+  return entry.launchHooks > 0 && (entry.containerInstance !== 'ACTIVE' || entry.daemonsNotRunning.length > 0);
+}
+
+function launchesOf(world: World, actions: readonly LifecycleAction[]): SimulationReport['launches'] {
+  const held = actions.map((action) => ({
+    ec2InstanceId: action.instanceId,
+    seconds: Math.round(((action.endedAt ?? world.now()) - action.startedAt) / 1000),
+    result: action.result ?? '-',
+    endedBy: action.state === 'completed' ? ('handler' as const) : action.state === 'active' ? ('waiting' as const) : ('timeout' as const),
+  }));
+  const ended = held.filter((entry) => entry.endedBy !== 'waiting').map((entry) => entry.seconds);
+  const early = world.inService.filter(enteredBeforeReady);
+  return {
+    started: actions.length,
+    continued: actions.filter((action) => action.state !== 'active' && action.result === 'CONTINUE').length,
+    abandoned: actions.filter((action) => action.state !== 'active' && action.result === 'ABANDON').length,
+    expired: actions.filter((action) => action.state === 'expired' || action.state === 'global-timeout').length,
+    stillWaiting: actions.filter((action) => action.state === 'active').length,
+    held,
+    holdSeconds:
+      ended.length === 0
+        ? { min: 0, mean: 0, max: 0 }
+        : { min: Math.min(...ended), mean: Math.round((ended.reduce((sum, value) => sum + value, 0) / ended.length) * 10) / 10, max: Math.max(...ended) },
+    inServiceBeforeReady: early.length,
+    inServiceBeforeReadyDetail: early,
   };
 }
 
@@ -165,6 +224,19 @@ export function formatReport(report: SimulationReport): string {
   row('still waiting at the end', report.lifecycleActions.stillActive);
   row('heartbeats recorded', report.lifecycleActions.heartbeats);
   row('completion after the last task STOPPED (mean / max)', `${report.lifecycleActions.completionDelaySeconds.mean} s / ${report.lifecycleActions.completionDelaySeconds.max} s`);
+  if (report.launches.started > 0) {
+    const launches = report.launches;
+    lines.push('Launch hook');
+    row('launch actions started', launches.started);
+    row('completed CONTINUE / ABANDON', `${launches.continued} / ${launches.abandoned} (expired at the timeout: ${launches.expired}, still waiting: ${launches.stillWaiting})`);
+    row('held in Pending:Wait (min / mean / max)', `${launches.holdSeconds.min} s / ${launches.holdSeconds.mean} s / ${launches.holdSeconds.max} s`);
+    for (const entry of launches.held) row(`  ${entry.ec2InstanceId}`, `held ${entry.seconds} s, ${entry.result}${entry.endedBy === 'handler' ? '' : ` (${entry.endedBy})`}`);
+    row('InService before ACTIVE with its daemons RUNNING', launches.inServiceBeforeReady);
+  }
+  if (report.instanceRefreshes.started > 0) {
+    const refreshes = report.instanceRefreshes;
+    row('instance refreshes (successful, instances replaced)', `${refreshes.started} (${refreshes.successful} successful in ${refreshes.seconds.map((seconds) => formatDuration(seconds)).join(', ') || '-'}, ${refreshes.replaced} replaced)`);
+  }
   lines.push('Instances');
   row('removed', `${report.instances.removed} ${formatCounts(report.instances.byCause)}`);
   row('terminated after completion with non-daemon tasks running', report.instances.terminatedWithTasksAfterCompletion);

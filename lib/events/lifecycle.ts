@@ -1,11 +1,13 @@
 import { z } from 'zod';
 import { EC2_INSTANCE_ID, type ParseOutcome } from './types';
 import { arnPattern } from '../aws/partitions';
+import { LAUNCHING, LAUNCH_REQUEUE_KIND, parseLaunchMessage, type LaunchSignal } from './launch';
 
 /**
  * Parsers for what arrives on the lifecycle topic: Auto Scaling's lifecycle notifications, its
  * TEST_NOTIFICATION, and the drainer's own requeue messages. Everything is delivered by SNS as a
- * JSON string in `Records[].Sns.Message` (aws-behaviour.md §1.4).
+ * JSON string in `Records[].Sns.Message` (aws-behaviour.md §1.4). Launch notifications and launch
+ * requeue messages are read by lib/events/launch.ts.
  */
 
 export const TERMINATING = 'autoscaling:EC2_INSTANCE_TERMINATING';
@@ -78,6 +80,9 @@ export type LifecycleSignal =
   | { kind: 'notification'; notification: LifecycleNotification; messageId: string; topicArn?: string }
   | { kind: 'requeue'; message: RequeueMessage; messageId: string; topicArn?: string };
 
+/** Any signal of the lifecycle topic: a drain's (above) or a launch's (lib/events/launch.ts). */
+export type LifecycleTopicSignal = LifecycleSignal | LaunchSignal;
+
 export interface LifecycleParseOptions {
   /** Managed groups; empty: every group. */
   autoScalingGroups: readonly string[];
@@ -111,7 +116,7 @@ export function snsRecords(event: unknown): { ok: true; records: unknown[] } | {
 }
 
 /** Parses one SNS record into a signal, an explicit no-op, or an invalid outcome. Never throws. */
-export function parseLifecycleRecord(record: unknown, options: LifecycleParseOptions): ParseOutcome<LifecycleSignal> {
+export function parseLifecycleRecord(record: unknown, options: LifecycleParseOptions): ParseOutcome<LifecycleTopicSignal> {
   const envelope = snsRecord.safeParse(record);
   if (!envelope.success) return invalid('malformed-record', describeIssues(envelope.error));
   const { MessageId: messageId, TopicArn: topicArn, Message: raw } = envelope.data.Sns;
@@ -125,6 +130,7 @@ export function parseLifecycleRecord(record: unknown, options: LifecycleParseOpt
   }
   if (!isObject(message)) return invalid('message-not-an-object', 'Sns.Message is not a JSON object');
 
+  if (message.kind === LAUNCH_REQUEUE_KIND) return parseLaunchMessage(message, where, (group) => isManaged(group, options));
   if (typeof message.kind === 'string' && message.kind === REQUEUE_KIND) {
     if (typeof message.version !== 'number' || !READABLE_REQUEUE_VERSIONS.includes(message.version)) {
       return invalid('unsupported-version', `requeue message version ${JSON.stringify(message.version)}; this code reads ${READABLE_REQUEUE_VERSIONS.join(' and ')}`);
@@ -140,9 +146,10 @@ export function parseLifecycleRecord(record: unknown, options: LifecycleParseOpt
   if (message.Event === TEST_NOTIFICATION) return { outcome: 'ignored', kind: 'test-notification', reason: 'test-notification' };
 
   if (typeof message.LifecycleTransition === 'string') {
+    if (message.LifecycleTransition === LAUNCHING) return parseLaunchMessage(message, where, (group) => isManaged(group, options));
     if (message.LifecycleTransition !== TERMINATING) {
-      // Launching (and any future) transitions are someone else's business.
-      return { outcome: 'ignored', kind: 'other-transition', reason: transitionReason(message.LifecycleTransition) };
+      // Any future transition is someone else's business.
+      return { outcome: 'ignored', kind: 'other-transition', reason: 'unhandled-transition' };
     }
     const parsed = lifecycleNotificationSchema.safeParse(message);
     if (!parsed.success) return invalid('malformed-notification', describeIssues(parsed.error));
@@ -157,10 +164,4 @@ export function parseLifecycleRecord(record: unknown, options: LifecycleParseOpt
 /** `autoScalingGroups` holds names: lib/config.ts reduces group ARNs to names. */
 function isManaged(group: string, options: LifecycleParseOptions): boolean {
   return options.autoScalingGroups.length === 0 || options.autoScalingGroups.includes(group);
-}
-
-/** A low-cardinality reason for an ignored transition (it becomes a metric dimension). */
-function transitionReason(transition: string): string {
-  if (transition === 'autoscaling:EC2_INSTANCE_LAUNCHING') return 'launching-transition';
-  return 'unhandled-transition';
 }

@@ -1,5 +1,6 @@
 import type { LifecycleResult } from '../aws/autoscaling';
 import {
+  booleanVar,
   commonSchema,
   enumVar,
   groupListVar,
@@ -40,6 +41,12 @@ export interface LifecycleConfig extends CommonConfig {
   opsNotifyLevel: OpsNotifyLevel;
   /** Names of the groups whose notifications are handled (ARNs reduced to names); empty: every group. */
   autoScalingGroups: string[];
+  /** Launch hook: seconds after the notification at which an instance not yet ready is abandoned. */
+  launchTimeoutSeconds: number;
+  /** Launch hook: seconds between two readiness reads of a launching instance. */
+  launchPollIntervalSeconds: number;
+  /** Launch hook: also wait until every DAEMON service that should run on the instance has a RUNNING task there. */
+  launchWaitForDaemons: boolean;
 }
 
 export const lifecycleEnvSchema = commonSchema.extend({
@@ -60,6 +67,12 @@ export const lifecycleEnvSchema = commonSchema.extend({
   OPS_TOPIC_ARN: optionalTopicArnVar(),
   OPS_NOTIFY_LEVEL: enumVar(OPS_NOTIFY_LEVELS, 'problems'),
   AUTO_SCALING_GROUPS: groupListVar(),
+  // An ECS-optimized instance registers within a minute or two of launch and its daemon tasks start
+  // seconds later; ten minutes leaves room for a slow image pull before the instance is replaced.
+  LAUNCH_TIMEOUT_SECONDS: integerVar(600, 60, 172_800),
+  // Each poll of a launching instance costs 1 to 3 ECS reads (lib/lifecycle/launch-reads.ts).
+  LAUNCH_POLL_INTERVAL_SECONDS: integerVar(15, 5, 300),
+  LAUNCH_WAIT_FOR_DAEMONS: booleanVar(true),
 });
 
 export function loadLifecycleConfig(env: Env): LifecycleConfig {
@@ -76,5 +89,8 @@ export function loadLifecycleConfig(env: Env): LifecycleConfig {
     ...(values.OPS_TOPIC_ARN ? { opsTopicArn: values.OPS_TOPIC_ARN } : {}),
     opsNotifyLevel: values.OPS_NOTIFY_LEVEL,
     autoScalingGroups: values.AUTO_SCALING_GROUPS,
+    launchTimeoutSeconds: values.LAUNCH_TIMEOUT_SECONDS,
+    launchPollIntervalSeconds: values.LAUNCH_POLL_INTERVAL_SECONDS,
+    launchWaitForDaemons: values.LAUNCH_WAIT_FOR_DAEMONS,
   };
 }

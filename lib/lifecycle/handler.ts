@@ -6,11 +6,13 @@ import type { SNSClient } from '@aws-sdk/client-sns';
 import type { Clock, InvocationContext } from '../clock';
 import { RetryableError, describeError } from '../errors';
 import { isEcsBusEvent, parseEcsTaskEvent } from '../events/ecs';
+import { isLaunchSignal } from '../events/launch';
 import { parseLifecycleRecord, snsRecords } from '../events/lifecycle';
 import type { Telemetry } from '../telemetry';
 import type { LifecycleConfig } from './config';
 import { classifyPollFailure, decideLifecycleStep, invocationBudget, type LifecycleSnapshot } from './decide';
 import { executeStep } from './execute';
+import { runLaunchRound, startLaunchRound } from './launch-round';
 import { clusterDimension, faultSnapshot, fields, progressOf, startRound, type LifecycleRecordResult, type Round } from './round';
 import { readSnapshot } from './snapshot';
 import { handleTaskStopped, TaskEventMemory } from './task-events';
@@ -95,6 +97,8 @@ export function makeLifecycleHookHandler(deps: LifecycleHookDeps) {
       telemetry.count('EventIgnored', { kind: parsed.kind, reason: parsed.reason });
       return { outcome: 'ignored', kind: parsed.kind, reason: parsed.reason };
     }
+    // Launch notifications hold a new instance until ECS can place on it (launch-round.ts).
+    if (isLaunchSignal(parsed.signal)) return runLaunchRound(startLaunchRound(roundDeps, parsed.signal, invocationEndsAt));
     return runRound(startRound(roundDeps, parsed.signal, invocationEndsAt));
   }
 

@@ -56,15 +56,26 @@ export function populateWorld(world: World, scenario: Scenario, options: Populat
   for (const service of scenario.services) world.createService(service);
   world.placeInitialTasks();
   for (const group of scenario.groups) {
-    if (!group.hook) continue;
-    world.putLifecycleHook({
-      groupName: group.name,
-      name: group.hook.name,
-      heartbeatTimeout: group.hook.heartbeatTimeoutSeconds,
-      defaultResult: group.hook.defaultResult,
-      topicArn: options.topicArn,
-      ...(group.hook.metadata !== undefined ? { metadata: group.hook.metadata } : {}),
-    });
+    if (group.hook) {
+      world.putLifecycleHook({
+        groupName: group.name,
+        name: group.hook.name,
+        heartbeatTimeout: group.hook.heartbeatTimeoutSeconds,
+        defaultResult: group.hook.defaultResult,
+        topicArn: options.topicArn,
+        ...(group.hook.metadata !== undefined ? { metadata: group.hook.metadata } : {}),
+      });
+    }
+    if (group.launchHook) {
+      world.putLifecycleHook({
+        groupName: group.name,
+        name: group.launchHook.name,
+        transition: 'autoscaling:EC2_INSTANCE_LAUNCHING',
+        heartbeatTimeout: group.launchHook.heartbeatTimeoutSeconds,
+        defaultResult: group.launchHook.defaultResult,
+        topicArn: options.topicArn,
+      });
+    }
   }
   if (options.events === false) return;
   const end = options.start + scenario.durationMinutes * 60_000;
@@ -117,6 +128,14 @@ function applyEvent(world: World, event: ScenarioEvent, options: PopulateOptions
     }
     case 'deploy':
       world.deployService(event.cluster, event.service);
+      return;
+    case 'instance-refresh':
+      world.startInstanceRefresh({
+        groupName: event.group,
+        minHealthyPercentage: event.minHealthyPercentage,
+        maxHealthyPercentage: event.maxHealthyPercentage,
+        instanceWarmupSeconds: event.instanceWarmupSeconds,
+      });
       return;
     case 'stop-start': {
       world.record('scenario', 'instance stopped by an operator', { ec2InstanceId: event.ec2InstanceId, stoppedSeconds: event.stoppedSeconds });

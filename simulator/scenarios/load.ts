@@ -18,6 +18,13 @@ const hookSchema = z.object({
   metadata: z.string().max(4000).optional(),
 });
 
+/** A launch hook (autoscaling:EC2_INSTANCE_LAUNCHING): new instances wait in Pending:Wait until it is completed. */
+const launchHookSchema = z.object({
+  name: z.string().min(1).default('ecs-launch-hook'),
+  heartbeatTimeoutSeconds: z.number().int().min(30).max(7200).default(300),
+  defaultResult: z.enum(['CONTINUE', 'ABANDON']).default('CONTINUE'),
+});
+
 const groupSchema = z.object({
   name: z.string().min(1),
   cluster: z.string().min(1),
@@ -31,6 +38,7 @@ const groupSchema = z.object({
   /** Fixed ids for the first instances (e.g. the id of a fixture event). */
   instanceIds: z.array(z.string().regex(/^i-[0-9a-f]{8}([0-9a-f]{9})?$/)).default([]),
   hook: hookSchema.optional(),
+  launchHook: launchHookSchema.optional(),
   /** Availability Zones of the group: instances spread evenly over them (simulator/world/zones.ts). */
   zones: z.array(z.string().regex(/^[a-z]{2}-[a-z]+-\d[a-z]$/)).min(1).max(6).optional(),
   /** AZRebalance (on by default in AWS, off by default here so older scenarios keep their figures). */
@@ -69,6 +77,8 @@ const serviceSchema = z.object({
    * told to stop wait it out before their stop timeout. Unset: no load balancer, a brief DEACTIVATING.
    */
   deregistrationDelaySeconds: z.number().int().min(0).max(3600).optional(),
+  /** `memberOf` expressions (cluster query language): the service runs only on the instances they select. */
+  placementConstraints: z.array(z.object({ type: z.literal('memberOf'), expression: z.string().min(1).max(2000) })).max(10).optional(),
 });
 
 const standaloneSchema = z.object({
@@ -144,6 +154,15 @@ const eventSchema = z.discriminatedUnion('type', [
     shouldDecrementDesiredCapacity: z.boolean().default(true),
   }),
   z.object({ type: z.literal('deploy'), atSeconds: nonNegative, cluster: z.string(), service: z.string() }),
+  /** StartInstanceRefresh: every instance of the group replaced in batches (simulator/world/instance-refresh.ts). */
+  z.object({
+    type: z.literal('instance-refresh'),
+    atSeconds: nonNegative,
+    group: z.string(),
+    minHealthyPercentage: z.number().int().min(0).max(100).default(90),
+    maxHealthyPercentage: z.number().int().min(100).max(200).default(100),
+    instanceWarmupSeconds: nonNegative.default(0),
+  }),
   /** EC2 StopInstances, then StartInstances after `stoppedSeconds` (simulator/world/ec2-power.ts). */
   z.object({ type: z.literal('stop-start'), atSeconds: nonNegative, ec2InstanceId: EC2_ID, stoppedSeconds: positive }),
   /**
@@ -281,6 +300,9 @@ export const scenarioSchema = z
       }
       if (event.type === 'health-event' && (event.group === undefined) === (event.ec2InstanceId === undefined)) {
         ctx.addIssue({ code: 'custom', path: ['events', index], message: 'names either a group (and index) or an ec2InstanceId' });
+      }
+      if (event.type === 'instance-refresh' && event.maxHealthyPercentage - event.minHealthyPercentage > 100) {
+        ctx.addIssue({ code: 'custom', path: ['events', index], message: 'maxHealthyPercentage may be at most 100 above minHealthyPercentage' });
       }
       if (event.type === 'deploy' && !services.has(`${event.cluster}/${event.service}`)) {
         ctx.addIssue({ code: 'custom', path: ['events', index, 'service'], message: `unknown service ${event.service}` });

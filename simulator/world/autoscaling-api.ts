@@ -123,7 +123,9 @@ const putLifecycleHook: Operation = (world, input) => {
   const group = groupNamed(world, input);
   const name = readString(input, 'LifecycleHookName', VALIDATION, true)!;
   const transition = readString(input, 'LifecycleTransition', VALIDATION) ?? 'autoscaling:EC2_INSTANCE_TERMINATING';
-  if (transition !== 'autoscaling:EC2_INSTANCE_TERMINATING') throw validation('Only termination hooks are simulated');
+  if (transition !== 'autoscaling:EC2_INSTANCE_TERMINATING' && transition !== 'autoscaling:EC2_INSTANCE_LAUNCHING') {
+    throw validation('LifecycleTransition must be autoscaling:EC2_INSTANCE_LAUNCHING or autoscaling:EC2_INSTANCE_TERMINATING');
+  }
   const heartbeat = readInteger(input, 'HeartbeatTimeout', VALIDATION);
   if (heartbeat !== undefined && (heartbeat < 30 || heartbeat > 7200)) throw validation('HeartbeatTimeout must be between 30 and 7200');
   const defaultResult = readString(input, 'DefaultResult', VALIDATION);
@@ -136,6 +138,7 @@ const putLifecycleHook: Operation = (world, input) => {
   world.rules.autoScaling.putLifecycleHook({
     groupName: group.name,
     name,
+    transition,
     ...(heartbeat !== undefined ? { heartbeatTimeout: heartbeat } : {}),
     ...(defaultResult ? { defaultResult: defaultResult as 'CONTINUE' | 'ABANDON' } : {}),
     ...(topicArn ? { topicArn } : {}),

@@ -1,7 +1,9 @@
 import { AwsApiError } from '../api';
 import type { Ec2Rules } from './ec2';
 import type { EcsRules } from './ecs';
-import { ACCOUNT, REGION, type InstanceTypeOverride, type Group, type GroupInstance, type LifecycleAction, type LifecycleHook, type Termination } from './model';
+import { LAUNCHING, PROCEED_MS, TERMINATING, enterService, hooksOf, launchOutcome, notificationOf } from './autoscaling-launch';
+import { refreshSurplus } from './instance-refresh';
+import { ACCOUNT, REGION, type InstanceTypeOverride, type Group, type GroupInstance, type LifecycleAction, type LifecycleHook, type LifecycleTransition, type Termination } from './model';
 import type { SnsRules } from './sns';
 import { scalingActivityInProgress } from '../faults/errors';
 import type { WorldState } from './state';
@@ -32,6 +34,8 @@ export interface GroupSpec {
 export interface HookSpec {
   groupName: string;
   name: string;
+  /** Default: the termination transition. */
+  transition?: LifecycleTransition;
   heartbeatTimeout?: number;
   defaultResult?: 'CONTINUE' | 'ABANDON';
   topicArn?: string;
@@ -102,8 +106,8 @@ export class AutoScalingRules {
   }
 
   /**
-   * Adds a termination lifecycle hook. Like PutLifecycleHook, it sends the
-   * autoscaling:TEST_NOTIFICATION of aws-behaviour.md §1.5 to the hook's topic.
+   * Adds a lifecycle hook (termination unless `transition` says launch). Like PutLifecycleHook, it
+   * sends the autoscaling:TEST_NOTIFICATION of aws-behaviour.md §1.5 to the hook's topic.
    */
   putLifecycleHook(spec: HookSpec): LifecycleHook {
     const group = this.world.groups.get(spec.groupName);
@@ -111,7 +115,7 @@ export class AutoScalingRules {
     const hook: LifecycleHook = {
       name: spec.name,
       groupName: group.name,
-      transition: 'autoscaling:EC2_INSTANCE_TERMINATING',
+      transition: spec.transition ?? TERMINATING,
       heartbeatTimeout: spec.heartbeatTimeout ?? 3600,
       defaultResult: spec.defaultResult ?? 'ABANDON',
       ...(spec.topicArn ? { topicArn: spec.topicArn, roleArn: `arn:aws:iam::${ACCOUNT}:role/autoscaling-notification` } : {}),
@@ -163,11 +167,13 @@ export class AutoScalingRules {
   }
 
   private runGroup(group: Group): void {
-    // Capacity in units (one per instance without weights, zones.ts).
+    // Capacity in units (one per instance without weights, zones.ts); an instance refresh that
+    // launches before it terminates may keep more (instance-refresh.ts).
     const capacity = capacityUnits(group);
-    if (capacity < group.desiredCapacity) {
-      for (let units = capacity; units < group.desiredCapacity; ) units += this.launch(group, undefined, group.desiredCapacity - units);
-    } else if (capacity > group.desiredCapacity) {
+    const target = group.desiredCapacity + refreshSurplus(group);
+    if (capacity < target) {
+      for (let units = capacity; units < target; ) units += this.launch(group, undefined, target - units);
+    } else if (capacity > target) {
       // Scale-in skips protected instances; with every instance protected nothing terminates
       // (aws-behaviour.md §3.2, SetInstanceProtection). Groups with their own zone list follow the
       // default termination policy (zones.ts); the others keep the oldest-first order.
@@ -179,7 +185,7 @@ export class AutoScalingRules {
         : eligible.sort((a, b) => a.launchedAt - b.launchedAt || a.id.localeCompare(b.id));
       let units = capacity;
       for (const instance of candidates) {
-        if (units - unitsOfMember(instance) < group.desiredCapacity) continue;
+        if (units - unitsOfMember(instance) < target) continue;
         units -= unitsOfMember(instance);
         this.beginTermination(group, instance, 'scale-in');
       }
@@ -221,12 +227,18 @@ export class AutoScalingRules {
     };
     group.instances.set(id, member);
     this.world.record('group', 'instance launched', { group: group.name, ec2InstanceId: id });
+    // Launch hooks hold the new instance in Pending:Wait while it boots (autoscaling-launch.ts).
+    const launchHooks = hooksOf(group, LAUNCHING);
+    if (launchHooks.length > 0) {
+      member.lifecycleState = 'Pending:Wait';
+      for (const hook of launchHooks) this.startLifecycleAction(group, member, hook);
+    }
     this.world.clock.schedule(now + this.world.timings.bootMs, () => {
       const ec2 = this.world.ec2.get(id);
       if (!ec2 || ec2.state !== 'pending') return;
       ec2.state = 'running';
-      if (member.lifecycleState === 'Pending') member.lifecycleState = 'InService';
       this.ecs.register(id, this.world.now());
+      if (member.lifecycleState === 'Pending') enterService(this.world, group, member);
       // An AZRebalance waits for its launch to be in service before it terminates.
       if (group.azRebalance) this.requestGroupPass(group.name);
     });
@@ -236,7 +248,7 @@ export class AutoScalingRules {
   /** Termination: through every termination hook (Terminating:Wait), else straight to Proceed. */
   beginTermination(group: Group, member: GroupInstance, cause: Termination['cause']): void {
     if (member.lifecycleState !== 'InService' && member.lifecycleState !== 'Pending') return;
-    const hooks = [...group.hooks.values()].filter((hook) => hook.transition === 'autoscaling:EC2_INSTANCE_TERMINATING');
+    const hooks = hooksOf(group, TERMINATING);
     this.world.record('group', 'instance terminating', { group: group.name, ec2InstanceId: member.id, cause, hooks: hooks.length });
     this.world.pendingCause.set(member.id, cause);
     group.lastDeparture = { at: this.world.now(), ec2InstanceId: member.id, cause };
@@ -255,6 +267,7 @@ export class AutoScalingRules {
     const heartbeatTimeoutMs = hook.heartbeatTimeout * 1000;
     const action: LifecycleAction = {
       token: this.world.random.uuid(),
+      transition: hook.transition,
       hookName: hook.name,
       groupName: group.name,
       instanceId: member.id,
@@ -271,21 +284,8 @@ export class AutoScalingRules {
     this.world.clock.schedule(action.globalDeadline, () => this.expire(action, 'global-timeout'));
     this.world.record('lifecycle', 'lifecycle action started', { ec2InstanceId: member.id, hook: hook.name, token: action.token });
     if (hook.topicArn) {
-      const message: Record<string, string> = {
-        Origin: 'AutoScalingGroup',
-        LifecycleHookName: hook.name,
-        Destination: 'EC2',
-        AccountId: ACCOUNT,
-        RequestId: this.world.random.uuid(),
-        LifecycleTransition: hook.transition,
-        AutoScalingGroupName: group.name,
-        Service: 'AWS Auto Scaling',
-        Time: new Date(now).toISOString(),
-        EC2InstanceId: member.id,
-        LifecycleActionToken: action.token,
-      };
-      if (hook.metadata !== undefined) message.NotificationMetadata = hook.metadata;
-      this.sns.publish(hook.topicArn, JSON.stringify(message), `Auto Scaling:  Lifecycle action 'TERMINATING' for instance ${member.id} in progress.`);
+      const { message, subject } = notificationOf(hook, group, member, action.token, this.world.random.uuid(), now, ACCOUNT);
+      this.sns.publish(hook.topicArn, JSON.stringify(message), subject);
     }
   }
 
@@ -332,6 +332,10 @@ export class AutoScalingRules {
     const unstopped = instance && instance.status !== 'INACTIVE' ? this.world.unstoppedTasksOn(instance) : [];
     action.unstoppedTasksAtEnd = unstopped.filter((task) => !task.daemon).length;
     action.unstoppedDaemonTasksAtEnd = unstopped.filter((task) => task.daemon).length;
+    if (action.transition === LAUNCHING) {
+      this.endLaunch(action, result);
+      return;
+    }
     const membership = this.world.groupOf(action.instanceId);
     if (!membership || membership.instance.lifecycleState !== 'Terminating:Wait') return;
     const others = [...this.world.lifecycleActions.values()].filter(
@@ -340,6 +344,30 @@ export class AutoScalingRules {
     // ABANDON skips the remaining hooks; CONTINUE waits for them (aws-behaviour.md §3.2).
     if (result === 'ABANDON') for (const other of others) other.state = 'completed';
     if (result === 'ABANDON' || others.length === 0) this.proceed(membership.group, membership.instance, action);
+  }
+
+  /** A launch action ended: on to InService, or the instance is terminated and replaced (autoscaling-launch.ts). */
+  private endLaunch(action: LifecycleAction, result: 'CONTINUE' | 'ABANDON'): void {
+    const outcome = launchOutcome(this.world, action, result);
+    if (outcome === 'none') return;
+    const { group, instance: member } = this.world.groupOf(action.instanceId)!;
+    for (const other of this.world.lifecycleActions.values()) {
+      if (other.instanceId === member.id && other.state === 'active') other.state = 'completed';
+    }
+    if (outcome === 'abandon') {
+      this.world.record('group', 'launch abandoned', { group: group.name, ec2InstanceId: member.id });
+      this.world.pendingCause.set(member.id, 'launch-abandoned');
+      group.lastDeparture = { at: this.world.now(), ec2InstanceId: member.id, cause: 'launch-abandoned' };
+      member.lifecycleState = 'Terminating';
+      this.proceed(group, member, action);
+      return;
+    }
+    member.lifecycleState = 'Pending:Proceed';
+    this.world.clock.schedule(this.world.now() + PROCEED_MS, () => {
+      if (member.lifecycleState !== 'Pending:Proceed') return;
+      enterService(this.world, group, member);
+      this.requestGroupPass(group.name);
+    });
   }
 
   private proceed(group: Group, member: GroupInstance, action?: LifecycleAction): void {

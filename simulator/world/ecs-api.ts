@@ -96,6 +96,7 @@ function serviceOutput(world: World, cluster: Cluster, service: Service): ApiOut
       maximumPercent: service.maximumPercent,
     },
     schedulingStrategy: service.strategy,
+    placementConstraints: (service.placementConstraints ?? []).map((constraint) => ({ type: constraint.type, expression: constraint.expression })),
     createdAt: new Date(service.createdAt),
   };
 }

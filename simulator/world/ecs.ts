@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ACCOUNT, REGION, type Cluster, type ContainerInstance, type KilledTask, type Service, type Task } from './model';
+import { compileQuery, type Predicate } from './query';
 import { Random } from './random';
 import { containerInstanceArn, taskArn, type WorldState } from './state';
 import { ZONE_ATTRIBUTE, serviceZoneSpread } from './zones';
@@ -24,6 +25,12 @@ export interface ServiceSpec {
    * aws-behaviour.md §2). Unset: the world's short DEACTIVATING time (a service without a load balancer).
    */
   deregistrationDelaySeconds?: number;
+  /**
+   * `memberOf` placement constraints in the cluster query language: the scheduler places the
+   * service's tasks only on instances the expressions select (for a DAEMON service, the instances it
+   * runs on). https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-placement-constraints.html
+   */
+  placementConstraints?: { type: 'memberOf'; expression: string }[];
 }
 export interface StandaloneTaskSpec {
   cluster: string;
@@ -103,6 +110,8 @@ export class EcsRules {
 
   createService(spec: ServiceSpec): Service {
     const cluster = this.world.cluster(spec.cluster);
+    // An expression ECS would refuse is refused here too (query.ts throws QuerySyntaxError).
+    for (const constraint of spec.placementConstraints ?? []) compileQuery(constraint.expression);
     const strategy = spec.strategy ?? 'REPLICA';
     const service: Service = {
       name: spec.name,
@@ -120,6 +129,7 @@ export class EcsRules {
       stopTimeMs: (spec.stopSeconds ?? 30) * 1000,
       startTimeMs: (spec.startSeconds ?? this.world.timings.taskStartMs / 1000) * 1000,
       ...(spec.deregistrationDelaySeconds !== undefined ? { deregistrationDelayMs: spec.deregistrationDelaySeconds * 1000 } : {}),
+      ...(spec.placementConstraints && spec.placementConstraints.length > 0 ? { placementConstraints: spec.placementConstraints.map((c) => ({ ...c })) } : {}),
       deploymentId: this.world.random.int(1e15, 9e15).toString(),
       createdAt: this.world.now(),
     };
@@ -495,6 +505,8 @@ export class EcsRules {
     let active = 0;
     for (const instance of cluster.instances.values()) {
       if (instance.status !== 'ACTIVE' || !instance.agentConnected) continue;
+      // A daemon service runs one task on each instance its placement constraints select.
+      if (!placesOn(this.world, service, instance)) continue;
       active += 1;
       if (covered.has(instance.arn)) continue;
       const used = this.world.usage(instance);
@@ -558,4 +570,48 @@ export class EcsRules {
     task.stoppingAt ??= this.world.now();
     this.finishStop(task, 'TerminationNotice');
   }
+}
+
+const compiled = new Map<string, Predicate>();
+
+/**
+ * Whether a service's `memberOf` placement constraints select the container instance (every one of
+ * them must); without constraints every instance is eligible. Expressions are compiled once.
+ */
+export function placesOn(world: WorldState, service: Service, instance: ContainerInstance): boolean {
+  const constraints = service.placementConstraints;
+  if (!constraints || constraints.length === 0) return true;
+  const target = {
+    ec2InstanceId: instance.ec2InstanceId,
+    agentConnected: instance.agentConnected,
+    runningTasksCount: world.usage(instance).running,
+    attributes: instance.attributes,
+  };
+  return constraints.every((constraint) => {
+    let predicate = compiled.get(constraint.expression);
+    if (!predicate) {
+      predicate = compileQuery(constraint.expression);
+      compiled.set(constraint.expression, predicate);
+    }
+    return predicate(target);
+  });
+}
+
+/**
+ * The DAEMON services of the instance's cluster that should run on it (their placement constraints
+ * select it) and have no task there in lastStatus RUNNING: what a launch is not yet ready for.
+ */
+export function daemonsNotRunningOn(world: WorldState, instance: ContainerInstance): string[] {
+  const cluster = world.clusters.get(instance.cluster);
+  if (!cluster) return [];
+  const running = new Set(
+    world
+      .tasksOn(instance)
+      .filter((task) => task.daemon && task.lastStatus === 'RUNNING' && task.desiredStatus === 'RUNNING')
+      .map((task) => task.serviceName),
+  );
+  return [...cluster.services.values()]
+    .filter((service) => service.strategy === 'DAEMON' && placesOn(world, service, instance) && !running.has(service.name))
+    .map((service) => service.name)
+    .sort();
 }

@@ -8,6 +8,8 @@ export type ContainerInstanceStatus = 'REGISTERING' | 'ACTIVE' | 'DRAINING' | 'D
 export type TaskStatus = 'PENDING' | 'RUNNING' | 'DEACTIVATING' | 'STOPPING' | 'STOPPED';
 export type LifecycleState =
   | 'Pending'
+  | 'Pending:Wait'
+  | 'Pending:Proceed'
   | 'InService'
   | 'Terminating'
   | 'Terminating:Wait'
@@ -64,6 +66,8 @@ export interface Service {
   startTimeMs: number;
   /** Load-balancer deregistration delay a stopping task waits out in DEACTIVATING; unset: the world's short default. */
   deregistrationDelayMs?: number;
+  /** `memberOf` placement constraints (cluster query language): a daemon runs only on the instances they select. */
+  placementConstraints?: { type: 'memberOf'; expression: string }[];
   deploymentId: string;
   createdAt: number;
 }
@@ -120,6 +124,8 @@ export interface GroupInstance {
   healthStatus: 'Healthy' | 'Unhealthy';
   protectedFromScaleIn: boolean;
   launchedAt: number;
+  /** When it entered InService after a launch (unset for a scenario's initial instances): the start of its warmup. */
+  inServiceAt?: number;
   /** Capacity units the instance counts for in a group with instance weights (zones.ts). */
   weight?: number;
 }
@@ -132,10 +138,12 @@ export interface InstanceTypeOverride {
   weight: number;
 }
 
+export type LifecycleTransition = 'autoscaling:EC2_INSTANCE_TERMINATING' | 'autoscaling:EC2_INSTANCE_LAUNCHING';
+
 export interface LifecycleHook {
   name: string;
   groupName: string;
-  transition: 'autoscaling:EC2_INSTANCE_TERMINATING' | 'autoscaling:EC2_INSTANCE_LAUNCHING';
+  transition: LifecycleTransition;
   heartbeatTimeout: number;
   defaultResult: 'CONTINUE' | 'ABANDON';
   topicArn?: string;
@@ -164,6 +172,8 @@ export interface Group {
   azRebalance?: boolean;
   /** Instance types with weights: Min/Desired/Max are then capacity units (zones.ts). */
   mixedInstances?: InstanceTypeOverride[];
+  /** An instance refresh under way (instance-refresh.ts): the instances it still has to replace. */
+  refresh?: InstanceRefresh;
   /** An AZRebalance under way: the instance launched in the short zone, not yet matched by a termination. */
   rebalance?: { launchedId: string; fromZone: string; causedBy: Termination['cause'] | 'unknown' };
   /** The last instance that left the group (for attributing an AZRebalance). */
@@ -194,6 +204,8 @@ export type LifecycleActionState = 'active' | 'completed' | 'expired' | 'global-
 
 export interface LifecycleAction {
   token: string;
+  /** The hook's transition: a launch holds the instance in Pending:Wait, a termination in Terminating:Wait. */
+  transition: LifecycleTransition;
   hookName: string;
   groupName: string;
   instanceId: string;
@@ -241,7 +253,16 @@ export interface KilledTask {
 export interface Termination {
   at: number;
   ec2InstanceId: string;
-  cause: 'scale-in' | 'terminate-api' | 'spot-interruption' | 'unhealthy' | 'scenario' | 'az-rebalance' | 'scheduled-event';
+  cause:
+    | 'scale-in'
+    | 'terminate-api'
+    | 'spot-interruption'
+    | 'unhealthy'
+    | 'scenario'
+    | 'az-rebalance'
+    | 'scheduled-event'
+    | 'instance-refresh'
+    | 'launch-abandoned';
   groupName?: string;
   /** Non-daemon tasks not yet STOPPED when the instance went away. */
   unstoppedTasks: number;
@@ -250,6 +271,42 @@ export interface Termination {
   /** Outcome of the lifecycle action that held it, if any. */
   lifecycle?: LifecycleActionState;
   lifecycleUnstoppedTasks?: number;
+}
+
+/**
+ * An instance refresh (StartInstanceRefresh, simulator/world/instance-refresh.ts): the instances of
+ * the group when it started are replaced within the minimum and maximum healthy percentages.
+ */
+export interface InstanceRefresh {
+  id: string;
+  groupName: string;
+  startedAt: number;
+  /** Percent of desired capacity kept InService and warmed up (0–100). */
+  minHealthyPercentage: number;
+  /** Percent of desired capacity that may be InService or pending (100–200): above 100, replacements launch first. */
+  maxHealthyPercentage: number;
+  /** After an instance enters InService, how long before it counts as healthy. */
+  instanceWarmupMs: number;
+  /** Instances of the group when the refresh started, still to be replaced. */
+  toReplace: Set<string>;
+  status: 'InProgress' | 'Successful';
+  endedAt?: number;
+  replaced: number;
+}
+
+/**
+ * An instance of a group entering InService, with what ECS knew of it at that moment: whether its
+ * container instance was registered, ACTIVE and connected, and which DAEMON services that should
+ * run on it had no RUNNING task there yet.
+ */
+export interface InServiceEntry {
+  at: number;
+  ec2InstanceId: string;
+  groupName: string;
+  /** Launch lifecycle hooks of the group at that moment (0: the instance was never held). */
+  launchHooks: number;
+  containerInstance: 'none' | 'ACTIVE' | 'other-status' | 'agent-disconnected';
+  daemonsNotRunning: string[];
 }
 
 export interface TimelineEntry {

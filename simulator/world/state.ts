@@ -9,6 +9,8 @@ import {
   type Ec2Instance,
   type Group,
   type GroupInstance,
+  type InServiceEntry,
+  type InstanceRefresh,
   type KilledTask,
   type LifecycleAction,
   type SnsRecord,
@@ -114,6 +116,10 @@ export class WorldState {
   readonly azRebalances: AzRebalanceRecord[] = [];
   /** TerminateInstanceInAutoScalingGroup requests refused with a ValidationError. */
   readonly refusedTerminations: RefusedTermination[] = [];
+  /** Instances of groups entering InService after a launch, with what ECS knew of them then (autoscaling-launch.ts). */
+  readonly inService: InServiceEntry[] = [];
+  /** Instance refreshes, running or done (instance-refresh.ts). */
+  readonly instanceRefreshes: InstanceRefresh[] = [];
 
   private readonly busListeners: ((event: BusEvent) => void)[] = [];
   readonly topicListeners = new Map<string, ((record: SnsRecord) => void)[]>();

@@ -3,9 +3,10 @@ import type { Scheduler } from '../clock';
 import { AutoScalingRules, type GroupSpec, type HookSpec } from './autoscaling';
 import { Ec2Rules, type InstanceSpec } from './ec2';
 import { EcsRules, type ClusterSpec, type ServiceSpec, type StandaloneTaskSpec } from './ecs';
-import type { Cluster, ContainerInstance, Group, LifecycleAction, LifecycleHook, Service, Task, Termination, Topic } from './model';
+import type { Cluster, ContainerInstance, Group, InstanceRefresh, LifecycleAction, LifecycleHook, Service, Task, Termination, Topic } from './model';
 import { startInstance, stopInstance } from './ec2-power';
 import { scheduleHealthEvent, type HealthEventSpec } from './health';
+import { startInstanceRefresh, type RefreshSpec } from './instance-refresh';
 import { dispatch } from './operations';
 import type { RuledWorld, Rules } from './rules';
 import { SnsRules } from './sns';
@@ -13,7 +14,7 @@ import { SpotRules } from './spot';
 import { WorldState, type WorldOptions } from './state';
 
 export { DEFAULT_TIMINGS, clusterNameOf, containerInstanceArn, taskArn, type WorldOptions, type WorldTimings } from './state';
-export type { ClusterSpec, GroupSpec, HookSpec, InstanceSpec, ServiceSpec, StandaloneTaskSpec };
+export type { ClusterSpec, GroupSpec, HookSpec, InstanceSpec, RefreshSpec, ServiceSpec, StandaloneTaskSpec };
 
 /**
  * The simulated control plane: the shared state (state.ts), the rules of each service (ecs.ts,
@@ -91,6 +92,11 @@ export class World extends WorldState implements ControlPlane, RuledWorld {
 
   setDesiredCapacity(groupName: string, desired: number): void {
     this.rules.autoScaling.setDesiredCapacity(groupName, desired);
+  }
+
+  /** StartInstanceRefresh: replaces every instance of the group in batches (instance-refresh.ts). */
+  startInstanceRefresh(spec: RefreshSpec): InstanceRefresh {
+    return startInstanceRefresh(this, this.rules.autoScaling, spec);
   }
 
   deployService(clusterName: string, serviceName: string): void {

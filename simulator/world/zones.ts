@@ -25,9 +25,9 @@ export const zonesOf = (group: Group): readonly string[] => group.zones ?? AZS;
 /** Capacity units of one member (1 without weights). */
 export const unitsOfMember = (member: GroupInstance): number => member.weight ?? 1;
 
-/** Members that count towards capacity: launching or in service. */
+/** Members that count towards capacity: launching (held by a launch hook too) or in service. */
 export const inCapacity = (group: Group): GroupInstance[] =>
-  [...group.instances.values()].filter((member) => member.lifecycleState === 'Pending' || member.lifecycleState === 'InService');
+  [...group.instances.values()].filter((member) => member.lifecycleState === 'InService' || member.lifecycleState.startsWith('Pending'));
 
 /** Capacity units launching or in service, leaving out an AZRebalance launch not yet matched by its termination. */
 export function capacityUnits(group: Group): number {
@@ -112,7 +112,7 @@ export function rebalanceStep(world: WorldState, group: Group, actions: Rebalanc
   const progress = group.rebalance;
   if (progress) {
     const launched = group.instances.get(progress.launchedId);
-    if (launched?.lifecycleState === 'Pending') return;
+    if (launched?.lifecycleState.startsWith('Pending')) return;
     group.rebalance = undefined;
     if (launched?.lifecycleState !== 'InService') return;
     const candidates = members.filter(

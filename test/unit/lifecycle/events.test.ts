@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REQUEUE_KIND, parseLifecycleRecord, snsRecords } from '../../../lib/events/lifecycle';
+import { isLaunchSignal } from '../../../lib/events/launch';
 import { loadLifecycleConfig } from '../../../lib/lifecycle/config';
 import { SNS_MAX_MESSAGE_BYTES, buildRequeueMessage, chainFromSignal } from '../../../lib/lifecycle/messages';
 
@@ -45,10 +46,7 @@ describe('parseLifecycleRecord', () => {
     });
   });
 
-  it.each([
-    ['lifecycle-test-notification.json', 'test-notification', 'test-notification'],
-    ['lifecycle-launching.json', 'other-transition', 'launching-transition'],
-  ])('acknowledges %s without acting', (file, kind, reason) => {
+  it.each([['lifecycle-test-notification.json', 'test-notification', 'test-notification']])('acknowledges %s without acting', (file, kind, reason) => {
     expect(parseLifecycleRecord(firstRecord(file), all)).toEqual({ outcome: 'ignored', kind, reason });
   });
 
@@ -134,7 +132,7 @@ describe('snsRecords', () => {
 describe('requeue message', () => {
   it('round-trips through the parser with the attempt incremented', () => {
     const parsed = parseLifecycleRecord(firstRecord('lifecycle-requeue.json'), all);
-    if (parsed.outcome !== 'signal') throw new Error('expected a signal');
+    if (parsed.outcome !== 'signal' || isLaunchSignal(parsed.signal)) throw new Error('expected a drain signal');
     const chain = chainFromSignal(parsed.signal, Date.parse('2026-03-04T10:35:00Z'), () => 'unused');
     const next = buildRequeueMessage(chain);
     expect(next).toMatchObject({ kind: REQUEUE_KIND, version: 2, attempt: 2, chainId: '3f0c9a52-6f5e-4c4b-9d61-2a7b8e0c1d24' });
@@ -144,7 +142,7 @@ describe('requeue message', () => {
   it('stays far below the SNS limit even with the largest notification metadata', () => {
     const notification = { ...terminating(), NotificationMetadata: 'x'.repeat(4000) };
     const parsed = parseLifecycleRecord(recordWith(notification), all);
-    if (parsed.outcome !== 'signal') throw new Error('expected a signal');
+    if (parsed.outcome !== 'signal' || isLaunchSignal(parsed.signal)) throw new Error('expected a drain signal');
     const chain = {
       ...chainFromSignal(parsed.signal, Date.now(), () => '3f0c9a52-6f5e-4c4b-9d61-2a7b8e0c1d24'),
       cluster: 'arn:aws:ecs:us-east-1:123456789012:cluster/' + 'c'.repeat(255),
@@ -159,7 +157,7 @@ describe('requeue message', () => {
 
   it('starts a chain at the notification time, never in the future', () => {
     const parsed = parseLifecycleRecord(firstRecord('lifecycle-terminating.json'), all);
-    if (parsed.outcome !== 'signal') throw new Error('expected a signal');
+    if (parsed.outcome !== 'signal' || isLaunchSignal(parsed.signal)) throw new Error('expected a drain signal');
     const sent = Date.parse('2026-03-04T10:20:11.210Z');
     expect(chainFromSignal(parsed.signal, sent + 5000, () => 'c-1')).toMatchObject({ attempt: 0, firstSeenAt: sent, lastHeartbeatAt: sent, chainId: 'c-1' });
     expect(chainFromSignal(parsed.signal, sent - 5000, () => 'c-1').firstSeenAt).toBe(sent - 5000);
