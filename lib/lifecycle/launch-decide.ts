@@ -35,7 +35,7 @@ export type Readiness =
   | { kind: 'not-registered' }
   | { kind: 'not-active'; status: string }
   | { kind: 'agent-disconnected' }
-  /** DAEMON services that should run on the instance and have no RUNNING task there (names; empty when not yet read). */
+  /** DAEMON services that should run on the instance and have no RUNNING task there. */
   | { kind: 'daemons-pending'; missing: readonly string[] }
   /** `daemons`: the DAEMON services found running on it (0 when not required). */
   | { kind: 'ready'; daemons: number };

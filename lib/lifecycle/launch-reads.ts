@@ -17,7 +17,7 @@ import { FALLBACK_HEARTBEAT_TIMEOUT_SECONDS } from './snapshot';
  * - once it is ACTIVE and connected, with LAUNCH_WAIT_FOR_DAEMONS: the cluster's DAEMON services
  *   and their placement constraints once per round (ListServices, DescribeServices per 10, one
  *   filtered ListContainerInstances per constrained service), then ListTasks and DescribeTasks of the
- *   instance, but only once it reports at least as many tasks as daemons it should run.
+ *   instance, once ECS has placed any task on it.
  */
 export async function readLaunchSnapshot(round: LaunchRound): Promise<LaunchSnapshot> {
   const base: LaunchSnapshot = { actionOver: false, invocationEndsAt: round.invocationEndsAt };
@@ -71,8 +71,8 @@ async function readReadiness(round: LaunchRound): Promise<Readiness> {
 
   const required = await requiredDaemons(round, view.cluster, id);
   if (required.length === 0) return { kind: 'ready', daemons: 0 };
-  // A daemon task counts in runningTasksCount from PENDING on: fewer tasks than daemons cannot be ready.
-  if (view.runningTasksCount < required.length) return { kind: 'daemons-pending', missing: [] };
+  // A task counts in runningTasksCount from PENDING on: with none placed yet, every daemon is missing.
+  if (view.runningTasksCount + view.pendingTasksCount === 0) return { kind: 'daemons-pending', missing: required };
   const taskArns = await listTaskArns(ecs, view.cluster, view.containerInstanceArn, 'RUNNING');
   const tasks = taskArns.length > 0 ? await describeTasks(ecs, view.cluster, taskArns) : [];
   const running = new Set(tasks.filter((task) => task.lastStatus === 'RUNNING').map((task) => task.serviceName));

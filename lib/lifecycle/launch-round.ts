@@ -271,7 +271,7 @@ export function describeReadiness(readiness: Readiness | undefined): string {
     case 'agent-disconnected':
       return 'its ECS agent is not connected';
     case 'daemons-pending':
-      return readiness.missing.length > 0 ? `daemon services not RUNNING on it: ${readiness.missing.join(', ')}` : 'its daemon tasks have not all started';
+      return `daemon services not RUNNING on it: ${readiness.missing.join(', ')}`;
     case 'ready':
       return 'it is ready';
   }
