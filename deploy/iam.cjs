@@ -87,8 +87,11 @@ module.exports = async ({ resolveVariable }) => {
         'ecs:UpdateContainerInstancesState',
         'ecs:ListTasks',
         'ecs:DescribeTasks',
-        // The cluster's DAEMON services, one ListServices per round (lib/aws/tasks.ts).
+        // The cluster's DAEMON services, one ListServices per round (lib/aws/tasks.ts), and for the
+        // launch hook their placement constraints (lib/aws/daemons.ts): DescribeServices authorizes
+        // on the service, with the ecs:cluster condition (docs/aws-behaviour.md §5).
         'ecs:ListServices',
+        'ecs:DescribeServices',
         'ecs:StopTask',
         'ecs:PutAttributes',
       ]),

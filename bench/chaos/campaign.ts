@@ -7,7 +7,9 @@
  * - loops that did not end (invocations still running or still being started long after every
  *   drain should have ended, lifecycle actions kept alive to the global timeout, requeue hops
  *   beyond MAX_HOPS);
- * - invalid events that caused a write.
+ * - invalid events that caused a write;
+ * - instances of a group with a launch hook that went InService before their container instance was
+ *   ACTIVE and connected with every daemon it should run RUNNING.
  *
  * Used by `npm run chaos` (bench/chaos.ts, full size) and test/chaos (CI size).
  */
@@ -15,6 +17,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REQUEUE_KIND } from '../../lib/events/lifecycle';
 import { FUNCTIONS, LIFECYCLE_HOOK, lifecycleHook, SCALE_IN_SWEEPER, SPOT_INTERRUPTION, type FunctionName } from '../../lib/functions';
+import { enteredBeforeReady } from '../../simulator/report';
 import { LIFECYCLE_TOPIC, Simulation } from '../../simulator/runner/simulation';
 import { loadScenario, parseScenario, type Scenario, type ScenarioInput } from '../../simulator/scenarios/load';
 
@@ -45,6 +48,10 @@ export interface CaseResult extends CaseSpec {
   loopDetail: { inFlight: number; lateInvocations: number; globalTimeouts: number; stillActive: number; hopsBeyondCap: number };
   /** Must be 0. */
   invalidEventsWithWrites: number;
+  /** Must be 0: instances a launch hook let InService before ECS could place on them. */
+  inServiceBeforeReady: number;
+  /** Launch lifecycle actions started, and completed with ABANDON (by a handler or the default result). */
+  launches: { started: number; abandoned: number };
   /** How many planted invalid events (and test notifications) the handlers received: proves the check ran. */
   invalidEventsDelivered: number;
   tasksDisrupted: number;
@@ -165,6 +172,9 @@ export async function runCase(spec: CaseSpec): Promise<CaseResult> {
     const { world } = simulation;
 
     const actions = [...world.lifecycleActions.values()];
+    // The drain zero-count is about termination actions; a launch action of the same instance is not its drain.
+    const drains = actions.filter((action) => action.transition !== 'autoscaling:EC2_INSTANCE_LAUNCHING');
+    const launches = actions.filter((action) => action.transition === 'autoscaling:EC2_INSTANCE_LAUNCHING');
     const deadlineOf = (startedAt: number) => startedAt + drainMs;
     let beforeDeadline = 0;
     let forced = 0;
@@ -172,7 +182,7 @@ export async function runCase(spec: CaseSpec): Promise<CaseResult> {
       // A Spot reclaim is not the drainer's doing: the group starts (and the drainer completes)
       // the lifecycle action only after the instance is already gone (aws-behaviour.md §3.2).
       if (termination.lifecycle !== 'completed' || termination.cause === 'spot-interruption') continue;
-      const action = actions.find((candidate) => candidate.instanceId === termination.ec2InstanceId && candidate.state === 'completed');
+      const action = drains.find((candidate) => candidate.instanceId === termination.ec2InstanceId && candidate.state === 'completed');
       if (!action || action.endedAt === undefined || termination.at < action.endedAt) continue;
       const counted = world.killedTasks.filter(
         (task) =>
@@ -212,6 +222,8 @@ export async function runCase(spec: CaseSpec): Promise<CaseResult> {
       loopsNotEnded: Object.values(loopDetail).reduce((sum, value) => sum + value, 0),
       loopDetail,
       invalidEventsWithWrites: report.invalidEventsWithWrites,
+      inServiceBeforeReady: world.inService.filter(enteredBeforeReady).length,
+      launches: { started: launches.length, abandoned: launches.filter((action) => action.result === 'ABANDON').length },
       invalidEventsDelivered: simulation.lambdas.invocations.filter((invocation) => invocation.invalidInput).length,
       tasksDisrupted: report.tasks.disrupted,
       injected: {
@@ -249,5 +261,6 @@ export function violations(result: CaseResult): string[] {
   if (result.terminatedWithCountedTasksBeforeDeadline > 0) problems.push(`${result.terminatedWithCountedTasksBeforeDeadline} instance(s) terminated with counted tasks running before the deadline`);
   if (result.loopsNotEnded > 0) problems.push(`${result.loopsNotEnded} loop(s) did not end ${JSON.stringify(result.loopDetail)}`);
   if (result.invalidEventsWithWrites > 0) problems.push(`${result.invalidEventsWithWrites} invalid event(s) caused a write`);
+  if (result.inServiceBeforeReady > 0) problems.push(`${result.inServiceBeforeReady} instance(s) went InService before ECS could place on them`);
   return problems;
 }

@@ -50,6 +50,8 @@ describe('violations', () => {
     loopsNotEnded: 0,
     loopDetail: { inFlight: 0, lateInvocations: 0, globalTimeouts: 0, stillActive: 0, hopsBeyondCap: 0 },
     invalidEventsWithWrites: 0,
+    inServiceBeforeReady: 0,
+    launches: { started: 0, abandoned: 0 },
     invalidEventsDelivered: 3,
     tasksDisrupted: 0,
     injected: { serverErrors: 0, throttles: 0, bucketThrottles: 0, duplicateDeliveries: 0, attributeLimitAnswers: 0, groupBusyAnswers: 0, eventBridgeDuplicates: 0 },
@@ -66,6 +68,7 @@ describe('violations', () => {
     ]);
     expect(violations({ ...clean, loopsNotEnded: 1, loopDetail: { ...clean.loopDetail, inFlight: 1 } })[0]).toMatch(/^1 loop\(s\) did not end/);
     expect(violations({ ...clean, invalidEventsWithWrites: 2 })).toEqual(['2 invalid event(s) caused a write']);
+    expect(violations({ ...clean, inServiceBeforeReady: 1 })).toEqual(['1 instance(s) went InService before ECS could place on them']);
     expect(violations({ ...clean, fault: 'attributes-full', sweepFailures: 1 })).toEqual(['1 sweep(s) failed under attributes-full, a fault of one instance']);
     expect(violations({ ...clean, fault: 'scaling-activity', sweepFailures: 2 })).toEqual(['2 sweep(s) failed under scaling-activity, a fault of one instance']);
     // Under server errors a sweep may fail; the next scheduled run takes over.

@@ -67,6 +67,7 @@ describe('serverless package: the lifecycle drainer\'s task rule', () => {
         'autoscaling:RecordLifecycleActionHeartbeat',
         'ec2:DescribeInstances',
         'ecs:DescribeContainerInstances',
+        'ecs:DescribeServices',
         'ecs:DescribeTasks',
         'ecs:ListContainerInstances',
         'ecs:ListServices',
