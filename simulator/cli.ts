@@ -4,7 +4,7 @@ import { withCallLog } from './faults';
 import { startServer } from './http/server';
 import { formatDuration, formatReport } from './report';
 import { populateWorld } from './runner/populate';
-import { openTryOutAction, publishedView, tryOutAction } from './runner/try-out';
+import { openLaunchTryOutAction, openTryOutAction, publishedView, tryOutAction } from './runner/try-out';
 import { SIMULATION_START, Simulation } from './runner/simulation';
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../lib/config';
@@ -170,6 +170,12 @@ async function serveUntilStopped(
       `  AWS_ENDPOINT_URL=${server.url} AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=sim AWS_SECRET_ACCESS_KEY=sim \\\n` +
       `    npx serverless invoke local -f lifecycleHook -p events/lifecycle-terminating.json --param="clusters=${clusters}"\n` +
       `What the world published (Auto Scaling's notifications, requeue messages), as an SNS event: ${server.url}/_sim/published (?last=1 for the newest)\n`,
+  );
+  const launch = openLaunchTryOutAction(world, scenario.clusters[0]!.name, topicArn);
+  console.log(
+    `${launch.instanceId} (group ${launch.group}) waits in Pending:Wait, booted and ready for ECS, for the launch action of events/lifecycle-launching.json:\n` +
+      `  AWS_ENDPOINT_URL=${server.url} AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=sim AWS_SECRET_ACCESS_KEY=sim \\\n` +
+      `    npx serverless invoke local -f lifecycleHook -p events/lifecycle-launching.json --param="clusters=${clusters}"\n`,
   );
   const flusher = setInterval(() => printer.flush(), 250);
   await new Promise<void>((resolve) => {

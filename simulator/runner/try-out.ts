@@ -11,14 +11,16 @@ export interface TryOutAction {
   token: string;
 }
 
-const FIXTURE = join(__dirname, '..', '..', 'events', 'lifecycle-terminating.json');
+const EVENTS = join(__dirname, '..', '..', 'events');
+const FIXTURE = join(EVENTS, 'lifecycle-terminating.json');
+const LAUNCH_FIXTURE = join(EVENTS, 'lifecycle-launching.json');
 
 /**
  * The fixture's notification, and the topic it arrived on: the served world's lifecycle topic, so a
  * requeue published by `invoke local` (to the topic the record names) lands in the served world.
  */
-export function tryOutAction(): TryOutAction & { message: string; subject: string; topicName: string } {
-  const record = (JSON.parse(readFileSync(FIXTURE, 'utf8')) as { Records: { Sns: { Message: string; Subject: string; TopicArn: string } }[] }).Records[0]!;
+export function tryOutAction(file = FIXTURE): TryOutAction & { message: string; subject: string; topicName: string } {
+  const record = (JSON.parse(readFileSync(file, 'utf8')) as { Records: { Sns: { Message: string; Subject: string; TopicArn: string } }[] }).Records[0]!;
   const message = JSON.parse(record.Sns.Message) as Record<string, string>;
   return {
     group: message.AutoScalingGroupName!,
@@ -48,6 +50,40 @@ export function openTryOutAction(world: World, cluster: string, topicArn: string
   world.callSync('autoscaling', 'TerminateInstanceInAutoScalingGroup', { InstanceId: action.instanceId, ShouldDecrementDesiredCapacity: true });
   const started = [...world.lifecycleActions.values()].find((candidate) => candidate.instanceId === action.instanceId && candidate.state === 'active');
   if (!started) throw new Error(`the try-out instance ${action.instanceId} is not waiting in a lifecycle action`);
+  world.lifecycleActions.delete(started.token);
+  started.token = action.token;
+  world.lifecycleActions.set(started.token, started);
+  hook.topicArn = topicArn;
+  hook.roleArn = `arn:aws:iam::${ACCOUNT}:role/autoscaling-notification`;
+  world.rules.sns.publish(topicArn, action.message, action.subject);
+  return action;
+}
+
+/** The notification events/lifecycle-launching.json carries. */
+export const launchTryOutAction = () => tryOutAction(LAUNCH_FIXTURE);
+
+/**
+ * For `--serve`, after openTryOutAction: the launch hook and instance events/lifecycle-launching.json
+ * names, in the same group, held in Pending:Wait by an open launch action with the fixture's token.
+ * The instance has booted: its container instance is ACTIVE in `cluster` with its daemon tasks
+ * RUNNING, so `serverless invoke local -f lifecycleHook -p events/lifecycle-launching.json` finds it
+ * ready and completes the action with CONTINUE.
+ */
+export function openLaunchTryOutAction(world: World, cluster: string, topicArn: string): TryOutAction {
+  const action = launchTryOutAction();
+  const group = world.groups.get(action.group);
+  if (!group || world.ec2.has(action.instanceId)) return action;
+  const hook = world.putLifecycleHook({ groupName: group.name, name: action.hook, transition: 'autoscaling:EC2_INSTANCE_LAUNCHING', heartbeatTimeout: 300, defaultResult: 'CONTINUE' });
+  world.addInstance({ cluster, cpu: group.instanceCpu, memory: group.instanceMemory, instanceType: group.instanceType, groupName: group.name, id: action.instanceId });
+  const member = { id: action.instanceId, lifecycleState: 'Pending' as const, healthStatus: 'Healthy' as const, protectedFromScaleIn: false, launchedAt: world.now() };
+  group.instances.set(member.id, member);
+  group.maxSize += 1;
+  group.desiredCapacity += 1;
+  world.rules.autoScaling.holdForLaunch(group, member);
+  // Its daemon tasks, RUNNING at once, as on an instance that booted a minute ago.
+  world.placeInitialTasks();
+  const started = [...world.lifecycleActions.values()].find((candidate) => candidate.instanceId === action.instanceId && candidate.state === 'active');
+  if (!started) throw new Error(`the try-out instance ${action.instanceId} is not waiting in a launch action`);
   world.lifecycleActions.delete(started.token);
   started.token = action.token;
   world.lifecycleActions.set(started.token, started);

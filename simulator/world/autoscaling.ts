@@ -228,11 +228,7 @@ export class AutoScalingRules {
     group.instances.set(id, member);
     this.world.record('group', 'instance launched', { group: group.name, ec2InstanceId: id });
     // Launch hooks hold the new instance in Pending:Wait while it boots (autoscaling-launch.ts).
-    const launchHooks = hooksOf(group, LAUNCHING);
-    if (launchHooks.length > 0) {
-      member.lifecycleState = 'Pending:Wait';
-      for (const hook of launchHooks) this.startLifecycleAction(group, member, hook);
-    }
+    this.holdForLaunch(group, member);
     this.world.clock.schedule(now + this.world.timings.bootMs, () => {
       const ec2 = this.world.ec2.get(id);
       if (!ec2 || ec2.state !== 'pending') return;
@@ -243,6 +239,15 @@ export class AutoScalingRules {
       if (group.azRebalance) this.requestGroupPass(group.name);
     });
     return type?.weight ?? 1;
+  }
+
+  /** A launching member waits in Pending:Wait with one action per launch hook; false when the group has none. */
+  holdForLaunch(group: Group, member: GroupInstance): boolean {
+    const hooks = hooksOf(group, LAUNCHING);
+    if (hooks.length === 0) return false;
+    member.lifecycleState = 'Pending:Wait';
+    for (const hook of hooks) this.startLifecycleAction(group, member, hook);
+    return true;
   }
 
   /** Termination: through every termination hook (Terminating:Wait), else straight to Proceed. */
