@@ -56,9 +56,9 @@ describe('packaged alarms and dashboard (defaults, clusters=*)', () => {
     }
   });
 
-  it('alarms on LifecycleDeadline, LifecycleFailed, DrainFailed, SweepFailed and InvalidEvent in the stage namespace', () => {
+  it('alarms on LifecycleDeadline, LaunchAbandoned, LifecycleFailed, DrainFailed, SweepFailed and InvalidEvent in the stage namespace', () => {
     const suite = alarms().filter((entry) => entry.Namespace === NAMESPACE);
-    expect(suite.map((entry) => entry.MetricName).sort()).toEqual(['DrainFailed', 'InvalidEvent', 'LifecycleDeadline', 'LifecycleFailed', 'SweepFailed']);
+    expect(suite.map((entry) => entry.MetricName).sort()).toEqual(['DrainFailed', 'InvalidEvent', 'LaunchAbandoned', 'LifecycleDeadline', 'LifecycleFailed', 'SweepFailed']);
   });
 
   it('every alarm on a suite metric names a catalogue metric with exactly a dimension set it is emitted with', () => {
