@@ -1,12 +1,14 @@
 /**
  * `npm run chaos`: the full fault campaign (bench/chaos/campaign.ts). Every scenario under each
  * fault at several rates and seeds; one table per scenario; exits non-zero when a zero-count is
- * violated. Sizes: CHAOS_SEEDS (default 1,2,3), CHAOS_RATES (default 0.05,0.2,0.5).
+ * violated. Sizes: CHAOS_SEEDS (default 1,2,3), CHAOS_RATES (default 0.05,0.2,0.5);
+ * CHAOS_SCENARIOS (comma separated) runs only those scenarios and prints their tables without
+ * replacing bench/results/chaos.json, which holds the whole campaign.
  */
 import { scenarioNames } from '../simulator/scenarios/load';
 import { FAULTS, runCase, violations, type CaseResult, type CaseSpec } from './chaos/campaign';
 import { progress, sum } from './lib/common';
-import { publish, type Section } from './report';
+import { publish, renderTable, type Section } from './report';
 
 const SEEDS = (process.env.CHAOS_SEEDS ?? '1,2,3').split(',').map(Number);
 const RATES = (process.env.CHAOS_RATES ?? '0.05,0.2,0.5').split(',').map(Number);
@@ -76,7 +78,8 @@ function table(scenario: string, results: CaseResult[]): Section {
 }
 
 async function main(): Promise<void> {
-  const scenarios = scenarioNames();
+  const only = (process.env.CHAOS_SCENARIOS ?? '').split(',').filter(Boolean);
+  const scenarios = only.length > 0 ? only : scenarioNames();
   const specs = campaignSpecs(scenarios, SEEDS, RATES);
   progress(`chaos: ${specs.length} runs (${scenarios.length} scenarios, faults ${FAULTS.join(', ')} at ${RATES.join(', ')}, seeds ${SEEDS.join(', ')})`);
   const results: CaseResult[] = [];
@@ -108,7 +111,8 @@ async function main(): Promise<void> {
     ]],
     data: results,
   });
-  publish('chaos', sections);
+  if (only.length > 0) for (const section of sections) console.log(renderTable(section));
+  else publish('chaos', sections);
   const failed = results.flatMap((result) => violations(result).map((problem) => `${result.scenario} / ${label(result)} / seed ${result.seed}: ${problem}`));
   if (failed.length > 0) {
     console.log(`ZERO-COUNTS VIOLATED in ${failed.length} run(s):`);
