@@ -3,6 +3,8 @@ import type { Ec2Rules } from './ec2';
 import type { EcsRules } from './ecs';
 import { ACCOUNT, REGION, type InstanceTypeOverride, type Group, type GroupInstance, type LifecycleAction, type LifecycleHook, type Termination } from './model';
 import type { SnsRules } from './sns';
+import { announceLifecycleAction } from './autoscaling-events';
+import { retain, retainsOnAbandon, terminateRetained } from './retention';
 import { scalingActivityInProgress } from '../faults/errors';
 import type { WorldState } from './state';
 import { capacityUnits, defaultTerminationOrder, inCapacity, launchType, launchZone, rebalanceStep, unitsOfMember } from './zones';
@@ -28,6 +30,8 @@ export interface GroupSpec {
   azRebalance?: boolean;
   /** Weighted instance types, in priority order: sizes are then capacity units (zones.ts). */
   mixedInstances?: InstanceTypeOverride[];
+  /** Instance lifecycle policy: `retain` keeps instances whose termination action was abandoned (retention.ts). */
+  terminateHookAbandon?: 'retain' | 'terminate';
 }
 export interface HookSpec {
   groupName: string;
@@ -72,6 +76,7 @@ export class AutoScalingRules {
       ...(spec.zones ? { zones: [...spec.zones] } : {}),
       ...(spec.azRebalance ? { azRebalance: true } : {}),
       ...(spec.mixedInstances ? { mixedInstances: spec.mixedInstances.map((override) => ({ ...override })) } : {}),
+      ...(spec.terminateHookAbandon ? { instanceLifecyclePolicy: { retentionTriggers: { terminateHookAbandon: spec.terminateHookAbandon } } } : {}),
     };
     this.world.groups.set(group.name, group);
     // Desired capacity is in capacity units when the group has weights (one unit per instance otherwise).
@@ -270,6 +275,7 @@ export class AutoScalingRules {
     this.armHeartbeatTimer(action);
     this.world.clock.schedule(action.globalDeadline, () => this.expire(action, 'global-timeout'));
     this.world.record('lifecycle', 'lifecycle action started', { ec2InstanceId: member.id, hook: hook.name, token: action.token });
+    announceLifecycleAction(this.world, group, hook, action);
     if (hook.topicArn) {
       const message: Record<string, string> = {
         Origin: 'AutoScalingGroup',
@@ -339,7 +345,15 @@ export class AutoScalingRules {
     );
     // ABANDON skips the remaining hooks; CONTINUE waits for them (aws-behaviour.md §3.2).
     if (result === 'ABANDON') for (const other of others) other.state = 'completed';
-    if (result === 'ABANDON' || others.length === 0) this.proceed(membership.group, membership.instance, action);
+    else if (others.length > 0) action.othersHolding = others.length;
+    if (result === 'ABANDON' && retainsOnAbandon(membership.group)) {
+      retain(this.world, membership.group, membership.instance, () => this.requestGroupPass(membership.group.name));
+    } else if (result === 'ABANDON' || others.length === 0) this.proceed(membership.group, membership.instance, action);
+  }
+
+  /** TerminateInstanceInAutoScalingGroup on an instance in Terminating:Retained (retention.ts). */
+  terminateRetainedInstance(group: Group, member: GroupInstance): void {
+    terminateRetained(this.world, group, member, () => this.proceed(group, member));
   }
 
   private proceed(group: Group, member: GroupInstance, action?: LifecycleAction): void {
