@@ -11,6 +11,7 @@ import {
   type Env,
 } from '../config';
 import { OPS_NOTIFY_LEVELS, type OpsNotifyLevel } from '../notify';
+import { MANAGED_DRAINING_MODES, type ManagedDrainingMode } from './managed-draining';
 
 /** One declaration, with the Auto Scaling call that takes it (lib/aws/autoscaling.ts). */
 export type { LifecycleResult };
@@ -40,6 +41,8 @@ export interface LifecycleConfig extends CommonConfig {
   opsNotifyLevel: OpsNotifyLevel;
   /** Names of the groups whose notifications are handled (ARNs reduced to names); empty: every group. */
   autoScalingGroups: string[];
+  /** Groups whose capacity provider drains them (managed draining): leave the drain to ECS, or drain anyway. */
+  managedDraining: ManagedDrainingMode;
 }
 
 export const lifecycleEnvSchema = commonSchema.extend({
@@ -60,6 +63,8 @@ export const lifecycleEnvSchema = commonSchema.extend({
   OPS_TOPIC_ARN: optionalTopicArnVar(),
   OPS_NOTIFY_LEVEL: enumVar(OPS_NOTIFY_LEVELS, 'problems'),
   AUTO_SCALING_GROUPS: groupListVar(),
+  // ECS's own hook holds the termination until ECS has drained (aws-behaviour.md §3.5).
+  MANAGED_DRAINING: enumVar(MANAGED_DRAINING_MODES, 'defer'),
 });
 
 export function loadLifecycleConfig(env: Env): LifecycleConfig {
@@ -76,5 +81,6 @@ export function loadLifecycleConfig(env: Env): LifecycleConfig {
     ...(values.OPS_TOPIC_ARN ? { opsTopicArn: values.OPS_TOPIC_ARN } : {}),
     opsNotifyLevel: values.OPS_NOTIFY_LEVEL,
     autoScalingGroups: values.AUTO_SCALING_GROUPS,
+    managedDraining: values.MANAGED_DRAINING,
   };
 }

@@ -11,6 +11,7 @@ import type { Telemetry } from '../telemetry';
 import type { LifecycleConfig } from './config';
 import { classifyPollFailure, decideLifecycleStep, invocationBudget, type LifecycleSnapshot } from './decide';
 import { executeStep } from './execute';
+import { CapacityProviderCache } from './capacity-reads';
 import { clusterDimension, faultSnapshot, fields, progressOf, startRound, type LifecycleRecordResult, type Round } from './round';
 import { readSnapshot } from './snapshot';
 import { handleTaskStopped, TaskEventMemory } from './task-events';
@@ -51,7 +52,8 @@ const FUNCTION = 'lifecycleHook';
  */
 export function makeLifecycleHookHandler(deps: LifecycleHookDeps) {
   const { config, telemetry, clock } = deps;
-  const roundDeps = { ...deps, newId: deps.newId ?? randomUUID };
+  // Kept by the execution environment: the clusters' capacity providers, for a minute (managed-draining.ts).
+  const roundDeps = { ...deps, newId: deps.newId ?? randomUUID, capacityProviders: new CapacityProviderCache() };
   // Kept by the execution environment between invocations: task-event versions and task memory.
   const taskEvents = new TaskEventMemory();
 
