@@ -9,6 +9,7 @@ import {
   type AutoScalingClient,
 } from '@aws-sdk/client-auto-scaling';
 import { NonActionableError, isNoActiveLifecycleAction, isValidationError } from '../errors';
+import type { CapacityProviderView } from './capacity-providers';
 import { chunk } from './batch';
 
 /** AWS limits (botocore autoscaling model): docs/aws-behaviour.md §3.2. */
@@ -45,6 +46,8 @@ export interface GroupView {
    * (`TerminateHookAbandon: retain`, docs/aws-behaviour.md §3.4).
    */
   retainsAbandoned?: boolean;
+  /** The settings of the capacity provider bound to it, when the sweeper read them (lib/aws/capacity-providers.ts). */
+  capacityProvider?: CapacityProviderView;
   /** Every instance of the group, when described with its instances (zone balance counts them all). */
   members?: GroupMemberView[];
 }
