@@ -72,7 +72,7 @@ export interface SimulationReport {
   invocations: Record<FunctionName, FunctionStats>;
   /** Invocations given invalid input (or a test notification) that made a write call: must be 0. */
   invalidEventsWithWrites: number;
-  /** SNS Publish calls made by the handlers (requeue hops). */
+  /** SNS Publish calls made by the handlers (requeue hops, and notices to OPS_TOPIC_ARN). */
   handlerPublishes: number;
 }
 
@@ -213,7 +213,7 @@ export function formatReport(report: SimulationReport): string {
     if (stats.invocations === 0) continue;
     row(name, `${stats.invocations} invocations, ${stats.errors} errors, ${stats.timeouts} timeouts, ${stats.retries} retries, ${(stats.billedMs / 1000).toFixed(1)} s billed`);
   }
-  row('SNS requeue publishes', report.handlerPublishes);
+  row('SNS publishes (requeue hops, operators\' notices)', report.handlerPublishes);
   row('invalid events that caused a write', report.invalidEventsWithWrites);
   lines.push(`AWS calls: ${report.awsCalls.total} (${report.awsCalls.errors} answered with an error)`);
   for (const [operation, count] of Object.entries(report.awsCalls.byOperation).sort(([a], [b]) => a.localeCompare(b))) row(operation, count);
