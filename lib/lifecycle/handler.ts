@@ -52,7 +52,7 @@ const FUNCTION = 'lifecycleHook';
  */
 export function makeLifecycleHookHandler(deps: LifecycleHookDeps) {
   const { config, telemetry, clock } = deps;
-  // Kept by the execution environment: the clusters' capacity providers, for a minute (managed-draining.ts).
+  // Kept by the execution environment: the clusters' capacity providers, for a minute (capacity-reads.ts).
   const roundDeps = { ...deps, newId: deps.newId ?? randomUUID, capacityProviders: new CapacityProviderCache() };
   // Kept by the execution environment between invocations: task-event versions and task memory.
   const taskEvents = new TaskEventMemory();

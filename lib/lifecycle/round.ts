@@ -42,7 +42,7 @@ export interface RoundDeps {
   telemetry: Telemetry;
   clock: Clock;
   newId: () => string;
-  /** The execution environment's capacity providers (managed-draining.ts). */
+  /** The execution environment's capacity providers (capacity-reads.ts). */
   capacityProviders?: CapacityProviderCache;
 }
 
@@ -90,7 +90,7 @@ export interface Round {
   /** False once an Auto Scaling call failed and none has succeeded since. */
   autoScalingAnswers: boolean;
   readonly capacityProviders?: CapacityProviderCache;
-  /** The group's managed draining, once this round has read it (managed-draining.ts). */
+  /** The group's managed draining, once this round has read it (capacity-reads.ts). */
   managedDraining?: ManagedDrainingView;
 }
 
