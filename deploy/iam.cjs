@@ -22,6 +22,7 @@ const groupArn = (group) =>
 
 const ALL_CLUSTERS = sub('arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:cluster/*');
 const ALL_GROUPS = sub('arn:${AWS::Partition}:autoscaling:${AWS::Region}:${AWS::AccountId}:autoScalingGroup:*:autoScalingGroupName/*');
+const ALL_CAPACITY_PROVIDERS = sub('arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:capacity-provider/*');
 
 module.exports = async ({ resolveVariable }) => {
   // "*" is the explicit choice of every cluster (deploy/settings.cjs requires clusters to be set).
@@ -30,6 +31,9 @@ module.exports = async ({ resolveVariable }) => {
   const namespace = String(await resolveVariable('param:metricsNamespace'));
   const opsTopic = String((await resolveVariable('param:opsTopicArn')) ?? '').trim();
   const requeueTopic = String((await resolveVariable('param:lifecycleTopicArn')) ?? '').trim();
+  const managedDraining = String((await resolveVariable('param:managedDraining')) ?? 'defer').trim();
+  const deadlineResult = String((await resolveVariable('param:deadlineResult')) ?? 'CONTINUE').trim().toUpperCase();
+  const capacityProviders = String((await resolveVariable('param:capacityProviders')) ?? 'stand-down').trim();
   const clusterArns = clusters.length > 0 ? clusters.map(clusterArn) : [ALL_CLUSTERS];
   const groupArns = groups.length > 0 ? groups.map(groupArn) : [ALL_GROUPS];
 
@@ -47,6 +51,16 @@ module.exports = async ({ resolveVariable }) => {
   const onGroups = (actions) => ({ Effect: 'Allow', Action: actions, Resource: groupArns });
   // Describe calls of Auto Scaling support no resource-level permissions.
   const describeAutoScaling = (actions) => ({ Effect: 'Allow', Action: actions, Resource: '*' });
+
+  // A cluster's capacity providers (docs/aws-behaviour.md §3.5): DescribeClusters names them (on the
+  // cluster), DescribeCapacityProviders describes them; it authorizes on the capacity-provider
+  // resource type, whose names are not known here, so the account and Region are the narrowest
+  // scope (docs/aws-behaviour.md §5,
+  // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html).
+  const readCapacityProviders = [
+    listInClusters(['ecs:DescribeClusters']),
+    { Effect: 'Allow', Action: ['ecs:DescribeCapacityProviders'], Resource: ALL_CAPACITY_PROVIDERS },
+  ];
 
   const service = String(await resolveVariable('self:service'));
   const stage = String(await resolveVariable('sls:stage'));
@@ -97,6 +111,11 @@ module.exports = async ({ resolveVariable }) => {
       ]),
       onGroups(['autoscaling:CompleteLifecycleAction', 'autoscaling:RecordLifecycleActionHeartbeat']),
       describeAutoScaling(['autoscaling:DescribeAutoScalingInstances', 'autoscaling:DescribeLifecycleHooks']),
+      // Whether a group's capacity provider drains it (managed draining), unless told to drain anyway
+      // (lib/lifecycle/capacity-reads.ts).
+      ...(managedDraining === 'drain-anyway' ? [] : readCapacityProviders),
+      // After an ABANDON at the deadline: whether the group retains the instance (lib/lifecycle/execute.ts).
+      ...(deadlineResult === 'ABANDON' ? [describeAutoScaling(['autoscaling:DescribeAutoScalingGroups'])] : []),
       // The EC2 state of an instance whose ECS agent is disconnected (lib/lifecycle/snapshot.ts);
       // DescribeInstances supports no resource-level permissions (docs/aws-behaviour.md §5).
       { Effect: 'Allow', Action: ['ec2:DescribeInstances'], Resource: '*' },
@@ -130,6 +149,8 @@ module.exports = async ({ resolveVariable }) => {
         'ecs:DeleteAttributes',
       ]),
       onGroups(['autoscaling:TerminateInstanceInAutoScalingGroup']),
+      // Managed scaling and managed termination protection per group (lib/sweeper/snapshot.ts).
+      ...(capacityProviders === 'cooperate' ? [] : readCapacityProviders),
       // DescribeLifecycleHooks: whether a group's termination hook waits for the daemon tasks
       // (lib/sweeper/execute.ts); like the other Describe calls it supports only "*".
       describeAutoScaling([

@@ -51,6 +51,7 @@ const VARIABLES = [
   ['scheduledEventLeadMinutes', 'SCHEDULED_EVENT_LEAD_MINUTES', [SPOT]],
   ['spotEarlyReplacement', 'SPOT_EARLY_REPLACEMENT', [SPOT]],
   ['lifecycleTopicArn', 'LIFECYCLE_TOPIC_ARN', [LIFECYCLE]],
+  ['managedDraining', 'MANAGED_DRAINING', [LIFECYCLE]],
   ['standaloneTasks', 'STANDALONE_TASKS', [LIFECYCLE]],
   ['pollIntervalSeconds', 'POLL_INTERVAL_SECONDS', [LIFECYCLE]],
   ['drainTimeoutSeconds', 'DRAIN_TIMEOUT_SECONDS', [LIFECYCLE]],

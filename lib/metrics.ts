@@ -244,6 +244,20 @@ export const METRICS = {
     functions: ['lifecycleHook', 'scaleInSweeper'],
     description: 'a notification to OPS_TOPIC_ARN could not be published',
   },
+  InstanceRetained: {
+    unit: 'Count',
+    dimensions: ['cluster'],
+    channel: 'emf',
+    functions: LIFECYCLE,
+    description: 'a drain ended with the instance kept in `Terminating:Retained` by its group\'s instance lifecycle policy: running, DRAINING, until an operator terminates it',
+  },
+  CapacityProviderReadFailed: {
+    unit: 'Count',
+    dimensions: ['function', 'errorClass'],
+    channel: 'emf',
+    functions: ['lifecycleHook', 'scaleInSweeper'],
+    description: 'a cluster\'s capacity providers could not be read: the drainer drains as without managed draining, the sweeper falls back to the `AmazonECSManaged` tag',
+  },
   // Scale-in sweeper, events
   SweepFailed: {
     unit: 'Count',

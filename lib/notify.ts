@@ -10,11 +10,11 @@ import type { FunctionName } from './metrics';
  * (`version` "1.0" and `source` "custom" are required; `content.textType` is `client-markdown`).
  */
 
-/** `problems`: only drains cut short; `actions`: every drain, completion and removal as well. */
+/** `problems`: only drains cut short and instances left retained; `actions`: every drain, completion and removal as well. */
 export const OPS_NOTIFY_LEVELS = ['problems', 'actions'] as const;
 export type OpsNotifyLevel = (typeof OPS_NOTIFY_LEVELS)[number];
 
-export type OpsEventType = 'drained' | 'completed' | 'deadline' | 'removed';
+export type OpsEventType = 'drained' | 'completed' | 'deadline' | 'removed' | 'retained';
 
 export interface OpsEvent {
   type: OpsEventType;
@@ -46,7 +46,7 @@ export interface CustomNotification {
   };
 }
 
-const PROBLEMS: ReadonlySet<OpsEventType> = new Set(['deadline']);
+const PROBLEMS: ReadonlySet<OpsEventType> = new Set(['deadline', 'retained']);
 
 /** Whether a notice of this type goes out at the chosen level. */
 export function admits(level: OpsNotifyLevel, type: OpsEventType): boolean {

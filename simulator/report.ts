@@ -23,6 +23,19 @@ export interface SimulationReport {
   };
   /** Container instances set to DRAINING. */
   drains: number;
+  /** Who set them DRAINING: `api` (the suite's functions, or an operator) or ECS's managed instance draining. */
+  drainsBy: Record<string, number>;
+  /** Each drained instance and who drained it, in order. */
+  drainedBy: { ec2InstanceId: string; by: string }[];
+  /** ECS's managed instance draining (simulator/world/managed-draining.ts). */
+  managedDraining: {
+    /** Terminations ECS's own hook took over. */
+    tookOver: number;
+    /** Of those, instances already DRAINING when ECS came (someone drained first). */
+    alreadyDraining: number;
+    /** DRAINING requests through the API for instances ECS drained: a second drainer's writes. */
+    apiDrainWrites: number;
+  };
   lifecycleActions: {
     started: number;
     /** Completed by a handler after every non-daemon task on the instance had STOPPED. */
@@ -31,6 +44,8 @@ export interface SimulationReport {
     completedForced: number;
     /** Completed while daemon tasks still ran (they are killed with the instance). */
     completedWithDaemonsRunning: number;
+    /** Completed with CONTINUE while another hook (ECS's managed draining) still held the instance. */
+    completedWhileOthersHeld: number;
     /** Ended by the heartbeat timeout (DefaultResult). */
     expired: number;
     globalTimeout: number;
@@ -69,13 +84,15 @@ export interface SimulationReport {
     terminatedWithTasksAfterCompletion: number;
     /** Spot instances reclaimed while service tasks on them had not reached STOPPED. */
     spotReclaimedWithServiceTasks: number;
+    /** Kept in Terminating:Retained by an instance lifecycle policy (still running at the end unless terminated). */
+    retained: number;
   };
   awsCalls: { total: number; errors: number; byOperation: Record<string, number>; errorsByCode: Record<string, number> };
   faults: { throttled: Record<string, number>; serverErrors: number; injectedThrottles: number };
   invocations: Record<FunctionName, FunctionStats>;
   /** Invocations given invalid input (or a test notification) that made a write call: must be 0. */
   invalidEventsWithWrites: number;
-  /** SNS Publish calls made by the handlers (requeue hops). */
+  /** SNS Publish calls made by the handlers (requeue hops, and notices to OPS_TOPIC_ARN). */
   handlerPublishes: number;
 }
 
@@ -107,6 +124,11 @@ export function buildReport(inputs: ReportInputs): SimulationReport {
     byOperation[operation] = counts.calls;
     for (const [code, count] of Object.entries(counts.errors)) errorsByCode[code] = (errorsByCode[code] ?? 0) + count;
   }
+  // An action that ended while another hook still held the instance released nothing.
+  const released = completed.filter((action) => (action.othersHolding ?? 0) === 0);
+  const drainsBy: Record<string, number> = {};
+  for (const drain of world.drains) drainsBy[drain.by] = (drainsBy[drain.by] ?? 0) + 1;
+  const managedIds = new Set(world.managedDrains.map((entry) => entry.ec2InstanceId));
   const spotKills = new Set(
     killed.filter((task) => task.origin === 'service').map((task) => task.ec2InstanceId),
   );
@@ -125,11 +147,19 @@ export function buildReport(inputs: ReportInputs): SimulationReport {
       },
     },
     drains: world.drains.length,
+    drainsBy,
+    drainedBy: world.drains.map((drain) => ({ ec2InstanceId: drain.ec2InstanceId, by: drain.by })),
+    managedDraining: {
+      tookOver: world.managedDrains.length,
+      alreadyDraining: world.managedDrains.filter((entry) => entry.alreadyDraining).length,
+      apiDrainWrites: world.drainRequests.filter((request) => request.by === 'api' && managedIds.has(request.ec2InstanceId)).length,
+    },
     lifecycleActions: {
       started: actions.length,
       completedClean: completed.filter((action) => (action.unstoppedTasksAtEnd ?? 0) === 0).length,
-      completedForced: completed.filter((action) => (action.unstoppedTasksAtEnd ?? 0) > 0).length,
-      completedWithDaemonsRunning: completed.filter((action) => (action.unstoppedDaemonTasksAtEnd ?? 0) > 0).length,
+      completedForced: released.filter((action) => (action.unstoppedTasksAtEnd ?? 0) > 0).length,
+      completedWithDaemonsRunning: released.filter((action) => (action.unstoppedDaemonTasksAtEnd ?? 0) > 0).length,
+      completedWhileOthersHeld: completed.filter((action) => (action.othersHolding ?? 0) > 0).length,
       expired: actions.filter((action) => action.state === 'expired').length,
       globalTimeout: actions.filter((action) => action.state === 'global-timeout').length,
       stillActive: actions.filter((action) => action.state === 'active').length,
@@ -153,6 +183,7 @@ export function buildReport(inputs: ReportInputs): SimulationReport {
       spotReclaimedWithServiceTasks: world.terminations.filter(
         (termination) => termination.cause === 'spot-interruption' && spotKills.has(termination.ec2InstanceId),
       ).length,
+      retained: world.retainedInstances.length,
     },
     awsCalls: { total: inputs.calls.total, errors: inputs.calls.errors, byOperation, errorsByCode },
     faults: { throttled: inputs.throttled, serverErrors: inputs.injected.serverErrors, injectedThrottles: inputs.injected.throttles },
@@ -213,12 +244,19 @@ export function formatReport(report: SimulationReport): string {
   row('disrupted (stopped without a replacement running)', report.tasks.disrupted);
   row('killed by an instance going away', `${report.tasks.killed} (service ${report.tasks.killedByOrigin.service}, daemon ${report.tasks.killedByOrigin.daemon}, standalone ${report.tasks.killedByOrigin.standalone})`);
   lines.push('Drains');
-  row('container instances set to DRAINING', report.drains);
+  row('container instances set to DRAINING', `${report.drains} ${formatCounts(report.drainsBy)}`);
+  // Who drained each instance, when there are few enough to list.
+  if (report.drainedBy.length > 0 && report.drainedBy.length <= 20) for (const drain of report.drainedBy) row(`  ${drain.ec2InstanceId} drained by`, drain.by);
+  if (report.managedDraining.tookOver > 0) {
+    row('taken over by ECS managed draining (already DRAINING)', `${report.managedDraining.tookOver} (${report.managedDraining.alreadyDraining})`);
+    row('DRAINING requests through the API on those instances', report.managedDraining.apiDrainWrites);
+  }
   lines.push('Lifecycle actions');
   row('started', report.lifecycleActions.started);
   row('completed after every non-daemon task STOPPED', report.lifecycleActions.completedClean);
   row('completed with non-daemon tasks still running', report.lifecycleActions.completedForced);
   row('completed with daemon tasks still running', report.lifecycleActions.completedWithDaemonsRunning);
+  if (report.lifecycleActions.completedWhileOthersHeld > 0) row('completed while another hook still held the instance', report.lifecycleActions.completedWhileOthersHeld);
   row('expired (heartbeat timeout, default result)', report.lifecycleActions.expired);
   row('hit the global timeout', report.lifecycleActions.globalTimeout);
   row('still waiting at the end', report.lifecycleActions.stillActive);
@@ -241,12 +279,13 @@ export function formatReport(report: SimulationReport): string {
   row('removed', `${report.instances.removed} ${formatCounts(report.instances.byCause)}`);
   row('terminated after completion with non-daemon tasks running', report.instances.terminatedWithTasksAfterCompletion);
   row('Spot reclaimed with service tasks not yet STOPPED', report.instances.spotReclaimedWithServiceTasks);
+  if (report.instances.retained > 0) row('retained (Terminating:Retained, still running)', report.instances.retained);
   lines.push('Handlers');
   for (const [name, stats] of Object.entries(report.invocations)) {
     if (stats.invocations === 0) continue;
     row(name, `${stats.invocations} invocations, ${stats.errors} errors, ${stats.timeouts} timeouts, ${stats.retries} retries, ${(stats.billedMs / 1000).toFixed(1)} s billed`);
   }
-  row('SNS requeue publishes', report.handlerPublishes);
+  row('SNS publishes (requeue hops, operators\' notices)', report.handlerPublishes);
   row('invalid events that caused a write', report.invalidEventsWithWrites);
   lines.push(`AWS calls: ${report.awsCalls.total} (${report.awsCalls.errors} answered with an error)`);
   for (const [operation, count] of Object.entries(report.awsCalls.byOperation).sort(([a], [b]) => a.localeCompare(b))) row(operation, count);

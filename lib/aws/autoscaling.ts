@@ -9,6 +9,7 @@ import {
   type AutoScalingClient,
 } from '@aws-sdk/client-auto-scaling';
 import { NonActionableError, isNoActiveLifecycleAction, isValidationError } from '../errors';
+import type { CapacityProviderView } from './capacity-providers';
 import { chunk } from './batch';
 
 /** AWS limits (botocore autoscaling model): docs/aws-behaviour.md §3.2. */
@@ -40,6 +41,13 @@ export interface GroupView {
   ecsManaged?: boolean;
   /** New instances start protected from scale in (managed termination protection requires it). */
   newInstancesProtected?: boolean;
+  /**
+   * Its instance lifecycle policy retains instances whose termination action is abandoned
+   * (`TerminateHookAbandon: retain`, docs/aws-behaviour.md §3.4).
+   */
+  retainsAbandoned?: boolean;
+  /** The settings of the capacity provider bound to it, when the sweeper read them (lib/aws/capacity-providers.ts). */
+  capacityProvider?: CapacityProviderView;
   /** Every instance of the group, when described with its instances (zone balance counts them all). */
   members?: GroupMemberView[];
 }
@@ -128,6 +136,7 @@ export async function describeGroups(
           maxSize: group.MaxSize ?? 0,
           ...((group.Tags ?? []).some((tag) => tag.Key === 'AmazonECSManaged') ? { ecsManaged: true } : {}),
           ...(group.NewInstancesProtectedFromScaleIn ? { newInstancesProtected: true } : {}),
+          ...(group.InstanceLifecyclePolicy?.RetentionTriggers?.TerminateHookAbandon === 'retain' ? { retainsAbandoned: true } : {}),
           ...(options.includeInstances === true
             ? {
                 members: (group.Instances ?? [])
@@ -151,20 +160,24 @@ export async function describeLifecycleHook(
   autoScaling: AutoScalingClient,
   autoScalingGroupName: string,
   lifecycleHookName: string,
-): Promise<LifecycleHookView | undefined> {
-  const response = await autoScaling.send(
-    new DescribeLifecycleHooksCommand({ AutoScalingGroupName: autoScalingGroupName, LifecycleHookNames: [lifecycleHookName] }),
-  );
+): Promise<{ hook?: LifecycleHookView; groupHooks: string[] }> {
+  // Every hook of the group (at most 50) in the same one call: whether ECS's managed-draining hook
+  // is there too decides whether the capacity providers are read (lib/lifecycle/capacity-reads.ts).
+  const response = await autoScaling.send(new DescribeLifecycleHooksCommand({ AutoScalingGroupName: autoScalingGroupName }));
+  const groupHooks = (response.LifecycleHooks ?? []).map((candidate) => candidate.LifecycleHookName ?? '').filter(Boolean);
   const hook = response.LifecycleHooks?.find((candidate) => candidate.LifecycleHookName === lifecycleHookName);
-  if (!hook) return undefined;
+  if (!hook) return { groupHooks };
   const heartbeat = hook.HeartbeatTimeout ?? 3600;
   return {
-    autoScalingGroupName,
-    lifecycleHookName,
-    heartbeatTimeoutSeconds: heartbeat,
-    // Global timeout: min(48 h, 100 × heartbeat timeout) (aws-behaviour.md §3.2).
-    globalTimeoutSeconds: hook.GlobalTimeout ?? Math.min(172_800, 100 * heartbeat),
-    defaultResult: hook.DefaultResult ?? 'ABANDON',
+    groupHooks,
+    hook: {
+      autoScalingGroupName,
+      lifecycleHookName,
+      heartbeatTimeoutSeconds: heartbeat,
+      // Global timeout: min(48 h, 100 × heartbeat timeout) (aws-behaviour.md §3.2).
+      globalTimeoutSeconds: hook.GlobalTimeout ?? Math.min(172_800, 100 * heartbeat),
+      defaultResult: hook.DefaultResult ?? 'ABANDON',
+    },
   };
 }
 

@@ -264,12 +264,17 @@ async function checkCluster(clients: Pick<AwsClients, 'ecs'>, cluster: string, r
     const providers = await clients.ecs.send(new DescribeCapacityProvidersCommand({ capacityProviders: found.capacityProviders }));
     for (const provider of providers.capacityProviders ?? []) {
       const asg = provider.autoScalingGroupProvider;
-      const managed = [asg?.managedDraining === 'ENABLED' ? 'managed draining' : '', asg?.managedScaling?.status === 'ENABLED' ? 'managed scaling' : ''].filter(Boolean);
+      // What each setting means for the suite (README "Capacity providers").
+      const notes = [
+        asg?.managedDraining === 'ENABLED' ? 'managed draining: ECS drains on termination, the lifecycle drainer leaves it to ECS (unless MANAGED_DRAINING=drain-anyway)' : '',
+        asg?.managedScaling?.status === 'ENABLED' ? 'managed scaling: the sweeper stands down in this group' : '',
+        asg?.managedTerminationProtection === 'ENABLED' ? 'managed termination protection: the sweeper stands down in this group' : '',
+      ].filter(Boolean);
       rows.push({
         subject,
         check: `capacity provider ${provider.name}`,
-        status: managed.length > 0 ? 'warn' : 'pass',
-        detail: managed.length > 0 ? `${managed.join(' and ')} on: ECS drains or scales this group too; use one or the other` : 'no managed draining or scaling',
+        status: 'pass',
+        detail: notes.length > 0 ? notes.join('; ') : 'no managed draining, scaling or termination protection: the suite drains and sweeps the group',
       });
     }
   });

@@ -12,6 +12,7 @@ import {
   type Env,
 } from '../config';
 import { OPS_NOTIFY_LEVELS, type OpsNotifyLevel } from '../notify';
+import { MANAGED_DRAINING_MODES, type ManagedDrainingMode } from './managed-draining';
 
 /** One declaration, with the Auto Scaling call that takes it (lib/aws/autoscaling.ts). */
 export type { LifecycleResult };
@@ -47,6 +48,8 @@ export interface LifecycleConfig extends CommonConfig {
   launchPollIntervalSeconds: number;
   /** Launch hook: also wait until every DAEMON service that should run on the instance has a RUNNING task there. */
   launchWaitForDaemons: boolean;
+  /** Groups whose capacity provider drains them (managed draining): leave the drain to ECS, or drain anyway. */
+  managedDraining: ManagedDrainingMode;
 }
 
 export const lifecycleEnvSchema = commonSchema.extend({
@@ -73,6 +76,8 @@ export const lifecycleEnvSchema = commonSchema.extend({
   // Each poll of a launching instance costs 1 to 3 ECS reads (lib/lifecycle/launch-reads.ts).
   LAUNCH_POLL_INTERVAL_SECONDS: integerVar(15, 5, 300),
   LAUNCH_WAIT_FOR_DAEMONS: booleanVar(true),
+  // ECS's own hook holds the termination until ECS has drained (aws-behaviour.md §3.5).
+  MANAGED_DRAINING: enumVar(MANAGED_DRAINING_MODES, 'defer'),
 });
 
 export function loadLifecycleConfig(env: Env): LifecycleConfig {
@@ -92,5 +97,6 @@ export function loadLifecycleConfig(env: Env): LifecycleConfig {
     launchTimeoutSeconds: values.LAUNCH_TIMEOUT_SECONDS,
     launchPollIntervalSeconds: values.LAUNCH_POLL_INTERVAL_SECONDS,
     launchWaitForDaemons: values.LAUNCH_WAIT_FOR_DAEMONS,
+    managedDraining: values.MANAGED_DRAINING,
   };
 }

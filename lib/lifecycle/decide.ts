@@ -4,6 +4,8 @@ import { classifyAwsError, isNoActiveLifecycleAction, type ErrorClass } from '..
 import type { LifecycleNotification } from '../events/lifecycle';
 import type { LifecycleResult, StandaloneTasksPolicy } from './config';
 import { leaseRanksAbove, leaseValue } from './lease';
+import { defersToManagedDraining, type ManagedDrainingMode, type ManagedDrainingView } from './managed-draining';
+import { isRetainedState } from './retained';
 
 /**
  * The pure core of the lifecycle-hook drainer: given what was read (snapshot), where the drain
@@ -69,6 +71,8 @@ export interface LifecycleSnapshot {
   actionConfirmed?: boolean;
   /** Auto Scaling answered "No active Lifecycle Action found": completed, expired or abandoned. */
   actionOver: boolean;
+  /** Managed draining of the group's capacity provider, when this round read it (managed-draining.ts). */
+  managedDraining?: ManagedDrainingView;
   lease: LeaseView;
   /** Epoch ms after which this invocation must not start another poll (its time budget). */
   invocationEndsAt: number;
@@ -87,6 +91,8 @@ export interface LifecycleDecisionConfig {
   lifecycleTopicArn?: string;
   /** Operators' topic for notices of drains cut short; unset: no notice. */
   opsTopicArn?: string;
+  /** Groups ECS drains itself (managed draining): `defer` to it (the default) or drain anyway. */
+  managedDraining?: ManagedDrainingMode;
 }
 
 /**
@@ -132,10 +138,11 @@ export type CompleteReason =
   | 'instance-gone'
   | 'agent-disconnected-instance-gone'
   | 'deadline'
-  | 'hop-cap';
+  | 'hop-cap'
+  | 'managed-draining';
 
 /** `not-in-transition`: the instance is not waiting in the hook's transition (a replayed, test or forged message). */
-export type EndReason = 'action-over' | 'superseded' | 'not-in-transition';
+export type EndReason = 'action-over' | 'superseded' | 'not-in-transition' | 'retained';
 
 export type GiveUpReason = 'not-retryable' | 'failures-in-a-row' | 'invocation-ending';
 
@@ -420,6 +427,8 @@ function decideIgnoringDryRun(
 ): LifecycleStep {
   // The action is over (completed by a duplicate chain, expired, abandoned): nothing left to do.
   if (snapshot.actionOver) return { kind: 'end', reason: 'action-over' };
+  // Abandoned and kept by the group's instance lifecycle policy: no action is left to drain for (retained.ts).
+  if (isRetainedState(snapshot.groupState)) return { kind: 'end', reason: 'retained' };
   const stage = stageOf(snapshot, chain);
   if (stage === 'past') return { kind: 'end', reason: 'action-over' };
   if (stage === 'outside') return { kind: 'end', reason: 'not-in-transition' };
@@ -445,6 +454,9 @@ function decideIgnoringDryRun(
   if (snapshot.ec2State !== undefined && EC2_GONE_STATES.has(snapshot.ec2State)) {
     return complete(chain, config, 'CONTINUE', 'agent-disconnected-instance-gone');
   }
+  // ECS's own hook holds the termination until ECS has drained the instance (aws-behaviour.md §3.5):
+  // completing ours now, without a write, leaves the drain to one drainer.
+  if (defersToManagedDraining(snapshot.managedDraining, config.managedDraining)) return complete(chain, config, 'CONTINUE', 'managed-draining');
 
   // ECS writes (DRAINING, the lease, StopTask) only once Auto Scaling has shown, in this round, that
   // the instance waits in the hook's transition: a message alone (replayed, a test, forged) never drains.

@@ -1,4 +1,4 @@
-import { completeLifecycleAction, describeGroupInstances, recordLifecycleHeartbeat, type LifecycleActionRef } from '../aws/autoscaling';
+import { completeLifecycleAction, describeGroupInstances, describeGroups, recordLifecycleHeartbeat, type LifecycleActionRef } from '../aws/autoscaling';
 import { clusterName, setDraining } from '../aws/ecs';
 import { publish } from '../aws/sns';
 import { notifyOps, type OpsEvent } from '../notify';
@@ -7,6 +7,7 @@ import { RetryableError, classifyAwsError, describeError } from '../errors';
 import { isOverdue, stageOf, type LifecycleSnapshot, type LifecycleStep } from './decide';
 import { writeLease } from './lease';
 import { buildRequeueMessage, opsNotice, requeueSubject } from './messages';
+import { retainedNotice, type RetainedHow } from './retained';
 import { clusterDimension, fields, finish, type LifecycleRecordResult, type Round } from './round';
 
 /** What comes after a step: the round's result, another step on the same snapshot, or a new poll. */
@@ -79,10 +80,11 @@ export async function executeStep(round: Round, step: LifecycleStep, snapshot: L
     case 'give-up':
       return giveUp(round, step);
     case 'end':
+      if (step.reason === 'retained') await noteRetained(round, 'found');
       return {
         kind: 'finished',
         // A message for an instance not in the hook's transition is suspect (forged, replayed): louder.
-        result: finish(round, step.reason === 'not-in-transition' ? 'WARN' : 'INFO', { outcome: 'ended', reason: step.reason }, () =>
+        result: finish(round, step.reason === 'not-in-transition' || step.reason === 'retained' ? 'WARN' : 'INFO', { outcome: 'ended', reason: step.reason }, () =>
           telemetry.count('LifecycleEnded', { cluster: clusterDimension(round), reason: step.reason }),
         ),
       };
@@ -133,7 +135,35 @@ async function complete(
     if (overdue) telemetry.count('LifecycleDeadline', { cluster: clusterDimension(round), reason });
   });
   await tellOps(round, completedEvent(round, step, snapshot));
+  // An abandoned instance is not terminated where the group retains it (aws-behaviour.md §3.4).
+  if (result === 'ABANDON') {
+    const retention = await retentionAfterAbandon(round);
+    if (retention !== 'terminates') await noteRetained(round, retention === 'retains' ? 'abandoned' : 'possibly');
+  }
   return finished;
+}
+
+/**
+ * After the drainer's own ABANDON: whether the group retains the instance (aws-behaviour.md §3.4).
+ * Its lifecycle state shows Terminating:Proceed for a while first (how long is not documented), so
+ * the group's policy is read instead: one DescribeAutoScalingGroups; unknown when that fails.
+ */
+async function retentionAfterAbandon(round: Round): Promise<'retains' | 'terminates' | 'unknown'> {
+  const group = round.chain.notification.AutoScalingGroupName;
+  try {
+    return (await describeGroups(round.autoScaling, [group])).get(group)?.retainsAbandoned ? 'retains' : 'terminates';
+  } catch (error) {
+    round.telemetry.log('WARN', 'instance lifecycle policy not read', { ...fields(round), ...describeError(error) });
+    return 'unknown';
+  }
+}
+
+/** A retained instance needs an operator: logged, counted when certain, and the notice sent. */
+async function noteRetained(round: Round, how: RetainedHow): Promise<void> {
+  round.telemetry.log('WARN', how === 'possibly' ? 'instance may be retained' : 'instance retained', { ...fields(round), how });
+  if (how !== 'possibly') round.telemetry.count('InstanceRetained', { cluster: clusterDimension(round) });
+  const { EC2InstanceId, AutoScalingGroupName } = round.chain.notification;
+  await tellOps(round, retainedNotice({ ec2InstanceId: EC2InstanceId, autoScalingGroupName: AutoScalingGroupName }, how, opsContext(round)));
 }
 
 /** A notice for people (lib/notify.ts); failing to send it must not undo or repeat the action. */
@@ -231,7 +261,11 @@ function completedEvent(round: Round, step: Extract<LifecycleStep, { kind: 'comp
     ...base,
     type: 'completed',
     title: `ECS drain of ${id} done (${reason}), completed with ${result}`,
-    description: [`The lifecycle action was completed with ${result}; Auto Scaling goes on with the termination.`],
+    description: [
+      reason === 'managed-draining'
+        ? `ECS's managed instance draining drains it; its own lifecycle hook holds the termination until the tasks are gone. Completed with ${result}, without a write of the drainer's.`
+        : `The lifecycle action was completed with ${result}; Auto Scaling goes on with the termination.`,
+    ],
     context: { ...base.context, result, reason },
   };
 }

@@ -13,6 +13,7 @@ import type { LifecycleConfig } from './config';
 import { classifyPollFailure, decideLifecycleStep, invocationBudget, type LifecycleSnapshot } from './decide';
 import { executeStep } from './execute';
 import { runLaunchRound, startLaunchRound } from './launch-round';
+import { CapacityProviderCache } from './capacity-reads';
 import { clusterDimension, faultSnapshot, fields, progressOf, startRound, type LifecycleRecordResult, type Round } from './round';
 import { readSnapshot } from './snapshot';
 import { handleTaskStopped, TaskEventMemory } from './task-events';
@@ -53,7 +54,8 @@ const FUNCTION = 'lifecycleHook';
  */
 export function makeLifecycleHookHandler(deps: LifecycleHookDeps) {
   const { config, telemetry, clock } = deps;
-  const roundDeps = { ...deps, newId: deps.newId ?? randomUUID };
+  // Kept by the execution environment: the clusters' capacity providers, for a minute (capacity-reads.ts).
+  const roundDeps = { ...deps, newId: deps.newId ?? randomUUID, capacityProviders: new CapacityProviderCache() };
   // Kept by the execution environment between invocations: task-event versions and task memory.
   const taskEvents = new TaskEventMemory();
 

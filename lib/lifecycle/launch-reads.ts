@@ -33,7 +33,7 @@ export async function readLaunchSnapshot(round: LaunchRound): Promise<LaunchSnap
     round.groupChecked = true;
     if (chain.heartbeatTimeoutSeconds === undefined || chain.globalTimeoutSeconds === undefined) {
       const action = launchActionOf(chain);
-      const hook = await describeLifecycleHook(round.autoScaling, action.autoScalingGroupName, action.lifecycleHookName);
+      const { hook } = await describeLifecycleHook(round.autoScaling, action.autoScalingGroupName, action.lifecycleHookName);
       if (!hook) round.telemetry.log('WARN', 'lifecycle hook not found; assuming the shortest heartbeat timeout', { autoScalingGroupName: action.autoScalingGroupName, lifecycleHookName: action.lifecycleHookName });
       chain.heartbeatTimeoutSeconds = hook?.heartbeatTimeoutSeconds ?? FALLBACK_HEARTBEAT_TIMEOUT_SECONDS;
       chain.globalTimeoutSeconds = hook?.globalTimeoutSeconds ?? 100 * FALLBACK_HEARTBEAT_TIMEOUT_SECONDS;

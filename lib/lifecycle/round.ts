@@ -10,6 +10,8 @@ import type { Level, Telemetry } from '../telemetry';
 import { countingClient, type CallCounts } from './calls';
 import type { LifecycleConfig, LifecycleResult } from './config';
 import type { ChainState, LeaseView, LifecycleSnapshot, PollFailureClass, RoundProgress, TaskCounts } from './decide';
+import type { CapacityProviderCache } from './capacity-reads';
+import type { ManagedDrainingView } from './managed-draining';
 import { chainFromSignal } from './messages';
 import { newTaskMemory, type TaskMemory } from './task-reads';
 
@@ -40,6 +42,8 @@ export interface RoundDeps {
   telemetry: Telemetry;
   clock: Clock;
   newId: () => string;
+  /** The execution environment's capacity providers (capacity-reads.ts). */
+  capacityProviders?: CapacityProviderCache;
 }
 
 /**
@@ -85,6 +89,9 @@ export interface Round {
   lastFailedService?: string;
   /** False once an Auto Scaling call failed and none has succeeded since. */
   autoScalingAnswers: boolean;
+  readonly capacityProviders?: CapacityProviderCache;
+  /** The group's managed draining, once this round has read it (capacity-reads.ts). */
+  managedDraining?: ManagedDrainingView;
 }
 
 export function startRound(deps: RoundDeps, signal: LifecycleSignal, invocationEndsAt: number): Round {
@@ -119,6 +126,7 @@ export function startRound(deps: RoundDeps, signal: LifecycleSignal, invocationE
     daemonLookup: {},
     fullTaskReads: 0,
     autoScalingAnswers: true,
+    ...(deps.capacityProviders ? { capacityProviders: deps.capacityProviders } : {}),
   };
   return round;
 }

@@ -5,6 +5,8 @@ import { describeError } from '../errors';
 import type { ClassifiedTask } from '../aws/tasks';
 import { actionOf, countTasks, type LifecycleSnapshot } from './decide';
 import { LEASE_ATTRIBUTE } from './lease';
+import { managedDrainingForRound } from './capacity-reads';
+import { defersToManagedDraining, hasManagedDrainingHook, type ManagedDrainingView } from './managed-draining';
 import type { Round } from './round';
 import { readTasks } from './task-reads';
 
@@ -50,10 +52,11 @@ export async function readSnapshot(round: Round): Promise<LifecycleSnapshot> {
   }
 
   let tasks: ClassifiedTask[] = [];
+  let managedDraining: ManagedDrainingView | undefined;
   if (instance && instance.status !== 'INACTIVE' && chain.cluster && chain.containerInstanceArn) {
     if (chain.heartbeatTimeoutSeconds === undefined || chain.globalTimeoutSeconds === undefined) {
       const action = actionOf(chain);
-      const hook = await describeLifecycleHook(autoScaling, action.autoScalingGroupName, action.lifecycleHookName);
+      const { hook, groupHooks } = await describeLifecycleHook(autoScaling, action.autoScalingGroupName, action.lifecycleHookName);
       if (!hook) {
         telemetry.log('WARN', 'lifecycle hook not found; assuming the shortest heartbeat timeout', {
           autoScalingGroupName: action.autoScalingGroupName,
@@ -62,10 +65,14 @@ export async function readSnapshot(round: Round): Promise<LifecycleSnapshot> {
       }
       chain.heartbeatTimeoutSeconds = hook?.heartbeatTimeoutSeconds ?? FALLBACK_HEARTBEAT_TIMEOUT_SECONDS;
       chain.globalTimeoutSeconds = hook?.globalTimeoutSeconds ?? 100 * FALLBACK_HEARTBEAT_TIMEOUT_SECONDS;
+      // ECS drains only groups that carry its own hook: the capacity providers are read for those alone.
+      if (!hasManagedDrainingHook(groupHooks)) round.managedDraining ??= 'disabled';
     }
+    // A drain left to ECS's managed draining reads no task (capacity-reads.ts).
+    managedDraining = await managedDrainingForRound(round);
     // An ACTIVE instance is drained first and read again, so its tasks are not read yet
     // (a dry run reads them, to report what a drain would wait for).
-    if (instance.status !== 'ACTIVE' || config.dryRun) {
+    if ((instance.status !== 'ACTIVE' || config.dryRun) && !defersToManagedDraining(managedDraining, config.managedDraining)) {
       const context = { ecs, cluster: chain.cluster, containerInstanceArn: chain.containerInstanceArn, memory: round.taskMemory, daemons: round.daemonLookup };
       const read = await readTasks(context, instance.tasksCount, (candidates) => countTasks(candidates, config.standaloneTasks).counted > 0);
       tasks = read.tasks;
@@ -79,6 +86,7 @@ export async function readSnapshot(round: Round): Promise<LifecycleSnapshot> {
   else if (round.lastCounts.counted > 0) delete chain.countedGoneAt;
   return {
     ...(instance ? { instance: { status: instance.status } } : {}),
+    ...(managedDraining ? { managedDraining } : {}),
     tasks,
     ...(ec2State !== undefined ? { ec2State } : {}),
     actionOver: false,

@@ -93,6 +93,11 @@ async function readFresh(
   );
   const groupNames = [...new Set([...memberships.values()].map((member) => member.autoScalingGroupName).filter(Boolean))];
   const groups = groupNames.length > 0 ? Object.fromEntries(await describeGroups(deps.autoScaling, groupNames)) : {};
+  // Capacity-provider settings do not change in the seconds since the snapshot: they are not read again.
+  for (const [name, group] of Object.entries(groups)) {
+    const provider = snapshot.groups[name]?.capacityProvider;
+    if (provider) groups[name] = { ...group, capacityProvider: provider };
+  }
   // Every unstopped task, including those already told to stop but still shutting down, which the
   // snapshot's cheaper read does not see (aws-behaviour.md §2).
   const tasks = new Map<string, Awaited<ReturnType<typeof listUnstoppedTasks>>>();

@@ -76,6 +76,10 @@ export function makeScaleInSweeperHandler(deps: SweeperDeps) {
     terminationHooks: Map<string, Promise<boolean>>,
   ): Promise<ClusterSweep> {
     const snapshot = await takeSnapshot(clients, cluster, settings);
+    if (snapshot.capacityProviderReadError) {
+      telemetry.log('WARN', 'capacity providers not read; groups tagged AmazonECSManaged stand down', { cluster, ...snapshot.capacityProviderReadError });
+      telemetry.count('CapacityProviderReadFailed', { function: 'scaleInSweeper', errorClass: snapshot.capacityProviderReadError.errorClass });
+    }
     const now = clock.now();
 
     const changes = attributeChanges(snapshot, now, settings);

@@ -1,4 +1,5 @@
 import type { GroupView } from '../aws/autoscaling';
+import { capacityProviderStandDown } from './capacity-providers';
 import {
   DO_NOT_DISRUPT_ATTRIBUTES,
   DRAINED_AT_ATTRIBUTE,
@@ -292,13 +293,9 @@ export function schedulableTasks(instances: readonly SnapshotInstance[], taskCpu
 export const optedOut = (instance: SnapshotInstance): boolean =>
   DO_NOT_DISRUPT_ATTRIBUTES.some((name) => instance.attributes[name] !== undefined && instance.attributes[name] !== 'false');
 
-/**
- * Whether ECS manages the group's scaling through a capacity provider (the group carries ECS's
- * `AmazonECSManaged` tag), so the sweeper stands down there. Read from DescribeAutoScalingGroups,
- * which the snapshot makes anyway: no capacity-provider call and no permission outside the cluster.
- */
+/** Whether the sweeper stands down in the group for a capacity provider (capacity-providers.ts). */
 export const managedByCapacityProvider = (group: GroupView | undefined, mode: PlanSettings['capacityProviderMode']): boolean =>
-  mode !== 'cooperate' && group?.ecsManaged === true;
+  capacityProviderStandDown(group, mode) !== undefined;
 
 /**
  * The reasons that do not depend on the rest of the plan, in the order an operator would check
@@ -320,7 +317,8 @@ export function staticSkipReason(
   // Managed scaling scales in instances without non-daemon tasks itself and target-tracks desired
   // capacity; managed termination protection protects busy instances until ECS scales in
   // (aws-behaviour.md §7). Removing instances there fights ECS.
-  if (managedByCapacityProvider(groups[group.autoScalingGroupName], capacityProviderMode)) return 'managed-by-capacity-provider';
+  const managed = capacityProviderStandDown(groups[group.autoScalingGroupName], capacityProviderMode);
+  if (managed) return managed;
   // Scale-in protection does not stop TerminateInstanceInAutoScalingGroup (aws-behaviour.md §3.2),
   // so the sweeper has to honour it itself.
   if (group.protectedFromScaleIn) return 'protected';

@@ -1,6 +1,8 @@
 import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import type { ECSClient } from '@aws-sdk/client-ecs';
-import { describeGroupInstances, describeGroups } from '../aws/autoscaling';
+import { describeGroupInstances, describeGroups, type GroupView } from '../aws/autoscaling';
+import { describeClusterCapacityProviders } from '../aws/capacity-providers';
+import { classifyAwsError, describeError } from '../errors';
 import { describeContainerInstances, listContainerInstanceArns } from '../aws/ecs';
 import { classifyTasks, describeTasks, listClusterTaskArns, listDaemonServiceNames, listTaskArns, workloadOf, type TaskView } from '../aws/tasks';
 import { instancesToInspect, taskCount } from './plan';
@@ -63,7 +65,7 @@ async function readTasks(
 export async function takeSnapshot(
   clients: { ecs: ECSClient; autoScaling: AutoScalingClient },
   cluster: string,
-  settings: Pick<PlanSettings, 'consolidate' | 'autoScalingGroups'>,
+  settings: Pick<PlanSettings, 'consolidate' | 'autoScalingGroups' | 'capacityProviderMode'>,
 ): Promise<ClusterSnapshot> {
   const { ecs, autoScaling } = clients;
   const arns = await listContainerInstanceArns(ecs, cluster);
@@ -80,7 +82,8 @@ export async function takeSnapshot(
   const groupNames = [...new Set([...memberships.values()].map((member) => member.autoScalingGroupName).filter(Boolean))];
   // With their instances, at no extra call: zone balance counts every instance of a group, also
   // those not (yet) registered in this cluster or serving another one.
-  const groups = groupNames.length > 0 ? Object.fromEntries(await describeGroups(autoScaling, groupNames, { includeInstances: true })) : {};
+  const groups: Record<string, GroupView> = groupNames.length > 0 ? Object.fromEntries(await describeGroups(autoScaling, groupNames, { includeInstances: true })) : {};
+  const providers = await readCapacityProviders(ecs, cluster, groups, settings.capacityProviderMode);
   const daemonServices = await listDaemonServiceNames(ecs, cluster);
 
   const inspect = new Set(instancesToInspect(instances, groups, daemonServices.size, settings));
@@ -94,5 +97,31 @@ export async function takeSnapshot(
     }),
     groups,
     daemonServices: [...daemonServices].sort(),
+    ...(providers.error ? { capacityProviderReadError: providers.error } : {}),
   };
+}
+
+/**
+ * Attaches each group's capacity-provider settings (docs/aws-behaviour.md §3.5), read only when a
+ * group carries ECS's `AmazonECSManaged` tag (the mark of a capacity provider's group) and the
+ * sweeper stands down for them: one DescribeClusters and one DescribeCapacityProviders per 10
+ * providers. A failed read leaves the tag to decide (capacity-providers.ts).
+ */
+async function readCapacityProviders(
+  ecs: ECSClient,
+  cluster: string,
+  groups: Record<string, GroupView>,
+  mode: PlanSettings['capacityProviderMode'],
+): Promise<{ error?: { errorClass: string; errorName: string; errorMessage: string } }> {
+  if (mode === 'cooperate' || !Object.values(groups).some((group) => group.ecsManaged)) return {};
+  try {
+    for (const provider of await describeClusterCapacityProviders(ecs, cluster)) {
+      const group = groups[provider.autoScalingGroupName];
+      if (group) groups[provider.autoScalingGroupName] = { ...group, capacityProvider: provider };
+    }
+    return {};
+  } catch (error) {
+    const { errorName, errorMessage } = describeError(error);
+    return { error: { errorClass: classifyAwsError(error), errorName, errorMessage } };
+  }
 }

@@ -62,6 +62,8 @@ export interface ClusterSnapshot {
   /** min / desired / max of every group an instance belongs to, by group name. */
   groups: Record<string, GroupView>;
   daemonServices: string[];
+  /** Set when the cluster's capacity providers could not be read: tagged groups then stand down by the tag. */
+  capacityProviderReadError?: { errorClass: string; errorName: string; errorMessage: string };
 }
 
 /** Settings the pure planner needs: budgets are inputs, so tests state them directly. */
@@ -95,7 +97,7 @@ export interface PlanSettings {
   underusedPercent?: number;
   /** Task-shaped reserve kept free in every zone of the cluster after the removals. */
   reserveTasks?: readonly ReserveTasks[];
-  /** 'stand-down': no removals in groups a capacity provider scales or protects; 'cooperate': plan as usual. */
+  /** 'stand-down': no removals in groups a capacity provider scales or protects (capacity-providers.ts); 'cooperate': plan as usual. */
   capacityProviderMode?: 'stand-down' | 'cooperate';
 }
 
@@ -124,6 +126,8 @@ export type SkipReason =
   | 'not-underused-long-enough'
   | 'do-not-disrupt'
   | 'managed-by-capacity-provider'
+  | 'managed-scaling'
+  | 'managed-termination-protection'
   | 'eni-limit-unknown';
 
 export interface Selected {

@@ -46,7 +46,8 @@ export const ECS_THROTTLE_RATES: Readonly<Record<EcsThrottleCategory, BucketRate
 };
 
 const ECS_CATEGORY_ACTIONS: Readonly<Record<EcsThrottleCategory, readonly string[]>> = {
-  clusterRead: ['DescribeClusters', 'ListClusters'],
+  // DescribeCapacityProviders is not in the page's table; counted with the cluster reads (an assumption, aws-behaviour.md §3.5).
+  clusterRead: ['DescribeCapacityProviders', 'DescribeClusters', 'ListClusters'],
   clusterResourceRead: ['DescribeContainerInstances', 'DescribeTasks', 'ListAttributes', 'ListContainerInstances', 'ListTasks'],
   clusterResourceModify: [
     'DeleteAttributes',

@@ -18,6 +18,7 @@ export interface PopulateOptions {
 /** Builds the scenario's initial state in `world` and schedules its events on the world's clock. */
 export function populateWorld(world: World, scenario: Scenario, options: PopulateOptions): void {
   for (const cluster of scenario.clusters) world.createCluster(cluster);
+  for (const topic of scenario.topics) world.createTopic(topic);
   for (const group of scenario.groups) {
     world.createGroup({
       name: group.name,
@@ -34,6 +35,7 @@ export function populateWorld(world: World, scenario: Scenario, options: Populat
       ...(group.zones ? { zones: group.zones } : {}),
       ...(group.azRebalance ? { azRebalance: true } : {}),
       ...(group.mixedInstances ? { mixedInstances: group.mixedInstances } : {}),
+      ...(group.terminateHookAbandon ? { terminateHookAbandon: group.terminateHookAbandon } : {}),
     });
   }
   for (const instance of scenario.instances) {
@@ -77,6 +79,14 @@ export function populateWorld(world: World, scenario: Scenario, options: Populat
       });
     }
   }
+  // Capacity providers after the suite's hooks, as when ECS is set up on groups that already drain.
+  const providers = new Map<string, string[]>();
+  for (const group of scenario.groups) {
+    if (!group.capacityProvider) continue;
+    world.createCapacityProvider({ group: group.name, ...group.capacityProvider });
+    providers.set(group.cluster, [...(providers.get(group.cluster) ?? []), group.capacityProvider.name]);
+  }
+  for (const [cluster, names] of providers) world.putClusterCapacityProviders(cluster, names);
   if (options.events === false) return;
   const end = options.start + scenario.durationMinutes * 60_000;
   for (const group of scenario.groups) {

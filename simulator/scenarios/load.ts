@@ -48,6 +48,20 @@ const groupSchema = z.object({
     .array(z.object({ type: z.string().min(1), cpu: positive, memory: positive, weight: z.number().int().min(1).max(999) }))
     .min(1)
     .optional(),
+  /**
+   * An ECS capacity provider bound to the group and associated with the group's cluster
+   * (simulator/world/capacity-providers.ts); with managed draining, ECS drains on termination itself.
+   */
+  capacityProvider: z
+    .object({
+      name: z.string().regex(/^[A-Za-z0-9_-]{1,255}$/),
+      managedDraining: z.enum(['ENABLED', 'DISABLED']).default('ENABLED'),
+      managedScaling: z.enum(['ENABLED', 'DISABLED']).default('DISABLED'),
+      managedTerminationProtection: z.enum(['ENABLED', 'DISABLED']).default('DISABLED'),
+    })
+    .optional(),
+  /** Instance lifecycle policy: `retain` keeps an instance whose termination action was abandoned (simulator/world/retention.ts). */
+  terminateHookAbandon: z.enum(['retain', 'terminate']).optional(),
   /** A scale-out-only step policy on the cluster's reservation (simulator/world/step-scaling.ts). */
   stepScaling: z
     .object({
@@ -237,6 +251,8 @@ export const scenarioSchema = z
       })
       .default({ drainingToDraining: 'succeed', bootSeconds: 60, shutdownSeconds: 10 }),
     clusters: z.array(z.object({ name: z.string().regex(/^[A-Za-z0-9_-]{1,255}$/) })).min(1),
+    /** Extra SNS topics (an operators' topic for OPS_TOPIC_ARN): arn:aws:sns:us-east-1:123456789012:<name>. */
+    topics: z.array(z.string().regex(/^[A-Za-z0-9_-]{1,256}$/)).default([]),
     groups: z.array(groupSchema).default([]),
     instances: z.array(instanceSchema).default([]),
     services: z.array(serviceSchema).default([]),

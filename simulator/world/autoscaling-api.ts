@@ -89,6 +89,9 @@ const describeAutoScalingGroups: Operation = (world, input) => {
         PropagateAtLaunch: true,
       })),
       TerminationPolicies: ['Default'],
+      ...(group.instanceLifecyclePolicy
+        ? { InstanceLifecyclePolicy: { RetentionTriggers: { TerminateHookAbandon: group.instanceLifecyclePolicy.retentionTriggers.terminateHookAbandon } } }
+        : {}),
     })),
     ...(nextToken ? { NextToken: nextToken } : {}),
   };
@@ -214,6 +217,11 @@ const terminateInstanceInAutoScalingGroup: Operation = (world, input) => {
   world.rules.autoScaling.checkWrite(group.name, 'TerminateInstanceInAutoScalingGroup');
   const description = `Terminating EC2 instance: ${instanceId}`;
   const cause = `At ${new Date(world.now()).toISOString()} instance ${instanceId} was taken out of service in response to a user request${decrement ? ', shrinking the capacity' : ''}.`;
+  // A retained instance stays until this call (docs/aws-behaviour.md §3.4, simulator/world/retention.ts).
+  if (instance.lifecycleState === 'Terminating:Retained') {
+    world.rules.autoScaling.terminateRetainedInstance(group, instance);
+    return { Activity: activity(world, group, description, cause) };
+  }
   // UNVERIFIED: a second request for an instance already terminating is answered with an
   // activity and changes nothing (in particular, desired capacity is not lowered twice).
   if (instance.lifecycleState !== 'InService' && instance.lifecycleState !== 'Pending') {

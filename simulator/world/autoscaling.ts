@@ -5,6 +5,8 @@ import { LAUNCHING, PROCEED_MS, TERMINATING, enterService, hooksOf, launchOutcom
 import { refreshSurplus } from './instance-refresh';
 import { ACCOUNT, REGION, type InstanceTypeOverride, type Group, type GroupInstance, type LifecycleAction, type LifecycleHook, type LifecycleTransition, type Termination } from './model';
 import type { SnsRules } from './sns';
+import { announceLifecycleAction } from './autoscaling-events';
+import { retain, retainsOnAbandon, terminateRetained } from './retention';
 import { scalingActivityInProgress } from '../faults/errors';
 import type { WorldState } from './state';
 import { capacityUnits, defaultTerminationOrder, inCapacity, launchType, launchZone, rebalanceStep, unitsOfMember } from './zones';
@@ -30,6 +32,8 @@ export interface GroupSpec {
   azRebalance?: boolean;
   /** Weighted instance types, in priority order: sizes are then capacity units (zones.ts). */
   mixedInstances?: InstanceTypeOverride[];
+  /** Instance lifecycle policy: `retain` keeps instances whose termination action was abandoned (retention.ts). */
+  terminateHookAbandon?: 'retain' | 'terminate';
 }
 export interface HookSpec {
   groupName: string;
@@ -76,6 +80,7 @@ export class AutoScalingRules {
       ...(spec.zones ? { zones: [...spec.zones] } : {}),
       ...(spec.azRebalance ? { azRebalance: true } : {}),
       ...(spec.mixedInstances ? { mixedInstances: spec.mixedInstances.map((override) => ({ ...override })) } : {}),
+      ...(spec.terminateHookAbandon ? { instanceLifecyclePolicy: { retentionTriggers: { terminateHookAbandon: spec.terminateHookAbandon } } } : {}),
     };
     this.world.groups.set(group.name, group);
     // Desired capacity is in capacity units when the group has weights (one unit per instance otherwise).
@@ -288,6 +293,7 @@ export class AutoScalingRules {
     this.armHeartbeatTimer(action);
     this.world.clock.schedule(action.globalDeadline, () => this.expire(action, 'global-timeout'));
     this.world.record('lifecycle', 'lifecycle action started', { ec2InstanceId: member.id, hook: hook.name, token: action.token });
+    announceLifecycleAction(this.world, group, hook, action);
     if (hook.topicArn) {
       const { message, subject } = notificationOf(hook, group, member, action.token, this.world.random.uuid(), now, ACCOUNT);
       this.sns.publish(hook.topicArn, JSON.stringify(message), subject);
@@ -348,7 +354,15 @@ export class AutoScalingRules {
     );
     // ABANDON skips the remaining hooks; CONTINUE waits for them (aws-behaviour.md §3.2).
     if (result === 'ABANDON') for (const other of others) other.state = 'completed';
-    if (result === 'ABANDON' || others.length === 0) this.proceed(membership.group, membership.instance, action);
+    else if (others.length > 0) action.othersHolding = others.length;
+    if (result === 'ABANDON' && retainsOnAbandon(membership.group)) {
+      retain(this.world, membership.group, membership.instance, () => this.requestGroupPass(membership.group.name));
+    } else if (result === 'ABANDON' || others.length === 0) this.proceed(membership.group, membership.instance, action);
+  }
+
+  /** TerminateInstanceInAutoScalingGroup on an instance in Terminating:Retained (retention.ts). */
+  terminateRetainedInstance(group: Group, member: GroupInstance): void {
+    terminateRetained(this.world, group, member, () => this.proceed(group, member));
   }
 
   /** A launch action ended: on to InService, or the instance is terminated and replaced (autoscaling-launch.ts). */

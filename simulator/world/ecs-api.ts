@@ -133,6 +133,9 @@ const describeClusters: Operation = (world, input) => {
         activeServicesCount: cluster.services.size,
         runningTasksCount: [...cluster.tasks.values()].filter((task) => task.lastStatus === 'RUNNING').length,
         pendingTasksCount: [...cluster.tasks.values()].filter((task) => task.lastStatus === 'PENDING').length,
+        // The associated capacity providers' names (simulator/world/capacity-providers.ts).
+        capacityProviders: [...(cluster.capacityProviders ?? [])],
+        defaultCapacityProviderStrategy: [],
       });
     } catch {
       failures.push({ arn: name, reason: 'MISSING' });

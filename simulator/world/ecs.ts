@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ACCOUNT, REGION, type Cluster, type ContainerInstance, type KilledTask, type Service, type Task } from './model';
+import { ACCOUNT, REGION, type Cluster, type ContainerInstance, type DrainActor, type KilledTask, type Service, type Task } from './model';
 import { compileQuery, type Predicate } from './query';
 import { Random } from './random';
 import { containerInstanceArn, taskArn, type WorldState } from './state';
@@ -229,15 +229,16 @@ export class EcsRules {
     this.requestSchedulerPass(cluster.name);
   }
 
-  setContainerInstanceStatus(instance: ContainerInstance, status: 'ACTIVE' | 'DRAINING'): void {
+  setContainerInstanceStatus(instance: ContainerInstance, status: 'ACTIVE' | 'DRAINING', by: DrainActor = 'api'): void {
+    if (status === 'DRAINING') this.world.drainRequests.push({ at: this.world.now(), ec2InstanceId: instance.ec2InstanceId, by });
     if (instance.status === status) return;
     this.world.beforeInstanceWrite(instance);
     instance.status = status;
     instance.version += 1;
     this.world.afterInstanceWrite(instance);
     if (status === 'DRAINING') {
-      this.world.drains.push({ at: this.world.now(), containerInstanceArn: instance.arn, ec2InstanceId: instance.ec2InstanceId });
-      this.world.record('drain', 'container instance DRAINING', { ec2InstanceId: instance.ec2InstanceId, cluster: instance.cluster });
+      this.world.drains.push({ at: this.world.now(), containerInstanceArn: instance.arn, ec2InstanceId: instance.ec2InstanceId, by });
+      this.world.record('drain', 'container instance DRAINING', { ec2InstanceId: instance.ec2InstanceId, cluster: instance.cluster, by });
     } else {
       this.world.record('drain', 'container instance ACTIVE again', { ec2InstanceId: instance.ec2InstanceId, cluster: instance.cluster });
     }

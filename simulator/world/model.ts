@@ -14,6 +14,7 @@ export type LifecycleState =
   | 'Terminating'
   | 'Terminating:Wait'
   | 'Terminating:Proceed'
+  | 'Terminating:Retained'
   | 'Terminated';
 export type Ec2State = 'pending' | 'running' | 'stopping' | 'stopped' | 'shutting-down' | 'terminated';
 
@@ -23,6 +24,8 @@ export interface Cluster {
   instances: Map<string, ContainerInstance>;
   services: Map<string, Service>;
   tasks: Map<string, Task>;
+  /** Names of the capacity providers associated with the cluster (PutClusterCapacityProviders, capacity-providers.ts). */
+  capacityProviders?: string[];
 }
 
 export interface ContainerInstance {
@@ -178,6 +181,24 @@ export interface Group {
   rebalance?: { launchedId: string; fromZone: string; causedBy: Termination['cause'] | 'unknown' };
   /** The last instance that left the group (for attributing an AZRebalance). */
   lastDeparture?: { at: number; ec2InstanceId: string; cause: Termination['cause'] };
+  /** Instance lifecycle policy: `retain` keeps an instance whose termination action was abandoned (retention.ts). */
+  instanceLifecyclePolicy?: { retentionTriggers: { terminateHookAbandon: 'retain' | 'terminate' } };
+}
+
+/** Who set a container instance DRAINING: an API caller (the suite, an operator) or ECS's managed instance draining. */
+export type DrainActor = 'api' | 'ecs-managed-draining';
+
+/** An ECS capacity provider bound to an Auto Scaling group (capacity-providers.ts). */
+export interface CapacityProvider {
+  name: string;
+  arn: string;
+  groupName: string;
+  groupArn: string;
+  managedScaling: { status: 'ENABLED' | 'DISABLED'; targetCapacity: number; minimumScalingStepSize: number; maximumScalingStepSize: number; instanceWarmupPeriod: number };
+  managedTerminationProtection: 'ENABLED' | 'DISABLED';
+  managedDraining: 'ENABLED' | 'DISABLED';
+  /** The cluster it is associated with, if any (a capacity provider serves at most one). */
+  cluster?: string;
 }
 
 /** An AZRebalance of a group: launched in the short zone, then terminated in the long one. */
@@ -221,6 +242,8 @@ export interface LifecycleAction {
   unstoppedTasksAtEnd?: number;
   /** Daemon tasks not yet STOPPED when the action ended (ECS stops them last). */
   unstoppedDaemonTasksAtEnd?: number;
+  /** Other hooks' actions still open when this one ended with CONTINUE: the instance kept waiting for them. */
+  othersHolding?: number;
 }
 
 export interface Topic {

@@ -1,6 +1,7 @@
 import { AwsApiError, type ApiInput, type ApiOutput, type ServiceName } from '../api';
 import { autoScalingOperations } from './autoscaling-api';
 import { detachOperations } from './autoscaling-detach';
+import { capacityProviderOperations } from './capacity-providers';
 import { cloudWatchOperations } from './cloudwatch-api';
 import { ec2Operations } from './ec2-api';
 import { ecsOperations } from './ecs-api';
@@ -9,7 +10,7 @@ import { snsOperations } from './sns-api';
 
 /** The dispatch table: every operation the simulator answers, by service. */
 const OPERATIONS: Record<ServiceName, Record<string, Operation>> = {
-  ecs: ecsOperations,
+  ecs: { ...ecsOperations, ...capacityProviderOperations },
   autoscaling: { ...autoScalingOperations, ...detachOperations },
   sns: snsOperations,
   ec2: ec2Operations,

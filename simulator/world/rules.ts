@@ -1,5 +1,6 @@
 import type { ApiInput, ApiOutput } from '../api';
 import type { AutoScalingRules } from './autoscaling';
+import type { CapacityProviderRules } from './capacity-providers';
 import type { Ec2Rules } from './ec2';
 import type { EcsRules } from './ecs';
 import type { SnsRules } from './sns';
@@ -13,6 +14,7 @@ export interface Rules {
   readonly autoScaling: AutoScalingRules;
   readonly sns: SnsRules;
   readonly spot: SpotRules;
+  readonly capacityProviders: CapacityProviderRules;
 }
 
 /** What an API operation sees: the shared state and every service's rules. */

@@ -18,6 +18,8 @@ import {
   type Task,
   type Termination,
   type AzRebalanceRecord,
+  type CapacityProvider,
+  type DrainActor,
   type RefusedTermination,
   type TimelineEntry,
   type Topic,
@@ -110,8 +112,16 @@ export class WorldState {
   readonly timeline: TimelineEntry[] = [];
   readonly killedTasks: KilledTask[] = [];
   readonly terminations: Termination[] = [];
-  /** Container instances set DRAINING (by anyone), in order. */
-  readonly drains: { at: number; containerInstanceArn: string; ec2InstanceId: string }[] = [];
+  /** Container instances set DRAINING, in order, and by whom. */
+  readonly drains: { at: number; containerInstanceArn: string; ec2InstanceId: string; by: DrainActor }[] = [];
+  /** Every request for DRAINING, also for an instance already DRAINING (which changes nothing). */
+  readonly drainRequests: { at: number; ec2InstanceId: string; by: DrainActor }[] = [];
+  /** ECS capacity providers by name (capacity-providers.ts). */
+  readonly capacityProviders = new Map<string, CapacityProvider>();
+  /** Instances ECS's managed instance draining took over at their termination (managed-draining.ts). */
+  readonly managedDrains: { at: number; ec2InstanceId: string; groupName: string; alreadyDraining: boolean; completedAt?: number }[] = [];
+  /** Instances an instance lifecycle policy kept in Terminating:Retained (retention.ts). */
+  readonly retainedInstances: { at: number; ec2InstanceId: string; groupName: string; terminatedAt?: number }[] = [];
   /** AZRebalance activities of groups with zones (zones.ts). */
   readonly azRebalances: AzRebalanceRecord[] = [];
   /** TerminateInstanceInAutoScalingGroup requests refused with a ValidationError. */

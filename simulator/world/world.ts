@@ -1,9 +1,10 @@
 import type { ApiInput, ApiOutput, ControlPlane, ServiceName } from '../api';
 import type { Scheduler } from '../clock';
 import { AutoScalingRules, type GroupSpec, type HookSpec } from './autoscaling';
+import { CapacityProviderRules, type CapacityProviderSpec } from './capacity-providers';
 import { Ec2Rules, type InstanceSpec } from './ec2';
 import { EcsRules, type ClusterSpec, type ServiceSpec, type StandaloneTaskSpec } from './ecs';
-import type { Cluster, ContainerInstance, Group, InstanceRefresh, LifecycleAction, LifecycleHook, Service, Task, Termination, Topic } from './model';
+import type { CapacityProvider, Cluster, ContainerInstance, Group, InstanceRefresh, LifecycleAction, LifecycleHook, Service, Task, Termination, Topic } from './model';
 import { startInstance, stopInstance } from './ec2-power';
 import { scheduleHealthEvent, type HealthEventSpec } from './health';
 import { startInstanceRefresh, type RefreshSpec } from './instance-refresh';
@@ -14,7 +15,7 @@ import { SpotRules } from './spot';
 import { WorldState, type WorldOptions } from './state';
 
 export { DEFAULT_TIMINGS, clusterNameOf, containerInstanceArn, taskArn, type WorldOptions, type WorldTimings } from './state';
-export type { ClusterSpec, GroupSpec, HookSpec, InstanceSpec, RefreshSpec, ServiceSpec, StandaloneTaskSpec };
+export type { CapacityProviderSpec, ClusterSpec, GroupSpec, HookSpec, InstanceSpec, RefreshSpec, ServiceSpec, StandaloneTaskSpec };
 
 /**
  * The simulated control plane: the shared state (state.ts), the rules of each service (ecs.ts,
@@ -34,7 +35,7 @@ export class World extends WorldState implements ControlPlane, RuledWorld {
     const ec2 = new Ec2Rules(this, ecs);
     const sns = new SnsRules(this);
     const autoScaling = new AutoScalingRules(this, ecs, ec2, sns);
-    this.rules = { ecs, ec2, sns, autoScaling, spot: new SpotRules(this, ec2, autoScaling) };
+    this.rules = { ecs, ec2, sns, autoScaling, spot: new SpotRules(this, ec2, autoScaling), capacityProviders: new CapacityProviderRules(this, ecs, autoScaling) };
   }
 
   async call(service: ServiceName, operation: string, input: ApiInput): Promise<ApiOutput> {
@@ -72,6 +73,16 @@ export class World extends WorldState implements ControlPlane, RuledWorld {
 
   putLifecycleHook(spec: HookSpec): LifecycleHook {
     return this.rules.autoScaling.putLifecycleHook(spec);
+  }
+
+  /** CreateCapacityProvider (capacity-providers.ts): binds the group, tags it AmazonECSManaged. */
+  createCapacityProvider(spec: CapacityProviderSpec): CapacityProvider {
+    return this.rules.capacityProviders.create(spec);
+  }
+
+  /** PutClusterCapacityProviders: with managed draining, ECS adds its termination hook to the group. */
+  putClusterCapacityProviders(cluster: string, names: readonly string[]): void {
+    this.rules.capacityProviders.associate(cluster, names);
   }
 
   /** Starts a standalone task (RunTask), RUNNING at once. */

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { ListContainerInstancesCommand, PutAttributesCommand } from '@aws-sdk/client-ecs';
+import { CreateCapacityProviderCommand, ListContainerInstancesCommand, PutAttributesCommand, PutClusterCapacityProvidersCommand } from '@aws-sdk/client-ecs';
 import { buildClients, buildDoctorClients, type AwsClients, type DoctorClients } from '../../lib/clients';
 import { formatTable, runChecks, stageTarget, type Row } from '../../lib/doctor/checks';
 import { RealTimeClock } from '../../simulator/clock';
@@ -51,8 +51,8 @@ describe('doctor checks', () => {
     const rows = await runChecks(clients, { clusters: ['prod-ecs'], groups: ['prod-ecs-spot', 'prod-ecs-ondemand'], topic: LIFECYCLE_TOPIC, stage });
     expect(row(rows, 'cluster prod-ecs', 'exists')?.status).toBe('pass');
     expect(row(rows, 'group prod-ecs-spot', 'termination hook')).toMatchObject({ status: 'pass', detail: expect.stringContaining('heartbeat 300 s') });
-    // The simulator's DescribeClusters does not list capacity providers: unknown, not pass.
-    expect(row(rows, 'cluster prod-ecs', 'capacity providers')?.status).toBe('unknown');
+    // The scenario's cluster has no capacity provider: DescribeClusters lists none.
+    expect(row(rows, 'cluster prod-ecs', 'capacity providers')).toMatchObject({ status: 'pass', detail: 'none' });
     // The simulator speaks neither CloudFormation, EventBridge nor Lambda: unknown, not pass.
     expect(row(rows, 'stack ecs-ec2-keeper-dev', 'EventBridge rules enabled')?.status).toBe('unknown');
     expect(row(rows, 'account', 'Lambda concurrency')?.status).toBe('unknown');
@@ -74,6 +74,17 @@ describe('doctor checks', () => {
     expect(row(rows, 'group nope', 'exists')?.status).toBe('fail');
     expect(row(rows, 'group prod-ecs-spot', 'termination hook')).toMatchObject({ status: 'fail', detail: expect.stringContaining('ecs-drain-lifecycle') });
     expect(row(rows, 'cluster prod-ecs', 'attribute slots')).toMatchObject({ status: 'fail', detail: expect.stringContaining('fewest free: 1 of 10') });
+  });
+
+  it('says what a capacity provider’s settings mean for the suite (README "Capacity providers")', async () => {
+    await clients.ecs.send(
+      new CreateCapacityProviderCommand({ name: 'cp-ondemand', autoScalingGroupProvider: { autoScalingGroupArn: 'prod-ecs-ondemand', managedScaling: { status: 'ENABLED' } } }),
+    );
+    await clients.ecs.send(new PutClusterCapacityProvidersCommand({ cluster: 'prod-ecs', capacityProviders: ['cp-ondemand'], defaultCapacityProviderStrategy: [] }));
+    const rows = await runChecks(clients, { clusters: ['prod-ecs'], groups: ['prod-ecs-ondemand'], topic: LIFECYCLE_TOPIC });
+    const provider = row(rows, 'cluster prod-ecs', 'capacity provider cp-ondemand');
+    expect(provider).toMatchObject({ status: 'pass', detail: expect.stringContaining('the lifecycle drainer leaves it to ECS') });
+    expect(provider?.detail).toContain('managed scaling: the sweeper stands down in this group');
   });
 });
 

@@ -66,6 +66,9 @@ describe('serverless package: the lifecycle drainer\'s task rule', () => {
         'autoscaling:DescribeLifecycleHooks',
         'autoscaling:RecordLifecycleActionHeartbeat',
         'ec2:DescribeInstances',
+        // Whether a group's capacity provider drains it (MANAGED_DRAINING=defer, the default).
+        'ecs:DescribeCapacityProviders',
+        'ecs:DescribeClusters',
         'ecs:DescribeContainerInstances',
         'ecs:DescribeServices',
         'ecs:DescribeTasks',

@@ -55,6 +55,7 @@ const DEFAULTS: Record<string, string> = {
   opsNotifyLevel: 'problems',
   alarmEmail: '',
   lifecycleTopicArn: '',
+  managedDraining: 'defer',
   lifecycleTimeoutSeconds: '900',
   sweepSchedule: 'rate(30 minutes)',
   sweepEnabled: 'true',

@@ -137,6 +137,9 @@ describe('packaged template', () => {
           if (actions.length === 0) continue;
           if (statement.Resource === '*') {
             expect({ id, actions, condition: JSON.stringify(statement.Condition) }).toEqual({ id, actions, condition: expect.stringContaining('ecs:cluster') });
+          } else if (JSON.stringify(statement.Resource).includes(':capacity-provider/')) {
+            // DescribeCapacityProviders authorizes on the capacity-provider resource type, alone in its statement.
+            expect({ id, actions }).toEqual({ id, actions: ['ecs:DescribeCapacityProviders'] });
           } else {
             expect({ id, actions }).toEqual({ id, actions: actions.filter((action) => CLUSTER_RESOURCE_ACTIONS.includes(action)) });
           }

@@ -140,7 +140,7 @@ describe('lifecycle hook handler: draining', () => {
     ]);
     // The one daemon lookup: the cluster's DAEMON services (lib/aws/tasks.ts), once per round.
     expect(h.aws.inputs('ecs:ListServices')).toEqual([expect.objectContaining({ cluster: CLUSTER, schedulingStrategy: 'DAEMON' })]);
-    expect(h.aws.inputs('autoscaling:DescribeLifecycleHooks')).toEqual([{ AutoScalingGroupName: GROUP, LifecycleHookNames: [HOOK] }]);
+    expect(h.aws.inputs('autoscaling:DescribeLifecycleHooks')).toEqual([{ AutoScalingGroupName: GROUP }]);
     expect(h.aws.inputs('autoscaling:CompleteLifecycleAction')).toEqual([{ ...actionOf(h), LifecycleActionResult: 'CONTINUE' }]);
     expect(h.sleeps).toEqual([10 * S, 10 * S, 10 * S, 10 * S]);
     expect(h.action).toMatchObject({ state: 'completed', result: 'CONTINUE', unstoppedTasksAtEnd: 0, unstoppedDaemonTasksAtEnd: 0, heartbeats: 0 });

@@ -67,6 +67,15 @@ describe('packaged scaleInSweeper', () => {
     for (const statement of statements()) {
       for (const action of statement.Action) expect(action).not.toMatch(/\*/);
       if (!statement.Action.some((action) => action.startsWith('ecs:'))) continue;
+      // DescribeCapacityProviders authorizes on capacity providers, not clusters: the account's, nothing else.
+      if (statement.Action.includes('ecs:DescribeCapacityProviders')) {
+        expect(statement).toEqual({
+          Effect: 'Allow',
+          Action: ['ecs:DescribeCapacityProviders'],
+          Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:capacity-provider/*' },
+        });
+        continue;
+      }
       const scope = JSON.stringify(statement.Resource) + JSON.stringify(statement.Condition ?? {});
       expect(scope).toContain('cluster/prod-ecs');
       expect(scope).not.toContain('cluster/*');
