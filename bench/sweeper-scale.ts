@@ -81,7 +81,9 @@ async function measure(instances: number): Promise<SizeResult> {
   // A task-shaped reserve in every zone, so planning time includes the placement it needs.
   const config = scaleInSweeper.loadConfig({ CLUSTERS: 'prod', RESERVE_TASKS: process.env.BENCH_SWEEPER_RESERVE ?? '2x1024/4096,1x2048/8192' });
   const clients = createClients(scaleInSweeper.clients, simulatorClientOptions(simulation.url, config.sdk));
-  const clock = { now: () => simulation.clock.now(), sleep: async () => undefined };
+  // The world runs on while the sweeper waits for its drains (DRAIN_WAIT_SECONDS): ECS stops the
+  // drained instances' daemon tasks, and the sweep terminates them as it would in AWS.
+  const clock = { now: () => simulation.clock.now(), sleep: (ms: number) => simulation.runFor(ms) };
   const handler = scaleInSweeper.build({ config, clients, telemetry: new MemoryTelemetry(), clock, newId: randomUUID });
   const context = { getRemainingTimeInMillis: () => scaleInSweeper.timeoutSeconds * 1000 };
   try {

@@ -78,6 +78,7 @@ const VARIABLES = [
   ['underusedPercent', 'UNDERUSED_PERCENT', [SWEEPER]],
   ['reserveTasks', 'RESERVE_TASKS', [SWEEPER]],
   ['capacityProviders', 'CAPACITY_PROVIDERS', [SWEEPER]],
+  ['drainWaitSeconds', 'DRAIN_WAIT_SECONDS', [SWEEPER]],
 ];
 
 // https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html

@@ -8,6 +8,8 @@ export interface SweeperConfig extends CommonConfig, PlanSettings {
   /** Operators' topic (lib/notify.ts): removals are reported at OPS_NOTIFY_LEVEL=actions. */
   opsTopicArn?: string;
   opsNotifyLevel: OpsNotifyLevel;
+  /** Seconds a run watches its drains and terminates each as soon as it is empty (finish.ts); 0: the next run does. */
+  drainWaitSeconds: number;
 }
 
 /** An optional whole number: empty means "no limit". */
@@ -99,6 +101,7 @@ export const sweeperEnvSchema = commonSchema.extend({
   UNDERUSED_PERCENT: integerVar(50, 1, 100),
   RESERVE_TASKS: parsedListVar(parseReserveTask),
   CAPACITY_PROVIDERS: enumVar(['stand-down', 'cooperate'] as const, 'stand-down'),
+  DRAIN_WAIT_SECONDS: integerVar(120, 0, 600),
   OPS_TOPIC_ARN: optionalTopicArnVar(),
   OPS_NOTIFY_LEVEL: enumVar(OPS_NOTIFY_LEVELS, 'problems'),
 });
@@ -124,5 +127,6 @@ export function loadSweeperConfig(env: Env): SweeperConfig {
     capacityProviderMode: values.CAPACITY_PROVIDERS,
     ...(values.OPS_TOPIC_ARN ? { opsTopicArn: values.OPS_TOPIC_ARN } : {}),
     opsNotifyLevel: values.OPS_NOTIFY_LEVEL,
+    drainWaitSeconds: values.DRAIN_WAIT_SECONDS,
   };
 }

@@ -5,6 +5,7 @@ import {
   clusterName,
   deleteInstanceAttributes,
   describeContainerInstances,
+  type ContainerInstanceView,
   putInstanceAttributes,
   setActive,
   setDraining,
@@ -13,9 +14,10 @@ import { listUnstoppedTasks } from '../aws/tasks';
 import type { Clock, InvocationContext } from '../clock';
 import { NonActionableError, describeError, isGroupBusy } from '../errors';
 import type { Telemetry } from '../telemetry';
-import { attributeTime, daemonHold } from './plan';
+import { DRAIN_POLL_SECONDS, drainsToWatch, finishingSettings, keepWaiting, sortWatched, type Watched } from './finish';
+import { GroupBudget, attributeTime, daemonHold, planScaleIn } from './plan';
 import { toWorkloads } from './snapshot';
-import { DRAINED_AT_ATTRIBUTE, IDLE_SINCE_ATTRIBUTE, type ClusterSnapshot, type ScaleInPlan, type SnapshotInstance } from './types';
+import { DRAINED_AT_ATTRIBUTE, IDLE_SINCE_ATTRIBUTE, type ClusterSnapshot, type PlanSettings, type ScaleInPlan, type SnapshotInstance } from './types';
 import { recheckPlan, type Dropped, type FreshState } from './validate';
 
 /**
@@ -83,16 +85,18 @@ export const emptyOutcome = (): ExecutionOutcome => ({
 /** Reads the chosen instances again: describe, group membership and sizes, every unstopped task. */
 async function readFresh(
   deps: ExecuteDeps,
-  snapshot: ClusterSnapshot,
+  snapshot: Pick<ClusterSnapshot, 'cluster' | 'daemonServices' | 'groups'>,
   arns: readonly string[],
+  options: { includeInstances?: boolean; described?: readonly ContainerInstanceView[]; tasksOf?: ReadonlySet<string> } = {},
 ): Promise<FreshState> {
-  const described = await describeContainerInstances(deps.ecs, snapshot.cluster, arns);
+  // A finishing pass has just described them.
+  const described = options.described ? { instances: options.described } : await describeContainerInstances(deps.ecs, snapshot.cluster, arns);
   const memberships = await describeGroupInstances(
     deps.autoScaling,
     described.instances.map((instance) => instance.ec2InstanceId).filter(Boolean),
   );
   const groupNames = [...new Set([...memberships.values()].map((member) => member.autoScalingGroupName).filter(Boolean))];
-  const groups = groupNames.length > 0 ? Object.fromEntries(await describeGroups(deps.autoScaling, groupNames)) : {};
+  const groups = groupNames.length > 0 ? Object.fromEntries(await describeGroups(deps.autoScaling, groupNames, { includeInstances: options.includeInstances === true })) : {};
   // Capacity-provider settings do not change in the seconds since the snapshot: they are not read again.
   for (const [name, group] of Object.entries(groups)) {
     const provider = snapshot.groups[name]?.capacityProvider;
@@ -102,6 +106,7 @@ async function readFresh(
   // snapshot's cheaper read does not see (aws-behaviour.md §2).
   const tasks = new Map<string, Awaited<ReturnType<typeof listUnstoppedTasks>>>();
   for (const instance of described.instances) {
+    if (options.tasksOf && !options.tasksOf.has(instance.containerInstanceArn)) continue;
     tasks.set(instance.containerInstanceArn, await listUnstoppedTasks(deps.ecs, snapshot.cluster, instance.containerInstanceArn));
   }
   const workloads = toWorkloads(tasks, new Set(snapshot.daemonServices));
@@ -120,7 +125,7 @@ async function readFresh(
  * and (for idle instances) terminates the selected ones. DRAINING always comes first, so the
  * termination's lifecycle hook, if any, sees an instance that takes no new task.
  */
-export async function executePlan(deps: ExecuteDeps, snapshot: ClusterSnapshot, plan: ScaleInPlan): Promise<ExecutionOutcome> {
+export async function executePlan(deps: ExecuteDeps, snapshot: ClusterSnapshot, plan: ScaleInPlan, readJustNow?: FreshState): Promise<ExecutionOutcome> {
   const outcome = emptyOutcome();
   const { ecs, autoScaling, telemetry } = deps;
   const cluster = snapshot.cluster;
@@ -157,7 +162,8 @@ export async function executePlan(deps: ExecuteDeps, snapshot: ClusterSnapshot, 
     ...plan.selected.map((selected) => selected.containerInstanceArn),
   ];
   if (toRead.length === 0) return outcome;
-  const fresh = await readFresh(deps, snapshot, toRead);
+  // A finishing pass plans on instances it has just read: that read is the re-check.
+  const fresh = readJustNow ?? (await readFresh(deps, snapshot, toRead));
   const checked = recheckPlan(plan, fresh, deps.managedGroups, deps.capacityProviderMode);
   outcome.dropped.push(...checked.dropped);
   for (const entry of checked.dropped) {
@@ -321,4 +327,97 @@ async function tasksArrivedDuringDrain(
     if (now.runningTasksCount + now.pendingTasksCount > before.runningTasksCount + before.pendingTasksCount) arrived.add(arn);
   }
   return arrived;
+}
+
+/** One cluster's drains watched within the run, and what its finishing passes did. */
+export interface WatchedDrains {
+  cluster: string;
+  daemonServices: string[];
+  /** The groups as the run's snapshot read them: their capacity-provider settings are not read again. */
+  groups: ClusterSnapshot['groups'];
+  instances: Watched[];
+}
+
+export interface FinishedWithinRun {
+  /** Everything the finishing passes did; `awaitingDaemons` as of the last pass. */
+  outcome: ExecutionOutcome;
+  /** Watched instances still DRAINING when the wait ended: the next run finishes them. */
+  leftToNextRun: string[];
+}
+
+/**
+ * Watches the run's drains for up to `waitSeconds` (decisions in finish.ts): every
+ * DRAIN_POLL_SECONDS one DescribeContainerInstances per cluster (by 100), and for the instances
+ * whose tasks have all been told to stop, one read of their groups (with instances, for zone
+ * balance), memberships and unstopped tasks, then the plan and execution a later run would make:
+ * terminate, set ACTIVE again, or wait (daemons still stopping). Nothing starts with less than
+ * WRITE_TIME_MARGIN_MS of the invocation left after the next wait.
+ */
+export async function finishDrainsWithinRun(
+  deps: ExecuteDeps,
+  settings: PlanSettings,
+  watched: readonly WatchedDrains[],
+  waitSeconds: number,
+): Promise<Map<string, FinishedWithinRun>> {
+  const results = new Map<string, FinishedWithinRun>();
+  const pending = new Map<string, { daemonServices: string[]; groups: ClusterSnapshot['groups']; arns: string[]; ids: Map<string, string> }>();
+  for (const entry of watched) {
+    if (entry.instances.length === 0) continue;
+    pending.set(entry.cluster, {
+      daemonServices: entry.daemonServices,
+      groups: entry.groups,
+      arns: entry.instances.map((instance) => instance.containerInstanceArn),
+      ids: new Map(entry.instances.map((instance) => [instance.containerInstanceArn, instance.ec2InstanceId])),
+    });
+    results.set(entry.cluster, { outcome: emptyOutcome(), leftToNextRun: [] });
+  }
+  const timeLeft = () => deps.context?.getRemainingTimeInMillis() ?? Number.POSITIVE_INFINITY;
+  const pollMs = DRAIN_POLL_SECONDS * 1000;
+  const waitMs = waitSeconds * 1000;
+  const waitUntil = deps.clock.now() + waitMs;
+  let looks = 0;
+  while (pending.size > 0 && keepWaiting({ now: deps.clock.now(), waitUntil, waitMs, looks, timeLeftMs: timeLeft(), pollMs, reserveMs: WRITE_TIME_MARGIN_MS })) {
+    looks += 1;
+    await deps.clock.sleep(pollMs);
+    // One ledger per pass, shared by the clusters: a group spanning clusters is budgeted once.
+    const ledger = new GroupBudget({});
+    for (const [cluster, entry] of [...pending]) {
+      const described = await describeContainerInstances(deps.ecs, cluster, entry.arns);
+      const { ready, moving } = sortWatched(described.instances);
+      entry.arns = moving.map((instance) => instance.containerInstanceArn);
+      if (ready.length > 0) {
+        // The drains still moving tasks are planned too (without a task read): they hold their
+        // zones and their group's budget until they end.
+        const fresh = await readFresh(deps, { cluster, daemonServices: entry.daemonServices, groups: entry.groups }, [...ready, ...moving].map((instance) => instance.containerInstanceArn), {
+          includeInstances: true,
+          described: [...ready, ...moving],
+          tasksOf: new Set(ready.map((instance) => instance.containerInstanceArn)),
+        });
+        const snapshot: ClusterSnapshot = { cluster, instances: [...fresh.instances.values()], groups: { ...fresh.groups }, daemonServices: entry.daemonServices };
+        const plan = planScaleIn(snapshot, finishingSettings(settings), deps.clock.now(), ledger);
+        const outcome = await executePlan(deps, snapshot, plan, fresh);
+        const result = results.get(cluster)!;
+        mergeOutcome(result.outcome, outcome);
+        result.outcome.awaitingDaemons = outcome.awaitingDaemons;
+        const still = new Set(entry.arns);
+        entry.arns.push(...drainsToWatch(plan, outcome).map((instance) => instance.containerInstanceArn).filter((arn) => !still.has(arn)));
+      }
+      if (entry.arns.length === 0) pending.delete(cluster);
+    }
+  }
+  for (const [cluster, entry] of pending) results.get(cluster)!.leftToNextRun = entry.arns.map((arn) => entry.ids.get(arn) ?? arn);
+  return results;
+}
+
+/** Adds what a finishing pass did to what the earlier passes did. */
+export function mergeOutcome(into: ExecutionOutcome, pass: ExecutionOutcome): void {
+  into.drained.push(...pass.drained);
+  into.terminated.push(...pass.terminated);
+  into.reactivated.push(...pass.reactivated);
+  into.refused.push(...pass.refused);
+  into.dropped.push(...pass.dropped);
+  into.failed.push(...pass.failed);
+  into.deferred += pass.deferred;
+  into.postponed.push(...pass.postponed);
+  into.deferredTerminations.push(...pass.deferredTerminations);
 }

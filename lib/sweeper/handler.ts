@@ -10,10 +10,11 @@ import { notifyOps } from '../notify';
 import type { Telemetry } from '../telemetry';
 import type { SweeperConfig } from './config';
 import { parseSweepEvent } from './event';
-import { emptyOutcome, executePlan, type ExecutionOutcome } from './execute';
+import { emptyOutcome, executePlan, finishDrainsWithinRun, mergeOutcome, type ExecutionOutcome, type WatchedDrains } from './execute';
+import { drainsToWatch } from './finish';
 import { GroupBudget, attributeChanges, planScaleIn } from './plan';
 import { takeSnapshot } from './snapshot';
-import { IDLE_SINCE_ATTRIBUTE, UNDERUSED_SINCE_ATTRIBUTE, type ScaleInPlan, type SkipReason } from './types';
+import { IDLE_SINCE_ATTRIBUTE, UNDERUSED_SINCE_ATTRIBUTE, type ClusterSnapshot, type ScaleInPlan, type SkipReason } from './types';
 
 export interface SweeperDeps {
   config: SweeperConfig;
@@ -57,9 +58,18 @@ function countReasons(plan: ScaleInPlan): Partial<Record<SkipReason, number>> {
   return counts;
 }
 
+/** What the run remembers of a cluster's sweep until its drains are finished. */
+interface SweptCluster {
+  plan: ScaleInPlan;
+  daemonServices: string[];
+  groups: ClusterSnapshot['groups'];
+  timestamp: number;
+}
+
 /**
  * The scale-in sweeper: for every managed cluster, snapshot, plan (pure), and unless DRY_RUN,
- * carry out the plan; then publish the capacity metrics and log one decision line per cluster.
+ * carry out the plan; then finish the run's drains within DRAIN_WAIT_SECONDS, publish the capacity
+ * metrics and log one decision line per cluster.
  * A cluster that fails does not stop the others; the invocation then fails at the end, after the
  * others' metrics are out, so the failure reaches the Lambda Errors metric and the failed-events
  * queue.
@@ -74,6 +84,7 @@ export function makeScaleInSweeperHandler(deps: SweeperDeps) {
     datums: Datum[],
     ledger: GroupBudget,
     terminationHooks: Map<string, Promise<boolean>>,
+    swept: Map<string, SweptCluster>,
   ): Promise<ClusterSweep> {
     const snapshot = await takeSnapshot(clients, cluster, settings);
     if (snapshot.capacityProviderReadError) {
@@ -126,9 +137,10 @@ export function makeScaleInSweeperHandler(deps: SweeperDeps) {
       { name: 'FreeCpu', value: plan.free.cpu, dimensions, timestamp },
       { name: 'FreeMemory', value: plan.free.memory, dimensions, timestamp },
       { name: 'IdleInstances', value: plan.idleInstances, dimensions, timestamp },
-      { name: 'InstancesRemoved', value: execution.terminated.length, dimensions, timestamp },
       { name: 'SchedulableTasks', value: plan.schedulableTasks, dimensions, timestamp },
     );
+    // InstancesRemoved goes out once the run's drains are finished (finishWithinRun below).
+    swept.set(cluster, { plan, daemonServices: snapshot.daemonServices, groups: snapshot.groups, timestamp });
 
     if (execution.terminated.length > 0) await reportRemovals(cluster, plan, execution.terminated);
 
@@ -219,6 +231,71 @@ export function makeScaleInSweeperHandler(deps: SweeperDeps) {
     }
   }
 
+  /**
+   * Finishes the run's drains within the run (lib/sweeper/finish.ts): the instances drained by this
+   * run (and earlier drains still moving tasks) are watched for up to DRAIN_WAIT_SECONDS and
+   * terminated as soon as they are empty, so an empty instance is not paid for until the next run.
+   * What it did joins the cluster's outcome, and is logged in one `drains finished within the run`
+   * line per cluster.
+   */
+  async function finishWithinRun(
+    results: ClusterSweep[],
+    swept: ReadonlyMap<string, SweptCluster>,
+    context: InvocationContext | undefined,
+    terminationHooks: Map<string, Promise<boolean>>,
+    failures: string[],
+  ): Promise<void> {
+    if (config.dryRun || config.drainWaitSeconds <= 0) return;
+    const watched: WatchedDrains[] = [];
+    for (const result of results) {
+      const remembered = swept.get(result.cluster);
+      if (!remembered || result.outcome !== 'executed') continue;
+      const instances = drainsToWatch(remembered.plan, result.execution);
+      if (instances.length > 0) watched.push({ cluster: result.cluster, daemonServices: remembered.daemonServices, groups: remembered.groups, instances });
+    }
+    if (watched.length === 0) return;
+    const started = clock.now();
+    let finished: Awaited<ReturnType<typeof finishDrainsWithinRun>>;
+    try {
+      finished = await finishDrainsWithinRun(
+        { ...clients, telemetry, clock, managedGroups: config.autoScalingGroups, capacityProviderMode: config.capacityProviderMode, terminationHooks, ...(context ? { context } : {}) },
+        settings,
+        watched,
+        config.drainWaitSeconds,
+      );
+    } catch (error) {
+      // The drains stay DRAINING with their markers: the next run finishes them.
+      const errorClass = classifyAwsError(error);
+      telemetry.log('ERROR', 'sweep failed', { stage: 'finish-drains', errorClass, ...describeError(error) });
+      telemetry.count('SweepFailed', { cluster: 'all', errorClass });
+      failures.push(`finishing drains (${describeError(error).errorName})`);
+      return;
+    }
+    for (const result of results) {
+      const done = finished.get(result.cluster);
+      if (!done) continue;
+      const execution = result.execution;
+      // Held for their daemons and still DRAINING when the wait ended: the next run terminates them.
+      const left = new Set(done.leftToNextRun);
+      const held = new Map([...execution.awaitingDaemons, ...done.outcome.awaitingDaemons].map((entry) => [entry.ec2InstanceId, entry]));
+      mergeOutcome(execution, done.outcome);
+      execution.awaitingDaemons = [...held.values()].filter((entry) => left.has(entry.ec2InstanceId));
+      telemetry.log('INFO', 'drains finished within the run', {
+        cluster: result.cluster,
+        waitedSeconds: Math.round((clock.now() - started) / 1000),
+        terminated: done.outcome.terminated,
+        reactivated: done.outcome.reactivated,
+        refused: done.outcome.refused,
+        dropped: done.outcome.dropped.map((entry) => ({ ec2InstanceId: entry.ec2InstanceId, reason: entry.reason })),
+        failed: done.outcome.failed,
+        deferred: done.outcome.deferred,
+        deferredTerminations: done.outcome.deferredTerminations,
+        leftToNextRun: done.leftToNextRun,
+      });
+      if (done.outcome.terminated.length > 0) await reportRemovals(result.cluster, swept.get(result.cluster)!.plan, done.outcome.terminated);
+    }
+  }
+
   return async function scaleInSweeperHandler(event: unknown, context?: InvocationContext): Promise<SweepResult> {
     const trigger = parseSweepEvent(event);
     if (trigger.outcome === 'invalid') {
@@ -243,9 +320,10 @@ export function makeScaleInSweeperHandler(deps: SweeperDeps) {
     const ledger = new GroupBudget({});
     // Termination hooks by group, asked at most once per run (lib/sweeper/execute.ts).
     const terminationHooks = new Map<string, Promise<boolean>>();
+    const swept = new Map<string, SweptCluster>();
     for (const cluster of clusters) {
       try {
-        results.push(await sweepCluster(cluster, context, datums, ledger, terminationHooks));
+        results.push(await sweepCluster(cluster, context, datums, ledger, terminationHooks, swept));
       } catch (error) {
         const failed = emptyClusterSweep(cluster, 'failed');
         if (isClusterNotFound(error)) {
@@ -260,6 +338,13 @@ export function makeScaleInSweeperHandler(deps: SweeperDeps) {
         failures.push(`${clusterName(cluster)} (${describeError(error).errorName})`);
         results.push({ ...failed, error: describeError(error).errorName });
       }
+    }
+
+    await finishWithinRun(results, swept, context, terminationHooks, failures);
+    for (const result of results) {
+      const remembered = swept.get(result.cluster);
+      if (!remembered) continue;
+      datums.push({ name: 'InstancesRemoved', value: result.execution.terminated.length, dimensions: { cluster: clusterName(result.cluster) }, timestamp: remembered.timestamp });
     }
 
     // Metrics describe the clusters, they do not change them, so they are published in DRY_RUN too:

@@ -48,6 +48,13 @@ export const DAEMON_STOP_BOUND_MINUTES = 10;
  */
 export const CONSOLIDATION_CANDIDATES_INSPECTED = 3;
 
+/**
+ * How many busy instances, the least used first, consolidation tries per run when their tasks are
+ * known (all of them when the snapshot read the whole cluster's tasks). Each try places the
+ * instance's tasks on every other instance, so the bound keeps planning time linear in the cluster.
+ */
+export const CONSOLIDATION_CANDIDATES_TRIED = 20;
+
 const MINUTE = 60_000;
 
 /**
@@ -393,13 +400,14 @@ export class GroupBudget {
    * (aws-behaviour.md §7, AZRebalance). A removal is allowed only from a zone with at least as many
    * remaining instances as every other zone of the group, so no zone ends more than one below
    * another. Groups whose zones are unknown are not judged; an instance with an unknown zone in a
-   * group whose zones are known is kept.
+   * group whose zones are known is kept. `alsoLeaving`: instances per zone that will leave too
+   * (drains still under way), to judge the balance once they are gone.
    */
-  zoneAllows(groupName: string, zone: string | undefined): boolean {
+  zoneAllows(groupName: string, zone: string | undefined, alsoLeaving?: ReadonlyMap<string, number>): boolean {
     const zones = this.members.get(groupName);
     if (!zones || zones.size === 0) return true;
     if (zone === undefined || !zones.has(zone)) return false;
-    const remaining = (name: string) => zones.get(name)!.size - (this.zonesLeaving.get(groupName)?.get(name) ?? 0);
+    const remaining = (name: string) => zones.get(name)!.size - (this.zonesLeaving.get(groupName)?.get(name) ?? 0) - (alsoLeaving?.get(name) ?? 0);
     const mine = remaining(zone);
     for (const other of zones.keys()) if (other !== zone && remaining(other) > mine) return false;
     return true;
@@ -435,6 +443,7 @@ function finishStep(
   snapshot: ClusterSnapshot,
   budget: GroupBudget,
   now: number,
+  stillDraining: ReadonlyMap<string, ReadonlyMap<string, number>> = new Map(),
 ): FinishStep {
   const base = {
     containerInstanceArn: instance.containerInstanceArn,
@@ -461,7 +470,13 @@ function finishStep(
   // instances, and the draining instance still counts there): terminating it now could leave its
   // zone two below another, and AZRebalance would then terminate a busy instance without a drain
   // (aws-behaviour.md §7). It goes back into service instead.
-  if (!budget.zoneAllows(groupName, zoneOf(instance))) return { ...base, action: 'reactivate', reason: 'zone-balance' };
+  if (!budget.zoneAllows(groupName, zoneOf(instance))) {
+    // Unless another drain of this sweeper, still moving its tasks, is what keeps a fuller zone
+    // full: that one's termination comes first, and this one waits for it instead of going back.
+    if (!budget.zoneAllows(groupName, zoneOf(instance), stillDraining.get(groupName))) return { ...base, action: 'reactivate', reason: 'zone-balance' };
+    take();
+    return { ...base, action: 'wait', reason: 'zone-balance' };
+  }
   take();
   return { ...base, action: 'terminate', reason: 'drained' };
 }
@@ -481,6 +496,20 @@ export function daemonHold(input: {
   if (input.terminationHook || input.unstoppedTasks === 0) return undefined;
   if (input.drainedAt !== undefined && input.now - input.drainedAt >= DAEMON_STOP_BOUND_MINUTES * MINUTE) return undefined;
   return 'daemons-stopping';
+}
+
+/** In-service drains still moving tasks, per group and zone: they leave their zones soon. */
+function drainsByZone(instances: readonly SnapshotInstance[]): Map<string, Map<string, number>> {
+  const byGroup = new Map<string, Map<string, number>>();
+  for (const instance of instances) {
+    const group = instance.group;
+    const zone = zoneOf(instance);
+    if (!group || group.lifecycleState !== 'InService' || zone === undefined) continue;
+    let zones = byGroup.get(group.autoScalingGroupName);
+    if (!zones) byGroup.set(group.autoScalingGroupName, (zones = new Map()));
+    zones.set(zone, (zones.get(zone) ?? 0) + 1);
+  }
+  return byGroup;
 }
 
 const byArn = (a: SnapshotInstance, b: SnapshotInstance) =>
@@ -654,10 +683,17 @@ export function planScaleIn(snapshot: ClusterSnapshot, settings: PlanSettings, n
 
   // 1. Drains started by earlier runs come first: they already hold their group's budget. Empty
   // ones before those still moving tasks, so a finished drain is never undone for an unfinished one.
+  // Finished ones in the fullest zones first, so that terminating one never waits on a sibling in a
+  // shorter zone.
   const ownDrains = instances.filter(isOwnDrain);
-  const finishing = [...ownDrains.filter(isIdle), ...ownDrains.filter((instance) => !isIdle(instance))].map((instance) =>
-    finishStep(instance, snapshot, budget, now),
-  );
+  const moving = ownDrains.filter((instance) => !isIdle(instance));
+  const empty = ownDrains
+    .filter(isIdle)
+    .map((instance) => ({ instance, zoneCount: budget.zoneCount(instance.group?.autoScalingGroupName ?? '', zoneOf(instance)) }))
+    .sort((a, b) => b.zoneCount - a.zoneCount || byArn(a.instance, b.instance))
+    .map((entry) => entry.instance);
+  const stillDraining = drainsByZone(moving);
+  const finishing = [...empty, ...moving].map((instance) => finishStep(instance, snapshot, budget, now, stillDraining));
   const consolidationInProgress = finishing.some((step) => step.action === 'wait' && step.reason === 'tasks-remaining');
   // Drains in progress hold the disruption budget until their instance is gone or set ACTIVE again.
   const drainingNow = finishing.filter((step) => step.action !== 'reactivate').length;
@@ -735,7 +771,10 @@ export function planScaleIn(snapshot: ClusterSnapshot, settings: PlanSettings, n
   // when no earlier consolidation is still moving its tasks (so moves never cascade), inside the
   // schedule windows, and only after the instance has been underused long enough (anti-churn).
   const consolidation = settings.consolidate
-    ? busy.filter((instance) => instance.workload !== undefined).sort((a, b) => utilisation(a) - utilisation(b) || byArn(a, b))
+    ? busy
+        .filter((instance) => instance.workload !== undefined)
+        .sort((a, b) => utilisation(a) - utilisation(b) || byArn(a, b))
+        .slice(0, CONSOLIDATION_CANDIDATES_TRIED)
     : [];
   let consolidated = false;
   const tried = new Set<string>();

@@ -22,6 +22,12 @@ export function taskReadCost(inspected: readonly SnapshotInstance[], all: readon
   };
 }
 
+/**
+ * Pure: whether to read the whole cluster's tasks. At equal cost the whole cluster wins: it brings
+ * every instance's tasks, and consolidation can then weigh every busy instance.
+ */
+export const readsWholeCluster = (cost: ReturnType<typeof taskReadCost>): boolean => cost.wholeCluster <= cost.perInstance;
+
 /** Pure: each instance's tasks, classified (lib/aws/tasks.ts), as the planner's workloads. */
 export function toWorkloads(
   tasksByInstance: ReadonlyMap<string, readonly TaskView[]>,
@@ -38,8 +44,10 @@ async function readTasks(
 ): Promise<Map<string, TaskView[]>> {
   const byInstance = new Map<string, TaskView[]>(inspected.map((instance) => [instance.containerInstanceArn, []]));
   if (inspected.length === 0) return byInstance;
-  const cost = taskReadCost(inspected, all);
-  if (cost.wholeCluster < cost.perInstance) {
+  if (readsWholeCluster(taskReadCost(inspected, all))) {
+    // Every instance's tasks come with this read: all of them are kept, so consolidation can weigh
+    // every busy instance, not only the few least used ones (at no extra call).
+    for (const instance of all) if (!byInstance.has(instance.containerInstanceArn)) byInstance.set(instance.containerInstanceArn, []);
     const tasks = await describeTasks(ecs, cluster, await listClusterTaskArns(ecs, cluster, 'RUNNING'));
     for (const task of tasks) if (task.containerInstanceArn) byInstance.get(task.containerInstanceArn)?.push(task);
     return byInstance;

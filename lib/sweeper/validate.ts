@@ -45,7 +45,7 @@ export function recheckPlan(
     dropped.push({ containerInstanceArn: entry.containerInstanceArn, ec2InstanceId: entry.ec2InstanceId, reason });
 
   for (const step of plan.finishing) {
-    if (step.action === 'wait' && step.reason === 'tasks-remaining' && step.autoScalingGroupName) {
+    if (step.action === 'wait' && (step.reason === 'tasks-remaining' || step.reason === 'zone-balance') && step.autoScalingGroupName) {
       budget.take(step.autoScalingGroupName, units(step.containerInstanceArn));
     }
   }

@@ -20,7 +20,8 @@ function setup(env: Record<string, string> = {}) {
   // The handler's clock follows the world's, so drain markers and the world's events share one time.
   const clock: Clock = { now: () => now, sleep: async (ms) => void (now += ms) };
   const telemetry = new MemoryTelemetry();
-  const config = loadSweeperConfig({ CLUSTERS: 'prod', MIN_FREE_CPU: '0', MIN_FREE_MEMORY: '0', ...env });
+  // The next run's side of the grace; finish-within-run.test.ts covers the run that waits for it.
+  const config = loadSweeperConfig({ CLUSTERS: 'prod', MIN_FREE_CPU: '0', MIN_FREE_MEMORY: '0', DRAIN_WAIT_SECONDS: '0', ...env });
   const handler = makeScaleInSweeperHandler({ config, clients: aws.clients(), telemetry, clock });
   aws.daemons('prod', ['log-router']);
   aws.addInstances('prod', 'asg', 2, { tasksPerInstance: 2 });

@@ -10,7 +10,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { putMetricData, type Datum } from '../../../lib/aws/cloudwatch';
 import { deleteInstanceAttributes, putInstanceAttributes, setActive } from '../../../lib/aws/ecs';
 import { listDaemonServiceNames } from '../../../lib/aws/tasks';
-import { taskReadCost, toWorkloads } from '../../../lib/sweeper/snapshot';
+import { readsWholeCluster, taskReadCost, toWorkloads } from '../../../lib/sweeper/snapshot';
 import { instance } from './builders';
 
 const ecsMock = mockClient(ECSClient);
@@ -98,6 +98,10 @@ describe('snapshot helpers', () => {
     expect(taskReadCost(crowd.slice(0, 3), crowd)).toEqual({ perInstance: 4, wholeCluster: 4 });
     expect(taskReadCost(crowd.slice(0, 2), crowd)).toEqual({ perInstance: 3, wholeCluster: 4 });
     expect(taskReadCost(crowd, crowd)).toEqual({ perInstance: 102, wholeCluster: 4 });
+    // At equal cost the whole cluster's read brings every instance's tasks for consolidation.
+    expect(readsWholeCluster(taskReadCost(crowd.slice(0, 3), crowd))).toBe(true);
+    expect(readsWholeCluster(taskReadCost(crowd.slice(0, 2), crowd))).toBe(false);
+    expect(readsWholeCluster(taskReadCost(crowd, crowd))).toBe(true);
   });
 
   it('separates daemon tasks from service and standalone ones and drops stopped tasks', () => {

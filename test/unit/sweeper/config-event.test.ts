@@ -15,7 +15,15 @@ describe('loadSweeperConfig', () => {
       schedulableTaskMemory: 512,
       dryRun: false,
       metricsNamespace: 'EcsEc2Keeper',
+      drainWaitSeconds: 120,
     });
+  });
+
+  it('reads DRAIN_WAIT_SECONDS from 0 (the next run finishes drains) to 600', () => {
+    expect(loadSweeperConfig({ DRAIN_WAIT_SECONDS: '0' }).drainWaitSeconds).toBe(0);
+    expect(loadSweeperConfig({ DRAIN_WAIT_SECONDS: '600' }).drainWaitSeconds).toBe(600);
+    expect(() => loadSweeperConfig({ DRAIN_WAIT_SECONDS: '601' })).toThrow('DRAIN_WAIT_SECONDS must be a whole number from 0 to 600');
+    expect(() => loadSweeperConfig({ DRAIN_WAIT_SECONDS: 'soon' })).toThrow(ConfigError);
   });
 
   it('reads every setting, and group ARNs as group names', () => {

@@ -132,6 +132,24 @@ describe('planScaleIn properties: budgets, zones, task-shaped reserve', () => {
     );
   });
 
+  it('never terminates a finished drain that leaves its zone two below another while the other drains are still there', () => {
+    fc.assert(
+      fc.property(clusterArb, settingsArb, (cluster, settings) => {
+        const snapshot = toSnapshot(cluster);
+        const plan = planScaleIn(snapshot, settings, NOW);
+        // Terminations happen one by one; drains that wait or go back stay in their zones meanwhile.
+        const terminated = new Set<string>();
+        const before = zoneCounts(snapshot, terminated);
+        for (const step of plan.finishing.filter((entry) => entry.action === 'terminate')) {
+          terminated.add(step.containerInstanceArn);
+          const zones = zoneCounts(snapshot, terminated).get(step.autoScalingGroupName!)!;
+          expect(spread(zones)).toBeLessThanOrEqual(Math.max(1, spread(before.get(step.autoScalingGroupName!)!)));
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('keeps the task-shaped reserve placeable in every zone whenever it removes an idle instance', () => {
     fc.assert(
       fc.property(clusterArb, settingsArb, (cluster, settings) => {

@@ -250,6 +250,46 @@ describe('planScaleIn: zone balance when finishing earlier drains', () => {
     expect(ok.finishing).toEqual([expect.objectContaining({ action: 'terminate', reason: 'drained' })]);
   });
 
+  it('terminates finished drains fullest zone first, so two drains of one run both end whatever their ARNs', () => {
+    const inA = drainedIn('us-east-1a', 'zz-a');
+    const inB = drainedIn('us-east-1b', 'aa-b');
+    const members = [
+      member(inA.ec2InstanceId, 'us-east-1a'), member('i-a2', 'us-east-1a'), member('i-a3', 'us-east-1a'), member('i-a4', 'us-east-1a'),
+      member(inB.ec2InstanceId, 'us-east-1b'), member('i-b2', 'us-east-1b'), member('i-b3', 'us-east-1b'),
+      member('i-c1', 'us-east-1c'), member('i-c2', 'us-east-1c'), member('i-c3', 'us-east-1c'),
+    ];
+    // a=4, b=3, c=3, one drain in a and one in b (whose ARN sorts first). Ending b's first would
+    // leave b=2 beside a=4 and set it ACTIVE again; ending a's first gives a=3, then b=2: balanced.
+    const plan = planScaleIn(snapshot([inB, inA], [{ ...group('asg', 0, 10), members }]), settings(), NOW);
+    expect(plan.finishing.map((step) => [step.ec2InstanceId, step.action])).toEqual([
+      [inA.ec2InstanceId, 'terminate'],
+      [inB.ec2InstanceId, 'terminate'],
+    ]);
+  });
+
+  it('an empty drain that would unbalance the zones waits (zone-balance) while a sibling drain in the fuller zone still moves its tasks', () => {
+    const inB = drainedIn('us-east-1b', 'empty-b');
+    const movingA = { ...drainedIn('us-east-1a', 'moving-a'), runningTasksCount: 1 };
+    const members = [
+      member(movingA.ec2InstanceId, 'us-east-1a'), member('i-a2', 'us-east-1a'), member('i-a3', 'us-east-1a'), member('i-a4', 'us-east-1a'),
+      member(inB.ec2InstanceId, 'us-east-1b'), member('i-b2', 'us-east-1b'), member('i-b3', 'us-east-1b'),
+      member('i-c1', 'us-east-1c'), member('i-c2', 'us-east-1c'), member('i-c3', 'us-east-1c'),
+    ];
+    const plan = planScaleIn(snapshot([inB, movingA], [{ ...group('asg', 0, 10), members }]), settings(), NOW);
+    expect(plan.finishing).toEqual([
+      expect.objectContaining({ ec2InstanceId: inB.ec2InstanceId, action: 'wait', reason: 'zone-balance' }),
+      expect.objectContaining({ ec2InstanceId: movingA.ec2InstanceId, action: 'wait', reason: 'tasks-remaining' }),
+    ]);
+    // Both still count as leaving for the group's minimum.
+    const tight = planScaleIn(snapshot([inB, movingA], [{ ...group('asg', 8, 10), members }]), settings(), NOW);
+    expect(tight.finishing.map((step) => step.action)).toEqual(['wait', 'wait']);
+    const tighter = planScaleIn(snapshot([inB, movingA], [{ ...group('asg', 9, 10), members }]), settings(), NOW);
+    expect(tighter.finishing.map((step) => step.action)).toEqual(['wait', 'reactivate']);
+    // Without the sibling, the same drain goes back into service.
+    const alone = planScaleIn(snapshot([inB], [{ ...group('asg', 0, 10), members }]), settings(), NOW);
+    expect(alone.finishing).toEqual([expect.objectContaining({ action: 'reactivate', reason: 'zone-balance' })]);
+  });
+
   it('counts instances still launching (Pending) in their zone', () => {
     const idle = inZone('us-east-1b', {}, 'idle-b');
     const members = [

@@ -1,4 +1,5 @@
 import {
+  CONSOLIDATION_CANDIDATES_TRIED,
   DRAIN_TIMEOUT_MINUTES,
   attributeChanges,
   fitsOn,
@@ -221,6 +222,26 @@ describe('planScaleIn: consolidation', () => {
     const plan = planScaleIn(snapshot([idle, light, target('t1', 2048, 4096)]), settings({ consolidate: true, maxRemovalsPerRun: 1 }), NOW);
     expect(plan.selected.map((entry) => entry.reason)).toEqual(['idle']);
     expect(reasonOf(plan, light)).toBe('budget-used');
+  });
+
+  it('tries every busy instance whose tasks it knows, the least used first, up to CONSOLIDATION_CANDIDATES_TRIED', () => {
+    // Lighter instances whose one task (1300 CPU) fits nowhere; the most used candidate's task
+    // (1100 CPU, 3600 MiB) fits in the one room left (an instance whose tasks were not read, so no
+    // candidate itself): it is consolidated only if the planner gets that far.
+    const stuck = (id: string, extraMemory: number) => busy(1300, 3000 + extraMemory, {}, id);
+    const movable = busy(1100, 3600, {}, 'movable');
+    const room = instance({ runningTasksCount: 1, remainingCpu: 1200, remainingMemory: 3700, attributes: {} }, 'room');
+    const plan = (lighter: number) => {
+      const candidates = Array.from({ length: lighter }, (_, index) => stuck(`s${String(index).padStart(2, '0')}`, index));
+      return { plan: planScaleIn(snapshot([...candidates, movable, room]), settings({ consolidate: true }), NOW), candidates };
+    };
+    const within = plan(CONSOLIDATION_CANDIDATES_TRIED - 1);
+    expect(within.plan.selected).toEqual([expect.objectContaining({ containerInstanceArn: movable.containerInstanceArn, reason: 'consolidate' })]);
+    expect(within.candidates.every((candidate) => reasonOf(within.plan, candidate) === 'tasks-do-not-fit')).toBe(true);
+    const beyond = plan(CONSOLIDATION_CANDIDATES_TRIED);
+    expect(beyond.plan.selected).toEqual([]);
+    // Not tried this run: reported as busy.
+    expect(reasonOf(beyond.plan, movable)).toBe('busy');
   });
 
   it('treats unsized tasks as one lump of everything the instance reserves', () => {

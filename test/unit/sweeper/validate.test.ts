@@ -56,4 +56,26 @@ describe('recheckPlan', () => {
     const stillStopping = { ...drained, workload: { nonDaemon: [{ taskArn: 'stopping', origin: 'service' as const, cpu: 1, memory: 1 }], daemonTasks: 0 } };
     expect(recheckPlan(finishing, freshOf([stillStopping]), []).dropped.map((entry) => entry.reason)).toEqual(['busy']);
   });
+
+  it('counts drains that wait (tasks moving, or a sibling in a fuller zone) against the group minimum first', () => {
+    const drained = instance({ status: 'DRAINING', attributes: { 'ecs-ec2-keeper.drained-at': minutesAgo(20) } }, 'drained');
+    const waiting = (reason: 'tasks-remaining' | 'zone-balance') => ({
+      cluster: 'prod',
+      selected: [],
+      skipped: [],
+      finishing: [
+        { containerInstanceArn: 'waiting', ec2InstanceId: 'i-waiting', autoScalingGroupName: 'asg', action: 'wait' as const, reason },
+        { containerInstanceArn: drained.containerInstanceArn, ec2InstanceId: drained.ec2InstanceId, autoScalingGroupName: 'asg', action: 'terminate' as const, reason: 'drained' as const },
+      ],
+      free: { cpu: 0, memory: 0 },
+      freeAfter: { cpu: 0, memory: 0 },
+      idleInstances: 0,
+      schedulableTasks: 0,
+    });
+    // Desired 3, minimum 1: the waiting drain leaves too, so one more is the most that fits.
+    for (const reason of ['tasks-remaining', 'zone-balance'] as const) {
+      expect(recheckPlan(waiting(reason), freshOf([drained], [group('asg', 1, 3)]), []).terminate).toHaveLength(1);
+      expect(recheckPlan(waiting(reason), freshOf([drained], [group('asg', 2, 3)]), []).dropped.map((entry) => entry.reason)).toEqual(['group-at-minimum']);
+    }
+  });
 });
