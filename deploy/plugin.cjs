@@ -29,7 +29,7 @@ class EcsEc2KeeperPlugin {
     const subscriptions = Object.entries(template.Resources)
       .filter(([, resource]) => resource.Type === 'AWS::SNS::Subscription' && JSON.stringify(resource.Properties.TopicArn) === '{"Ref":"LifecycleTopic"}')
       .map(([id]) => id);
-    for (const [id, hook] of Object.entries(settings.terminationHooks)) {
+    for (const [id, hook] of Object.entries(settings.lifecycleHooks)) {
       template.Resources[id] = { ...hook, DependsOn: [...hook.DependsOn, ...subscriptions] };
     }
     const sweeper = template.Resources.ScaleInSweeperLambdaFunction;

@@ -109,6 +109,14 @@ const deploymentSchema = z.object({
     }
   }),
   terminationHookHeartbeatSeconds: integerVar(600, 30, 7200),
+  // The optional launch hook (README "Launch hook"): groups whose new instances wait in
+  // Pending:Wait until ECS can place on them.
+  launchHookGroups: listVar().superRefine((groups, ctx) => {
+    for (const group of groups) {
+      if (!GROUP_NAME.test(group)) ctx.addIssue({ code: 'custom', message: `"${group}" is not an Auto Scaling group name` });
+    }
+  }),
+  launchHookHeartbeatSeconds: integerVar(300, 30, 7200),
   // The alarm topic's optional e-mail subscription (deploy/alarms.cjs); empty: none.
   alarmEmail: z
     .string()
@@ -250,25 +258,30 @@ function buildSettings({ params, knownNames, givenNames, shellEnv = {}, region, 
 
   // Optional: the termination hook attached to existing groups as resources of this stack, so that
   // `serverless remove` deletes the hooks before the topic they point at.
+  // Both hooks default to CONTINUE: when the function cannot answer, Auto Scaling goes on as it
+  // would without the hook, at the heartbeat timeout.
   const hooks = {};
-  for (const group of values.terminationHookGroups) {
-    const id = `TerminationHook${group.replace(/[^A-Za-z0-9]/g, '')}${hashOf(group)}`;
-    hooks[id] = {
-      Type: 'AWS::AutoScaling::LifecycleHook',
-      // The topic policy must admit Auto Scaling's role before the hook's test notification;
-      // deploy/plugin.cjs adds the drainer's subscription to DependsOn.
-      DependsOn: ['LifecycleTopicPolicy'],
-      Properties: {
-        AutoScalingGroupName: group,
-        LifecycleHookName: `${service}-${stage}-drain`,
-        LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING',
-        NotificationTargetARN: { Ref: 'LifecycleTopic' },
-        RoleARN: { 'Fn::GetAtt': ['AutoScalingNotificationRole', 'Arn'] },
-        HeartbeatTimeout: values.terminationHookHeartbeatSeconds,
-        DefaultResult: 'CONTINUE',
-      },
-    };
-  }
+  const attach = (kind, groups, name, transition, heartbeatSeconds) => {
+    for (const group of groups) {
+      hooks[`${kind}Hook${group.replace(/[^A-Za-z0-9]/g, '')}${hashOf(group)}`] = {
+        Type: 'AWS::AutoScaling::LifecycleHook',
+        // The topic policy must admit Auto Scaling's role before the hook's test notification;
+        // deploy/plugin.cjs adds the drainer's subscription to DependsOn.
+        DependsOn: ['LifecycleTopicPolicy'],
+        Properties: {
+          AutoScalingGroupName: group,
+          LifecycleHookName: `${service}-${stage}-${name}`,
+          LifecycleTransition: transition,
+          NotificationTargetARN: { Ref: 'LifecycleTopic' },
+          RoleARN: { 'Fn::GetAtt': ['AutoScalingNotificationRole', 'Arn'] },
+          HeartbeatTimeout: heartbeatSeconds,
+          DefaultResult: 'CONTINUE',
+        },
+      };
+    }
+  };
+  attach('Termination', values.terminationHookGroups, 'drain', 'autoscaling:EC2_INSTANCE_TERMINATING', values.terminationHookHeartbeatSeconds);
+  attach('Launch', values.launchHookGroups, 'launch', 'autoscaling:EC2_INSTANCE_LAUNCHING', values.launchHookHeartbeatSeconds);
 
   return {
     region: resolvedRegion,
@@ -290,7 +303,7 @@ function buildSettings({ params, knownNames, givenNames, shellEnv = {}, region, 
     lifecycleReservedConcurrency: values.lifecycleReservedConcurrency > 0 ? values.lifecycleReservedConcurrency : undefined,
     lifecycleTaskEvents: values.lifecycleTaskEvents,
     taskStoppedPattern: taskStoppedPattern(params.clusters),
-    terminationHooks: hooks,
+    lifecycleHooks: hooks,
   };
 }
 

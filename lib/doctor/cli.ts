@@ -22,7 +22,7 @@ interface Printed {
     settings: StageSettings & {
       region: string;
       environments: { lifecycleHook: Record<string, string> };
-      terminationHooks: Record<string, { Properties: { AutoScalingGroupName: string } }>;
+      lifecycleHooks: Record<string, { Properties: { AutoScalingGroupName: string; LifecycleTransition: string } }>;
     };
   };
 }
@@ -57,7 +57,10 @@ export async function resolveTarget(args: string[]): Promise<{ target: Target; r
   });
   const config = JSON.parse(printed.stdout) as Printed;
   const settings = config.custom.settings;
-  const hookGroups = Object.values(settings.terminationHooks).map((hook) => hook.Properties.AutoScalingGroupName);
+  // Groups the stack attaches its termination hook to (launch hooks are not the drain's concern).
+  const hookGroups = Object.values(settings.lifecycleHooks)
+    .filter((hook) => hook.Properties.LifecycleTransition === 'autoscaling:EC2_INSTANCE_TERMINATING')
+    .map((hook) => hook.Properties.AutoScalingGroupName);
   const env = settings.environments.lifecycleHook;
   return {
     region: settings.region,

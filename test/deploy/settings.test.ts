@@ -30,6 +30,8 @@ const DEFAULTS: Record<string, string> = {
   autoScalingGroups: '',
   terminationHookGroups: '',
   terminationHookHeartbeatSeconds: '600',
+  launchHookGroups: '',
+  launchHookHeartbeatSeconds: '300',
   dryRun: 'false',
   logLevel: 'INFO',
   metricsNamespace: 'EcsEc2Keeper',

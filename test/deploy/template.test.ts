@@ -50,6 +50,7 @@ beforeAll(() => {
     'clusters=prod-ecs,arn:aws:ecs:us-east-1:123456789012:cluster/batch',
     'autoScalingGroups=prod-asg',
     'terminationHookGroups=prod-asg,spot asg',
+    'launchHookGroups=prod-asg',
     'minFreeCpu=2048',
     'minFreeMemory=4096',
     'sweeperReservedConcurrency=1',
@@ -229,18 +230,24 @@ describe('packaged template: a first deploy that cannot hurt', () => {
     }
   });
 
-  it('attaches no hook by default, and one hook per named group when terminationHookGroups is set', () => {
+  it('attaches no hook by default, and one hook per named group and transition when terminationHookGroups and launchHookGroups are set', () => {
     expect(resourcesOfType(defaultTemplate, 'AWS::AutoScaling::LifecycleHook')).toEqual([]);
     const hooks = resourcesOfType(scopedTemplate, 'AWS::AutoScaling::LifecycleHook').map(([, hook]) => hook);
-    expect(hooks.map((hook) => hook.Properties.AutoScalingGroupName)).toEqual(['prod-asg', 'spot asg']);
+    const described = hooks.map((hook) => `${hook.Properties.AutoScalingGroupName} ${hook.Properties.LifecycleTransition}`);
+    expect(described.sort()).toEqual([
+      'prod-asg autoscaling:EC2_INSTANCE_LAUNCHING',
+      'prod-asg autoscaling:EC2_INSTANCE_TERMINATING',
+      'spot asg autoscaling:EC2_INSTANCE_TERMINATING',
+    ]);
     for (const hook of hooks) {
+      const launch = hook.Properties.LifecycleTransition === 'autoscaling:EC2_INSTANCE_LAUNCHING';
       expect(hook.Properties).toEqual({
         AutoScalingGroupName: hook.Properties.AutoScalingGroupName,
-        LifecycleHookName: 'ecs-ec2-keeper-dev-drain',
-        LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING',
+        LifecycleHookName: launch ? 'ecs-ec2-keeper-dev-launch' : 'ecs-ec2-keeper-dev-drain',
+        LifecycleTransition: hook.Properties.LifecycleTransition,
         NotificationTargetARN: { Ref: 'LifecycleTopic' },
         RoleARN: { 'Fn::GetAtt': ['AutoScalingNotificationRole', 'Arn'] },
-        HeartbeatTimeout: 600,
+        HeartbeatTimeout: launch ? 300 : 600,
         DefaultResult: 'CONTINUE',
       });
       // Created after (so deleted before) the topic's policy and the drainer's subscription.
