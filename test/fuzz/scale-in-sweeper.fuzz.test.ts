@@ -1,11 +1,10 @@
 import fc from 'fast-check';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { RetryableError } from '../../lib/errors';
 import { loadSweeperConfig } from '../../lib/sweeper/config';
 import { makeScaleInSweeperHandler } from '../../lib/sweeper/handler';
 import { MemoryTelemetry } from '../../lib/telemetry';
 import { NOW, SweeperWorld } from '../handlers/sweeper/world';
+import { fixture } from '../fixtures';
 
 /**
  * The scale-in sweeper under fuzzed input: arbitrary values and the scheduled-event fixture with
@@ -13,7 +12,7 @@ import { NOW, SweeperWorld } from '../handlers/sweeper/world';
  * removed, so any event that passes validation sweeps and terminates; an invalid one must make no
  * AWS call at all (the event carries no data the sweep needs).
  */
-const SCHEDULED = JSON.parse(readFileSync(join(__dirname, '../../events/scheduled-sweep.json'), 'utf8')) as Record<string, unknown>;
+const SCHEDULED = fixture('scheduled-sweep.json');
 const PATHS = ['version', 'id', 'detail-type', 'source', 'account', 'time', 'region', 'resources', 'detail'];
 
 const mutatedEvent = fc

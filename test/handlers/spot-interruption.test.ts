@@ -6,8 +6,6 @@ import {
   type ContainerInstance,
 } from '@aws-sdk/client-ecs';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { RetryableError } from '../../lib/errors';
 import { loadSpotConfig } from '../../lib/spot/config';
 import { makeSpotInterruptionHandler } from '../../lib/spot/handler';
@@ -15,9 +13,7 @@ import { MemoryTelemetry } from '../../lib/telemetry';
 import { VirtualClock } from '../../simulator/clock';
 import { InProcessAws } from '../../simulator/inprocess';
 import { World } from '../../simulator/world/world';
-
-const fixture = (name: string): Record<string, unknown> =>
-  JSON.parse(readFileSync(join(__dirname, '../../events', name), 'utf8')) as Record<string, unknown>;
+import { fixture } from '../fixtures';
 
 const INSTANCE_ID = 'i-0b662ef9931388ba0';
 const REBALANCE_INSTANCE_ID = 'i-1234567890abcdef0';

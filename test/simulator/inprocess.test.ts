@@ -5,6 +5,7 @@ import { PublishCommand } from '@aws-sdk/client-sns';
 import { buildClients } from '../../lib/clients';
 import { startServer } from '../../simulator/http/server';
 import { InProcessAws } from '../../simulator/inprocess';
+import { rejection } from '../fixtures';
 import { newWorld } from './world/helpers';
 
 function worldWithInstances(count: number) {
@@ -14,14 +15,7 @@ function worldWithInstances(count: number) {
   return { world, clock, instances };
 }
 
-async function rejection(promise: Promise<unknown>): Promise<Error & { $metadata?: { httpStatusCode?: number } }> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected the call to fail');
-}
+const failure = (promise: Promise<unknown>) => rejection<Error & { $metadata?: { httpStatusCode?: number } }>(promise);
 
 describe('InProcessAws: SDK clients answered from a World without a socket', () => {
   it('answers exactly what the HTTP endpoint answers for the same world', async () => {
@@ -46,7 +40,7 @@ describe('InProcessAws: SDK clients answered from a World without a socket', () 
     const aws = new InProcessAws(world);
     const { ecs } = aws.clients();
     await ecs.send(new ListContainerInstancesCommand({ cluster: 'c', filter: `ec2InstanceId == ${instances[0]!.ec2InstanceId}` }));
-    await rejection(ecs.send(new ListContainerInstancesCommand({ cluster: 'nope' })));
+    await failure(ecs.send(new ListContainerInstancesCommand({ cluster: 'nope' })));
     expect(aws.calls()).toEqual([
       { service: 'ecs', operation: 'ListContainerInstances', input: { cluster: 'c', filter: `ec2InstanceId == ${instances[0]!.ec2InstanceId}` }, outcome: 'ok' },
       { service: 'ecs', operation: 'ListContainerInstances', input: { cluster: 'nope' }, outcome: 'ClusterNotFoundException' },
@@ -56,7 +50,7 @@ describe('InProcessAws: SDK clients answered from a World without a socket', () 
   it('surfaces the world’s errors as the SDK’s own exception classes, query protocol included', async () => {
     const { world } = worldWithInstances(0);
     const { autoScaling } = new InProcessAws(world).clients();
-    const error = await rejection(autoScaling.send(new TerminateInstanceInAutoScalingGroupCommand({ InstanceId: 'i-0123456789abcdef0', ShouldDecrementDesiredCapacity: false })));
+    const error = await failure(autoScaling.send(new TerminateInstanceInAutoScalingGroupCommand({ InstanceId: 'i-0123456789abcdef0', ShouldDecrementDesiredCapacity: false })));
     expect(error).toBeInstanceOf(AutoScalingServiceException);
     expect(error.name).toBe('ValidationError');
     expect(error.$metadata?.httpStatusCode).toBe(400);
@@ -68,7 +62,7 @@ describe('InProcessAws: SDK clients answered from a World without a socket', () 
     const { ecs } = aws.clients();
     const drain = () => ecs.send(new UpdateContainerInstancesStateCommand({ cluster: 'c', containerInstances: [instances[0]!.arn], status: 'DRAINING' }));
     for (let attempt = 0; attempt < 2; attempt += 1) {
-      const error = await rejection(drain());
+      const error = await failure(drain());
       expect(error).toBeInstanceOf(ECSServiceException);
       expect(error.name).toBe('ThrottlingException');
       expect(instances[0]!.status).toBe('ACTIVE');
@@ -88,7 +82,7 @@ describe('InProcessAws: SDK clients answered from a World without a socket', () 
     });
     const { ecs } = aws.clients();
     await expect(ecs.send(new DescribeContainerInstancesCommand({ cluster: 'c', containerInstances: [instances[0]!.arn] }))).resolves.toBeDefined();
-    const error = await rejection(ecs.send(new DescribeContainerInstancesCommand({ cluster: 'c', containerInstances: [instances[1]!.arn] })));
+    const error = await failure(ecs.send(new DescribeContainerInstancesCommand({ cluster: 'c', containerInstances: [instances[1]!.arn] })));
     expect(error.name).toBe('ServerException');
     expect(error.$metadata?.httpStatusCode).toBe(500);
   });

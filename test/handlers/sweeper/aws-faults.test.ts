@@ -1,10 +1,9 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Clock } from '../../../lib/clock';
 import { loadSweeperConfig } from '../../../lib/sweeper/config';
 import { makeScaleInSweeperHandler } from '../../../lib/sweeper/handler';
 import { MemoryTelemetry } from '../../../lib/telemetry';
 import { IDLE_SINCE, NOW, SweeperWorld } from './world';
+import { fixture } from '../../fixtures';
 
 /**
  * The sweeper against two things AWS really does (docs/aws-behaviour.md §3.1, §3.2): a container
@@ -12,7 +11,7 @@ import { IDLE_SINCE, NOW, SweeperWorld } from './world';
  * Scaling refuses a termination while the group has a scaling activity in progress. Both concern
  * one instance; neither may fail the cluster's sweep.
  */
-const scheduled = JSON.parse(readFileSync(join(__dirname, '../../../events/scheduled-sweep.json'), 'utf8')) as unknown;
+const scheduled = fixture('scheduled-sweep.json');
 const DRAINED_AT = 'ecs-ec2-keeper.drained-at';
 
 function setup(aws = new SweeperWorld()) {

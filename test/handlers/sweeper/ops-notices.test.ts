@@ -1,13 +1,12 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { CustomNotification } from '../../../lib/notify';
 import { loadSweeperConfig } from '../../../lib/sweeper/config';
 import { makeScaleInSweeperHandler } from '../../../lib/sweeper/handler';
 import { MemoryTelemetry } from '../../../lib/telemetry';
 import type { SnsRecord } from '../../../simulator/world/model';
 import { NOW, SweeperWorld } from './world';
+import { fixture } from '../../fixtures';
 
-const scheduled = JSON.parse(readFileSync(join(__dirname, '../../../events/scheduled-sweep.json'), 'utf8')) as unknown;
+const scheduled = fixture('scheduled-sweep.json');
 
 /** Removals reported to the operators' topic (lib/notify.ts), from the world's own SNS. */
 function setup(level: string) {

@@ -1,14 +1,13 @@
 import fc from 'fast-check';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Clock } from '../../../lib/clock';
 import { RetryableError } from '../../../lib/errors';
 import { loadSweeperConfig } from '../../../lib/sweeper/config';
 import { makeScaleInSweeperHandler } from '../../../lib/sweeper/handler';
 import { MemoryTelemetry } from '../../../lib/telemetry';
 import { NOW, SweeperWorld } from './world';
+import { fixture } from '../../fixtures';
 
-const scheduled = JSON.parse(readFileSync(join(__dirname, '../../../events/scheduled-sweep.json'), 'utf8')) as unknown;
+const scheduled = fixture('scheduled-sweep.json');
 
 function virtualClock(start = NOW): Clock & { advance(ms: number): void } {
   let now = start;
