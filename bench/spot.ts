@@ -12,7 +12,7 @@ import { spotInterruption } from '../lib/spot/definition';
 import { MemoryTelemetry } from '../lib/telemetry';
 import { Simulation, simulatorClientOptions } from '../simulator/runner/simulation';
 import { parseScenario } from '../simulator/scenarios/load';
-import { callsBetween, formatCalls, max, progress, spotWarning, total } from './lib/common';
+import { callsBetween, formatCalls, max, progress, runMain, spotWarning, total } from './lib/common';
 import { median, percentile, publish, type Section } from './report';
 
 interface Case {
@@ -147,7 +147,4 @@ async function main(): Promise<void> {
   ]);
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exitCode = 1;
-});
+runMain(main);

@@ -15,8 +15,8 @@
 import { spotInterruption, SPOT_INTERRUPTION } from '../lib/spot/definition';
 import { Simulation } from '../simulator/runner/simulation';
 import { parseScenario, type ScenarioInput } from '../simulator/scenarios/load';
-import { formatCalls, max, progress, sum } from './lib/common';
-import { median, percentile, publish, type Section } from './report';
+import { formatCalls, max, progress, runMain, sum } from './lib/common';
+import { median, percentile, publish, tabulate } from './report';
 
 const SEEDS = (process.env.BENCH_STORM_SEEDS ?? '1,2,3').split(',').map(Number);
 const WARNING_AT_SECONDS = 60;
@@ -240,62 +240,36 @@ async function main(): Promise<void> {
       });
     }
   }
-  const rows: Section['rows'] = results.map((result) => [
-    result.delivery,
-    result.settings,
-    result.instances,
-    result.seed,
-    result.interrupted,
-    `${result.drainedInTime}/${result.interrupted}`,
-    result.neverDrained + result.drainedAfterFloor,
-    median(result.secondsToDraining),
-    percentile(result.secondsToDraining, 95),
-    max(result.secondsToDraining),
-    result.ecsCallsPerWarning.toFixed(2),
-    result.invocations,
-    result.batches,
-    result.coldStarts,
-    result.invocationErrors,
-    result.deadLetters,
-    result.throttledTotal,
-    formatCalls(result.calls),
-    result.servicesTasksKilled,
-    result.disrupted,
-    result.replacements,
-    result.replacementRunningVsReclaim.length > 0 ? median(result.replacementRunningVsReclaim) : '-',
-    result.replacementRunningVsReclaim.length > 0 ? max(result.replacementRunningVsReclaim) : '-',
-    (result.realMs / 1000).toFixed(1),
-  ]);
+  const some = (values: number[], pick: (values: number[]) => number) => (values.length > 0 ? pick(values) : '-');
   publish('storm', [
     {
       title: "Spot storms: simultaneous warnings on one cluster under ECS's documented throttling",
-      columns: [
-        'delivery',
-        'settings',
-        'instances',
-        'seed',
-        'interrupted',
-        `DRAINING within ${FLOOR_SECONDS} s`,
-        'drains failed or late',
-        's to DRAINING median',
-        'p95',
-        'max',
-        'ECS calls per warning',
-        'invocations',
-        'SQS batches',
-        'sandboxes',
-        'invocation errors',
-        'dead-lettered',
-        'throttled calls',
-        'calls by operation',
-        'service tasks killed at reclaim',
-        'tasks disrupted',
-        'replacements launched',
-        'replacement first task RUNNING, s after reclaim (median)',
-        'max',
-        'real s',
-      ],
-      rows,
+      ...tabulate(results, [
+        ['delivery', (r) => r.delivery],
+        ['settings', (r) => r.settings],
+        ['instances', (r) => r.instances],
+        ['seed', (r) => r.seed],
+        ['interrupted', (r) => r.interrupted],
+        [`DRAINING within ${FLOOR_SECONDS} s`, (r) => `${r.drainedInTime}/${r.interrupted}`],
+        ['drains failed or late', (r) => r.neverDrained + r.drainedAfterFloor],
+        ['s to DRAINING median', (r) => median(r.secondsToDraining)],
+        ['p95', (r) => percentile(r.secondsToDraining, 95)],
+        ['max', (r) => max(r.secondsToDraining)],
+        ['ECS calls per warning', (r) => r.ecsCallsPerWarning.toFixed(2)],
+        ['invocations', (r) => r.invocations],
+        ['SQS batches', (r) => r.batches],
+        ['sandboxes', (r) => r.coldStarts],
+        ['invocation errors', (r) => r.invocationErrors],
+        ['dead-lettered', (r) => r.deadLetters],
+        ['throttled calls', (r) => r.throttledTotal],
+        ['calls by operation', (r) => formatCalls(r.calls)],
+        ['service tasks killed at reclaim', (r) => r.servicesTasksKilled],
+        ['tasks disrupted', (r) => r.disrupted],
+        ['replacements launched', (r) => r.replacements],
+        ['replacement first task RUNNING, s after reclaim (median)', (r) => some(r.replacementRunningVsReclaim, median)],
+        ['max', (r) => some(r.replacementRunningVsReclaim, max)],
+        ['real s', (r) => (r.realMs / 1000).toFixed(1)],
+      ]),
       data: results,
     },
   ]);
@@ -315,9 +289,4 @@ async function main(): Promise<void> {
   }
 }
 
-if (require.main === module) {
-  main().catch((error: unknown) => {
-    console.error(error);
-    process.exitCode = 1;
-  });
-}
+if (require.main === module) runMain(main);
