@@ -1,6 +1,7 @@
 import { DescribeClustersCommand, ListContainerInstancesCommand, type ECSClient } from '@aws-sdk/client-ecs';
-import { chunk } from '../aws/batch';
+import { chunk, groupBy } from '../aws/batch';
 import { MAX_FILTERED_LIST_PAGES, clusterName, describeContainerInstances, type ContainerInstanceView } from '../aws/ecs';
+import { isClusterNotFound } from '../errors';
 import type { Telemetry } from '../telemetry';
 import { DESCRIBE_BATCH, PAGE_SIZE, choosePlan } from './plan';
 
@@ -85,10 +86,6 @@ export interface Resolution {
  */
 export const MAX_FILTERED_PAGES = MAX_FILTERED_LIST_PAGES;
 
-function isClusterNotFound(error: unknown): boolean {
-  return (error as { name?: string } | undefined)?.name === 'ClusterNotFoundException';
-}
-
 function sameArn(left: string, right: string): boolean {
   return left === right || left.split('/').pop() === right.split('/').pop();
 }
@@ -130,17 +127,12 @@ export async function resolveInstances(
   };
 
   // 1. Cached ARNs: one describe per 100 confirms the EC2 id and reads the current status.
-  const cachedByCluster = new Map<string, string[]>();
   for (const id of pending) {
     const entry = cache.get(id);
-    if (!entry) continue;
-    if (!clusters.includes(entry.cluster)) {
-      cache.forget(id);
-      continue;
-    }
-    cachedByCluster.set(entry.cluster, [...(cachedByCluster.get(entry.cluster) ?? []), id]);
+    if (entry && !clusters.includes(entry.cluster)) cache.forget(id);
   }
-  for (const [cluster, ids] of cachedByCluster) {
+  const cached = [...pending].filter((id) => cache.get(id) !== undefined);
+  for (const [cluster, ids] of groupBy(cached, (id) => cache.get(id)?.cluster ?? '')) {
     try {
       const described = await describeContainerInstances(ecs, cluster, ids.map((id) => cache.get(id)?.arn ?? ''));
       for (const id of ids) {
