@@ -83,10 +83,6 @@ export class LambdaRuntime {
     this.functions.set(spec.name, spec);
   }
 
-  has(name: FunctionName): boolean {
-    return this.functions.has(name);
-  }
-
   /** The invocation the caller runs in (for call accounting). */
   invocationOf(activity: Activity | undefined): Invocation | undefined {
     return activity ? this.byActivity.get(activity.id) : undefined;
@@ -198,11 +194,6 @@ export class LambdaRuntime {
       entry.billedMs += Math.max(1, Math.ceil(end - invocation.startedAt));
     }
     return stats;
-  }
-
-  /** Invocations that have not ended yet. */
-  get inFlight(): number {
-    return this.invocations.filter((invocation) => !invocation.outcome).length;
   }
 }
 
