@@ -1,7 +1,3 @@
-import type { Clock } from '../../../lib/clock';
-import { loadSweeperConfig } from '../../../lib/sweeper/config';
-import { makeScaleInSweeperHandler } from '../../../lib/sweeper/handler';
-import { MemoryTelemetry } from '../../../lib/telemetry';
 import { NOW, SweeperWorld } from './world';
 import { fixture } from '../../fixtures';
 
@@ -15,19 +11,11 @@ const RUN_INTERVAL_MS = 30 * 60_000;
  */
 function setup(env: Record<string, string> = {}) {
   const aws = new SweeperWorld();
-  let now = NOW;
-  // The handler's clock follows the world's, so drain markers and the world's events share one time.
-  const clock: Clock = { now: () => now, sleep: async (ms) => void (now += ms) };
-  const telemetry = new MemoryTelemetry();
-  const config = loadSweeperConfig({ CLUSTERS: 'prod', MIN_FREE_CPU: '0', MIN_FREE_MEMORY: '0', ...env });
-  const handler = makeScaleInSweeperHandler({ config, clients: aws.clients(), telemetry, clock });
+  // The handler's clock is the world's, so drain markers and the world's events share one time.
+  const { handler, telemetry } = aws.sweeper(env);
   aws.daemons('prod', ['log-router']);
   aws.addInstances('prod', 'asg', 2, { tasksPerInstance: 2 });
-  const nextRun = async () => {
-    await aws.clock.advance(RUN_INTERVAL_MS);
-    now += RUN_INTERVAL_MS;
-  };
-  return { aws, handler, telemetry, nextRun };
+  return { aws, handler, telemetry, nextRun: () => aws.clock.advance(RUN_INTERVAL_MS) };
 }
 
 describe('sweeper: daemon tasks get their stop before a termination', () => {
