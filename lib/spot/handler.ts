@@ -2,6 +2,7 @@ import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import { describeGroupInstances, detachForReplacement, replaceInstanceInGroup, type GroupInstanceView } from '../aws/autoscaling';
 import { batchesBy, groupBy, inParallel } from '../aws/batch';
+import { sameResource } from '../aws/partitions';
 import {
   UPDATE_CONTAINER_INSTANCES_STATE_BATCH,
   clusterName,
@@ -441,7 +442,7 @@ export function makeSpotInterruptionHandler(deps: SpotDeps): SpotInterruptionHan
       try {
         const failures = undrain.length > 0 ? await setActive(ecs, cluster, undrain.map((entry) => entry.instance.containerInstanceArn)) : [];
         for (const entry of undrain) {
-          const failure = failures.find((candidate) => candidate.arn.split('/').pop() === entry.instance.containerInstanceArn.split('/').pop());
+          const failure = failures.find((candidate) => sameResource(candidate.arn, entry.instance.containerInstanceArn));
           if (failure) byKey.set(entry.key, { kind: 'failed', instance: entry.instance, error: new RetryableError(`could not set ACTIVE: ${failure.arn} (${failure.reason})`) });
           else activated.push(entry);
         }

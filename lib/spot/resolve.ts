@@ -2,6 +2,7 @@ import { DescribeClustersCommand, ListContainerInstancesCommand, type ECSClient 
 import { chunk, groupBy } from '../aws/batch';
 import { MAX_FILTERED_LIST_PAGES, clusterName, describeContainerInstances, type ContainerInstanceView } from '../aws/ecs';
 import { isClusterNotFound } from '../errors';
+import { sameResource } from '../aws/partitions';
 import type { Telemetry } from '../telemetry';
 import { DESCRIBE_BATCH, PAGE_SIZE, choosePlan } from './plan';
 
@@ -86,10 +87,6 @@ export interface Resolution {
  */
 export const MAX_FILTERED_PAGES = MAX_FILTERED_LIST_PAGES;
 
-function sameArn(left: string, right: string): boolean {
-  return left === right || left.split('/').pop() === right.split('/').pop();
-}
-
 class ClusterMissing extends Error {}
 
 /**
@@ -137,7 +134,7 @@ export async function resolveInstances(
       const described = await describeContainerInstances(ecs, cluster, ids.map((id) => cache.get(id)?.arn ?? ''));
       for (const id of ids) {
         const arn = cache.get(id)?.arn ?? '';
-        const view = described.instances.find((candidate) => sameArn(candidate.containerInstanceArn, arn));
+        const view = described.instances.find((candidate) => sameResource(candidate.containerInstanceArn, arn));
         if (view && view.ec2InstanceId === id && view.status !== 'INACTIVE') {
           found.set(id, view);
           pending.delete(id);
@@ -279,7 +276,7 @@ async function filteredLookups(
       pending.delete(id);
       continue;
     }
-    const returned = described.instances.filter((view) => candidates.some((candidate) => candidate.id === id && sameArn(candidate.arn, view.containerInstanceArn)));
+    const returned = described.instances.filter((view) => candidates.some((candidate) => candidate.id === id && sameResource(candidate.arn, view.containerInstanceArn)));
     telemetry.log('WARN', 'container instance lookup returned a different EC2 instance; ignored', {
       cluster,
       ec2InstanceId: id,
