@@ -57,11 +57,7 @@ function scenarioFor(spec: Case) {
       spot: true,
     })),
     // The benchmark builds its own handler below; the simulation's are off.
-    handlers: {
-      spotInterruption: { enabled: false },
-      lifecycleHook: { enabled: false },
-      scaleInSweeper: { enabled: false },
-    },
+    handlers: { spotInterruption: { enabled: false }, lifecycleHook: { enabled: false }, scaleInSweeper: { enabled: false } },
   });
 }
 

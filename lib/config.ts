@@ -75,10 +75,7 @@ export const clusterListVar = () =>
   listVar().superRefine((clusters, ctx) => {
     for (const cluster of clusters) {
       if (!CLUSTER_NAME.test(cluster) && !CLUSTER_ARN.test(cluster)) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `"${cluster}" is neither a cluster name (letters, digits, - and _) nor a cluster ARN`,
-        });
+        ctx.addIssue({ code: 'custom', message: `"${cluster}" is neither a cluster name (letters, digits, - and _) nor a cluster ARN` });
       }
     }
   });

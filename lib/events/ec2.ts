@@ -19,10 +19,7 @@ export interface Ec2ParseOptions {
 
 const instanceId = z.string().regex(EC2_INSTANCE_ID, 'is not an EC2 instance id (i- and 8 or 17 hex digits)');
 
-const spotDetail = z.object({
-  'instance-id': instanceId,
-  'instance-action': z.enum(['terminate', 'stop', 'hibernate']),
-});
+const spotDetail = z.object({ 'instance-id': instanceId, 'instance-action': z.enum(['terminate', 'stop', 'hibernate']) });
 const rebalanceDetail = z.object({ 'instance-id': instanceId });
 const stateChangeDetail = z.object({ 'instance-id': instanceId, state: z.enum(ALL_STATES) });
 

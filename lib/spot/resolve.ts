@@ -254,11 +254,7 @@ async function filteredLookups(
     let nextToken: string | undefined;
     for (let page = 0; page < MAX_FILTERED_PAGES; page += 1) {
       const listed = await ecs.send(
-        new ListContainerInstancesCommand({
-          cluster,
-          filter: `ec2InstanceId == ${id}`,
-          ...(nextToken ? { nextToken, maxResults: PAGE_SIZE } : {}),
-        }),
+        new ListContainerInstancesCommand({ cluster, filter: `ec2InstanceId == ${id}`, ...(nextToken ? { nextToken, maxResults: PAGE_SIZE } : {}) }),
       );
       const arns = listed.containerInstanceArns ?? [];
       for (const arn of arns) candidates.push({ id, arn });

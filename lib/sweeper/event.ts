@@ -11,12 +11,7 @@ export type SweepTrigger =
   | { outcome: 'ok'; trigger: 'schedule' | 'manual'; eventId?: string; time?: string }
   | { outcome: 'invalid'; reason: 'not-an-object' | 'unexpected-source' | 'unexpected-detail-type'; detail: string };
 
-const scheduledEvent = z.object({
-  source: z.string(),
-  'detail-type': z.string(),
-  id: z.string().optional(),
-  time: z.string().optional(),
-});
+const scheduledEvent = z.object({ source: z.string(), 'detail-type': z.string(), id: z.string().optional(), time: z.string().optional() });
 
 export function parseSweepEvent(event: unknown): SweepTrigger {
   if (typeof event !== 'object' || event === null || Array.isArray(event)) {

@@ -108,10 +108,7 @@ export class LambdaRuntime {
     };
     this.invocations.push(invocation);
     const deadline = startedAt + spec.timeoutMs;
-    const context: InvocationContext = {
-      getRemainingTimeInMillis: () => Math.max(0, deadline - this.clock.now()),
-      awsRequestId: id,
-    };
+    const context: InvocationContext = { getRemainingTimeInMillis: () => Math.max(0, deadline - this.clock.now()), awsRequestId: id };
     // The event crosses a process boundary in Lambda: the handler gets its own copy.
     const payload: unknown = structuredClone(event);
     const { activity, done } = this.clock.track(() => spec.handler(payload, context), id);

@@ -257,13 +257,7 @@ export class Simulation {
       const environments = new ExecutionEnvironments(() => {
         const clients = createClients(definition.clients, simulatorClientOptions(url, config.sdk));
         for (const client of Object.values(clients)) this.instrument(client as unknown as InstrumentableClient);
-        return definition.build({
-          config,
-          clients,
-          telemetry: this.telemetry[name],
-          clock: this.clock,
-          newId: () => this.idRandom.uuid(),
-        });
+        return definition.build({ config, clients, telemetry: this.telemetry[name], clock: this.clock, newId: () => this.idRandom.uuid() });
       });
       this.environments.set(name, environments);
       this.lambdas.register({

@@ -47,11 +47,7 @@ beforeEach(() => {
     containerInstanceArns: [`arn:aws:ecs:us-east-1:123456789012:container-instance/prod/${input.filter?.split(' ').pop()}`],
   }));
   ecsMock.on(DescribeContainerInstancesCommand).callsFake((input: { containerInstances: string[] }) => ({
-    containerInstances: input.containerInstances.map((arn) => ({
-      containerInstanceArn: arn,
-      ec2InstanceId: arn.split('/').pop(),
-      status: 'ACTIVE',
-    })),
+    containerInstances: input.containerInstances.map((arn) => ({ containerInstanceArn: arn, ec2InstanceId: arn.split('/').pop(), status: 'ACTIVE' })),
   }));
   ecsMock.on(UpdateContainerInstancesStateCommand).callsFake((input: { containerInstances: string[] }) => ({
     containerInstances: input.containerInstances.map((arn) => ({ containerInstanceArn: arn, status: 'DRAINING' })),

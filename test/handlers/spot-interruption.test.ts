@@ -76,10 +76,7 @@ describe('spot interruption handler', () => {
     const { world, aws, instance, handler, telemetry } = setup();
     world.setContainerInstanceStatus(instance!, 'DRAINING');
 
-    await expect(handler(fixture('spot-interruption-terminate.json'))).resolves.toMatchObject({
-      outcome: 'no-action',
-      reason: 'already-draining',
-    });
+    await expect(handler(fixture('spot-interruption-terminate.json'))).resolves.toMatchObject({ outcome: 'no-action', reason: 'already-draining' });
     expect(aws.operations()).toEqual(['ListContainerInstances', 'DescribeContainerInstances']);
     expect(telemetry.metricTotal('DrainSkipped', { reason: 'already-draining' })).toBe(1);
   });
@@ -126,10 +123,7 @@ describe('spot interruption handler', () => {
     const { world, aws, handler } = setup();
     aws.before('ecs:UpdateContainerInstancesState', () => world.shutDown(INSTANCE_ID, 'spot-interruption'));
 
-    await expect(handler(fixture('spot-interruption-terminate.json'))).resolves.toMatchObject({
-      outcome: 'no-action',
-      reason: 'deregistered',
-    });
+    await expect(handler(fixture('spot-interruption-terminate.json'))).resolves.toMatchObject({ outcome: 'no-action', reason: 'deregistered' });
     expect(aws.calls('ecs:DescribeContainerInstances')).toHaveLength(2);
   });
 
@@ -205,10 +199,7 @@ describe('spot interruption handler', () => {
 
   it('drains on a rebalance recommendation when enabled', async () => {
     const { instance, handler, telemetry } = setup({ env: { CLUSTERS: 'prod', REBALANCE_DRAIN: 'true' }, instanceId: REBALANCE_INSTANCE_ID });
-    await expect(handler(fixture('rebalance-recommendation.json'))).resolves.toMatchObject({
-      outcome: 'drained',
-      kind: 'rebalance-recommendation',
-    });
+    await expect(handler(fixture('rebalance-recommendation.json'))).resolves.toMatchObject({ outcome: 'drained', kind: 'rebalance-recommendation' });
     expect(instance!.status).toBe('DRAINING');
     expect(telemetry.metricTotal('InstanceDrained', { kind: 'rebalance-recommendation' })).toBe(1);
   });

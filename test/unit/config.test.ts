@@ -23,9 +23,7 @@ describe('common configuration', () => {
   });
 
   it('reads cluster names and ARNs, trims, drops empties and duplicates', () => {
-    const config = loadCommonConfig({
-      CLUSTERS: ' prod-ecs , arn:aws:ecs:eu-west-1:123456789012:cluster/batch,,prod-ecs ',
-    });
+    const config = loadCommonConfig({ CLUSTERS: ' prod-ecs , arn:aws:ecs:eu-west-1:123456789012:cluster/batch,,prod-ecs ' });
     expect(config.clusters).toEqual(['prod-ecs', 'arn:aws:ecs:eu-west-1:123456789012:cluster/batch']);
   });
 
@@ -73,9 +71,7 @@ describe('common configuration', () => {
   });
 
   it.each(['1.5', 'ten', '-1', '21'])('rejects AWS_MAX_ATTEMPTS=%j', (value) => {
-    expect(problemsOf(() => loadCommonConfig({ AWS_MAX_ATTEMPTS: value }))).toEqual([
-      'AWS_MAX_ATTEMPTS must be a whole number from 1 to 20',
-    ]);
+    expect(problemsOf(() => loadCommonConfig({ AWS_MAX_ATTEMPTS: value }))).toEqual(['AWS_MAX_ATTEMPTS must be a whole number from 1 to 20']);
   });
 
   it('ignores variables it does not know (the Lambda environment is full of them)', () => {

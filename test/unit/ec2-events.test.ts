@@ -45,10 +45,7 @@ describe('parseEc2Event: handled kinds', () => {
         outcome: 'signal',
         signal: { kind: 'instance-state-change', ec2InstanceId: 'i-abcd1111' },
       });
-      expect(parseEc2Event(fixture(file), ALL_OFF)).toMatchObject({
-        outcome: 'ignored',
-        reason: 'state-change-drain-disabled',
-      });
+      expect(parseEc2Event(fixture(file), ALL_OFF)).toMatchObject({ outcome: 'ignored', reason: 'state-change-drain-disabled' });
     },
   );
 

@@ -71,10 +71,7 @@ describe('query services and CloudWatch', () => {
         AutoScalingGroupNames: ['workers'],
         IncludeInstances: false,
         MaxRecords: 100,
-        Filters: [
-          { Name: 'tag:ecs-cluster', Values: ['prod', 'staging'] },
-          { Name: 'tag-key', Values: ['team'] },
-        ],
+        Filters: [{ Name: 'tag:ecs-cluster', Values: ['prod', 'staging'] }, { Name: 'tag-key', Values: ['team'] }],
       };
       const out = await h.clients.autoScaling.send(new DescribeAutoScalingGroupsCommand(input));
       expect(body(out)).toEqual({ AutoScalingGroups: [group], NextToken: 'more' });
@@ -171,10 +168,7 @@ describe('query services and CloudWatch', () => {
             LaunchTime: created,
             State: { Code: 16, Name: 'running' },
             Placement: { AvailabilityZone: 'us-east-1a' },
-            Tags: [
-              { Key: 'aws:autoscaling:groupName', Value: 'workers' },
-              { Key: 'Name', Value: '<worker>' },
-            ],
+            Tags: [{ Key: 'aws:autoscaling:groupName', Value: 'workers' }, { Key: 'Name', Value: '<worker>' }],
             EbsOptimized: true,
           },
         ],
