@@ -266,9 +266,7 @@ export class VirtualClock implements Clock, Scheduler {
   /** Fires every timer due up to `until` (inclusive), one at a time, settling activities in between. */
   async runUntil(until: number, options: RunOptions = {}): Promise<void> {
     await this.fire(until, () => false, options);
-    if (options.rate && until > this.current && Number.isFinite(until)) {
-      await realSleep((until - this.current) / options.rate);
-    }
+    if (options.rate && until > this.current && Number.isFinite(until)) await realSleep((until - this.current) / options.rate);
     if (Number.isFinite(until)) this.current = Math.max(this.current, until);
   }
 

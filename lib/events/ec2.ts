@@ -57,9 +57,7 @@ export function parseEc2Event(event: unknown, options: Ec2ParseOptions): ParseOu
     case REBALANCE_RECOMMENDATION: {
       const parsed = rebalanceDetail.safeParse(detail);
       if (!parsed.success) return invalid('malformed-detail', describeIssues(parsed.error));
-      if (!options.rebalanceDrain) {
-        return { outcome: 'ignored', kind: 'rebalance-recommendation', reason: 'rebalance-drain-disabled' };
-      }
+      if (!options.rebalanceDrain) return { outcome: 'ignored', kind: 'rebalance-recommendation', reason: 'rebalance-drain-disabled' };
       return signal('rebalance-recommendation', parsed.data['instance-id']);
     }
     case STATE_CHANGE: {
@@ -74,9 +72,7 @@ export function parseEc2Event(event: unknown, options: Ec2ParseOptions): ParseOu
       if (!(DRAINING_STATES as readonly string[]).includes(state)) {
         return { outcome: 'ignored', kind: 'instance-state-change', reason: `state-${state}` };
       }
-      if (!options.stateChangeDrain) {
-        return { outcome: 'ignored', kind: 'instance-state-change', reason: 'state-change-drain-disabled' };
-      }
+      if (!options.stateChangeDrain) return { outcome: 'ignored', kind: 'instance-state-change', reason: 'state-change-drain-disabled' };
       return signal('instance-state-change', parsed.data['instance-id'], { state });
     }
     default:

@@ -58,9 +58,7 @@ describe('packaged alarms and dashboard (defaults, clusters=*)', () => {
   });
 
   it('sends every alarm and its recovery to an encrypted alarm topic CloudWatch may publish to, with the optional e-mail subscription', () => {
-    for (const alarm of alarms()) {
-      expect(alarm.AlarmActions).toEqual([{ Ref: 'AlarmTopic' }]);
-    }
+    for (const alarm of alarms()) expect(alarm.AlarmActions).toEqual([{ Ref: 'AlarmTopic' }]);
     const topic = template.Resources.AlarmTopic!;
     expect(topic.Properties.KmsMasterKeyId).toEqual({ Ref: 'AlarmKey' });
     const key = JSON.stringify(template.Resources.AlarmKey!.Properties.KeyPolicy);
