@@ -252,14 +252,9 @@ async function checkCluster(clients: Pick<AwsClients, 'ecs'>, cluster: string, r
   rows.push({ subject, check: 'exists', status: 'pass', detail: `ACTIVE, ${found.registeredContainerInstancesCount ?? 0} container instances` });
 
   await orUnknown(rows, subject, 'capacity providers', async () => {
-    if (found.capacityProviders === undefined) {
-      rows.push({ subject, check: 'capacity providers', status: 'unknown', detail: 'DescribeClusters did not list them' });
-      return;
-    }
-    if (found.capacityProviders.length === 0) {
-      rows.push({ subject, check: 'capacity providers', status: 'pass', detail: 'none' });
-      return;
-    }
+    const row = (status: Status, detail: string): void => void rows.push({ subject, check: 'capacity providers', status, detail });
+    if (found.capacityProviders === undefined) return row('unknown', 'DescribeClusters did not list them');
+    if (found.capacityProviders.length === 0) return row('pass', 'none');
     const providers = await clients.ecs.send(new DescribeCapacityProvidersCommand({ capacityProviders: found.capacityProviders }));
     for (const provider of providers.capacityProviders ?? []) {
       const asg = provider.autoScalingGroupProvider;
