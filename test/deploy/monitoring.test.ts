@@ -10,9 +10,7 @@ const NAMESPACE = 'EcsEc2Keeper/dev';
 
 let template: Template;
 
-beforeAll(() => {
-  template = packageStack(['clusters=*', 'alarmEmail=ops@example.com']);
-}, 180_000);
+beforeAll(() => { template = packageStack(['clusters=*', 'alarmEmail=ops@example.com']); }, 180_000);
 
 const ofType = (type: string) => resourcesOfType(template, type);
 const alarms = () => ofType('AWS::CloudWatch::Alarm').map(([id, resource]) => ({ id, ...(resource.Properties as unknown as AlarmProps) }));

@@ -23,9 +23,7 @@ describe('README, "Deploy"', () => {
 
 describe('README, "Dry run", against the served simulator', () => {
   let served: Awaited<ReturnType<typeof serveScenario>>;
-  beforeAll(async () => {
-    served = await serveScenario('tour');
-  });
+  beforeAll(async () => { served = await serveScenario('tour'); });
   afterAll(() => served.close());
 
   it('DRY_RUN=true in the shell: invoke local decides dry-run and the instance stays ACTIVE', async () => {

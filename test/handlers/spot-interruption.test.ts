@@ -228,9 +228,7 @@ describe('spot interruption handler: answers no world gives', () => {
     const handler = makeSpotInterruptionHandler({ config: loadSpotConfig({ CLUSTERS: 'prod' }), ecs: new ECSClient({ region: 'us-east-1' }), telemetry });
     return { handler, telemetry };
   };
-  beforeAll(() => {
-    ecsMock = mockClient(ECSClient);
-  });
+  beforeAll(() => { ecsMock = mockClient(ECSClient); });
   beforeEach(() => ecsMock.reset());
   afterAll(() => ecsMock.restore());
 

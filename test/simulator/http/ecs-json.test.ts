@@ -17,9 +17,7 @@ import { body, startHarness, type Harness } from './harness';
 // model's shape, outputs come back as the SDK's typed objects.
 describe('ECS over AWS JSON 1.1', () => {
   let h: Harness;
-  beforeAll(async () => {
-    h = await startHarness();
-  });
+  beforeAll(async () => { h = await startHarness(); });
   afterAll(() => h.close());
 
   const registeredAt = new Date('2026-11-20T10:15:30.250Z');

@@ -22,9 +22,7 @@ const failure = (promise: Promise<unknown>) => rejection<SdkError>(promise);
 describe('errors through the wire', () => {
   let h: Harness;
   const internalErrors: unknown[] = [];
-  beforeAll(async () => {
-    h = await startHarness({ maxAttempts: 3, onInternalError: (error) => internalErrors.push(error) });
-  });
+  beforeAll(async () => { h = await startHarness({ maxAttempts: 3, onInternalError: (error) => internalErrors.push(error) }); });
   afterAll(() => h.close());
   beforeEach(() => {
     h.plane.calls.length = 0;

@@ -18,9 +18,7 @@ import { body, startHarness, type Harness } from './harness';
 // (AWS JSON 1.0) against the server.
 describe('query services and CloudWatch', () => {
   let h: Harness;
-  beforeAll(async () => {
-    h = await startHarness();
-  });
+  beforeAll(async () => { h = await startHarness(); });
   afterAll(() => h.close());
 
   const created = new Date('2026-11-20T08:00:00.000Z');
