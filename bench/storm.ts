@@ -37,15 +37,8 @@ export interface StormSize {
 /** Per-call latency in simulated ms (none by default: every ECS call answers at once). */
 export type CallLatency = { min: number; max: number } | undefined;
 
-export function stormScenario(
-  seed: number,
-  env: Record<string, string> = {},
-  size: StormSize = { instances: 1000, interrupted: 200 },
-  delivery: Delivery = { kind: 'direct' },
-  latencyMs: CallLatency = undefined,
-): ScenarioInput {
-  const INSTANCES = size.instances;
-  const INTERRUPTED = size.interrupted;
+export function stormScenario(seed: number, { env, size, delivery, latencyMs }: StormCase): ScenarioInput {
+  const { instances, interrupted } = size;
   return {
     name: 'bench-spot-storm',
     seed,
@@ -55,30 +48,28 @@ export function stormScenario(
       {
         name: 'prod-ecs-spot',
         cluster: 'prod-ecs',
-        minSize: INSTANCES / 2,
-        maxSize: INSTANCES * 2,
-        desiredCapacity: INSTANCES,
+        minSize: instances / 2,
+        maxSize: instances * 2,
+        desiredCapacity: instances,
         instance: { cpu: 4096, memory: 16384, type: 'm5.xlarge' },
         spot: true,
       },
     ],
     services: [
-      { cluster: 'prod-ecs', name: 'web', desiredCount: INSTANCES, cpu: 1024, memory: 2048, minimumHealthyPercent: 100, maximumPercent: 200, stopSeconds: 30 },
-      { cluster: 'prod-ecs', name: 'worker', desiredCount: INSTANCES, cpu: 1024, memory: 2048, minimumHealthyPercent: 50, maximumPercent: 200, stopSeconds: 60 },
+      { cluster: 'prod-ecs', name: 'web', desiredCount: instances, cpu: 1024, memory: 2048, minimumHealthyPercent: 100, maximumPercent: 200, stopSeconds: 30 },
+      { cluster: 'prod-ecs', name: 'worker', desiredCount: instances, cpu: 1024, memory: 2048, minimumHealthyPercent: 50, maximumPercent: 200, stopSeconds: 60 },
       { cluster: 'prod-ecs', name: 'log-agent', strategy: 'DAEMON', cpu: 128, memory: 256, stopSeconds: 5 },
     ],
     handlers: {
       spotInterruption: {
         env,
-        ...(delivery.kind === 'sqs'
-          ? { sqs: { batchSize: delivery.batchSize, batchWindowSeconds: delivery.batchWindowSeconds, maximumConcurrency: delivery.maximumConcurrency } }
-          : {}),
+        ...(delivery.kind === 'sqs' ? { sqs: { batchSize: delivery.batchSize, batchWindowSeconds: delivery.batchWindowSeconds, maximumConcurrency: delivery.maximumConcurrency } } : {}),
       },
       lifecycleHook: { enabled: false },
       scaleInSweeper: { enabled: false },
     },
     faults: { seed, throttling: true, ...(latencyMs ? { latencyMs } : {}) },
-    events: [{ type: 'spot-interruption', atSeconds: WARNING_AT_SECONDS, group: 'prod-ecs-spot', count: INTERRUPTED }],
+    events: [{ type: 'spot-interruption', atSeconds: WARNING_AT_SECONDS, group: 'prod-ecs-spot', count: interrupted }],
   };
 }
 
@@ -113,14 +104,8 @@ export interface StormResult {
   realMs: number;
 }
 
-export async function runStorm(
-  seed: number,
-  env: Record<string, string> = {},
-  size: StormSize = { instances: 1000, interrupted: 200 },
-  delivery: Delivery = { kind: 'direct' },
-  latencyMs: CallLatency = undefined,
-): Promise<StormResult> {
-  const scenario = parseScenario(stormScenario(seed, env, size, delivery, latencyMs));
+export async function runStorm(seed: number, storm: StormCase): Promise<StormResult> {
+  const scenario = parseScenario(stormScenario(seed, storm));
   const simulation = await Simulation.start(scenario);
   const warnings = new Map<string, number>();
   simulation.world.onBusEvent((event) => {
@@ -236,7 +221,7 @@ async function main(): Promise<void> {
         settings: storm.label,
         delivery: describeDelivery(storm.delivery),
         instances: storm.size.instances,
-        ...(await runStorm(seed, storm.env, storm.size, storm.delivery, storm.latencyMs)),
+        ...(await runStorm(seed, storm)),
       });
     }
   }
