@@ -6,13 +6,12 @@ import { buildClients } from '../../lib/clients';
 import { startServer } from '../../simulator/http/server';
 import { InProcessAws } from '../../simulator/inprocess';
 import { rejection } from '../fixtures';
-import { newWorld } from './world/helpers';
+import { clusterWith, newWorld } from './world/helpers';
 
+/** A world with a cluster `c` of `count` container instances. */
 function worldWithInstances(count: number) {
-  const { world, clock } = newWorld();
-  world.createCluster({ name: 'c' });
-  const instances = Array.from({ length: count }, () => world.addInstance({ cluster: 'c', cpu: 2048, memory: 4096 }));
-  return { world, clock, instances };
+  const { world } = newWorld();
+  return { world, instances: clusterWith(world, count, 2048, 4096) };
 }
 
 const failure = (promise: Promise<unknown>) => rejection<Error & { $metadata?: { httpStatusCode?: number } }>(promise);
@@ -52,8 +51,7 @@ describe('InProcessAws: SDK clients answered from a World without a socket', () 
     const { autoScaling } = new InProcessAws(world).clients();
     const error = await failure(autoScaling.send(new TerminateInstanceInAutoScalingGroupCommand({ InstanceId: 'i-0123456789abcdef0', ShouldDecrementDesiredCapacity: false })));
     expect(error).toBeInstanceOf(AutoScalingServiceException);
-    expect(error.name).toBe('ValidationError');
-    expect(error.$metadata?.httpStatusCode).toBe(400);
+    expect(error).toMatchObject({ name: 'ValidationError', $metadata: { httpStatusCode: 400 } });
   });
 
   it('fails the next N calls of an operation, and a failed call changes nothing in the world', async () => {
@@ -83,8 +81,7 @@ describe('InProcessAws: SDK clients answered from a World without a socket', () 
     const { ecs } = aws.clients();
     await expect(ecs.send(new DescribeContainerInstancesCommand({ cluster: 'c', containerInstances: [instances[0]!.arn] }))).resolves.toBeDefined();
     const error = await failure(ecs.send(new DescribeContainerInstancesCommand({ cluster: 'c', containerInstances: [instances[1]!.arn] })));
-    expect(error.name).toBe('ServerException');
-    expect(error.$metadata?.httpStatusCode).toBe(500);
+    expect(error).toMatchObject({ name: 'ServerException', $metadata: { httpStatusCode: 500 } });
   });
 
   it('lets the SDK retry an injected transient fault when the client allows attempts', async () => {
