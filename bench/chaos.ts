@@ -7,8 +7,8 @@
  */
 import { scenarioNames } from '../simulator/scenarios/load';
 import { FAULTS, runCase, violations, type CaseResult, type CaseSpec } from './chaos/campaign';
-import { progress, sum } from './lib/common';
-import { publish, renderTable, type Section } from './report';
+import { progress, runMain, sum } from './lib/common';
+import { publish, renderTable, tabulate, type Section } from './report';
 
 const SEEDS = (process.env.CHAOS_SEEDS ?? '1,2,3').split(',').map(Number);
 const RATES = (process.env.CHAOS_RATES ?? '0.05,0.2,0.5').split(',').map(Number);
@@ -29,51 +29,31 @@ const label = (result: CaseSpec) => (result.fault === 'none' ? 'none' : `${resul
 function table(scenario: string, results: CaseResult[]): Section {
   const groups = new Map<string, CaseResult[]>();
   for (const result of results) groups.set(label(result), [...(groups.get(label(result)) ?? []), result]);
-  const rows: Section['rows'] = [...groups.entries()].map(([fault, runs]) => {
-    const total = (pick: (result: CaseResult) => number) => sum(runs.map(pick));
-    const injected = total((r) => r.injected.serverErrors + r.injected.throttles + r.injected.bucketThrottles);
-    return [
-      fault,
-      runs.length,
-      `${total((r) => r.lifecycleActions.completedBeforeExpiry)}/${total((r) => r.lifecycleActions.started)}`,
-      total((r) => r.lifecycleActions.expired),
-      total((r) => r.lifecycleActions.forcedAtDeadline),
-      total((r) => r.terminatedWithCountedTasksBeforeDeadline),
-      total((r) => r.loopsNotEnded),
-      `${total((r) => r.invalidEventsWithWrites)} of ${total((r) => r.invalidEventsDelivered)}`,
-      total((r) => r.inServiceBeforeReady),
-      `${total((r) => r.launches.abandoned)} of ${total((r) => r.launches.started)}`,
-      total((r) => r.tasksDisrupted),
-      injected,
-      total((r) => r.injected.duplicateDeliveries),
-      `${total((r) => r.injected.attributeLimitAnswers)} / ${total((r) => r.injected.groupBusyAnswers)} / ${total((r) => r.injected.eventBridgeDuplicates)}`,
-      total((r) => r.sweepFailures),
-      total((r) => r.handlerErrors),
-      total((r) => r.awsCalls),
-    ];
-  });
+  const total = (runs: CaseResult[], pick: (result: CaseResult) => number) => sum(runs.map(pick));
   return {
     title: `Fault campaign: ${scenario} (seeds ${SEEDS.join(', ')})`,
-    columns: [
-      'fault',
-      'runs',
-      'lifecycle actions completed before expiry',
-      'expired',
-      'completed at the drain deadline',
-      'terminated with counted tasks before deadline (must be 0)',
-      'loops not ended (must be 0)',
-      'invalid events that wrote (must be 0)',
-      'InService before ready (must be 0)',
-      'launches abandoned',
-      'tasks disrupted',
-      '5xx + throttles answered',
-      'duplicate deliveries',
-      'attribute-limit / group-busy answers / EventBridge repeats',
-      'sweeps failed',
-      'invocation errors (retried)',
-      'AWS calls',
-    ],
-    rows,
+    ...tabulate([...groups.entries()], [
+      ['fault', ([fault]) => fault],
+      ['runs', ([, runs]) => runs.length],
+      ['lifecycle actions completed before expiry', ([, runs]) => `${total(runs, (r) => r.lifecycleActions.completedBeforeExpiry)}/${total(runs, (r) => r.lifecycleActions.started)}`],
+      ['expired', ([, runs]) => total(runs, (r) => r.lifecycleActions.expired)],
+      ['completed at the drain deadline', ([, runs]) => total(runs, (r) => r.lifecycleActions.forcedAtDeadline)],
+      ['terminated with counted tasks before deadline (must be 0)', ([, runs]) => total(runs, (r) => r.terminatedWithCountedTasksBeforeDeadline)],
+      ['loops not ended (must be 0)', ([, runs]) => total(runs, (r) => r.loopsNotEnded)],
+      ['invalid events that wrote (must be 0)', ([, runs]) => `${total(runs, (r) => r.invalidEventsWithWrites)} of ${total(runs, (r) => r.invalidEventsDelivered)}`],
+      ['InService before ready (must be 0)', ([, runs]) => total(runs, (r) => r.inServiceBeforeReady)],
+      ['launches abandoned', ([, runs]) => `${total(runs, (r) => r.launches.abandoned)} of ${total(runs, (r) => r.launches.started)}`],
+      ['tasks disrupted', ([, runs]) => total(runs, (r) => r.tasksDisrupted)],
+      ['5xx + throttles answered', ([, runs]) => total(runs, (r) => r.injected.serverErrors + r.injected.throttles + r.injected.bucketThrottles)],
+      ['duplicate deliveries', ([, runs]) => total(runs, (r) => r.injected.duplicateDeliveries)],
+      [
+        'attribute-limit / group-busy answers / EventBridge repeats',
+        ([, runs]) => `${total(runs, (r) => r.injected.attributeLimitAnswers)} / ${total(runs, (r) => r.injected.groupBusyAnswers)} / ${total(runs, (r) => r.injected.eventBridgeDuplicates)}`,
+      ],
+      ['sweeps failed', ([, runs]) => total(runs, (r) => r.sweepFailures)],
+      ['invocation errors (retried)', ([, runs]) => total(runs, (r) => r.handlerErrors)],
+      ['AWS calls', ([, runs]) => total(runs, (r) => r.awsCalls)],
+    ]),
   };
 }
 
@@ -123,9 +103,4 @@ async function main(): Promise<void> {
   }
 }
 
-if (require.main === module) {
-  main().catch((error: unknown) => {
-    console.error(error);
-    process.exitCode = 1;
-  });
-}
+if (require.main === module) runMain(main);

@@ -32,6 +32,11 @@ export function renderTable(section: Section): string {
   ].join('\n');
 }
 
+/** A section's columns and rows from one list of (column, cell of a row) pairs: each column's name stands by its value. */
+export function tabulate<T>(items: readonly T[], columns: ReadonlyArray<readonly [string, (item: T) => string | number]>): Pick<Section, 'columns' | 'rows'> {
+  return { columns: columns.map(([name]) => name), rows: items.map((item) => columns.map(([, cell]) => cell(item))) };
+}
+
 /** Prints every section as a Markdown table and writes them all to bench/results/<name>.json. */
 export function publish(name: string, sections: Section[]): void {
   for (const section of sections) console.log(renderTable(section));

@@ -12,7 +12,7 @@ import { spotInterruption } from '../lib/spot/definition';
 import { MemoryTelemetry } from '../lib/telemetry';
 import { Simulation, simulatorClientOptions } from '../simulator/runner/simulation';
 import { parseScenario } from '../simulator/scenarios/load';
-import { callsBetween, formatCalls, max, progress, spotWarning, total } from './lib/common';
+import { callsBetween, formatCalls, max, progress, runMain, spotWarning, total } from './lib/common';
 import { median, percentile, publish, type Section } from './report';
 
 interface Case {
@@ -57,11 +57,7 @@ function scenarioFor(spec: Case) {
       spot: true,
     })),
     // The benchmark builds its own handler below; the simulation's are off.
-    handlers: {
-      spotInterruption: { enabled: false },
-      lifecycleHook: { enabled: false },
-      scaleInSweeper: { enabled: false },
-    },
+    handlers: { spotInterruption: { enabled: false }, lifecycleHook: { enabled: false }, scaleInSweeper: { enabled: false } },
   });
 }
 
@@ -147,7 +143,4 @@ async function main(): Promise<void> {
   ]);
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exitCode = 1;
-});
+runMain(main);

@@ -15,8 +15,8 @@
 import { spotInterruption, SPOT_INTERRUPTION } from '../lib/spot/definition';
 import { Simulation } from '../simulator/runner/simulation';
 import { parseScenario, type ScenarioInput } from '../simulator/scenarios/load';
-import { formatCalls, max, progress, sum } from './lib/common';
-import { median, percentile, publish, type Section } from './report';
+import { formatCalls, max, progress, runMain, sum } from './lib/common';
+import { median, percentile, publish, tabulate } from './report';
 
 const SEEDS = (process.env.BENCH_STORM_SEEDS ?? '1,2,3').split(',').map(Number);
 const WARNING_AT_SECONDS = 60;
@@ -37,15 +37,8 @@ export interface StormSize {
 /** Per-call latency in simulated ms (none by default: every ECS call answers at once). */
 export type CallLatency = { min: number; max: number } | undefined;
 
-export function stormScenario(
-  seed: number,
-  env: Record<string, string> = {},
-  size: StormSize = { instances: 1000, interrupted: 200 },
-  delivery: Delivery = { kind: 'direct' },
-  latencyMs: CallLatency = undefined,
-): ScenarioInput {
-  const INSTANCES = size.instances;
-  const INTERRUPTED = size.interrupted;
+export function stormScenario(seed: number, { env, size, delivery, latencyMs }: StormCase): ScenarioInput {
+  const { instances, interrupted } = size;
   return {
     name: 'bench-spot-storm',
     seed,
@@ -55,30 +48,28 @@ export function stormScenario(
       {
         name: 'prod-ecs-spot',
         cluster: 'prod-ecs',
-        minSize: INSTANCES / 2,
-        maxSize: INSTANCES * 2,
-        desiredCapacity: INSTANCES,
+        minSize: instances / 2,
+        maxSize: instances * 2,
+        desiredCapacity: instances,
         instance: { cpu: 4096, memory: 16384, type: 'm5.xlarge' },
         spot: true,
       },
     ],
     services: [
-      { cluster: 'prod-ecs', name: 'web', desiredCount: INSTANCES, cpu: 1024, memory: 2048, minimumHealthyPercent: 100, maximumPercent: 200, stopSeconds: 30 },
-      { cluster: 'prod-ecs', name: 'worker', desiredCount: INSTANCES, cpu: 1024, memory: 2048, minimumHealthyPercent: 50, maximumPercent: 200, stopSeconds: 60 },
+      { cluster: 'prod-ecs', name: 'web', desiredCount: instances, cpu: 1024, memory: 2048, minimumHealthyPercent: 100, maximumPercent: 200, stopSeconds: 30 },
+      { cluster: 'prod-ecs', name: 'worker', desiredCount: instances, cpu: 1024, memory: 2048, minimumHealthyPercent: 50, maximumPercent: 200, stopSeconds: 60 },
       { cluster: 'prod-ecs', name: 'log-agent', strategy: 'DAEMON', cpu: 128, memory: 256, stopSeconds: 5 },
     ],
     handlers: {
       spotInterruption: {
         env,
-        ...(delivery.kind === 'sqs'
-          ? { sqs: { batchSize: delivery.batchSize, batchWindowSeconds: delivery.batchWindowSeconds, maximumConcurrency: delivery.maximumConcurrency } }
-          : {}),
+        ...(delivery.kind === 'sqs' ? { sqs: { batchSize: delivery.batchSize, batchWindowSeconds: delivery.batchWindowSeconds, maximumConcurrency: delivery.maximumConcurrency } } : {}),
       },
       lifecycleHook: { enabled: false },
       scaleInSweeper: { enabled: false },
     },
     faults: { seed, throttling: true, ...(latencyMs ? { latencyMs } : {}) },
-    events: [{ type: 'spot-interruption', atSeconds: WARNING_AT_SECONDS, group: 'prod-ecs-spot', count: INTERRUPTED }],
+    events: [{ type: 'spot-interruption', atSeconds: WARNING_AT_SECONDS, group: 'prod-ecs-spot', count: interrupted }],
   };
 }
 
@@ -113,14 +104,8 @@ export interface StormResult {
   realMs: number;
 }
 
-export async function runStorm(
-  seed: number,
-  env: Record<string, string> = {},
-  size: StormSize = { instances: 1000, interrupted: 200 },
-  delivery: Delivery = { kind: 'direct' },
-  latencyMs: CallLatency = undefined,
-): Promise<StormResult> {
-  const scenario = parseScenario(stormScenario(seed, env, size, delivery, latencyMs));
+export async function runStorm(seed: number, storm: StormCase): Promise<StormResult> {
+  const scenario = parseScenario(stormScenario(seed, storm));
   const simulation = await Simulation.start(scenario);
   const warnings = new Map<string, number>();
   simulation.world.onBusEvent((event) => {
@@ -236,66 +221,40 @@ async function main(): Promise<void> {
         settings: storm.label,
         delivery: describeDelivery(storm.delivery),
         instances: storm.size.instances,
-        ...(await runStorm(seed, storm.env, storm.size, storm.delivery, storm.latencyMs)),
+        ...(await runStorm(seed, storm)),
       });
     }
   }
-  const rows: Section['rows'] = results.map((result) => [
-    result.delivery,
-    result.settings,
-    result.instances,
-    result.seed,
-    result.interrupted,
-    `${result.drainedInTime}/${result.interrupted}`,
-    result.neverDrained + result.drainedAfterFloor,
-    median(result.secondsToDraining),
-    percentile(result.secondsToDraining, 95),
-    max(result.secondsToDraining),
-    result.ecsCallsPerWarning.toFixed(2),
-    result.invocations,
-    result.batches,
-    result.coldStarts,
-    result.invocationErrors,
-    result.deadLetters,
-    result.throttledTotal,
-    formatCalls(result.calls),
-    result.servicesTasksKilled,
-    result.disrupted,
-    result.replacements,
-    result.replacementRunningVsReclaim.length > 0 ? median(result.replacementRunningVsReclaim) : '-',
-    result.replacementRunningVsReclaim.length > 0 ? max(result.replacementRunningVsReclaim) : '-',
-    (result.realMs / 1000).toFixed(1),
-  ]);
+  const some = (values: number[], pick: (values: number[]) => number) => (values.length > 0 ? pick(values) : '-');
   publish('storm', [
     {
       title: "Spot storms: simultaneous warnings on one cluster under ECS's documented throttling",
-      columns: [
-        'delivery',
-        'settings',
-        'instances',
-        'seed',
-        'interrupted',
-        `DRAINING within ${FLOOR_SECONDS} s`,
-        'drains failed or late',
-        's to DRAINING median',
-        'p95',
-        'max',
-        'ECS calls per warning',
-        'invocations',
-        'SQS batches',
-        'sandboxes',
-        'invocation errors',
-        'dead-lettered',
-        'throttled calls',
-        'calls by operation',
-        'service tasks killed at reclaim',
-        'tasks disrupted',
-        'replacements launched',
-        'replacement first task RUNNING, s after reclaim (median)',
-        'max',
-        'real s',
-      ],
-      rows,
+      ...tabulate(results, [
+        ['delivery', (r) => r.delivery],
+        ['settings', (r) => r.settings],
+        ['instances', (r) => r.instances],
+        ['seed', (r) => r.seed],
+        ['interrupted', (r) => r.interrupted],
+        [`DRAINING within ${FLOOR_SECONDS} s`, (r) => `${r.drainedInTime}/${r.interrupted}`],
+        ['drains failed or late', (r) => r.neverDrained + r.drainedAfterFloor],
+        ['s to DRAINING median', (r) => median(r.secondsToDraining)],
+        ['p95', (r) => percentile(r.secondsToDraining, 95)],
+        ['max', (r) => max(r.secondsToDraining)],
+        ['ECS calls per warning', (r) => r.ecsCallsPerWarning.toFixed(2)],
+        ['invocations', (r) => r.invocations],
+        ['SQS batches', (r) => r.batches],
+        ['sandboxes', (r) => r.coldStarts],
+        ['invocation errors', (r) => r.invocationErrors],
+        ['dead-lettered', (r) => r.deadLetters],
+        ['throttled calls', (r) => r.throttledTotal],
+        ['calls by operation', (r) => formatCalls(r.calls)],
+        ['service tasks killed at reclaim', (r) => r.servicesTasksKilled],
+        ['tasks disrupted', (r) => r.disrupted],
+        ['replacements launched', (r) => r.replacements],
+        ['replacement first task RUNNING, s after reclaim (median)', (r) => some(r.replacementRunningVsReclaim, median)],
+        ['max', (r) => some(r.replacementRunningVsReclaim, max)],
+        ['real s', (r) => (r.realMs / 1000).toFixed(1)],
+      ]),
       data: results,
     },
   ]);
@@ -315,9 +274,4 @@ async function main(): Promise<void> {
   }
 }
 
-if (require.main === module) {
-  main().catch((error: unknown) => {
-    console.error(error);
-    process.exitCode = 1;
-  });
-}
+if (require.main === module) runMain(main);

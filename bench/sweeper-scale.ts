@@ -17,7 +17,7 @@ import { takeSnapshot } from '../lib/sweeper/snapshot';
 import { MemoryTelemetry } from '../lib/telemetry';
 import { Simulation, simulatorClientOptions } from '../simulator/runner/simulation';
 import { parseScenario, type ScenarioInput } from '../simulator/scenarios/load';
-import { callsBetween, formatCalls, progress, sum, total } from './lib/common';
+import { callsBetween, formatCalls, progress, runMain, sum, total } from './lib/common';
 import { median, publish, type Section } from './report';
 
 setFlagsFromString('--expose-gc');
@@ -176,7 +176,4 @@ async function main(): Promise<void> {
   if (slow) console.log(`FLOOR MISSED: planning ${slow.instances} instances took ${median(slow.planMs).toFixed(0)} ms (floor: under 1 s).`);
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exitCode = 1;
-});
+runMain(main);

@@ -16,7 +16,8 @@ import { MemoryTelemetry } from '../lib/telemetry';
 import { VirtualClock } from '../simulator/clock';
 import { InProcessAws } from '../simulator/inprocess';
 import { World } from '../simulator/world/world';
-import { median, publish, type Section } from './report';
+import { runMain } from './lib/common';
+import { median, publish } from './report';
 
 const INSTANCES = 2000;
 const NOW = Date.parse('2026-03-04T10:30:00.000Z');
@@ -30,29 +31,19 @@ interface Scenario {
   env: Record<string, string>;
 }
 
+const DAEMONS = ['log-router', 'node-exporter'];
 const scenarios: Scenario[] = [
-  { name: 'all busy, 2 daemon services', idle: 0, tasksPerBusyInstance: 3, daemons: ['log-router', 'node-exporter'], env: {} },
-  { name: '5% idle (daemons only)', idle: 100, tasksPerBusyInstance: 3, daemons: ['log-router', 'node-exporter'], env: {} },
-  { name: '50% idle (daemons only)', idle: 1000, tasksPerBusyInstance: 3, daemons: ['log-router', 'node-exporter'], env: {} },
+  { name: 'all busy, 2 daemon services', idle: 0, tasksPerBusyInstance: 3, daemons: DAEMONS, env: {} },
+  { name: '5% idle (daemons only)', idle: 100, tasksPerBusyInstance: 3, daemons: DAEMONS, env: {} },
+  { name: '50% idle (daemons only)', idle: 1000, tasksPerBusyInstance: 3, daemons: DAEMONS, env: {} },
   { name: '5% idle, no daemon services', idle: 100, tasksPerBusyInstance: 3, daemons: [], env: {} },
-  { name: '5% idle, CONSOLIDATE=true', idle: 100, tasksPerBusyInstance: 3, daemons: ['log-router', 'node-exporter'], env: { CONSOLIDATE: 'true' } },
-  { name: '5% idle, DRY_RUN=true', idle: 100, tasksPerBusyInstance: 3, daemons: ['log-router', 'node-exporter'], env: { DRY_RUN: 'true' } },
+  { name: '5% idle, CONSOLIDATE=true', idle: 100, tasksPerBusyInstance: 3, daemons: DAEMONS, env: { CONSOLIDATE: 'true' } },
+  { name: '5% idle, DRY_RUN=true', idle: 100, tasksPerBusyInstance: 3, daemons: DAEMONS, env: { DRY_RUN: 'true' } },
 ];
 
 const OPERATIONS = [
-  'ListServices',
-  'ListContainerInstances',
-  'DescribeContainerInstances',
-  'DescribeAutoScalingInstances',
-  'DescribeAutoScalingGroups',
-  'DescribeLifecycleHooks',
-  'ListTasks',
-  'DescribeTasks',
-  'PutAttributes',
-  'DeleteAttributes',
-  'UpdateContainerInstancesState',
-  'TerminateInstanceInAutoScalingGroup',
-  'PutMetricData',
+  ...['ListServices', 'ListContainerInstances', 'DescribeContainerInstances', 'DescribeAutoScalingInstances', 'DescribeAutoScalingGroups', 'DescribeLifecycleHooks'],
+  ...['ListTasks', 'DescribeTasks', 'PutAttributes', 'DeleteAttributes', 'UpdateContainerInstancesState', 'TerminateInstanceInAutoScalingGroup', 'PutMetricData'],
 ];
 
 const IDLE_SINCE = 'ecs-ec2-keeper.idle-since';
@@ -123,7 +114,7 @@ async function main(): Promise<void> {
     timeRows.push([scenario.name, median(planMs), Math.max(...planMs), handlerMs, selected, cluster?.execution.terminated.length ?? 0, cluster?.execution.drained.length ?? 0]);
     data.push({ scenario: scenario.name, calls, total, planMs, handlerMs, selected, result: cluster?.execution });
   }
-  const sections: Section[] = [
+  publish('sweeper', [
     {
       title: `AWS calls of one sweep, ${INSTANCES} container instances in 4 groups (3 service tasks per busy instance)`,
       columns: ['scenario', ...OPERATIONS, 'total'],
@@ -135,11 +126,7 @@ async function main(): Promise<void> {
       rows: timeRows,
       data,
     },
-  ];
-  publish('sweeper', sections);
+  ]);
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exitCode = 1;
-});
+runMain(main);

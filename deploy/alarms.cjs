@@ -43,9 +43,10 @@ function alarm(description, metric, { threshold, comparison = 'GreaterThanOrEqua
 /** Widgets of the suite's metrics, one per catalogue metric, one line per cluster (a SEARCH). */
 function dashboardBody(namespace, functionIds) {
   const widgets = [];
-  const place = (widget) => {
+  const place = (title, stat, metrics) => {
     const index = widgets.length;
-    widgets.push({ ...widget, x: (index % 3) * 8, y: Math.floor(index / 3) * 6, width: 8, height: 6 });
+    const properties = { title, region: '${AWS::Region}', stat, period: PERIOD, metrics };
+    widgets.push({ type: 'metric', properties, x: (index % 3) * 8, y: Math.floor(index / 3) * 6, width: 8, height: 6 });
   };
   // Dashboards accept SEARCH expressions (alarms do not): every cluster gets its own line, including
   // clusters that appear after the deploy (clusters=*).
@@ -53,30 +54,17 @@ function dashboardBody(namespace, functionIds) {
   for (const [name, spec] of Object.entries(METRICS)) {
     const schema = [JSON.stringify(namespace), ...spec.dimensions].join(',');
     const stat = spec.channel === 'put-metric-data' && spec.unit === 'None' ? 'Average' : 'Sum';
-    place({
-      type: 'metric',
-      properties: {
-        title: spec.dimensions.includes('cluster') ? `${name} per cluster` : `${name} by ${spec.dimensions.join(', ')}`,
-        region: '${AWS::Region}',
-        stat,
-        period: PERIOD,
-        metrics: [[{ expression: `SEARCH('{${schema}} MetricName="${name}"', '${stat}', ${PERIOD})`, id: 'e1', label: '' }]],
-      },
-    });
+    const title = spec.dimensions.includes('cluster') ? `${name} per cluster` : `${name} by ${spec.dimensions.join(', ')}`;
+    place(title, stat, [[{ expression: `SEARCH('{${schema}} MetricName="${name}"', '${stat}', ${PERIOD})`, id: 'e1', label: '' }]]);
   }
-  place({
-    type: 'metric',
-    properties: {
-      title: 'Function errors and throttles',
-      region: '${AWS::Region}',
-      stat: 'Sum',
-      period: PERIOD,
-      metrics: functionIds.flatMap((id) => [
-        ['AWS/Lambda', 'Errors', 'FunctionName', `\${${id}}`],
-        ['AWS/Lambda', 'Throttles', 'FunctionName', `\${${id}}`],
-      ]),
-    },
-  });
+  place(
+    'Function errors and throttles',
+    'Sum',
+    functionIds.flatMap((id) => [
+      ['AWS/Lambda', 'Errors', 'FunctionName', `\${${id}}`],
+      ['AWS/Lambda', 'Throttles', 'FunctionName', `\${${id}}`],
+    ]),
+  );
   return { 'Fn::Sub': JSON.stringify({ widgets }) };
 }
 

@@ -13,10 +13,7 @@ const { buildMonitoring } = require('./alarms.cjs');
 class EcsEc2KeeperPlugin {
   constructor(serverless) {
     this.serverless = serverless;
-    this.hooks = {
-      'before:package:finalize': () => this.addGeneratedResources(),
-      'before:invoke:local:invoke': () => this.exitOnFailedInvoke(),
-    };
+    this.hooks = { 'before:package:finalize': () => this.addGeneratedResources(), 'before:invoke:local:invoke': () => this.exitOnFailedInvoke() };
   }
 
   settings() {

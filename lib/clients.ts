@@ -107,28 +107,12 @@ export function createClients<S extends ServiceName>(factories: ClientFactories<
 }
 
 /**
- * Every client, built lazily on first use: for the simulator, tests and benchmarks. Handlers use
- * the single-service constructors above instead, to keep their bundles small.
+ * Every client (an SDK client opens no connection before its first request): for the simulator,
+ * tests and benchmarks. Handlers use the single-service constructors above instead, to keep their
+ * bundles small.
  */
 export function buildClients(options: ClientOptions): AwsClients {
-  const cache: Partial<{ -readonly [K in keyof AwsClients]: AwsClients[K] }> = {};
-  return {
-    get ecs() {
-      return (cache.ecs ??= createEcsClient(options));
-    },
-    get autoScaling() {
-      return (cache.autoScaling ??= createAutoScalingClient(options));
-    },
-    get sns() {
-      return (cache.sns ??= createSnsClient(options));
-    },
-    get ec2() {
-      return (cache.ec2 ??= createEc2Client(options));
-    },
-    get cloudWatch() {
-      return (cache.cloudWatch ??= createCloudWatchClient(options));
-    },
-  };
+  return createClients({ ecs: createEcsClient, autoScaling: createAutoScalingClient, sns: createSnsClient, ec2: createEc2Client, cloudWatch: createCloudWatchClient }, options);
 }
 
 /** The clients of the preflight check's account and stack reads (lib/doctor), never of a function. */

@@ -18,56 +18,47 @@ export type Env = Record<string, string | undefined>;
 const TRUE_VALUES = ['true', '1', 'yes'];
 const FALSE_VALUES = ['false', '0', 'no'];
 
-/** A boolean variable; anything but the listed spellings is rejected rather than read as false. */
-export const booleanVar = (defaultValue: boolean) =>
+/** A bad value of a variable: what it must be. */
+class Invalid {
+  constructor(readonly message: string) {}
+}
+
+/** An optional variable: unset or empty is `fallback`; `read` gives its value, or Invalid for a bad one. */
+const variable = <T>(fallback: T, read: (value: string) => T | Invalid) =>
   z
     .string()
     .trim()
-    .toLowerCase()
     .optional()
-    .transform((value, ctx) => {
-      if (value === undefined || value === '') return defaultValue;
-      if (TRUE_VALUES.includes(value)) return true;
-      if (FALSE_VALUES.includes(value)) return false;
-      ctx.addIssue({ code: 'custom', message: `must be one of ${[...TRUE_VALUES, ...FALSE_VALUES].join(', ')}` });
+    .transform((value, ctx): T => {
+      if (value === undefined || value === '') return fallback;
+      const result = read(value);
+      if (!(result instanceof Invalid)) return result;
+      ctx.addIssue({ code: 'custom', message: result.message });
       return z.NEVER;
     });
 
+/** A boolean variable; anything but the listed spellings is rejected rather than read as false. */
+export const booleanVar = (defaultValue: boolean) =>
+  variable(defaultValue, (value) => {
+    const spelled = value.toLowerCase();
+    if (TRUE_VALUES.includes(spelled) || FALSE_VALUES.includes(spelled)) return TRUE_VALUES.includes(spelled);
+    return new Invalid(`must be one of ${[...TRUE_VALUES, ...FALSE_VALUES].join(', ')}`);
+  });
+
+/** A whole number within [min, max]. */
+const wholeNumber = (min: number, max: number, message = `must be a whole number from ${min} to ${max}`) => (value: string) =>
+  /^-?\d+$/.test(value) && Number(value) >= min && Number(value) <= max ? Number(value) : new Invalid(message);
+
 /** An integer variable within [min, max]. */
-export const integerVar = (defaultValue: number, min: number, max: number) =>
-  z
-    .string()
-    .trim()
-    .optional()
-    .transform((value, ctx) => {
-      if (value === undefined || value === '') return defaultValue;
-      if (!/^-?\d+$/.test(value)) {
-        ctx.addIssue({ code: 'custom', message: `must be a whole number from ${min} to ${max}` });
-        return z.NEVER;
-      }
-      const parsed = Number(value);
-      if (parsed < min || parsed > max) {
-        ctx.addIssue({ code: 'custom', message: `must be a whole number from ${min} to ${max}` });
-        return z.NEVER;
-      }
-      return parsed;
-    });
+export const integerVar = (defaultValue: number, min: number, max: number) => variable(defaultValue, wholeNumber(min, max));
+
+/** An optional whole number within [min, max]: empty means "no limit". */
+export const optionalIntegerVar = (min: number, max: number) =>
+  variable<number | undefined>(undefined, wholeNumber(min, max, `must be empty or a whole number from ${min} to ${max}`));
 
 /** An enumerated variable; unknown values are rejected with the list of allowed ones. */
 export const enumVar = <const T extends readonly [string, ...string[]]>(allowed: T, defaultValue: T[number]) =>
-  z
-    .string()
-    .trim()
-    .optional()
-    .transform((value, ctx): T[number] => {
-      if (value === undefined || value === '') return defaultValue;
-      const match = allowed.find((candidate) => candidate.toLowerCase() === value.toLowerCase());
-      if (match === undefined) {
-        ctx.addIssue({ code: 'custom', message: `must be one of ${allowed.join(', ')}` });
-        return z.NEVER;
-      }
-      return match;
-    });
+  variable<T[number]>(defaultValue, (value) => allowed.find((candidate) => candidate.toLowerCase() === value.toLowerCase()) ?? new Invalid(`must be one of ${allowed.join(', ')}`));
 
 /** A comma-separated list; empty items are dropped, duplicates removed, order kept. */
 export const listVar = () =>
@@ -84,10 +75,7 @@ export const clusterListVar = () =>
   listVar().superRefine((clusters, ctx) => {
     for (const cluster of clusters) {
       if (!CLUSTER_NAME.test(cluster) && !CLUSTER_ARN.test(cluster)) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `"${cluster}" is neither a cluster name (letters, digits, - and _) nor a cluster ARN`,
-        });
+        ctx.addIssue({ code: 'custom', message: `"${cluster}" is neither a cluster name (letters, digits, - and _) nor a cluster ARN` });
       }
     }
   });
@@ -123,18 +111,7 @@ export function parseGroupList(value: string | undefined): string[] {
 const SNS_TOPIC_ARN = arnPattern('sns', '[A-Za-z0-9_-]{1,256}');
 
 export const optionalTopicArnVar = () =>
-  z
-    .string()
-    .trim()
-    .optional()
-    .transform((value, ctx) => {
-      if (value === undefined || value === '') return undefined;
-      if (!SNS_TOPIC_ARN.test(value)) {
-        ctx.addIssue({ code: 'custom', message: 'must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)' });
-        return z.NEVER;
-      }
-      return value;
-    });
+  variable<string | undefined>(undefined, (value) => (SNS_TOPIC_ARN.test(value) ? value : new Invalid('must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)')));
 
 const METRICS_NAMESPACE = /^(?!AWS\/)[A-Za-z0-9._\-/#:]{1,255}$/;
 
@@ -146,18 +123,9 @@ export const commonSchema = z.object({
   CLUSTERS: clusterListVar(),
   DRY_RUN: booleanVar(false),
   LOG_LEVEL: enumVar(['DEBUG', 'INFO', 'WARN', 'ERROR'] as const, 'INFO'),
-  METRICS_NAMESPACE: z
-    .string()
-    .trim()
-    .optional()
-    .transform((value, ctx) => {
-      const namespace = value === undefined || value === '' ? 'EcsEc2Keeper' : value;
-      if (!METRICS_NAMESPACE.test(namespace)) {
-        ctx.addIssue({ code: 'custom', message: 'must be 1-255 characters of A-Z a-z 0-9 . _ - / # : and not start with AWS/' });
-        return z.NEVER;
-      }
-      return namespace;
-    }),
+  METRICS_NAMESPACE: variable('EcsEc2Keeper', (value) =>
+    METRICS_NAMESPACE.test(value) ? value : new Invalid('must be 1-255 characters of A-Z a-z 0-9 . _ - / # : and not start with AWS/'),
+  ),
   AWS_MAX_ATTEMPTS: integerVar(4, 1, 20),
   AWS_RETRY_MODE: enumVar(['standard', 'adaptive'] as const, 'standard'),
   AWS_RETRY_MAX_DELAY_MS: integerVar(SDK_MAX_RETRY_DELAY_MS, 100, SDK_MAX_RETRY_DELAY_MS),

@@ -5,7 +5,8 @@
  *   on-failure destination) takes over; the SDK has already retried within the invocation.
  * - NonActionableError: nothing a retry would change (the instance is gone, the action already
  *   completed). Log at warn and acknowledge.
- * - InvalidInputError: the event itself is wrong. Log, count, acknowledge, never write to AWS.
+ * Input that is wrong itself is not an error here: the parsers (lib/events/) return it as `invalid`,
+ * and the handler logs, counts and acknowledges it without writing to AWS.
  */
 export class RetryableError extends Error {
   override readonly name = 'RetryableError';
@@ -21,44 +22,14 @@ export class NonActionableError extends Error {
   }
 }
 
-export class InvalidInputError extends Error {
-  override readonly name = 'InvalidInputError';
-  constructor(
-    message: string,
-    readonly reason: string,
-  ) {
-    super(message);
-  }
-}
-
 export type ErrorClass = 'retryable' | 'non-actionable' | 'fatal';
 
 /** Error names the SDK (and AWS) use for throttling and transient server faults. */
 const RETRYABLE_NAMES = new Set([
-  'ThrottlingException',
-  'Throttling',
-  'ThrottledException',
-  'RequestLimitExceeded',
-  'TooManyRequestsException',
-  'RequestThrottled',
-  'RequestThrottledException',
-  'ServerException',
-  'ServiceUnavailable',
-  'ServiceUnavailableException',
-  'InternalFailure',
-  'InternalError',
-  'InternalServerError',
-  'ResourceContention',
-  'ResourceContentionFault',
-  'ScalingActivityInProgress',
-  'ScalingActivityInProgressFault',
-  'TimeoutError',
-  'RequestTimeout',
-  'RequestTimeoutException',
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ETIMEDOUT',
-  'EPIPE',
+  ...['ThrottlingException', 'Throttling', 'ThrottledException', 'RequestLimitExceeded', 'TooManyRequestsException', 'RequestThrottled', 'RequestThrottledException'],
+  ...['ServerException', 'ServiceUnavailable', 'ServiceUnavailableException', 'InternalFailure', 'InternalError', 'InternalServerError'],
+  ...['ResourceContention', 'ResourceContentionFault', 'ScalingActivityInProgress', 'ScalingActivityInProgressFault'],
+  ...['TimeoutError', 'RequestTimeout', 'RequestTimeoutException', 'ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE'],
 ]);
 
 function errorName(error: unknown): string {
@@ -101,6 +72,11 @@ export function classifyAwsError(error: unknown): ErrorClass {
  */
 export function isNoActiveLifecycleAction(error: unknown): boolean {
   return errorName(error) === 'ValidationError' && /No active Lifecycle Action found/i.test(errorMessage(error));
+}
+
+/** Lambda does not know the function (or has no setting of it). */
+export function isResourceNotFound(error: unknown): boolean {
+  return errorName(error) === 'ResourceNotFoundException';
 }
 
 /** EC2 no longer knows an instance id (terminated long enough ago, or never launched). */

@@ -37,13 +37,7 @@ export interface CustomNotification {
   source: 'custom';
   id?: string;
   content: { textType: 'client-markdown'; title: string; description: string; nextSteps?: string[]; keywords?: string[] };
-  metadata: {
-    threadId?: string;
-    summary: string;
-    eventType: string;
-    relatedResources: string[];
-    additionalContext: Record<string, string>;
-  };
+  metadata: { threadId?: string; summary: string; eventType: string; relatedResources: string[]; additionalContext: Record<string, string> };
 }
 
 const PROBLEMS: ReadonlySet<OpsEventType> = new Set(['deadline', 'retained']);

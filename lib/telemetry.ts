@@ -17,26 +17,15 @@ export interface Telemetry {
   count<N extends EventMetricName>(name: N, dimensions: DimensionsOf<N>, value?: number): void;
 }
 
+const LOGGER_METHOD = { DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' } as const;
+
 /** Production telemetry: Powertools Logger (JSON lines) and Metrics (EMF lines, no API calls). */
 export function createPowertoolsTelemetry(options: { serviceName: string; namespace: string; logLevel: Level }): Telemetry {
   const logger = new Logger({ serviceName: options.serviceName, logLevel: options.logLevel });
   const metrics = new Metrics({ serviceName: options.serviceName, namespace: options.namespace });
   return {
     log(level, message, fields = {}) {
-      switch (level) {
-        case 'DEBUG':
-          logger.debug(message, fields);
-          break;
-        case 'INFO':
-          logger.info(message, fields);
-          break;
-        case 'WARN':
-          logger.warn(message, fields);
-          break;
-        case 'ERROR':
-          logger.error(message, fields);
-          break;
-      }
+      logger[LOGGER_METHOD[level]](message, fields);
     },
     count(name, dimensions, value = 1) {
       const single = metrics.singleMetric();

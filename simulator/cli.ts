@@ -5,12 +5,10 @@ import { startServer } from './http/server';
 import { formatDuration, formatReport } from './report';
 import { populateWorld } from './runner/populate';
 import { openLaunchTryOutAction, openTryOutAction, publishedView, tryOutAction } from './runner/try-out';
-import { SIMULATION_START, Simulation } from './runner/simulation';
+import { SIMULATION_START, Simulation, scenarioEnv } from './runner/simulation';
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../lib/config';
-import { loadLifecycleConfig } from '../lib/lifecycle/config';
-import { loadSpotConfig } from '../lib/spot/config';
-import { loadSweeperConfig } from '../lib/sweeper/config';
+import { FUNCTIONS } from '../lib/functions';
 import { DEFAULT_SCENARIO, ScenarioError, loadScenario, parseScenario, scenarioNames, type Scenario } from './scenarios/load';
 import type { TimelineEntry } from './world/model';
 import { World } from './world/world';
@@ -109,13 +107,10 @@ function scenarioFrom(value: string): Scenario {
 
 /** Each enabled function's settings, checked before any server starts, as the function would at cold start. */
 function checkSettings(scenario: Scenario): void {
-  const loaders = { spotInterruption: loadSpotConfig, lifecycleHook: loadLifecycleConfig, scaleInSweeper: loadSweeperConfig } as const;
-  const clusters = scenario.clusters.map((cluster) => cluster.name).join(',');
-  for (const [name, load] of Object.entries(loaders)) {
-    const handler = scenario.handlers[name as keyof typeof loaders];
-    if (!handler.enabled) continue;
+  for (const { name, loadConfig } of FUNCTIONS) {
+    if (!scenario.handlers[name].enabled) continue;
     try {
-      load({ CLUSTERS: clusters, ...scenario.handlers.env, ...handler.env });
+      loadConfig(scenarioEnv(scenario, name));
     } catch (error) {
       if (error instanceof ConfigError) throw new ScenarioError(`scenario ${scenario.name}, ${name}: ${error.message}`);
       throw error;

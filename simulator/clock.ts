@@ -55,10 +55,6 @@ export function currentActivity(): Activity | undefined {
 class TimerQueue {
   private readonly heap: Timer[] = [];
 
-  get size(): number {
-    return this.heap.length;
-  }
-
   push(timer: Timer): void {
     const heap = this.heap;
     heap.push(timer);
@@ -238,10 +234,6 @@ export class VirtualClock implements Clock, Scheduler {
     return this.activities.size;
   }
 
-  get pendingTimers(): number {
-    return this.queue.size;
-  }
-
   /**
    * Resolves once every activity is blocked on virtual time (or none is left). Rejects when
    * nothing has become idle for `STALL_LIMIT_MS` of real time: a run that can never advance is a
@@ -273,21 +265,8 @@ export class VirtualClock implements Clock, Scheduler {
 
   /** Fires every timer due up to `until` (inclusive), one at a time, settling activities in between. */
   async runUntil(until: number, options: RunOptions = {}): Promise<void> {
-    for (;;) {
-      await this.settle();
-      const next = this.queue.peek();
-      if (!next || next.at > until) break;
-      if (options.rate && next.at > this.current) {
-        await realSleep((next.at - this.current) / options.rate);
-      }
-      this.queue.pop();
-      this.current = Math.max(this.current, next.at);
-      next.fn();
-      options.onAdvance?.(this.current);
-    }
-    if (options.rate && until > this.current && Number.isFinite(until)) {
-      await realSleep((until - this.current) / options.rate);
-    }
+    await this.fire(until, () => false, options);
+    if (options.rate && until > this.current && Number.isFinite(until)) await realSleep((until - this.current) / options.rate);
     if (Number.isFinite(until)) this.current = Math.max(this.current, until);
   }
 
@@ -303,17 +282,22 @@ export class VirtualClock implements Clock, Scheduler {
       () => (settled = true),
       () => (settled = true),
     );
-    const end = this.current + limitMs;
-    while (!settled) {
+    await this.fire(this.current + limitMs, () => settled, {});
+    return promise;
+  }
+
+  /** Fires the timers due up to `until`, settling activities before each, until there are none or `done()`. */
+  private async fire(until: number, done: () => boolean, options: RunOptions): Promise<void> {
+    while (!done()) {
       await this.settle();
-      if (settled) break;
       const next = this.queue.peek();
-      if (!next || next.at > end) break;
+      if (done() || !next || next.at > until) return;
+      if (options.rate && next.at > this.current) await realSleep((next.at - this.current) / options.rate);
       this.queue.pop();
       this.current = Math.max(this.current, next.at);
       next.fn();
+      options.onAdvance?.(this.current);
     }
-    return promise;
   }
 
   private changed(): void {

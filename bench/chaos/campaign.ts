@@ -105,29 +105,20 @@ function invalidEvents(): Record<FunctionName, unknown[]> {
 export function caseScenario(spec: CaseSpec): Scenario {
   const base = loadScenario(spec.scenario);
   const input = structuredClone(base) as unknown as ScenarioInput & { faults: Scenario['faults']; events: unknown[] };
+  // Each fault's setting at the case's rate when it is the case's fault, else off.
+  const on = (fault: Fault, value: number) => (spec.fault === fault ? value : 0);
   const faults: Scenario['faults'] = {
     seed: spec.seed,
     throttling: spec.fault === 'throttling',
-    errorRate: spec.fault === '5xx' ? spec.rate : 0,
-    throttleRate: spec.fault === 'throttling' ? spec.rate : 0,
-    latencyMs: spec.fault === 'latency' ? { min: 0, max: Math.round(spec.rate * LATENCY_MS_PER_RATE) } : { min: 0, max: 0 },
-    sns: {
-      duplicateRate: spec.fault === 'duplicate' ? spec.rate : 0,
-      delayRate: spec.fault === 'delayed' ? spec.rate : 0,
-      delaySeconds: { min: 1, max: 30 },
-    },
-    readLagMs: { min: 0, max: spec.fault === 'read-lag' ? Math.round(spec.rate * READ_LAG_MS_PER_RATE) : 0 },
-    shortPageRate: spec.fault === 'short-pages' ? spec.rate : 0,
-    eventBridge: {
-      duplicateRate: spec.fault === 'eventbridge-duplicate-late' ? spec.rate : 0,
-      delayRate: spec.fault === 'eventbridge-duplicate-late' ? spec.rate : 0,
-      delaySeconds: { min: 1, max: 60 },
-    },
-    autoScaling: {
-      activityInProgressRate: spec.fault === 'scaling-activity' ? spec.rate : 0,
-      contentionRate: spec.fault === 'scaling-activity' ? spec.rate / 2 : 0,
-    },
-    attributeSlotsFull: spec.fault === 'attributes-full' ? spec.rate : 0,
+    errorRate: on('5xx', spec.rate),
+    throttleRate: on('throttling', spec.rate),
+    latencyMs: { min: 0, max: on('latency', Math.round(spec.rate * LATENCY_MS_PER_RATE)) },
+    sns: { duplicateRate: on('duplicate', spec.rate), delayRate: on('delayed', spec.rate), delaySeconds: { min: 1, max: 30 } },
+    readLagMs: { min: 0, max: on('read-lag', Math.round(spec.rate * READ_LAG_MS_PER_RATE)) },
+    shortPageRate: on('short-pages', spec.rate),
+    eventBridge: { duplicateRate: on('eventbridge-duplicate-late', spec.rate), delayRate: on('eventbridge-duplicate-late', spec.rate), delaySeconds: { min: 1, max: 60 } },
+    autoScaling: { activityInProgressRate: on('scaling-activity', spec.rate), contentionRate: on('scaling-activity', spec.rate / 2) },
+    attributeSlotsFull: on('attributes-full', spec.rate),
   };
   input.faults = faults;
   input.seed = base.seed + spec.seed * 1000;

@@ -9,6 +9,14 @@ process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
 import type { CallLogSnapshot } from '../../simulator/faults';
 import { ACCOUNT, REGION } from '../../simulator/world/model';
 
+/** Runs a benchmark's `main`; a failure is printed and fails the process. */
+export function runMain(main: () => Promise<void>): void {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  });
+}
+
 /** Progress goes to stderr so that stdout holds only the tables. */
 export function progress(message: string): void {
   process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${message}\n`);

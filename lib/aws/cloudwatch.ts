@@ -20,9 +20,7 @@ export interface Datum {
  */
 export async function putMetricData(cloudWatch: CloudWatchClient, namespace: string, datums: readonly Datum[]): Promise<number> {
   const batches = chunk(datums, PUT_METRIC_DATA_BATCH);
-  for (const batch of batches) {
-    await cloudWatch.send(new PutMetricDataCommand({ Namespace: namespace, MetricData: batch.map(toMetricDatum) }));
-  }
+  for (const batch of batches) await cloudWatch.send(new PutMetricDataCommand({ Namespace: namespace, MetricData: batch.map(toMetricDatum) }));
   return batches.length;
 }
 

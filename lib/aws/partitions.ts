@@ -44,6 +44,11 @@ export function partitionOf(region: string): string | undefined {
   return PARTITIONS.find((partition) => partition.regions.test(region))?.id;
 }
 
+/** Whether two ARNs (or an ARN and a bare id) name one resource: ECS answers with either ARN format. */
+export function sameResource(left: string, right: string): boolean {
+  return left === right || left.split('/').pop() === right.split('/').pop();
+}
+
 /** A pattern for an ARN of `service` whose resource part matches `resource` (a regex source). */
 export function arnPattern(service: string, resource: string): RegExp {
   return new RegExp(`^arn:${ARN_PARTITION}:${service}:${ARN_REGION}:\\d{12}:${resource}$`);

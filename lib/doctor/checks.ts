@@ -4,7 +4,7 @@ import { DescribeCapacityProvidersCommand, DescribeClustersCommand, DescribeCont
 import { DescribeRuleCommand } from '@aws-sdk/client-eventbridge';
 import { GetAccountSettingsCommand, GetFunctionConcurrencyCommand } from '@aws-sdk/client-lambda';
 import type { AwsClients, DoctorClients } from '../clients';
-import { errorMessage, isUnknownOperation } from '../errors';
+import { errorMessage, isResourceNotFound, isUnknownOperation, isValidationError } from '../errors';
 import { LEASE_ATTRIBUTE } from '../lifecycle/lease';
 import { DRAINED_AT_ATTRIBUTE, IDLE_SINCE_ATTRIBUTE } from '../sweeper/types';
 
@@ -100,8 +100,7 @@ async function orUnknown(rows: Row[], subject: string, check: string, run: () =>
   try {
     await run();
   } catch (error) {
-    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    rows.push({ subject, check, status: isUnknownOperation(error) ? 'unknown' : 'fail', detail: message.split('\n')[0]! });
+    rows.push({ subject, check, status: isUnknownOperation(error) ? 'unknown' : 'fail', detail: firstLine(error) });
   }
 }
 
@@ -144,7 +143,7 @@ const firstLine = (error: unknown) => {
  * ValidationError "Stack with id … does not exist".
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStackResources.html
  */
-const isStackMissing = (error: unknown) => (error as { name?: unknown } | undefined)?.name === 'ValidationError' && /does not exist/i.test(errorMessage(error));
+const isStackMissing = (error: unknown) => isValidationError(error) && /does not exist/i.test(errorMessage(error));
 
 /**
  * Each rule of the deployed stack against the state the stage sets. Any answer other than the
@@ -218,7 +217,7 @@ export async function checkConcurrency(clients: Pick<DoctorClients, 'lambda'>, s
         try {
           held += (await clients.lambda.send(new GetFunctionConcurrencyCommand({ FunctionName: reservation.functionName }))).ReservedConcurrentExecutions ?? 0;
         } catch (error) {
-          if ((error as { name?: unknown } | undefined)?.name !== 'ResourceNotFoundException') throw error;
+          if (!isResourceNotFound(error)) throw error;
         }
       }
     }
@@ -253,14 +252,9 @@ async function checkCluster(clients: Pick<AwsClients, 'ecs'>, cluster: string, r
   rows.push({ subject, check: 'exists', status: 'pass', detail: `ACTIVE, ${found.registeredContainerInstancesCount ?? 0} container instances` });
 
   await orUnknown(rows, subject, 'capacity providers', async () => {
-    if (found.capacityProviders === undefined) {
-      rows.push({ subject, check: 'capacity providers', status: 'unknown', detail: 'DescribeClusters did not list them' });
-      return;
-    }
-    if (found.capacityProviders.length === 0) {
-      rows.push({ subject, check: 'capacity providers', status: 'pass', detail: 'none' });
-      return;
-    }
+    const row = (status: Status, detail: string): void => void rows.push({ subject, check: 'capacity providers', status, detail });
+    if (found.capacityProviders === undefined) return row('unknown', 'DescribeClusters did not list them');
+    if (found.capacityProviders.length === 0) return row('pass', 'none');
     const providers = await clients.ecs.send(new DescribeCapacityProvidersCommand({ capacityProviders: found.capacityProviders }));
     for (const provider of providers.capacityProviders ?? []) {
       const asg = provider.autoScalingGroupProvider;

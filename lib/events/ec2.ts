@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { EC2_INSTANCE_ID, type DrainSignal, type DrainSignalKind, type ParseOutcome } from './types';
-import { eventBridgeEnvelope } from './envelope';
+import { describeIssues, eventBridgeEnvelope } from './envelope';
 
 export const SPOT_INTERRUPTION = 'EC2 Spot Instance Interruption Warning';
 export const REBALANCE_RECOMMENDATION = 'EC2 Instance Rebalance Recommendation';
@@ -19,17 +19,9 @@ export interface Ec2ParseOptions {
 
 const instanceId = z.string().regex(EC2_INSTANCE_ID, 'is not an EC2 instance id (i- and 8 or 17 hex digits)');
 
-
-const spotDetail = z.object({
-  'instance-id': instanceId,
-  'instance-action': z.enum(['terminate', 'stop', 'hibernate']),
-});
+const spotDetail = z.object({ 'instance-id': instanceId, 'instance-action': z.enum(['terminate', 'stop', 'hibernate']) });
 const rebalanceDetail = z.object({ 'instance-id': instanceId });
 const stateChangeDetail = z.object({ 'instance-id': instanceId, state: z.enum(ALL_STATES) });
-
-function describeIssues(error: z.ZodError): string {
-  return error.issues.map((issue) => `${issue.path.join('.') || 'event'}: ${issue.message}`).join('; ');
-}
 
 function invalid(reason: string, detail: string): ParseOutcome<DrainSignal> {
   return { outcome: 'invalid', reason, detail };
@@ -65,9 +57,7 @@ export function parseEc2Event(event: unknown, options: Ec2ParseOptions): ParseOu
     case REBALANCE_RECOMMENDATION: {
       const parsed = rebalanceDetail.safeParse(detail);
       if (!parsed.success) return invalid('malformed-detail', describeIssues(parsed.error));
-      if (!options.rebalanceDrain) {
-        return { outcome: 'ignored', kind: 'rebalance-recommendation', reason: 'rebalance-drain-disabled' };
-      }
+      if (!options.rebalanceDrain) return { outcome: 'ignored', kind: 'rebalance-recommendation', reason: 'rebalance-drain-disabled' };
       return signal('rebalance-recommendation', parsed.data['instance-id']);
     }
     case STATE_CHANGE: {
@@ -82,9 +72,7 @@ export function parseEc2Event(event: unknown, options: Ec2ParseOptions): ParseOu
       if (!(DRAINING_STATES as readonly string[]).includes(state)) {
         return { outcome: 'ignored', kind: 'instance-state-change', reason: `state-${state}` };
       }
-      if (!options.stateChangeDrain) {
-        return { outcome: 'ignored', kind: 'instance-state-change', reason: 'state-change-drain-disabled' };
-      }
+      if (!options.stateChangeDrain) return { outcome: 'ignored', kind: 'instance-state-change', reason: 'state-change-drain-disabled' };
       return signal('instance-state-change', parsed.data['instance-id'], { state });
     }
     default:

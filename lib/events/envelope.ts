@@ -1,6 +1,14 @@
 import { z } from 'zod';
 import { isRegionName } from '../aws/partitions';
 
+/** A timestamp any of the sources writes: ISO 8601, or an RFC 1123 date (AWS Health). */
+export const timestamp = z.string().refine((value) => !Number.isNaN(Date.parse(value)), 'is not a timestamp');
+
+/** Every problem of a parse, on one line: the path and its message. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues.map((issue) => `${issue.path.join('.') || 'event'}: ${issue.message}`).join('; ');
+}
+
 /**
  * The EventBridge envelope every event source shares. Unknown extra fields are allowed: AWS adds
  * fields over time. Regions of every partition are accepted (lib/aws/partitions.ts).
@@ -11,7 +19,7 @@ export const eventBridgeEnvelope = z.object({
   'detail-type': z.string().min(1),
   source: z.string().min(1),
   account: z.string().regex(/^\d{12}$/, 'is not a 12-digit account id'),
-  time: z.string().refine((value) => !Number.isNaN(Date.parse(value)), 'is not a timestamp'),
+  time: timestamp,
   region: z.string().refine(isRegionName, 'is not a Region name'),
   resources: z.array(z.string()).optional(),
   detail: z.record(z.string(), z.unknown()),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { eventBridgeEnvelope } from './envelope';
+import { describeIssues, eventBridgeEnvelope, timestamp } from './envelope';
 import { EC2_INSTANCE_ID, type DrainSignal, type ParseOutcome } from './types';
 
 export const HEALTH_SOURCE = 'aws.health';
@@ -24,8 +24,6 @@ export interface HealthParseOptions {
   scheduledEventDrain: boolean;
 }
 
-const timestamp = z.string().refine((value) => !Number.isNaN(Date.parse(value)), 'is not a timestamp');
-
 const envelope = eventBridgeEnvelope.extend({
   'detail-type': z.literal(HEALTH_EVENT),
   source: z.literal(HEALTH_SOURCE),
@@ -39,10 +37,6 @@ const envelope = eventBridgeEnvelope.extend({
     affectedEntities: z.array(z.object({ entityValue: z.string() }).loose()).optional(),
   }).loose(),
 });
-
-function describeIssues(error: z.ZodError): string {
-  return error.issues.map((issue) => `${issue.path.join('.') || 'event'}: ${issue.message}`).join('; ');
-}
 
 /**
  * Parses an AWS Health event into one signal per affected EC2 instance (the ids of `resources` and

@@ -1,4 +1,4 @@
-import { booleanVar, commonSchema, integerVar, listVar, parseEnv, SDK_MAX_RETRY_DELAY_MS, toCommonConfig, type CommonConfig, type Env } from '../config';
+import { booleanVar, commonSchema, groupListVar, integerVar, parseEnv, SDK_MAX_RETRY_DELAY_MS, toCommonConfig, type CommonConfig, type Env } from '../config';
 
 export interface SpotConfig extends CommonConfig {
   /** Drain on EC2 Instance Rebalance Recommendation as well as on the interruption warning. */
@@ -49,15 +49,8 @@ export const spotEnvSchema = commonSchema.extend({
   SCHEDULED_EVENT_DRAIN: booleanVar(false),
   SCHEDULED_EVENT_LEAD_MINUTES: integerVar(SCHEDULED_EVENT_DEFAULT_LEAD_MINUTES, 1, 129_600),
   SPOT_EARLY_REPLACEMENT: booleanVar(false),
-  AUTO_SCALING_GROUPS: listVar(),
+  AUTO_SCALING_GROUPS: groupListVar(),
 });
-
-/** A group ARN names the group after `autoScalingGroupName/`; Auto Scaling reports names. */
-function groupName(entry: string): string {
-  const marker = 'autoScalingGroupName/';
-  const at = entry.indexOf(marker);
-  return entry.startsWith('arn:') && at >= 0 ? entry.slice(at + marker.length) : entry;
-}
 
 export function loadSpotConfig(env: Env): SpotConfig {
   const values = parseEnv(spotEnvSchema, env);
@@ -70,6 +63,6 @@ export function loadSpotConfig(env: Env): SpotConfig {
     scheduledEventDrain: values.SCHEDULED_EVENT_DRAIN,
     scheduledEventLeadMinutes: values.SCHEDULED_EVENT_LEAD_MINUTES,
     spotEarlyReplacement: values.SPOT_EARLY_REPLACEMENT,
-    autoScalingGroups: values.AUTO_SCALING_GROUPS.map(groupName),
+    autoScalingGroups: values.AUTO_SCALING_GROUPS,
   };
 }

@@ -1,7 +1,8 @@
 import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import { describeGroupInstances, detachForReplacement, replaceInstanceInGroup, type GroupInstanceView } from '../aws/autoscaling';
-import { chunk } from '../aws/batch';
+import { batchesBy, groupBy, inParallel } from '../aws/batch';
+import { sameResource } from '../aws/partitions';
 import {
   UPDATE_CONTAINER_INSTANCES_STATE_BATCH,
   clusterName,
@@ -13,7 +14,7 @@ import {
   type ContainerInstanceView,
 } from '../aws/ecs';
 import { systemClock, type Clock } from '../clock';
-import { NonActionableError, RetryableError, classifyAwsError, describeError } from '../errors';
+import { NonActionableError, RetryableError, classifyAwsError, describeError, isAttributeLimitExceeded } from '../errors';
 import { parseEc2Event } from '../events/ec2';
 import { HEALTH_SOURCE, parseHealthEvent } from '../events/health';
 import { parseSqsBatch, parseSqsBody } from '../events/sqs';
@@ -116,15 +117,15 @@ export function makeSpotInterruptionHandler(deps: SpotDeps): SpotInterruptionHan
   const cache = new ArnCache();
   let lastGraceCheck: number | undefined;
 
-  /**
-   * At most once per GRACE_CHECK_INTERVAL_MS per execution environment, after the event's own work:
-   * rebalance drains that outlived UNDRAIN_GRACE_MINUTES are undone (lib/spot/grace.ts).
-   */
-  /** Only an event the function acts on leads to the check: ignored and invalid input never writes. */
+  /** Only an event the function acts on leads to the grace check: ignored and invalid input never writes. */
   function actedOn(outcome: ItemResult): boolean {
     return outcome.result.outcome !== 'ignored' && outcome.result.outcome !== 'invalid';
   }
 
+  /**
+   * At most once per GRACE_CHECK_INTERVAL_MS per execution environment, after the event's own work:
+   * rebalance drains that outlived UNDRAIN_GRACE_MINUTES are undone (lib/spot/grace.ts).
+   */
   async function graceCheck(): Promise<void> {
     if (!config.rebalanceDrain) return;
     const now = clock.now();
@@ -134,6 +135,11 @@ export function makeSpotInterruptionHandler(deps: SpotDeps): SpotInterruptionHan
       { ecs, ...(autoScaling ? { autoScaling } : {}), telemetry, clusters: config.clusters, graceMs: config.undrainGraceMinutes * 60_000, dryRun: config.dryRun },
       now,
     );
+  }
+
+  function invalidEvent(messageId: string | undefined, reason: string, detail: string): void {
+    telemetry.log('ERROR', 'invalid event', { ...(messageId ? { messageId } : {}), reason, detail });
+    telemetry.count('InvalidEvent', { function: 'spotInterruption', reason });
   }
 
   function parse(event: unknown): ParseOutcome<DrainSignal[]> {
@@ -155,8 +161,7 @@ export function makeSpotInterruptionHandler(deps: SpotDeps): SpotInterruptionHan
       const where = item.messageId ? { messageId: item.messageId } : {};
       const parsed = item.bodyError ? ({ outcome: 'invalid', ...item.bodyError } as const) : parse(item.event);
       if (parsed.outcome === 'invalid') {
-        telemetry.log('ERROR', 'invalid event', { ...where, reason: parsed.reason, detail: parsed.detail });
-        telemetry.count('InvalidEvent', { function: 'spotInterruption', reason: parsed.reason });
+        invalidEvent(item.messageId, parsed.reason, parsed.detail);
         results[index] = { result: { outcome: 'invalid', reason: parsed.reason } };
       } else if (parsed.outcome === 'ignored') {
         telemetry.log('INFO', 'spot decision', { ...where, outcome: 'ignored', kind: parsed.kind, reason: parsed.reason });
@@ -168,12 +173,9 @@ export function makeSpotInterruptionHandler(deps: SpotDeps): SpotInterruptionHan
     });
     if (signals.length > 0) {
       const outcomes = await processAll(signals.map((entry) => entry.signal));
-      const perItem = new Map<number, ItemResult[]>();
-      signals.forEach((entry, position) => {
-        const reported = report(entry.signal, items[entry.index]?.messageId, outcomes[position] as SignalOutcome);
-        perItem.set(entry.index, [...(perItem.get(entry.index) ?? []), reported]);
-      });
-      for (const [index, reported] of perItem) {
+      const reports = signals.map((entry, position) => ({ index: entry.index, reported: report(entry.signal, items[entry.index]?.messageId, outcomes[position] as SignalOutcome) }));
+      for (const [index, entries] of groupBy(reports, (entry) => entry.index)) {
+        const reported = entries.map((entry) => entry.reported);
         const [first, ...rest] = reported as [ItemResult, ...ItemResult[]];
         const retry = reported.find((entry) => entry.retry !== undefined)?.retry;
         results[index] = {
@@ -337,10 +339,8 @@ export function makeSpotInterruptionHandler(deps: SpotDeps): SpotInterruptionHan
    * counted, never retried: the group still replaces the instance at the reclaim.
    */
   async function detachForEarlyReplacement(entries: readonly { id: string; group: string }[]): Promise<void> {
-    const byGroup = new Map<string, string[]>();
-    for (const entry of entries) byGroup.set(entry.group, [...(byGroup.get(entry.group) ?? []), entry.id]);
-    const work = [...byGroup].flatMap(([group, ids]) => chunk(ids, DETACH_BATCH).map((batch) => ({ group, batch })));
-    await inParallel(work, DRAIN_CONCURRENCY, async ({ group, batch }) => {
+    await inParallel(batchesBy(entries, (entry) => entry.group, DETACH_BATCH), DRAIN_CONCURRENCY, async ({ group, batch: detaching }) => {
+      const batch = detaching.map((entry) => entry.id);
       try {
         await detachForReplacement(autoScaling as AutoScalingClient, group, batch);
         for (const id of batch) {
@@ -359,13 +359,11 @@ export function makeSpotInterruptionHandler(deps: SpotDeps): SpotInterruptionHan
     byKey: Map<string, SignalOutcome>,
     searched: number,
   ): Promise<void> {
-    const byCluster = new Map<string, typeof entries[number][]>();
-    for (const entry of entries) byCluster.set(entry.instance.cluster, [...(byCluster.get(entry.instance.cluster) ?? []), entry]);
     // Batches of 10 (the call's limit), a few at a time: a storm's drains share ECS's
     // cluster-resource-modify bucket (burst 100, 40 per second; docs/aws-behaviour.md §3.1).
-    const work = [...byCluster].flatMap(([cluster, group]) => chunk(group, UPDATE_CONTAINER_INSTANCES_STATE_BATCH).map((batch) => ({ cluster, batch })));
+    const work = batchesBy(entries, (entry) => entry.instance.cluster, UPDATE_CONTAINER_INSTANCES_STATE_BATCH);
     const drained: typeof entries[number][] = [];
-    await inParallel(work, DRAIN_CONCURRENCY, async ({ cluster, batch }) => {
+    await inParallel(work, DRAIN_CONCURRENCY, async ({ group: cluster, batch }) => {
       const set = (entry: typeof entries[number], outcome: SignalOutcome) => {
         for (const k of entry.keys) byKey.set(k, outcome);
       };
@@ -411,15 +409,13 @@ export function makeSpotInterruptionHandler(deps: SpotDeps): SpotInterruptionHan
       telemetry.log('WARN', 'drain record skipped', { ec2InstanceId: entry.instance.ec2InstanceId, cluster: entry.instance.cluster, reason: entry.reason, ...describeError(error) });
       telemetry.count('DrainRecordSkipped', { cluster: clusterName(entry.instance.cluster), reason: errorName });
     };
-    const byCluster = new Map<string, typeof entries[number][]>();
-    for (const entry of entries) byCluster.set(entry.instance.cluster, [...(byCluster.get(entry.instance.cluster) ?? []), entry]);
-    const work = [...byCluster].flatMap(([cluster, group]) => chunk(group, UPDATE_CONTAINER_INSTANCES_STATE_BATCH).map((batch) => ({ cluster, batch })));
+    const work = batchesBy(entries, (entry) => entry.instance.cluster, UPDATE_CONTAINER_INSTANCES_STATE_BATCH);
     const attribute = (entry: typeof entries[number]) => ({ targetId: entry.instance.containerInstanceArn, name: DRAINED_FOR, value: formatRecord(entry.reason, at) });
-    await inParallel(work, DRAIN_CONCURRENCY, async ({ cluster, batch }) => {
+    await inParallel(work, DRAIN_CONCURRENCY, async ({ group: cluster, batch }) => {
       try {
         await putInstanceAttributes(ecs, cluster, batch.map(attribute));
       } catch (error) {
-        if (describeError(error).errorName !== 'AttributeLimitExceededException' || batch.length === 1) {
+        if (!isAttributeLimitExceeded(error) || batch.length === 1) {
           for (const entry of batch) skipped(entry, error);
           return;
         }
@@ -440,15 +436,13 @@ export function makeSpotInterruptionHandler(deps: SpotDeps): SpotInterruptionHan
     byKey: Map<string, SignalOutcome>,
     searched: number,
   ): Promise<void> {
-    const byCluster = new Map<string, typeof entries[number][]>();
-    for (const entry of entries) byCluster.set(entry.instance.cluster, [...(byCluster.get(entry.instance.cluster) ?? []), entry]);
-    await inParallel([...byCluster], DRAIN_CONCURRENCY, async ([cluster, group]) => {
+    await inParallel([...groupBy(entries, (entry) => entry.instance.cluster)], DRAIN_CONCURRENCY, async ([cluster, group]) => {
       const activated: typeof entries[number][] = [];
       const undrain = group.filter((entry) => !entry.clearOnly);
       try {
         const failures = undrain.length > 0 ? await setActive(ecs, cluster, undrain.map((entry) => entry.instance.containerInstanceArn)) : [];
         for (const entry of undrain) {
-          const failure = failures.find((candidate) => candidate.arn.split('/').pop() === entry.instance.containerInstanceArn.split('/').pop());
+          const failure = failures.find((candidate) => sameResource(candidate.arn, entry.instance.containerInstanceArn));
           if (failure) byKey.set(entry.key, { kind: 'failed', instance: entry.instance, error: new RetryableError(`could not set ACTIVE: ${failure.arn} (${failure.reason})`) });
           else activated.push(entry);
         }
@@ -519,10 +513,7 @@ export function makeSpotInterruptionHandler(deps: SpotDeps): SpotInterruptionHan
     }
 
     // A record that is not an SQS message at all: logged and counted once, acknowledged with the batch.
-    for (const invalid of batch.invalid) {
-      telemetry.log('ERROR', 'invalid event', { ...(invalid.messageId ? { messageId: invalid.messageId } : {}), reason: invalid.reason, detail: invalid.detail });
-      telemetry.count('InvalidEvent', { function: 'spotInterruption', reason: invalid.reason });
-    }
+    for (const invalid of batch.invalid) invalidEvent(invalid.messageId, invalid.reason, invalid.detail);
     const items: Item[] = batch.records.map((record) => {
       const body = parseSqsBody(record.body);
       return body.ok
@@ -555,19 +546,6 @@ export const DETACH_BATCH = 20;
 
 /** Update calls in flight at once per invocation. */
 export const DRAIN_CONCURRENCY = 5;
-
-/** Runs `task` over `items` with at most `limit` running at once; `task` handles its own errors. */
-async function inParallel<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const item = items[next] as T;
-      next += 1;
-      await task(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
 
 function instanceFields(instance: { cluster: string; containerInstanceArn: string } | undefined) {
   return instance ? { cluster: instance.cluster, containerInstanceArn: instance.containerInstanceArn } : {};

@@ -9,15 +9,8 @@ import type { DrainSignal } from '../events/types';
 export const DRAINED_FOR = 'ecs-ec2-keeper.drained-for';
 
 /** Why the Spot function drained an instance. */
-export type DrainReason =
-  | 'spot-terminate'
-  | 'spot-stop'
-  | 'spot-hibernate'
-  | 'rebalance'
-  | 'stopping'
-  | 'shutting-down'
-  | 'scheduled-event'
-  | 'early-replacement';
+const REASONS = ['spot-terminate', 'spot-stop', 'spot-hibernate', 'rebalance', 'stopping', 'shutting-down', 'scheduled-event', 'early-replacement'] as const;
+export type DrainReason = (typeof REASONS)[number];
 
 /**
  * Drains an instance can survive: a rebalance recommendation is only a hint (§1.2), and a stopped
@@ -36,17 +29,6 @@ export const UNDOABLE: ReadonlySet<DrainReason> = new Set<DrainReason>(['rebalan
  * reclaim, against none without.
  */
 export const RECORDED: ReadonlySet<DrainReason> = new Set<DrainReason>(['spot-stop', 'spot-hibernate', 'rebalance', 'stopping', 'scheduled-event']);
-
-const REASONS: ReadonlySet<string> = new Set<DrainReason>([
-  'spot-terminate',
-  'spot-stop',
-  'spot-hibernate',
-  'rebalance',
-  'stopping',
-  'shutting-down',
-  'scheduled-event',
-  'early-replacement',
-]);
 
 export function drainReason(signal: DrainSignal): DrainReason {
   switch (signal.kind) {
@@ -73,6 +55,6 @@ export function readRecord(attributes: Readonly<Record<string, string>>): { reas
   const value = attributes[DRAINED_FOR];
   if (value === undefined) return undefined;
   const match = /^([a-z-]+)@(\d{1,12})$/.exec(value);
-  if (!match || !REASONS.has(match[1] as string)) return undefined;
+  if (!match || !(REASONS as readonly string[]).includes(match[1] as string)) return undefined;
   return { reason: match[1] as DrainReason, at: Number(match[2]) * 1000 };
 }

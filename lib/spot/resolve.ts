@@ -1,6 +1,8 @@
 import { DescribeClustersCommand, ListContainerInstancesCommand, type ECSClient } from '@aws-sdk/client-ecs';
-import { chunk } from '../aws/batch';
+import { chunk, groupBy } from '../aws/batch';
 import { MAX_FILTERED_LIST_PAGES, clusterName, describeContainerInstances, type ContainerInstanceView } from '../aws/ecs';
+import { isClusterNotFound } from '../errors';
+import { sameResource } from '../aws/partitions';
 import type { Telemetry } from '../telemetry';
 import { DESCRIBE_BATCH, PAGE_SIZE, choosePlan } from './plan';
 
@@ -85,14 +87,6 @@ export interface Resolution {
  */
 export const MAX_FILTERED_PAGES = MAX_FILTERED_LIST_PAGES;
 
-function isClusterNotFound(error: unknown): boolean {
-  return (error as { name?: string } | undefined)?.name === 'ClusterNotFoundException';
-}
-
-function sameArn(left: string, right: string): boolean {
-  return left === right || left.split('/').pop() === right.split('/').pop();
-}
-
 class ClusterMissing extends Error {}
 
 /**
@@ -130,22 +124,17 @@ export async function resolveInstances(
   };
 
   // 1. Cached ARNs: one describe per 100 confirms the EC2 id and reads the current status.
-  const cachedByCluster = new Map<string, string[]>();
   for (const id of pending) {
     const entry = cache.get(id);
-    if (!entry) continue;
-    if (!clusters.includes(entry.cluster)) {
-      cache.forget(id);
-      continue;
-    }
-    cachedByCluster.set(entry.cluster, [...(cachedByCluster.get(entry.cluster) ?? []), id]);
+    if (entry && !clusters.includes(entry.cluster)) cache.forget(id);
   }
-  for (const [cluster, ids] of cachedByCluster) {
+  const cached = [...pending].filter((id) => cache.get(id) !== undefined);
+  for (const [cluster, ids] of groupBy(cached, (id) => cache.get(id)?.cluster ?? '')) {
     try {
       const described = await describeContainerInstances(ecs, cluster, ids.map((id) => cache.get(id)?.arn ?? ''));
       for (const id of ids) {
         const arn = cache.get(id)?.arn ?? '';
-        const view = described.instances.find((candidate) => sameArn(candidate.containerInstanceArn, arn));
+        const view = described.instances.find((candidate) => sameResource(candidate.containerInstanceArn, arn));
         if (view && view.ec2InstanceId === id && view.status !== 'INACTIVE') {
           found.set(id, view);
           pending.delete(id);
@@ -265,11 +254,7 @@ async function filteredLookups(
     let nextToken: string | undefined;
     for (let page = 0; page < MAX_FILTERED_PAGES; page += 1) {
       const listed = await ecs.send(
-        new ListContainerInstancesCommand({
-          cluster,
-          filter: `ec2InstanceId == ${id}`,
-          ...(nextToken ? { nextToken, maxResults: PAGE_SIZE } : {}),
-        }),
+        new ListContainerInstancesCommand({ cluster, filter: `ec2InstanceId == ${id}`, ...(nextToken ? { nextToken, maxResults: PAGE_SIZE } : {}) }),
       );
       const arns = listed.containerInstanceArns ?? [];
       for (const arn of arns) candidates.push({ id, arn });
@@ -287,7 +272,7 @@ async function filteredLookups(
       pending.delete(id);
       continue;
     }
-    const returned = described.instances.filter((view) => candidates.some((candidate) => candidate.id === id && sameArn(candidate.arn, view.containerInstanceArn)));
+    const returned = described.instances.filter((view) => candidates.some((candidate) => candidate.id === id && sameResource(candidate.arn, view.containerInstanceArn)));
     telemetry.log('WARN', 'container instance lookup returned a different EC2 instance; ignored', {
       cluster,
       ec2InstanceId: id,

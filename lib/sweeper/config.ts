@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { PlanSettings, ReserveTasks, ScheduleWindow } from './types';
-import { booleanVar, commonSchema, enumVar, groupListVar, integerVar, listVar, optionalTopicArnVar, parseEnv, toCommonConfig, type CommonConfig, type Env } from '../config';
+import { booleanVar, commonSchema, enumVar, groupListVar, integerVar, listVar, optionalIntegerVar, optionalTopicArnVar, parseEnv, toCommonConfig, type CommonConfig, type Env } from '../config';
 import { OPS_NOTIFY_LEVELS, type OpsNotifyLevel } from '../notify';
 
 /** The sweeper's settings: the common ones and the planner's budgets (documented on PlanSettings). */
@@ -11,22 +11,6 @@ export interface SweeperConfig extends CommonConfig, PlanSettings {
   /** Seconds a run watches its drains and terminates each as soon as it is empty (finish.ts); 0: the next run does. */
   drainWaitSeconds: number;
 }
-
-/** An optional whole number: empty means "no limit". */
-const optionalIntegerVar = (min: number, max: number) =>
-  z
-    .string()
-    .trim()
-    .optional()
-    .transform((value, ctx) => {
-      if (value === undefined || value === '') return undefined;
-      const parsed = Number(value);
-      if (!/^\d+$/.test(value) || parsed < min || parsed > max) {
-        ctx.addIssue({ code: 'custom', message: `must be empty or a whole number from ${min} to ${max}` });
-        return z.NEVER;
-      }
-      return parsed;
-    });
 
 const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
 const WINDOW = /^(?:([a-z]{3})(?:-([a-z]{3}))?\s+)?(\d{2}):(\d{2})-(\d{2}):(\d{2})$/;

@@ -11,12 +11,7 @@ export type SweepTrigger =
   | { outcome: 'ok'; trigger: 'schedule' | 'manual'; eventId?: string; time?: string }
   | { outcome: 'invalid'; reason: 'not-an-object' | 'unexpected-source' | 'unexpected-detail-type'; detail: string };
 
-const scheduledEvent = z.object({
-  source: z.string(),
-  'detail-type': z.string(),
-  id: z.string().optional(),
-  time: z.string().optional(),
-});
+const scheduledEvent = z.object({ source: z.string(), 'detail-type': z.string(), id: z.string().optional(), time: z.string().optional() });
 
 export function parseSweepEvent(event: unknown): SweepTrigger {
   if (typeof event !== 'object' || event === null || Array.isArray(event)) {
@@ -29,20 +24,10 @@ export function parseSweepEvent(event: unknown): SweepTrigger {
     const reason = parsed.error.issues.some((issue) => issue.path[0] === 'source') ? 'unexpected-source' : 'unexpected-detail-type';
     return { outcome: 'invalid', reason, detail: `missing or malformed: ${missing}` };
   }
-  if (parsed.data.source !== 'aws.events') {
-    return { outcome: 'invalid', reason: 'unexpected-source', detail: `source ${JSON.stringify(parsed.data.source).slice(0, 100)}` };
+  const { source, 'detail-type': detailType, id, time } = parsed.data;
+  if (source !== 'aws.events') return { outcome: 'invalid', reason: 'unexpected-source', detail: `source ${JSON.stringify(source).slice(0, 100)}` };
+  if (detailType !== 'Scheduled Event') {
+    return { outcome: 'invalid', reason: 'unexpected-detail-type', detail: `detail-type ${JSON.stringify(detailType).slice(0, 100)}` };
   }
-  if (parsed.data['detail-type'] !== 'Scheduled Event') {
-    return {
-      outcome: 'invalid',
-      reason: 'unexpected-detail-type',
-      detail: `detail-type ${JSON.stringify(parsed.data['detail-type']).slice(0, 100)}`,
-    };
-  }
-  return {
-    outcome: 'ok',
-    trigger: 'schedule',
-    ...(parsed.data.id ? { eventId: parsed.data.id } : {}),
-    ...(parsed.data.time ? { time: parsed.data.time } : {}),
-  };
+  return { outcome: 'ok', trigger: 'schedule', ...(id ? { eventId: id } : {}), ...(time ? { time } : {}) };
 }

@@ -10,6 +10,7 @@ import {
   setActive,
   setDraining,
 } from '../aws/ecs';
+import { sameResource } from '../aws/partitions';
 import { listUnstoppedTasks } from '../aws/tasks';
 import type { Clock, InvocationContext } from '../clock';
 import { NonActionableError, describeError, isGroupBusy } from '../errors';
@@ -69,18 +70,7 @@ export interface ExecutionOutcome {
   awaitingDaemons: { ec2InstanceId: string; reason: 'daemons-stopping' }[];
 }
 
-export const emptyOutcome = (): ExecutionOutcome => ({
-  drained: [],
-  terminated: [],
-  reactivated: [],
-  refused: [],
-  dropped: [],
-  failed: [],
-  deferred: 0,
-  postponed: [],
-  deferredTerminations: [],
-  awaitingDaemons: [],
-});
+export const emptyOutcome = (): ExecutionOutcome => ({ drained: [], terminated: [], reactivated: [], refused: [], dropped: [], failed: [], deferred: 0, postponed: [], deferredTerminations: [], awaitingDaemons: [] });
 
 /** Reads the chosen instances again: describe, group membership and sizes, every unstopped task. */
 async function readFresh(
@@ -272,17 +262,16 @@ export async function executePlan(deps: ExecuteDeps, snapshot: ClusterSnapshot, 
   checked.drain = checked.drain.filter((entry) => !full.has(entry.containerInstanceArn));
   if (checked.drain.length === 0) return outcome;
   const drained = await setDraining(ecs, cluster, checked.drain.map((selected) => selected.containerInstanceArn));
-  const sameId = (left: string, right: string) => left === right || left.split('/').pop() === right.split('/').pop();
-  const nowDraining = checked.drain.filter((selected) => drained.draining.some((entry) => sameId(entry, selected.containerInstanceArn)));
+  const nowDraining = checked.drain.filter((selected) => drained.draining.some((entry) => sameResource(entry, selected.containerInstanceArn)));
   const arrivals = await tasksArrivedDuringDrain(deps, cluster, fresh, nowDraining.filter((selected) => selected.reason === 'idle').map((selected) => selected.containerInstanceArn));
   for (const selected of checked.drain) {
     const arn = selected.containerInstanceArn;
-    if (drained.gone.some((gone) => sameId(gone, arn))) {
+    if (drained.gone.some((gone) => sameResource(gone, arn))) {
       outcome.dropped.push({ containerInstanceArn: arn, ec2InstanceId: selected.ec2InstanceId, reason: 'gone' });
       continue;
     }
-    const failure = drained.failed.find((entry) => sameId(entry.arn, arn));
-    if (failure || !drained.draining.some((entry) => sameId(entry, arn))) {
+    const failure = drained.failed.find((entry) => sameResource(entry.arn, arn));
+    if (failure || !drained.draining.some((entry) => sameResource(entry, arn))) {
       outcome.failed.push({ ec2InstanceId: selected.ec2InstanceId, reason: `drain: ${failure?.reason ?? 'not draining'}` });
       continue;
     }

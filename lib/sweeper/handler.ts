@@ -76,7 +76,6 @@ interface SweptCluster {
  */
 export function makeScaleInSweeperHandler(deps: SweeperDeps) {
   const { config, clients, telemetry, clock } = deps;
-  const settings = config;
 
   async function sweepCluster(
     cluster: string,
@@ -86,14 +85,14 @@ export function makeScaleInSweeperHandler(deps: SweeperDeps) {
     terminationHooks: Map<string, Promise<boolean>>,
     swept: Map<string, SweptCluster>,
   ): Promise<ClusterSweep> {
-    const snapshot = await takeSnapshot(clients, cluster, settings);
+    const snapshot = await takeSnapshot(clients, cluster, config);
     if (snapshot.capacityProviderReadError) {
       telemetry.log('WARN', 'capacity providers not read; groups tagged AmazonECSManaged stand down', { cluster, ...snapshot.capacityProviderReadError });
       telemetry.count('CapacityProviderReadFailed', { function: 'scaleInSweeper', errorClass: snapshot.capacityProviderReadError.errorClass });
     }
     const now = clock.now();
 
-    const changes = attributeChanges(snapshot, now, settings);
+    const changes = attributeChanges(snapshot, now, config);
     let attributesWritten = false;
     let attributesFull: string[] = [];
     if (!config.dryRun) {
@@ -126,7 +125,7 @@ export function makeScaleInSweeperHandler(deps: SweeperDeps) {
       }
     }
 
-    const plan = planScaleIn(snapshot, settings, now, ledger);
+    const plan = planScaleIn(snapshot, config, now, ledger);
     const execution = config.dryRun
       ? emptyOutcome()
       : await executePlan({ ...clients, telemetry, clock, managedGroups: config.autoScalingGroups, capacityProviderMode: config.capacityProviderMode, terminationHooks, ...(context ? { context } : {}) }, snapshot, plan);
@@ -158,17 +157,20 @@ export function makeScaleInSweeperHandler(deps: SweeperDeps) {
           : { ec2InstanceId: step.ec2InstanceId, action: step.action, reason: step.reason },
       ),
     );
-    telemetry.log('INFO', 'sweep decision', {
+    const totals = {
       cluster,
-      dryRun: config.dryRun,
-      outcome: config.dryRun ? 'planned' : 'executed',
+      outcome: config.dryRun ? ('planned' as const) : ('executed' as const),
       instances: snapshot.instances.length,
       idleInstances: plan.idleInstances,
       freeCpu: plan.free.cpu,
       freeMemory: plan.free.memory,
+      schedulableTasks: plan.schedulableTasks,
+    };
+    telemetry.log('INFO', 'sweep decision', {
+      ...totals,
+      dryRun: config.dryRun,
       freeCpuAfter: plan.freeAfter.cpu,
       freeMemoryAfter: plan.freeAfter.memory,
-      schedulableTasks: plan.schedulableTasks,
       selected: plan.selected.map((entry) => ({
         ec2InstanceId: entry.ec2InstanceId,
         group: entry.autoScalingGroupName,
@@ -197,18 +199,7 @@ export function makeScaleInSweeperHandler(deps: SweeperDeps) {
       awaitingDaemons: execution.awaitingDaemons,
       ...(attributesFull.length > 0 ? { attributesFull: bounded(attributesFull).items } : {}),
     });
-    return {
-      cluster,
-      outcome: config.dryRun ? 'planned' : 'executed',
-      instances: snapshot.instances.length,
-      idleInstances: plan.idleInstances,
-      freeCpu: plan.free.cpu,
-      freeMemory: plan.free.memory,
-      schedulableTasks: plan.schedulableTasks,
-      selected: plan.selected,
-      skippedByReason,
-      execution,
-    };
+    return { ...totals, selected: plan.selected, skippedByReason, execution };
   }
 
   /** A notice for people; failing to send it changes nothing about the sweep. */
@@ -259,7 +250,7 @@ export function makeScaleInSweeperHandler(deps: SweeperDeps) {
     try {
       finished = await finishDrainsWithinRun(
         { ...clients, telemetry, clock, managedGroups: config.autoScalingGroups, capacityProviderMode: config.capacityProviderMode, terminationHooks, ...(context ? { context } : {}) },
-        settings,
+        config,
         watched,
         config.drainWaitSeconds,
       );
@@ -364,16 +355,6 @@ export function makeScaleInSweeperHandler(deps: SweeperDeps) {
 }
 
 function emptyClusterSweep(cluster: string, outcome: ClusterSweep['outcome']): ClusterSweep {
-  return {
-    cluster,
-    outcome,
-    instances: 0,
-    idleInstances: 0,
-    freeCpu: 0,
-    freeMemory: 0,
-    schedulableTasks: 0,
-    selected: [],
-    skippedByReason: {},
-    execution: emptyOutcome(),
-  };
+  const totals = { instances: 0, idleInstances: 0, freeCpu: 0, freeMemory: 0, schedulableTasks: 0 };
+  return { cluster, outcome, ...totals, selected: [], skippedByReason: {}, execution: emptyOutcome() };
 }

@@ -8,21 +8,10 @@
  * error codes), and throttling comes first, as at AWS's front door: a call that then fails with a
  * random 5xx has still spent its token.
  */
-export { isWriteOperation, withCallLog, type CallLog, type CallLogSnapshot, type OperationCounts, type WriteCall } from './call-log';
-export { deliveryDelays, NO_DELIVERY_FAULTS, type DeliveryFaults, type DeliveryRandom } from './delivery';
-export { resourceContention, scalingActivityInProgress, serverError, throttlingError } from './errors';
-export { withScalingActivityFaults, type ScalingActivityFaultOptions, type ScalingActivityFaultyPlane } from './scaling-activity';
-export { withFaults, type FaultOptions, type FaultyControlPlane, type InjectedFaults } from './faults';
-export { withOverrides, type FailureRule, type OverridablePlane } from './overrides';
-export { seededRandom, type Random } from './random';
-export {
-  DEFAULT_AUTO_SCALING_RATE,
-  ECS_THROTTLE_RATES,
-  ecsThrottleCategory,
-  TokenBucket,
-  withThrottling,
-  type BucketRate,
-  type EcsThrottleCategory,
-  type ThrottledControlPlane,
-  type ThrottlingOptions,
-} from './throttling';
+export { isWriteOperation, withCallLog, type CallLog, type CallLogSnapshot } from './call-log';
+export { deliveryDelays } from './delivery';
+export { serverError, throttlingError } from './errors';
+export { withScalingActivityFaults } from './scaling-activity';
+export { withFaults, type FaultOptions, type FaultyControlPlane } from './faults';
+export { seededRandom } from './random';
+export { ECS_THROTTLE_RATES, ecsThrottleCategory, TokenBucket, withThrottling, type ThrottledControlPlane } from './throttling';

@@ -18,20 +18,7 @@ export interface BucketRate {
   refillPerSecond: number;
 }
 
-export type EcsThrottleCategory =
-  | 'clusterRead'
-  | 'clusterResourceRead'
-  | 'clusterResourceModify'
-  | 'serviceRead'
-  | 'serviceModify'
-  | 'agentModify'
-  | 'clusterModify'
-  | 'taskDefinitionRead'
-  | 'taskDefinitionModify'
-  | 'tagRead'
-  | 'tagModify';
-
-export const ECS_THROTTLE_RATES: Readonly<Record<EcsThrottleCategory, BucketRate>> = {
+export const ECS_THROTTLE_RATES = {
   clusterRead: { burst: 50, refillPerSecond: 20 },
   clusterResourceRead: { burst: 100, refillPerSecond: 20 },
   clusterResourceModify: { burst: 100, refillPerSecond: 40 },
@@ -43,23 +30,15 @@ export const ECS_THROTTLE_RATES: Readonly<Record<EcsThrottleCategory, BucketRate
   taskDefinitionModify: { burst: 20, refillPerSecond: 1 },
   tagRead: { burst: 50, refillPerSecond: 20 },
   tagModify: { burst: 20, refillPerSecond: 10 },
-};
+} as const satisfies Record<string, BucketRate>;
+
+export type EcsThrottleCategory = keyof typeof ECS_THROTTLE_RATES;
 
 const ECS_CATEGORY_ACTIONS: Readonly<Record<EcsThrottleCategory, readonly string[]>> = {
   // DescribeCapacityProviders is not in the page's table; counted with the cluster reads (an assumption, aws-behaviour.md §3.5).
   clusterRead: ['DescribeCapacityProviders', 'DescribeClusters', 'ListClusters'],
   clusterResourceRead: ['DescribeContainerInstances', 'DescribeTasks', 'ListAttributes', 'ListContainerInstances', 'ListTasks'],
-  clusterResourceModify: [
-    'DeleteAttributes',
-    'DeregisterContainerInstance',
-    'ExecuteCommand',
-    'PutAttributes',
-    'RunTask',
-    'StartTask',
-    'StopTask',
-    'UpdateContainerAgent',
-    'UpdateContainerInstancesState',
-  ],
+  clusterResourceModify: ['DeleteAttributes', 'DeregisterContainerInstance', 'ExecuteCommand', 'PutAttributes', 'RunTask', 'StartTask', 'StopTask', 'UpdateContainerAgent', 'UpdateContainerInstancesState'],
   serviceRead: ['DescribeServices', 'ListServices'],
   serviceModify: ['CreateService', 'DeleteService', 'UpdateService'],
   agentModify: ['RegisterContainerInstance', 'SubmitAttachmentStateChanges', 'SubmitContainerStateChange', 'SubmitTaskStateChange'],

@@ -36,49 +36,13 @@ export interface ServiceModel {
   readonly exports: Readonly<Record<string, unknown>>;
 }
 
-export const SERVICES: Readonly<Record<ServiceName, ServiceModel>> = {
-  ecs: {
-    service: 'ecs',
-    protocol: 'json1.1',
-    target: 'AmazonEC2ContainerServiceV20141113',
-    version: '2014-11-13',
-    xmlNamespace: 'http://ecs.amazonaws.com/doc/2014-11-13/',
-    signingName: 'ecs',
-    queryCompatible: false,
-    exports: ecs,
-  },
-  autoscaling: {
-    service: 'autoscaling',
-    protocol: 'query',
-    target: 'AutoScaling_2011_01_01',
-    version: '2011-01-01',
-    xmlNamespace: 'http://autoscaling.amazonaws.com/doc/2011-01-01/',
-    signingName: 'autoscaling',
-    queryCompatible: false,
-    exports: autoScaling,
-  },
-  sns: {
-    service: 'sns',
-    protocol: 'query',
-    target: 'AmazonSimpleNotificationService',
-    version: '2010-03-31',
-    xmlNamespace: 'http://sns.amazonaws.com/doc/2010-03-31/',
-    signingName: 'sns',
-    queryCompatible: false,
-    exports: sns,
-  },
-  ec2: {
-    service: 'ec2',
-    protocol: 'ec2',
-    target: 'AmazonEC2',
-    version: '2016-11-15',
-    xmlNamespace: 'http://ec2.amazonaws.com/doc/2016-11-15',
-    signingName: 'ec2',
-    queryCompatible: false,
-    exports: ec2,
-  },
+/** Each service's model; the signing name is the service's own name unless given, and only CloudWatch is query compatible. */
+const MODELS: Record<ServiceName, Omit<ServiceModel, 'service' | 'signingName' | 'queryCompatible'> & Partial<ServiceModel>> = {
+  ecs: { protocol: 'json1.1', target: 'AmazonEC2ContainerServiceV20141113', version: '2014-11-13', xmlNamespace: 'http://ecs.amazonaws.com/doc/2014-11-13/', exports: ecs },
+  autoscaling: { protocol: 'query', target: 'AutoScaling_2011_01_01', version: '2011-01-01', xmlNamespace: 'http://autoscaling.amazonaws.com/doc/2011-01-01/', exports: autoScaling },
+  sns: { protocol: 'query', target: 'AmazonSimpleNotificationService', version: '2010-03-31', xmlNamespace: 'http://sns.amazonaws.com/doc/2010-03-31/', exports: sns },
+  ec2: { protocol: 'ec2', target: 'AmazonEC2', version: '2016-11-15', xmlNamespace: 'http://ec2.amazonaws.com/doc/2016-11-15', exports: ec2 },
   cloudwatch: {
-    service: 'cloudwatch',
     protocol: 'json1.0',
     target: 'GraniteServiceVersion20100801',
     version: '2010-08-01',
@@ -88,6 +52,10 @@ export const SERVICES: Readonly<Record<ServiceName, ServiceModel>> = {
     exports: cloudWatch,
   },
 };
+
+export const SERVICES = Object.fromEntries(
+  Object.entries(MODELS).map(([service, model]) => [service, { service, signingName: service, queryCompatible: false, ...model }]),
+) as Readonly<Record<ServiceName, ServiceModel>>;
 
 export interface OperationModel {
   readonly service: ServiceName;

@@ -82,18 +82,8 @@ export function readJson(ns: NormalizedSchema, value: unknown, path = ''): unkno
     if (typeof value !== 'string') throw new ShapeError(`Expected base64 text at ${where(path)}`);
     return new Uint8Array(Buffer.from(value, 'base64'));
   }
-  if (ns.isBooleanSchema()) {
-    if (typeof value !== 'boolean') throw new ShapeError(`Expected a boolean at ${where(path)}`);
-    return value;
-  }
-  if (ns.isNumericSchema()) {
-    if (typeof value !== 'number') throw new ShapeError(`Expected a number at ${where(path)}`);
-    return value;
-  }
-  if (ns.isStringSchema()) {
-    if (typeof value !== 'string') throw new ShapeError(`Expected a string at ${where(path)}`);
-    return value;
-  }
+  const expected = ns.isBooleanSchema() ? 'boolean' : ns.isNumericSchema() ? 'number' : ns.isStringSchema() ? 'string' : undefined;
+  if (expected && typeof value !== expected) throw new ShapeError(`Expected a ${expected} at ${where(path)}`);
   return value; // documents and big numbers pass through
 }
 
@@ -154,15 +144,20 @@ export class QueryParams {
   }
 }
 
+/** A shape's `xmlName` trait, else `fallback`. */
+function xmlName(traits: Record<string, unknown>, fallback: string): string {
+  return typeof traits.xmlName === 'string' ? traits.xmlName : fallback;
+}
+
 /** The field name the SDK's QueryShapeSerializer.getKey gives a member. */
 function memberKey(flavor: QueryFlavor, name: string, member: NormalizedSchema): string {
   const traits = member.getMergedTraits();
   if (flavor === 'ec2') {
     if (typeof traits.ec2QueryName === 'string') return traits.ec2QueryName;
-    const key = typeof traits.xmlName === 'string' ? traits.xmlName : name;
+    const key = xmlName(traits, name);
     return key.charAt(0).toUpperCase() + key.slice(1);
   }
-  return typeof traits.xmlName === 'string' ? traits.xmlName : name;
+  return xmlName(traits, name);
 }
 
 export function readQuery(ns: NormalizedSchema, params: QueryParams, flavor: QueryFlavor, prefix = ''): unknown {
@@ -181,18 +176,15 @@ export function readQuery(ns: NormalizedSchema, params: QueryParams, flavor: Que
     // An empty list is sent as the bare key with an empty value.
     if (params.get(prefix) === '') return [];
     const item = ns.getValueSchema();
-    const itemTraits = item.getMergedTraits();
     const flat = flavor === 'ec2' || Boolean(ns.getMergedTraits().xmlFlattened);
-    const base = flat ? prefix : join(typeof itemTraits.xmlName === 'string' ? itemTraits.xmlName : 'member');
+    const base = flat ? prefix : join(xmlName(item.getMergedTraits(), 'member'));
     const out: unknown[] = [];
     for (let index = 1; params.has(`${base}.${index}`); index++) out.push(readQuery(item, params, flavor, `${base}.${index}`));
     return out;
   }
   if (ns.isMapSchema()) {
-    const keyTraits = ns.getKeySchema().getMergedTraits();
-    const valueTraits = ns.getValueSchema().getMergedTraits();
-    const keyName = typeof keyTraits.xmlName === 'string' ? keyTraits.xmlName : 'key';
-    const valueName = typeof valueTraits.xmlName === 'string' ? valueTraits.xmlName : 'value';
+    const keyName = xmlName(ns.getKeySchema().getMergedTraits(), 'key');
+    const valueName = xmlName(ns.getValueSchema().getMergedTraits(), 'value');
     const base = ns.getMergedTraits().xmlFlattened ? prefix : join('entry');
     const entries: [string, unknown][] = [];
     for (let index = 1; params.has(`${base}.${index}`); index++) {
@@ -222,8 +214,7 @@ export function readQuery(ns: NormalizedSchema, params: QueryParams, flavor: Que
 
 /** The element name the SDK's XmlShapeDeserializer looks for: the member's xmlName, else its name. */
 function elementName(name: string, member: NormalizedSchema): string {
-  const xmlName = member.getMemberTraits().xmlName;
-  return typeof xmlName === 'string' ? xmlName : name;
+  return xmlName(member.getMemberTraits(), name);
 }
 
 export type XmlTree = string | XmlTree[] | { [element: string]: XmlTree };
@@ -247,15 +238,12 @@ export function writeXml(ns: NormalizedSchema, value: unknown): XmlTree | undefi
     // A flattened list repeats the member's own element; the builder does that for an array value.
     if (ns.getMergedTraits().xmlFlattened) return items.length > 0 ? items : undefined;
     if (items.length === 0) return '';
-    const itemName = item.getMergedTraits().xmlName;
-    return { [typeof itemName === 'string' ? itemName : 'member']: items };
+    return { [xmlName(item.getMergedTraits(), 'member')]: items };
   }
   if (ns.isMapSchema()) {
     if (!isRecord(value)) return undefined;
-    const keyTraits = ns.getKeySchema().getMergedTraits();
-    const valueTraits = ns.getValueSchema().getMergedTraits();
-    const keyName = typeof keyTraits.xmlName === 'string' ? keyTraits.xmlName : 'key';
-    const valueName = typeof valueTraits.xmlName === 'string' ? valueTraits.xmlName : 'value';
+    const keyName = xmlName(ns.getKeySchema().getMergedTraits(), 'key');
+    const valueName = xmlName(ns.getValueSchema().getMergedTraits(), 'value');
     const entries: XmlTree[] = [];
     for (const [key, entry] of Object.entries(value)) {
       const written = writeXml(ns.getValueSchema(), entry);

@@ -4,6 +4,7 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { HttpResponse, type HttpRequest } from '@smithy/core/transport';
+import type { AwsClients } from '../../lib/clients';
 import { AwsApiError, type ApiInput, type ControlPlane, type ServiceName } from '../api';
 import { withOverrides, type FailureRule, type OverridablePlane } from '../faults/overrides';
 import { answerRequest } from '../http/server';
@@ -34,14 +35,6 @@ export interface InProcessClientOptions {
   /** SDK attempts per call; 1 (the default) shows each failure to the caller as it happened. */
   maxAttempts?: number;
   region?: string;
-}
-
-export interface InProcessClients {
-  readonly ecs: ECSClient;
-  readonly autoScaling: AutoScalingClient;
-  readonly sns: SNSClient;
-  readonly ec2: EC2Client;
-  readonly cloudWatch: CloudWatchClient;
 }
 
 /** The smithy request handler: answers `handle(HttpRequest)` from a control plane. */
@@ -108,7 +101,7 @@ export class InProcessAws {
   }
 
   /** The five SDK clients, answered from the plane. */
-  clients(options: InProcessClientOptions = {}): InProcessClients {
+  clients(options: InProcessClientOptions = {}): AwsClients {
     const config = {
       region: options.region ?? 'us-east-1',
       maxAttempts: options.maxAttempts ?? 1,

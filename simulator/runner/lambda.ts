@@ -83,10 +83,6 @@ export class LambdaRuntime {
     this.functions.set(spec.name, spec);
   }
 
-  has(name: FunctionName): boolean {
-    return this.functions.has(name);
-  }
-
   /** The invocation the caller runs in (for call accounting). */
   invocationOf(activity: Activity | undefined): Invocation | undefined {
     return activity ? this.byActivity.get(activity.id) : undefined;
@@ -112,10 +108,7 @@ export class LambdaRuntime {
     };
     this.invocations.push(invocation);
     const deadline = startedAt + spec.timeoutMs;
-    const context: InvocationContext = {
-      getRemainingTimeInMillis: () => Math.max(0, deadline - this.clock.now()),
-      awsRequestId: id,
-    };
+    const context: InvocationContext = { getRemainingTimeInMillis: () => Math.max(0, deadline - this.clock.now()), awsRequestId: id };
     // The event crosses a process boundary in Lambda: the handler gets its own copy.
     const payload: unknown = structuredClone(event);
     const { activity, done } = this.clock.track(() => spec.handler(payload, context), id);
@@ -198,11 +191,6 @@ export class LambdaRuntime {
       entry.billedMs += Math.max(1, Math.ceil(end - invocation.startedAt));
     }
     return stats;
-  }
-
-  /** Invocations that have not ended yet. */
-  get inFlight(): number {
-    return this.invocations.filter((invocation) => !invocation.outcome).length;
   }
 }
 

@@ -94,9 +94,7 @@ export function populateWorld(world: World, scenario: Scenario, options: Populat
     new ReservationStepPolicy(world, world.rules.autoScaling, { groupName: group.name, cluster: group.cluster, ...group.stepScaling }).start(end);
   }
   for (const load of scenario.diurnal) scheduleDiurnal(world, world.rules.ecs, load, end);
-  for (const event of scenario.events) {
-    world.clock.schedule(options.start + event.atSeconds * 1000, () => applyEvent(world, event, options));
-  }
+  for (const event of scenario.events) world.clock.schedule(options.start + event.atSeconds * 1000, () => applyEvent(world, event, options));
 }
 
 /** EC2 ids of a group's instances, in launch order. */
@@ -117,9 +115,7 @@ function applyEvent(world: World, event: ScenarioEvent, options: PopulateOptions
         chosen.push(candidates.splice(index, 1)[0]!.id);
       }
       world.record('scenario', 'spot interruptions', { group: event.group, count: chosen.length });
-      for (const id of chosen) {
-        world.interruptSpot(id, event.rebalanceLeadSeconds ? { rebalanceFirstMs: event.rebalanceLeadSeconds * 1000 } : {});
-      }
+      for (const id of chosen) world.interruptSpot(id, event.rebalanceLeadSeconds ? { rebalanceFirstMs: event.rebalanceLeadSeconds * 1000 } : {});
       return;
     }
     case 'set-desired-capacity':

@@ -97,6 +97,11 @@ export function simulatorClientOptions(url: string, sdk: CommonConfig['sdk']): C
   };
 }
 
+/** A function's environment in a scenario: every cluster of the scenario, then the scenario's settings. */
+export function scenarioEnv(scenario: Scenario, name: FunctionName, base: Env = {}): Env {
+  return { CLUSTERS: scenario.clusters.map((cluster) => cluster.name).join(','), ...base, ...scenario.handlers.env, ...scenario.handlers[name].env };
+}
+
 export class Simulation {
   readonly telemetry = Object.fromEntries(FUNCTIONS.map((definition) => [definition.name, new MemoryTelemetry()])) as FunctionTelemetry;
   readonly lambdas: LambdaRuntime;
@@ -130,10 +135,11 @@ export class Simulation {
   ) {
     this.lambdas = new LambdaRuntime(clock, world);
     this.topicArn = world.createTopic(LIFECYCLE_TOPIC).arn;
-    this.deliveryRandom = new Random((scenario.faults.seed ?? scenario.seed) + 7919);
-    this.backoffRandom = new Random((scenario.faults.seed ?? scenario.seed) + 104_729);
-    this.idRandom = new Random((scenario.faults.seed ?? scenario.seed) + 104_729);
-    this.busRandom = new Random((scenario.faults.seed ?? scenario.seed) + 86_028_121);
+    const seeded = (offset: number) => new Random((scenario.faults.seed ?? scenario.seed) + offset);
+    this.deliveryRandom = seeded(7919);
+    this.backoffRandom = seeded(104_729);
+    this.idRandom = seeded(104_729);
+    this.busRandom = seeded(86_028_121);
     if (options.onTimeline) world.onTimeline(options.onTimeline);
   }
 
@@ -187,14 +193,9 @@ export class Simulation {
 
   // ---------------------------------------------------------------- handlers
 
-  /** A function's environment: every cluster of the scenario, the lifecycle topic, the scenario's settings. */
+  /** A function's environment: the scenario's, and the lifecycle topic. */
   private functionEnv(name: FunctionName): Env {
-    return {
-      CLUSTERS: this.scenario.clusters.map((cluster) => cluster.name).join(','),
-      ...(name === LIFECYCLE_HOOK ? { LIFECYCLE_TOPIC_ARN: this.topicArn } : {}),
-      ...this.scenario.handlers.env,
-      ...this.scenario.handlers[name].env,
-    };
+    return scenarioEnv(this.scenario, name, name === LIFECYCLE_HOOK ? { LIFECYCLE_TOPIC_ARN: this.topicArn } : {});
   }
 
   /** The configuration a deployed function was built with; undefined if the scenario disables it. */
@@ -256,13 +257,7 @@ export class Simulation {
       const environments = new ExecutionEnvironments(() => {
         const clients = createClients(definition.clients, simulatorClientOptions(url, config.sdk));
         for (const client of Object.values(clients)) this.instrument(client as unknown as InstrumentableClient);
-        return definition.build({
-          config,
-          clients,
-          telemetry: this.telemetry[name],
-          clock: this.clock,
-          newId: () => this.idRandom.uuid(),
-        });
+        return definition.build({ config, clients, telemetry: this.telemetry[name], clock: this.clock, newId: () => this.idRandom.uuid() });
       });
       this.environments.set(name, environments);
       this.lambdas.register({
@@ -360,16 +355,10 @@ export class Simulation {
    * (aws-behaviour.md §4). A test notification is legitimate input that must cause no write.
    */
   private deliverSns(record: SnsRecord): void {
-    const { sns } = this.scenario.faults;
-    const random = this.deliveryRandom;
     const isTest = record.Sns.Message.includes('"autoscaling:TEST_NOTIFICATION"');
-    const delay = () => (random.chance(sns.delayRate) ? random.int(sns.delaySeconds.min, sns.delaySeconds.max) * 1000 : 0);
-    const deliver = (extra: number) =>
-      this.clock.schedule(this.clock.now() + 100 + extra, () =>
-        this.lambdas.invoke(LIFECYCLE_HOOK, { Records: [record] }, { invalidInput: isTest }),
-      );
-    deliver(delay());
-    if (random.chance(sns.duplicateRate)) deliver(delay() + random.int(0, 2000));
+    for (const extra of deliveryDelays(this.deliveryRandom, this.scenario.faults.sns)) {
+      this.clock.schedule(this.clock.now() + 100 + extra, () => this.lambdas.invoke(LIFECYCLE_HOOK, { Records: [record] }, { invalidInput: isTest }));
+    }
   }
 
   private scheduledEvent() {

@@ -111,10 +111,6 @@ export class SqsEventSourceMapping {
     return this.queue.length;
   }
 
-  get inFlight(): number {
-    return this.running;
-  }
-
   private get concurrencyLimit(): number {
     return Math.min(this.settings.maximumConcurrency, this.settings.pollers ?? DEFAULT_POLLERS);
   }

@@ -2,7 +2,6 @@ import { AwsApiError, type ApiInput } from '../api';
 import { readList, readString } from './input';
 import type { Operation, RuledWorld } from './rules';
 
-
 /** The StandardUnit enum of the CloudWatch model. */
 export const STANDARD_UNITS = new Set([
   'Seconds', 'Microseconds', 'Milliseconds', 'Bytes', 'Kilobytes', 'Megabytes', 'Gigabytes', 'Terabytes',
@@ -30,25 +29,17 @@ const putMetricData: Operation = (world: RuledWorld, input: ApiInput) => {
     throw new AwsApiError('RequestEntityTooLarge', 'Request size exceeded 1048576 bytes', 413);
   }
   const namespace = readString(input, 'Namespace', 'InvalidParameterValue', true)!;
-  if (namespace.length < 1 || namespace.length > 255 || namespace.startsWith('AWS/')) {
-    throw new AwsApiError('InvalidParameterValue', `The value ${namespace} for parameter Namespace is invalid.`, 400);
-  }
+  if (namespace.length < 1 || namespace.length > 255 || namespace.startsWith('AWS/')) throw invalidValue(`The value ${namespace} for parameter Namespace is invalid.`);
   const data = (readList(input, 'MetricData') ?? []) as Record<string, unknown>[];
   if (data.length === 0) throw new AwsApiError('MissingParameter', 'The parameter MetricData is required.', 400);
-  if (data.length > 1000) {
-    throw new AwsApiError('InvalidParameterValue', 'The collection MetricData must not have a size greater than 1000.', 400);
-  }
+  if (data.length > 1000) throw invalidValue('The collection MetricData must not have a size greater than 1000.');
   const stored = data.map((datum, index) => {
     const member = `MetricData.member.${index + 1}`;
     const name = datum.MetricName;
-    if (typeof name !== 'string' || name === '') {
-      throw new AwsApiError('InvalidParameterValue', `The parameter ${member}.MetricName is required.`, 400);
-    }
+    if (typeof name !== 'string' || name === '') throw invalidValue(`The parameter ${member}.MetricName is required.`);
     if (name.length > 255) throw invalidValue(`The parameter ${member}.MetricName must be at most 255 characters long.`);
     const dimensions = (Array.isArray(datum.Dimensions) ? datum.Dimensions : []) as { Name?: string; Value?: string }[];
-    if (dimensions.length > 30) {
-      throw new AwsApiError('InvalidParameterValue', `The collection ${member}.Dimensions must not have a size greater than 30.`, 400);
-    }
+    if (dimensions.length > 30) throw invalidValue(`The collection ${member}.Dimensions must not have a size greater than 30.`);
     dimensions.forEach((dimension, at) => {
       const where = `${member}.Dimensions.member.${at + 1}`;
       if (typeof dimension.Name !== 'string' || dimension.Name.length < 1 || dimension.Name.length > 255) {

@@ -65,9 +65,7 @@ export function scheduleHealthEvent(world: RuledWorld, spec: HealthEventSpec): v
       if (world.ec2.get(id)?.state !== 'running') continue;
       world.record('health', 'scheduled event window: EC2 acts on the instance', { ec2InstanceId: id, eventTypeCode: spec.eventTypeCode });
       if (!stopInstance(world, id, `Host EC2 (instance ${id}) stopped for ${spec.eventTypeCode}`)) continue;
-      if (COMES_BACK.includes(spec.eventTypeCode)) {
-        world.clock.schedule(world.now() + world.timings.shutdownMs + 1, () => startInstance(world, id));
-      }
+      if (COMES_BACK.includes(spec.eventTypeCode)) world.clock.schedule(world.now() + world.timings.shutdownMs + 1, () => startInstance(world, id));
     }
   });
 }

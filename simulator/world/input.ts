@@ -17,9 +17,7 @@ export function readString(input: ApiInput, name: string, code: string, required
 export function readStrings(input: ApiInput, name: string, code: string): string[] | undefined {
   const value = input[name];
   if (value === undefined || value === null) return undefined;
-  if (!Array.isArray(value) || value.some((item) => typeof item !== 'string')) {
-    throw new AwsApiError(code, `${name} must be a list of strings`, 400);
-  }
+  if (!Array.isArray(value) || value.some((item) => typeof item !== 'string')) throw new AwsApiError(code, `${name} must be a list of strings`, 400);
   return value as string[];
 }
 
@@ -95,7 +93,5 @@ export function paginate<T>(
 }
 
 export function chunkLimit(values: readonly unknown[] | undefined, max: number, name: string, code: string): void {
-  if (values && values.length > max) {
-    throw new AwsApiError(code, `${name} can have at most ${max} items (${values.length} given)`, 400);
-  }
+  if (values && values.length > max) throw new AwsApiError(code, `${name} can have at most ${max} items (${values.length} given)`, 400);
 }

@@ -10,9 +10,7 @@ const publish: Operation = (world, input) => {
   if (!topicArn) throw new AwsApiError('InvalidParameter', 'Invalid parameter: TopicArn or TargetArn Reason: no value for required parameter', 400);
   const message = readString(input, 'Message', 'InvalidParameter');
   if (message === undefined || message === '') throw new AwsApiError('InvalidParameter', 'Invalid parameter: Empty message', 400);
-  if (Buffer.byteLength(message, 'utf8') > SNS_MESSAGE_LIMIT) {
-    throw new AwsApiError('InvalidParameter', 'Invalid parameter: Message too long', 400);
-  }
+  if (Buffer.byteLength(message, 'utf8') > SNS_MESSAGE_LIMIT) throw new AwsApiError('InvalidParameter', 'Invalid parameter: Message too long', 400);
   const subject = readString(input, 'Subject', 'InvalidParameter');
   // eslint-disable-next-line no-control-regex
   if (subject !== undefined && (subject.length >= 100 || subject === '' || /[\u0000-\u001f]/.test(subject))) {

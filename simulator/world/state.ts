@@ -290,6 +290,17 @@ export class WorldState {
     return { cpu, memory, running, pending };
   }
 
+  /** Registered minus used CPU units and MiB of the cluster's instances that count (ACTIVE and connected by default). */
+  freeCapacity(cluster: Cluster, counts = (instance: ContainerInstance) => instance.status === 'ACTIVE' && instance.agentConnected): { cpu: number; memory: number } {
+    const free = { cpu: 0, memory: 0 };
+    for (const instance of [...cluster.instances.values()].filter(counts)) {
+      const used = this.usage(instance);
+      free.cpu += instance.registeredCpu - used.cpu;
+      free.memory += instance.registeredMemory - used.memory;
+    }
+    return free;
+  }
+
   groupOf(instanceId: string): { group: Group; instance: GroupInstance } | undefined {
     const ec2 = this.ec2.get(instanceId);
     const group = ec2?.groupName ? this.groups.get(ec2.groupName) : undefined;

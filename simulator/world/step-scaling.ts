@@ -88,15 +88,8 @@ export class ReservationStepPolicy {
     if (thresholdPercent !== undefined && reservation >= thresholdPercent) return true;
     const cluster = this.world.clusters.get(this.spec.cluster);
     if (!cluster) return false;
-    let freeCpu = 0;
-    let freeMemory = 0;
-    for (const instance of cluster.instances.values()) {
-      if (instance.status !== 'ACTIVE' || !instance.agentConnected) continue;
-      const used = this.world.usage(instance);
-      freeCpu += instance.registeredCpu - used.cpu;
-      freeMemory += instance.registeredMemory - used.memory;
-    }
-    if ((minFreeCpu !== undefined && freeCpu < minFreeCpu) || (minFreeMemory !== undefined && freeMemory < minFreeMemory)) return true;
+    const free = this.world.freeCapacity(cluster);
+    if ((minFreeCpu !== undefined && free.cpu < minFreeCpu) || (minFreeMemory !== undefined && free.memory < minFreeMemory)) return true;
     for (const service of cluster.services.values()) {
       if (service.strategy !== 'REPLICA') continue;
       let live = 0;

@@ -49,31 +49,16 @@ export class World extends WorldState implements ControlPlane, RuledWorld {
 
   // ---------------------------------------------------------------- building a world
 
-  createCluster(spec: ClusterSpec): Cluster {
-    return this.rules.ecs.createCluster(spec);
-  }
+  readonly createCluster = (spec: ClusterSpec): Cluster => this.rules.ecs.createCluster(spec);
+  readonly createService = (spec: ServiceSpec): Service => this.rules.ecs.createService(spec);
+  readonly createTopic = (name: string): Topic => this.rules.sns.createTopic(name);
+  readonly putLifecycleHook = (spec: HookSpec): LifecycleHook => this.rules.autoScaling.putLifecycleHook(spec);
 
   /** Launches an EC2 instance and registers it with its cluster at once (ACTIVE). */
-  addInstance(spec: InstanceSpec): ContainerInstance {
-    return this.rules.ec2.addInstance(spec);
-  }
-
-  createService(spec: ServiceSpec): Service {
-    return this.rules.ecs.createService(spec);
-  }
+  readonly addInstance = (spec: InstanceSpec): ContainerInstance => this.rules.ec2.addInstance(spec);
 
   /** Creates a group and its initial instances, InService and registered at once. */
-  createGroup(spec: GroupSpec): Group {
-    return this.rules.autoScaling.createGroup(spec);
-  }
-
-  createTopic(name: string): Topic {
-    return this.rules.sns.createTopic(name);
-  }
-
-  putLifecycleHook(spec: HookSpec): LifecycleHook {
-    return this.rules.autoScaling.putLifecycleHook(spec);
-  }
+  readonly createGroup = (spec: GroupSpec): Group => this.rules.autoScaling.createGroup(spec);
 
   /** CreateCapacityProvider (capacity-providers.ts): binds the group, tags it AmazonECSManaged. */
   createCapacityProvider(spec: CapacityProviderSpec): CapacityProvider {
@@ -86,58 +71,28 @@ export class World extends WorldState implements ControlPlane, RuledWorld {
   }
 
   /** Starts a standalone task (RunTask), RUNNING at once. */
-  runTask(spec: StandaloneTaskSpec): Task {
-    return this.rules.ecs.runTask(spec);
-  }
+  readonly runTask = (spec: StandaloneTaskSpec): Task => this.rules.ecs.runTask(spec);
 
   /** Runs the scheduler at once with tasks starting RUNNING: the initial state of a scenario. */
-  placeInitialTasks(): void {
-    this.rules.ecs.placeInitialTasks();
-  }
+  readonly placeInitialTasks = (): void => this.rules.ecs.placeInitialTasks();
 
   // ---------------------------------------------------------------- events from outside the API
 
-  interruptSpot(ec2InstanceId: string, options: { rebalanceFirstMs?: number; action?: 'terminate' | 'stop' | 'hibernate' } = {}): void {
-    this.rules.spot.interruptSpot(ec2InstanceId, options);
-  }
-
-  setDesiredCapacity(groupName: string, desired: number): void {
-    this.rules.autoScaling.setDesiredCapacity(groupName, desired);
-  }
-
+  readonly interruptSpot = (ec2InstanceId: string, options: Parameters<SpotRules['interruptSpot']>[1] = {}): void => this.rules.spot.interruptSpot(ec2InstanceId, options);
+  readonly setDesiredCapacity = (groupName: string, desired: number): void => this.rules.autoScaling.setDesiredCapacity(groupName, desired);
   /** StartInstanceRefresh: replaces every instance of the group in batches (instance-refresh.ts). */
-  startInstanceRefresh(spec: RefreshSpec): InstanceRefresh {
-    return startInstanceRefresh(this, this.rules.autoScaling, spec);
-  }
-
-  deployService(clusterName: string, serviceName: string): void {
-    this.rules.ecs.deployService(clusterName, serviceName);
-  }
-
-  setContainerInstanceStatus(instance: ContainerInstance, status: 'ACTIVE' | 'DRAINING'): void {
-    this.rules.ecs.setContainerInstanceStatus(instance, status);
-  }
-
-  stopTask(task: Task, reason: string): void {
-    this.rules.ecs.stopTask(task, reason);
-  }
-
-  shutDown(ec2InstanceId: string, cause: Termination['cause'], action?: LifecycleAction): void {
-    this.rules.ec2.shutDown(ec2InstanceId, cause, action);
-  }
+  readonly startInstanceRefresh = (spec: RefreshSpec): InstanceRefresh => startInstanceRefresh(this, this.rules.autoScaling, spec);
+  readonly deployService = (clusterName: string, serviceName: string): void => this.rules.ecs.deployService(clusterName, serviceName);
+  readonly setContainerInstanceStatus = (instance: ContainerInstance, status: 'ACTIVE' | 'DRAINING'): void => this.rules.ecs.setContainerInstanceStatus(instance, status);
+  readonly stopTask = (task: Task, reason: string): void => this.rules.ecs.stopTask(task, reason);
+  readonly shutDown = (ec2InstanceId: string, cause: Termination['cause'], action?: LifecycleAction): void => this.rules.ec2.shutDown(ec2InstanceId, cause, action);
 
   /** EC2 StopInstances (ec2-power.ts): false when the instance is not running. */
-  stopInstance(ec2InstanceId: string): boolean {
-    return stopInstance(this, ec2InstanceId);
-  }
+  readonly stopInstance = (ec2InstanceId: string): boolean => stopInstance(this, ec2InstanceId);
 
   /** EC2 StartInstances (ec2-power.ts): false when the instance is not stopped. */
-  startInstance(ec2InstanceId: string): boolean {
-    return startInstance(this, ec2InstanceId);
-  }
+  readonly startInstance = (ec2InstanceId: string): boolean => startInstance(this, ec2InstanceId);
 
   /** An AWS Health scheduled event for some instances, and EC2's action at its window (health.ts). */
-  scheduleHealthEvent(spec: HealthEventSpec): void {
-    scheduleHealthEvent(this, spec);
-  }
+  readonly scheduleHealthEvent = (spec: HealthEventSpec): void => scheduleHealthEvent(this, spec);
 }

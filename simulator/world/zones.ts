@@ -48,15 +48,8 @@ export function zoneCounts(world: WorldState, group: Group): Map<string, number>
 
 /** The zone of the next launch: the one with the fewest instances, the group's zone order on ties. */
 export function launchZone(world: WorldState, group: Group): string {
-  let best: string | undefined;
-  let fewest = Infinity;
-  for (const [zone, count] of zoneCounts(world, group)) {
-    if (count < fewest) {
-      best = zone;
-      fewest = count;
-    }
-  }
-  return best ?? zonesOf(group)[0]!;
+  const counts = [...zoneCounts(world, group)];
+  return counts.reduce((best, entry) => (entry[1] < best[1] ? entry : best), counts[0] ?? [zonesOf(group)[0]!, 0])[0];
 }
 
 /**
@@ -85,12 +78,8 @@ export function defaultTerminationOrder(world: WorldState, group: Group, candida
 export function imbalance(world: WorldState, group: Group): { short: string; long: string } | undefined {
   const counts = [...zoneCounts(world, group)];
   if (counts.length < 2) return undefined;
-  let short = counts[0]!;
-  let long = counts[0]!;
-  for (const entry of counts) {
-    if (entry[1] < short[1]) short = entry;
-    if (entry[1] > long[1]) long = entry;
-  }
+  const short = counts.reduce((best, entry) => (entry[1] < best[1] ? entry : best));
+  const long = counts.reduce((best, entry) => (entry[1] > best[1] ? entry : best));
   return long[1] - short[1] > 1 ? { short: short[0], long: long[0] } : undefined;
 }
 

@@ -1,9 +1,6 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Env } from '../../lib/config';
 import { FUNCTIONS } from '../../lib/functions';
+import { ofType, packageStack } from './stack';
 
 /**
  * The definitions (lib/<fn>/definition.ts) against what serverless.yml deploys, read from the
@@ -19,9 +16,6 @@ interface LambdaFunction {
   ReservedConcurrentExecutions?: number;
   Environment?: { Variables?: Record<string, string> };
 }
-type Template = { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
-
-const ROOT = join(__dirname, '../..');
 
 /** Set in serverless.yml for the runtime, not for our code: Node's flags and Powertools' service name. */
 const RUNTIME_VARIABLES = ['NODE_OPTIONS', 'POWERTOOLS_SERVICE_NAME'];
@@ -51,30 +45,14 @@ interface EventInvokeConfig {
 
 let functions: Record<string, LambdaFunction>;
 let invokeConfigs: EventInvokeConfig[];
-let dir: string;
 
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'sls-definitions-'));
   // `clusters` is required and the sweeper stays in dry run until its reserve is set (deploy/settings.cjs):
   // the code's defaults, stated as stage parameters, are what this package must deploy unchanged.
-  const defaults = ['clusters=*', 'minFreeCpu=1024', 'minFreeMemory=2048'].map((param) => `--param=${param}`);
-  execFileSync(join(ROOT, 'node_modules/.bin/serverless'), ['package', '--package', dir, ...defaults], {
-    cwd: ROOT,
-    env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' },
-    stdio: 'pipe',
-  });
-  const template = JSON.parse(readFileSync(join(dir, 'cloudformation-template-update-stack.json'), 'utf8')) as Template;
-  invokeConfigs = Object.values(template.Resources)
-    .filter((resource) => resource.Type === 'AWS::Lambda::EventInvokeConfig')
-    .map((resource) => resource.Properties as unknown as EventInvokeConfig);
-  functions = Object.fromEntries(
-    Object.entries(template.Resources)
-      .filter(([, resource]) => resource.Type === 'AWS::Lambda::Function')
-      .map(([id, resource]) => [id, resource.Properties as unknown as LambdaFunction]),
-  );
+  const template = packageStack(['clusters=*', 'minFreeCpu=1024', 'minFreeMemory=2048']);
+  invokeConfigs = ofType(template, 'AWS::Lambda::EventInvokeConfig').map(([, resource]) => resource.Properties as unknown as EventInvokeConfig);
+  functions = Object.fromEntries(ofType(template, 'AWS::Lambda::Function').map(([id, resource]) => [id, resource.Properties as unknown as LambdaFunction]));
 }, 180_000);
-
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('function definitions against serverless.yml', () => {
   it('deploys exactly the defined functions', () => {

@@ -1,39 +1,23 @@
-import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CreateCapacityProviderCommand, ListContainerInstancesCommand, PutAttributesCommand, PutClusterCapacityProvidersCommand } from '@aws-sdk/client-ecs';
 import { buildClients, buildDoctorClients, type AwsClients, type DoctorClients } from '../../lib/clients';
 import { formatTable, runChecks, stageTarget, type Row } from '../../lib/doctor/checks';
-import { RealTimeClock } from '../../simulator/clock';
-import { startServer, type RunningServer } from '../../simulator/http/server';
-import { populateWorld } from '../../simulator/runner/populate';
 import { LIFECYCLE_TOPIC } from '../../simulator/runner/simulation';
-import { loadScenario } from '../../simulator/scenarios/load';
-import { World } from '../../simulator/world/world';
+import { serveScenario, servedEnv } from './served';
+import { ROOT, ofType, packageStack } from './stack';
 
 /** `npm run doctor` against the simulator served as `npm start -- --serve` serves it (the tour's world). */
-const ROOT = join(__dirname, '..', '..');
-let server: RunningServer;
-let clock: RealTimeClock;
+let served: Awaited<ReturnType<typeof serveScenario>>;
 let clients: AwsClients & DoctorClients;
 
 beforeAll(async () => {
-  const scenario = loadScenario('tour');
-  clock = new RealTimeClock();
-  const world = new World(clock, { seed: scenario.seed });
-  const topic = world.createTopic(LIFECYCLE_TOPIC);
-  server = await startServer(world, { port: 0 });
-  populateWorld(world, scenario, { topicArn: topic.arn, start: clock.now(), events: false });
-  const options = { maxAttempts: 1, retryMode: 'standard' as const, endpoint: server.url, region: 'us-east-1', credentials: { accessKeyId: 'sim', secretAccessKey: 'sim' } };
+  served = await serveScenario('tour');
+  const options = { maxAttempts: 1, retryMode: 'standard' as const, endpoint: served.server.url, region: 'us-east-1', credentials: { accessKeyId: 'sim', secretAccessKey: 'sim' } };
   clients = Object.assign(buildClients(options), buildDoctorClients(options));
 });
-
-afterAll(async () => {
-  clock.stop();
-  await server.close();
-});
+afterAll(() => served.close());
 
 const row = (rows: Row[], subject: string, check: string) => rows.find((r) => r.subject === subject && r.check === check);
 
@@ -95,7 +79,7 @@ describe('npm run doctor', () => {
       ['lib/doctor/cli.ts', '--stage', 'dev', '--param=clusters=prod-ecs', '--param=autoScalingGroups=prod-ecs-spot,missing-asg'],
       {
         cwd: ROOT,
-        env: { ...process.env, AWS_ENDPOINT_URL: server.url, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'sim', AWS_SECRET_ACCESS_KEY: 'sim', DRY_RUN: '' },
+        env: { ...process.env, ...servedEnv(served.server.url), DRY_RUN: '' },
         timeout: 90_000,
       },
     ).catch((error: { code: number; stdout: string }) => error);
@@ -111,32 +95,21 @@ describe('npm run doctor', () => {
 
 describe('the stage rules the doctor expects', () => {
   it('name every rule of the packaged stack once, with the state the stage sets', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sls-package-'));
-    try {
-      const params = ['clusters=*', 'rebalanceDrain=true', 'sweepEnabled=false'];
-      execFileSync(join(ROOT, 'node_modules/.bin/serverless'), ['package', '--package', dir, ...params.map((p) => `--param=${p}`)], {
-        cwd: ROOT,
-        env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off', DRY_RUN: '', AWS_REGION: '', AWS_DEFAULT_REGION: '' },
-        stdio: 'pipe',
-      });
-      const template = JSON.parse(readFileSync(join(dir, 'cloudformation-template-update-stack.json'), 'utf8')) as { Resources: Record<string, { Type: string; Properties: { State?: string } }> };
-      const stage = stageTarget('ecs-ec2-keeper', 'dev', {
-        rebalanceRuleState: 'ENABLED',
-        stateChangeRuleState: 'DISABLED',
-        runningRuleState: 'ENABLED',
-        scheduledEventRuleState: 'DISABLED',
-        sweepEnabled: false,
-        lifecycleTaskEvents: true,
-      });
-      const rules = Object.entries(template.Resources).filter(([, resource]) => resource.Type === 'AWS::Events::Rule');
-      expect(rules).toHaveLength(stage.rules.length);
-      for (const [logicalId, resource] of rules) {
-        const expected = stage.rules.filter((rule) => rule.logicalId.test(logicalId));
-        expect({ logicalId, matches: expected.length }).toEqual({ logicalId, matches: 1 });
-        expect({ logicalId, enabled: expected[0]!.enabled }).toEqual({ logicalId, enabled: resource.Properties.State === 'ENABLED' });
-      }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
+    const template = packageStack(['clusters=*', 'rebalanceDrain=true', 'sweepEnabled=false']);
+    const stage = stageTarget('ecs-ec2-keeper', 'dev', {
+      rebalanceRuleState: 'ENABLED',
+      stateChangeRuleState: 'DISABLED',
+      runningRuleState: 'ENABLED',
+      scheduledEventRuleState: 'DISABLED',
+      sweepEnabled: false,
+      lifecycleTaskEvents: true,
+    });
+    const rules = ofType(template, 'AWS::Events::Rule');
+    expect(rules).toHaveLength(stage.rules.length);
+    for (const [logicalId, resource] of rules) {
+      const expected = stage.rules.filter((rule) => rule.logicalId.test(logicalId));
+      expect({ logicalId, matches: expected.length }).toEqual({ logicalId, matches: 1 });
+      expect({ logicalId, enabled: expected[0]!.enabled }).toEqual({ logicalId, enabled: resource.Properties.State === 'ENABLED' });
     }
   }, 120_000);
 });

@@ -1,32 +1,17 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { ofType, packageStack, type Template } from './stack';
 
 /**
  * Packages the service once with two clusters and a lifecycle concurrency cap, and checks the task
  * rule that sends ECS task STOPPED events to the lifecycle drainer, the cap, and that the drainer's
  * role gained no action for the event path.
  */
-type Resource = { Type: string; Properties: Record<string, unknown> };
-type Template = { Resources: Record<string, Resource> };
-
-const ROOT = join(__dirname, '../..');
-const SLS_ENV = { ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off', DRY_RUN: '', AWS_REGION: '', AWS_DEFAULT_REGION: '' };
-
 let template: Template;
-let dir: string;
 
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'sls-package-'));
-  const params = ['clusters=prod-ecs,arn:aws:ecs:us-east-1:123456789012:cluster/batch', 'lifecycleReservedConcurrency=50'];
-  execFileSync(join(ROOT, 'node_modules/.bin/serverless'), ['package', '--package', dir, ...params.map((p) => `--param=${p}`)], { cwd: ROOT, env: SLS_ENV, stdio: 'pipe' });
-  template = JSON.parse(readFileSync(join(dir, 'cloudformation-template-update-stack.json'), 'utf8')) as Template;
+  template = packageStack(['clusters=prod-ecs,arn:aws:ecs:us-east-1:123456789012:cluster/batch', 'lifecycleReservedConcurrency=50']);
 }, 180_000);
 
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-const rules = () => Object.entries(template.Resources).filter(([, resource]) => resource.Type === 'AWS::Events::Rule');
+const rules = () => ofType(template, 'AWS::Events::Rule');
 
 describe('serverless package: the lifecycle drainer\'s task rule', () => {
   it('routes STOPPED task state changes of exactly the managed clusters to the lifecycle function', () => {

@@ -11,9 +11,7 @@ describe('README metrics block', () => {
 
   it('lists every catalogue metric once', () => {
     const block = readme.slice(readme.indexOf(BEGIN), readme.indexOf(END));
-    for (const name of Object.keys(METRICS)) {
-      expect(block.split(`| \`${name}\` |`)).toHaveLength(2);
-    }
+    for (const name of Object.keys(METRICS)) expect(block.split(`| \`${name}\` |`)).toHaveLength(2);
   });
 
   it('would catch a drift: a README row edited by hand differs from the rendering', () => {

@@ -1,36 +1,18 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { METRICS, dimensionSets, specOf, type MetricName } from '../../lib/metrics';
+import { ofType as resourcesOfType, packageStack, type Template } from './stack';
 
 /**
  * The packaged stack's alarms, alarm topic and dashboard (deploy/alarms.cjs through
  * deploy/plugin.cjs), packaged once with the defaults and every cluster: each alarm on a suite
  * metric names a catalogue metric with exactly a dimension set the functions emit it with.
  */
-type Resource = { Type: string; Properties: Record<string, unknown>; DependsOn?: string[] };
-type Template = { Resources: Record<string, Resource>; Outputs: Record<string, unknown> };
-
-const ROOT = join(__dirname, '../..');
 const NAMESPACE = 'EcsEc2Keeper/dev';
 
 let template: Template;
-let dir: string;
 
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'sls-monitoring-'));
-  execFileSync(join(ROOT, 'node_modules/.bin/serverless'), ['package', '--package', dir, '--param=clusters=*', '--param=alarmEmail=ops@example.com'], {
-    cwd: ROOT,
-    env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' },
-    stdio: 'pipe',
-  });
-  template = JSON.parse(readFileSync(join(dir, 'cloudformation-template-update-stack.json'), 'utf8')) as Template;
-}, 180_000);
+beforeAll(() => { template = packageStack(['clusters=*', 'alarmEmail=ops@example.com']); }, 180_000);
 
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-const ofType = (type: string) => Object.entries(template.Resources).filter(([, resource]) => resource.Type === type);
+const ofType = (type: string) => resourcesOfType(template, type);
 const alarms = () => ofType('AWS::CloudWatch::Alarm').map(([id, resource]) => ({ id, ...(resource.Properties as unknown as AlarmProps) }));
 interface AlarmProps {
   Namespace: string;
@@ -74,9 +56,7 @@ describe('packaged alarms and dashboard (defaults, clusters=*)', () => {
   });
 
   it('sends every alarm and its recovery to an encrypted alarm topic CloudWatch may publish to, with the optional e-mail subscription', () => {
-    for (const alarm of alarms()) {
-      expect(alarm.AlarmActions).toEqual([{ Ref: 'AlarmTopic' }]);
-    }
+    for (const alarm of alarms()) expect(alarm.AlarmActions).toEqual([{ Ref: 'AlarmTopic' }]);
     const topic = template.Resources.AlarmTopic!;
     expect(topic.Properties.KmsMasterKeyId).toEqual({ Ref: 'AlarmKey' });
     const key = JSON.stringify(template.Resources.AlarmKey!.Properties.KeyPolicy);

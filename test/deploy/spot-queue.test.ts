@@ -1,39 +1,18 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { packageStack, statementsOf, type Resource, type Template } from './stack';
 
 /**
  * The Spot drainer's delivery as `serverless package` builds it: EventBridge rules → an SQS queue
  * with a dead-letter queue → the function's event source mapping.
  */
-type Resource = { Type: string; Properties: Record<string, unknown>; DependsOn?: string[] };
-type Template = { Resources: Record<string, Resource> };
-
-const ROOT = join(__dirname, '../..');
 let template: Template;
 let enabledTemplate: Template;
-const dirs: string[] = [];
-
-function packageTemplate(params: string[]): Template {
-  const dir = mkdtempSync(join(tmpdir(), 'sls-spot-queue-'));
-  dirs.push(dir);
-  execFileSync(join(ROOT, 'node_modules/.bin/serverless'), ['package', '--package', dir, ...params.map((p) => `--param=${p}`)], {
-    cwd: ROOT,
-    env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' },
-    stdio: 'pipe',
-  });
-  return JSON.parse(readFileSync(join(dir, 'cloudformation-template-update-stack.json'), 'utf8')) as Template;
-}
 
 const getAtt = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
 
 beforeAll(() => {
-  template = packageTemplate(['clusters=*']);
-  enabledTemplate = packageTemplate(['rebalanceDrain=true', 'stateChangeDrain=true', 'scheduledEventDrain=true', 'clusters=prod-ecs', 'autoScalingGroups=prod-asg']);
+  template = packageStack(['clusters=*']);
+  enabledTemplate = packageStack(['rebalanceDrain=true', 'stateChangeDrain=true', 'scheduledEventDrain=true', 'clusters=prod-ecs', 'autoScalingGroups=prod-asg']);
 }, 180_000);
-
-afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
 function resource(t: Template, id: string): Resource {
   const found = t.Resources[id];
@@ -71,8 +50,7 @@ describe('Spot warnings queue', () => {
   });
 
   it('lets the mapping read and delete on this queue only (the other sqs action is the failure destination)', () => {
-    const policies = resource(template, 'SpotInterruptionRole').Properties.Policies as Array<{ PolicyDocument: { Statement: Array<{ Action: string[]; Resource: unknown }> } }>;
-    const sqsStatements = policies.flatMap((policy) => policy.PolicyDocument.Statement).filter((statement) => [statement.Action].flat().some((action) => action.startsWith('sqs:')));
+    const sqsStatements = statementsOf(template, 'SpotInterruptionRole').filter((statement) => [statement.Action].flat().some((action) => action.startsWith('sqs:')));
     expect(sqsStatements).toEqual([
       { Effect: 'Allow', Action: ['sqs:SendMessage'], Resource: getAtt('FailedEventsQueue') },
       { Effect: 'Allow', Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'], Resource: getAtt('SpotWarningsQueue') },

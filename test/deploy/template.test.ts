@@ -1,52 +1,29 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { commonSchema } from '../../lib/config';
 import { spotEnvSchema } from '../../lib/spot/config';
+import { ROOT, SLS, SLS_ENV, ofType, packageStack, statementsOf, type Template } from './stack';
 
 /**
  * Packages the service offline, the way `npx serverless package` does, and checks the
  * CloudFormation template a deploy would create.
  */
-type Template = { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }>; Outputs: Record<string, unknown> };
-
-const ROOT = join(__dirname, '../..');
-
-const SLS_ENV = { ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off', DRY_RUN: '', AWS_REGION: '', AWS_DEFAULT_REGION: '' };
-
-function packageTemplate(params: string[]): { template: Template; dir: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'sls-package-'));
-  execFileSync(join(ROOT, 'node_modules/.bin/serverless'), ['package', '--package', dir, ...params.map((p) => `--param=${p}`)], {
-    cwd: ROOT,
-    env: SLS_ENV,
-    stdio: 'pipe',
-  });
-  const template = JSON.parse(readFileSync(join(dir, 'cloudformation-template-update-stack.json'), 'utf8')) as Template;
-  return { template, dir };
-}
-
-function statementsOf(template: Template, roleId: string): Array<Record<string, unknown>> {
-  const role = template.Resources[roleId];
-  const policies = (role?.Properties.Policies ?? []) as Array<{ PolicyDocument: { Statement: Array<Record<string, unknown>> } }>;
-  return policies.flatMap((policy) => policy.PolicyDocument.Statement);
-}
 
 function envOf(template: Template, functionId: string): Record<string, unknown> {
   const fn = template.Resources[functionId];
   return ((fn?.Properties.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {});
 }
 
-const roles = () => Object.entries(defaultTemplate.Resources).filter(([, r]) => r.Type === 'AWS::IAM::Role');
+const roles = () => ofType(defaultTemplate, 'AWS::IAM::Role');
 
 let defaultTemplate: Template;
 let scopedTemplate: Template;
-const dirs: string[] = [];
 
 beforeAll(() => {
   // The defaults, with the one choice a stage must make: which clusters ("*": all of them).
-  const plain = packageTemplate(['clusters=*']);
-  const scoped = packageTemplate([
+  defaultTemplate = packageStack(['clusters=*']);
+  scopedTemplate = packageStack([
     'clusters=prod-ecs,arn:aws:ecs:us-east-1:123456789012:cluster/batch',
     'autoScalingGroups=prod-asg',
     'terminationHookGroups=prod-asg,spot asg',
@@ -55,12 +32,7 @@ beforeAll(() => {
     'minFreeMemory=4096',
     'sweeperReservedConcurrency=1',
   ]);
-  defaultTemplate = plain.template;
-  scopedTemplate = scoped.template;
-  dirs.push(plain.dir, scoped.dir);
 }, 120_000);
-
-afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
 describe('packaged template', () => {
   it('deploys every function on nodejs22.x', () => {
@@ -157,8 +129,6 @@ describe('packaged template', () => {
   });
 });
 
-const resourcesOfType = (template: Template, type: string) => Object.entries(template.Resources).filter(([, r]) => r.Type === type);
-
 describe('packaged template: a first deploy that cannot hurt', () => {
   it('reserves no concurrency by default; the stage parameter adds it', () => {
     expect(defaultTemplate.Resources.ScaleInSweeperLambdaFunction?.Properties).not.toHaveProperty('ReservedConcurrentExecutions');
@@ -167,11 +137,11 @@ describe('packaged template: a first deploy that cannot hurt', () => {
 
   it('keeps two sweeps apart: schedule period at least twice the timeout, no retry of a failed run', () => {
     const fn = defaultTemplate.Resources.ScaleInSweeperLambdaFunction!;
-    const rule = resourcesOfType(defaultTemplate, 'AWS::Events::Rule').find(([, r]) => JSON.stringify(r.Properties.Targets).includes('ScaleInSweeper'))!;
+    const rule = ofType(defaultTemplate, 'AWS::Events::Rule').find(([, r]) => JSON.stringify(r.Properties.Targets).includes('ScaleInSweeper'))!;
     const [, amount, unit] = /^rate\((\d+) (minute|minutes|hour|hours)\)$/.exec(String(rule[1].Properties.ScheduleExpression))!;
     const period = Number(amount) * (unit!.startsWith('hour') ? 3600 : 60);
     expect(period).toBeGreaterThanOrEqual(2 * Number(fn.Properties.Timeout));
-    const invokeConfig = resourcesOfType(defaultTemplate, 'AWS::Lambda::EventInvokeConfig').find(([, r]) => JSON.stringify(r.Properties).includes('ScaleInSweeper'))!;
+    const invokeConfig = ofType(defaultTemplate, 'AWS::Lambda::EventInvokeConfig').find(([, r]) => JSON.stringify(r.Properties).includes('ScaleInSweeper'))!;
     expect(invokeConfig[1].Properties.MaximumRetryAttempts).toBe(0);
   });
 
@@ -231,8 +201,8 @@ describe('packaged template: a first deploy that cannot hurt', () => {
   });
 
   it('attaches no hook by default, and one hook per named group and transition when terminationHookGroups and launchHookGroups are set', () => {
-    expect(resourcesOfType(defaultTemplate, 'AWS::AutoScaling::LifecycleHook')).toEqual([]);
-    const hooks = resourcesOfType(scopedTemplate, 'AWS::AutoScaling::LifecycleHook').map(([, hook]) => hook);
+    expect(ofType(defaultTemplate, 'AWS::AutoScaling::LifecycleHook')).toEqual([]);
+    const hooks = ofType(scopedTemplate, 'AWS::AutoScaling::LifecycleHook').map(([, hook]) => hook);
     const described = hooks.map((hook) => `${hook.Properties.AutoScalingGroupName} ${hook.Properties.LifecycleTransition}`);
     expect(described.sort()).toEqual([
       'prod-asg autoscaling:EC2_INSTANCE_LAUNCHING',
@@ -261,7 +231,7 @@ describe('packaged template: a first deploy that cannot hurt', () => {
 describe('serverless package refuses bad settings before building anything', () => {
   const failure = (params: string[], env: Record<string, string> = {}): string => {
     try {
-      execFileSync(join(ROOT, 'node_modules/.bin/serverless'), ['package', '--package', join(tmpdir(), 'sls-never'), ...params.map((p) => `--param=${p}`)], {
+      execFileSync(SLS, ['package', '--package', join(tmpdir(), 'sls-never'), ...params.map((p) => `--param=${p}`)], {
         cwd: ROOT,
         env: { ...SLS_ENV, ...env },
         stdio: 'pipe',

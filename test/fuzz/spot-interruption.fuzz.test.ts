@@ -6,16 +6,13 @@ import {
 } from '@aws-sdk/client-ecs';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { RetryableError } from '../../lib/errors';
 import { loadSpotConfig } from '../../lib/spot/config';
 import { makeSpotInterruptionHandler } from '../../lib/spot/handler';
 import { MemoryTelemetry } from '../../lib/telemetry';
+import { fixture } from '../fixtures';
 
 const ecsMock = mockClient(ECSClient);
-const fixture = (name: string): Record<string, unknown> =>
-  JSON.parse(readFileSync(join(__dirname, '../../events', name), 'utf8')) as Record<string, unknown>;
 
 const VALID = [
   'spot-interruption-terminate.json',
@@ -50,11 +47,7 @@ beforeEach(() => {
     containerInstanceArns: [`arn:aws:ecs:us-east-1:123456789012:container-instance/prod/${input.filter?.split(' ').pop()}`],
   }));
   ecsMock.on(DescribeContainerInstancesCommand).callsFake((input: { containerInstances: string[] }) => ({
-    containerInstances: input.containerInstances.map((arn) => ({
-      containerInstanceArn: arn,
-      ec2InstanceId: arn.split('/').pop(),
-      status: 'ACTIVE',
-    })),
+    containerInstances: input.containerInstances.map((arn) => ({ containerInstanceArn: arn, ec2InstanceId: arn.split('/').pop(), status: 'ACTIVE' })),
   }));
   ecsMock.on(UpdateContainerInstancesStateCommand).callsFake((input: { containerInstances: string[] }) => ({
     containerInstances: input.containerInstances.map((arn) => ({ containerInstanceArn: arn, status: 'DRAINING' })),

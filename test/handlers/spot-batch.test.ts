@@ -8,15 +8,13 @@ import {
   type ContainerInstance,
 } from '@aws-sdk/client-ecs';
 import { mockClient } from 'aws-sdk-client-mock';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { loadSpotConfig } from '../../lib/spot/config';
 import { makeSpotInterruptionHandler, type SqsBatchEvent } from '../../lib/spot/handler';
 import { MemoryTelemetry } from '../../lib/telemetry';
+import { fixture } from '../fixtures';
 
 /** The Spot drainer fed by the SQS event source mapping: batches, partial failures, the lookup plan and the ARN cache. */
 const ecsMock = mockClient(ECSClient);
-const fixture = (name: string): unknown => JSON.parse(readFileSync(join(__dirname, '../../events', name), 'utf8'));
 
 const ec2Id = (n: number) => `i-0${n.toString(16).padStart(16, '0')}`;
 const arnOf = (n: number) => `arn:aws:ecs:us-east-1:123456789012:container-instance/prod/${n.toString(16).padStart(32, '0')}`;

@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { loadSpotConfig } from '../../lib/spot/config';
 import { makeSpotInterruptionHandler, type SpotResult } from '../../lib/spot/handler';
 import { DRAINED_FOR } from '../../lib/spot/record';
@@ -8,10 +6,9 @@ import { VirtualClock } from '../../simulator/clock';
 import { InProcessAws } from '../../simulator/inprocess';
 import type { BusEvent } from '../../simulator/world/model';
 import { World } from '../../simulator/world/world';
+import { fixture } from '../fixtures';
 
 const START = Date.UTC(2026, 2, 4, 10, 0, 0);
-const fixture = (name: string): Record<string, unknown> =>
-  JSON.parse(readFileSync(join(__dirname, '../../events', name), 'utf8')) as Record<string, unknown>;
 
 /**
  * The Spot function on the in-process world with a standalone instance `lone` (outside any group)

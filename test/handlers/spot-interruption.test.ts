@@ -6,8 +6,6 @@ import {
   type ContainerInstance,
 } from '@aws-sdk/client-ecs';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { RetryableError } from '../../lib/errors';
 import { loadSpotConfig } from '../../lib/spot/config';
 import { makeSpotInterruptionHandler } from '../../lib/spot/handler';
@@ -15,9 +13,7 @@ import { MemoryTelemetry } from '../../lib/telemetry';
 import { VirtualClock } from '../../simulator/clock';
 import { InProcessAws } from '../../simulator/inprocess';
 import { World } from '../../simulator/world/world';
-
-const fixture = (name: string): Record<string, unknown> =>
-  JSON.parse(readFileSync(join(__dirname, '../../events', name), 'utf8')) as Record<string, unknown>;
+import { fixture } from '../fixtures';
 
 const INSTANCE_ID = 'i-0b662ef9931388ba0';
 const REBALANCE_INSTANCE_ID = 'i-1234567890abcdef0';
@@ -80,10 +76,7 @@ describe('spot interruption handler', () => {
     const { world, aws, instance, handler, telemetry } = setup();
     world.setContainerInstanceStatus(instance!, 'DRAINING');
 
-    await expect(handler(fixture('spot-interruption-terminate.json'))).resolves.toMatchObject({
-      outcome: 'no-action',
-      reason: 'already-draining',
-    });
+    await expect(handler(fixture('spot-interruption-terminate.json'))).resolves.toMatchObject({ outcome: 'no-action', reason: 'already-draining' });
     expect(aws.operations()).toEqual(['ListContainerInstances', 'DescribeContainerInstances']);
     expect(telemetry.metricTotal('DrainSkipped', { reason: 'already-draining' })).toBe(1);
   });
@@ -130,10 +123,7 @@ describe('spot interruption handler', () => {
     const { world, aws, handler } = setup();
     aws.before('ecs:UpdateContainerInstancesState', () => world.shutDown(INSTANCE_ID, 'spot-interruption'));
 
-    await expect(handler(fixture('spot-interruption-terminate.json'))).resolves.toMatchObject({
-      outcome: 'no-action',
-      reason: 'deregistered',
-    });
+    await expect(handler(fixture('spot-interruption-terminate.json'))).resolves.toMatchObject({ outcome: 'no-action', reason: 'deregistered' });
     expect(aws.calls('ecs:DescribeContainerInstances')).toHaveLength(2);
   });
 
@@ -209,10 +199,7 @@ describe('spot interruption handler', () => {
 
   it('drains on a rebalance recommendation when enabled', async () => {
     const { instance, handler, telemetry } = setup({ env: { CLUSTERS: 'prod', REBALANCE_DRAIN: 'true' }, instanceId: REBALANCE_INSTANCE_ID });
-    await expect(handler(fixture('rebalance-recommendation.json'))).resolves.toMatchObject({
-      outcome: 'drained',
-      kind: 'rebalance-recommendation',
-    });
+    await expect(handler(fixture('rebalance-recommendation.json'))).resolves.toMatchObject({ outcome: 'drained', kind: 'rebalance-recommendation' });
     expect(instance!.status).toBe('DRAINING');
     expect(telemetry.metricTotal('InstanceDrained', { kind: 'rebalance-recommendation' })).toBe(1);
   });
@@ -241,9 +228,7 @@ describe('spot interruption handler: answers no world gives', () => {
     const handler = makeSpotInterruptionHandler({ config: loadSpotConfig({ CLUSTERS: 'prod' }), ecs: new ECSClient({ region: 'us-east-1' }), telemetry });
     return { handler, telemetry };
   };
-  beforeAll(() => {
-    ecsMock = mockClient(ECSClient);
-  });
+  beforeAll(() => { ecsMock = mockClient(ECSClient); });
   beforeEach(() => ecsMock.reset());
   afterAll(() => ecsMock.restore());
 

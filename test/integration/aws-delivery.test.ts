@@ -29,9 +29,7 @@ describe('Lambda settings and EventBridge delivery in the simulation', () => {
       expect(ids.length - new Set(ids).size).toBeGreaterThan(0);
       const warned = simulation.world.timeline.filter((entry) => entry.kind === 'spot' && /warning/i.test(entry.message)).map((entry) => entry.fields?.ec2InstanceId);
       expect(warned.length).toBeGreaterThan(0);
-      for (const ec2InstanceId of warned) {
-        expect(simulation.world.drains.filter((drain) => drain.ec2InstanceId === ec2InstanceId)).toHaveLength(1);
-      }
+      for (const ec2InstanceId of warned) expect(simulation.world.drains.filter((drain) => drain.ec2InstanceId === ec2InstanceId)).toHaveLength(1);
     });
   });
 });

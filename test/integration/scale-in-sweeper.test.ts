@@ -6,17 +6,6 @@ import { scenario, withSimulation } from './helpers';
  * terminations it starts: the reserve of free capacity holds, the group never goes below its
  * minimum, and no task is disrupted.
  */
-function freeCapacity(simulation: Simulation, cluster: string) {
-  let cpu = 0;
-  let memory = 0;
-  for (const instance of simulation.world.clusters.get(cluster)!.instances.values()) {
-    if (instance.status !== 'ACTIVE' || !instance.agentConnected) continue;
-    const used = simulation.world.usage(instance);
-    cpu += instance.registeredCpu - used.cpu;
-    memory += instance.registeredMemory - used.memory;
-  }
-  return { cpu, memory };
-}
 
 /** Samples the group every simulated minute while the scenario runs. */
 async function runSampling(simulation: Simulation, groupName: string, cluster: string) {
@@ -25,7 +14,7 @@ async function runSampling(simulation: Simulation, groupName: string, cluster: s
     simulation.clock.schedule(at, () => {
       const group = simulation.world.groups.get(groupName)!;
       const inService = [...group.instances.values()].filter((instance) => instance.lifecycleState === 'InService').length;
-      const free = freeCapacity(simulation, cluster);
+      const free = simulation.world.freeCapacity(simulation.world.clusters.get(cluster)!);
       samples.push({ desired: group.desiredCapacity, inService, freeCpu: free.cpu, freeMemory: free.memory });
     });
   }

@@ -8,10 +8,7 @@ import { scenario, withSimulation } from './helpers';
 const stormThroughSqs = () => {
   const base = loadScenario('spot-storm');
   return scenario('spot-storm', {
-    handlers: {
-      ...base.handlers,
-      spotInterruption: { env: {}, sqs: { batchSize: 1000, batchWindowSeconds: 1, maximumConcurrency: 2 } },
-    },
+    handlers: { ...base.handlers, spotInterruption: { env: {}, sqs: { batchSize: 1000, batchWindowSeconds: 1, maximumConcurrency: 2 } } },
   });
 };
 

@@ -5,23 +5,16 @@ import { PublishCommand } from '@aws-sdk/client-sns';
 import { buildClients } from '../../lib/clients';
 import { startServer } from '../../simulator/http/server';
 import { InProcessAws } from '../../simulator/inprocess';
-import { newWorld } from './world/helpers';
+import { rejection } from '../fixtures';
+import { clusterWith, newWorld } from './world/helpers';
 
+/** A world with a cluster `c` of `count` container instances. */
 function worldWithInstances(count: number) {
-  const { world, clock } = newWorld();
-  world.createCluster({ name: 'c' });
-  const instances = Array.from({ length: count }, () => world.addInstance({ cluster: 'c', cpu: 2048, memory: 4096 }));
-  return { world, clock, instances };
+  const { world } = newWorld();
+  return { world, instances: clusterWith(world, count, 2048, 4096) };
 }
 
-async function rejection(promise: Promise<unknown>): Promise<Error & { $metadata?: { httpStatusCode?: number } }> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected the call to fail');
-}
+const failure = (promise: Promise<unknown>) => rejection<Error & { $metadata?: { httpStatusCode?: number } }>(promise);
 
 describe('InProcessAws: SDK clients answered from a World without a socket', () => {
   it('answers exactly what the HTTP endpoint answers for the same world', async () => {
@@ -46,7 +39,7 @@ describe('InProcessAws: SDK clients answered from a World without a socket', () 
     const aws = new InProcessAws(world);
     const { ecs } = aws.clients();
     await ecs.send(new ListContainerInstancesCommand({ cluster: 'c', filter: `ec2InstanceId == ${instances[0]!.ec2InstanceId}` }));
-    await rejection(ecs.send(new ListContainerInstancesCommand({ cluster: 'nope' })));
+    await failure(ecs.send(new ListContainerInstancesCommand({ cluster: 'nope' })));
     expect(aws.calls()).toEqual([
       { service: 'ecs', operation: 'ListContainerInstances', input: { cluster: 'c', filter: `ec2InstanceId == ${instances[0]!.ec2InstanceId}` }, outcome: 'ok' },
       { service: 'ecs', operation: 'ListContainerInstances', input: { cluster: 'nope' }, outcome: 'ClusterNotFoundException' },
@@ -56,10 +49,9 @@ describe('InProcessAws: SDK clients answered from a World without a socket', () 
   it('surfaces the world’s errors as the SDK’s own exception classes, query protocol included', async () => {
     const { world } = worldWithInstances(0);
     const { autoScaling } = new InProcessAws(world).clients();
-    const error = await rejection(autoScaling.send(new TerminateInstanceInAutoScalingGroupCommand({ InstanceId: 'i-0123456789abcdef0', ShouldDecrementDesiredCapacity: false })));
+    const error = await failure(autoScaling.send(new TerminateInstanceInAutoScalingGroupCommand({ InstanceId: 'i-0123456789abcdef0', ShouldDecrementDesiredCapacity: false })));
     expect(error).toBeInstanceOf(AutoScalingServiceException);
-    expect(error.name).toBe('ValidationError');
-    expect(error.$metadata?.httpStatusCode).toBe(400);
+    expect(error).toMatchObject({ name: 'ValidationError', $metadata: { httpStatusCode: 400 } });
   });
 
   it('fails the next N calls of an operation, and a failed call changes nothing in the world', async () => {
@@ -68,7 +60,7 @@ describe('InProcessAws: SDK clients answered from a World without a socket', () 
     const { ecs } = aws.clients();
     const drain = () => ecs.send(new UpdateContainerInstancesStateCommand({ cluster: 'c', containerInstances: [instances[0]!.arn], status: 'DRAINING' }));
     for (let attempt = 0; attempt < 2; attempt += 1) {
-      const error = await rejection(drain());
+      const error = await failure(drain());
       expect(error).toBeInstanceOf(ECSServiceException);
       expect(error.name).toBe('ThrottlingException');
       expect(instances[0]!.status).toBe('ACTIVE');
@@ -88,9 +80,8 @@ describe('InProcessAws: SDK clients answered from a World without a socket', () 
     });
     const { ecs } = aws.clients();
     await expect(ecs.send(new DescribeContainerInstancesCommand({ cluster: 'c', containerInstances: [instances[0]!.arn] }))).resolves.toBeDefined();
-    const error = await rejection(ecs.send(new DescribeContainerInstancesCommand({ cluster: 'c', containerInstances: [instances[1]!.arn] })));
-    expect(error.name).toBe('ServerException');
-    expect(error.$metadata?.httpStatusCode).toBe(500);
+    const error = await failure(ecs.send(new DescribeContainerInstancesCommand({ cluster: 'c', containerInstances: [instances[1]!.arn] })));
+    expect(error).toMatchObject({ name: 'ServerException', $metadata: { httpStatusCode: 500 } });
   });
 
   it('lets the SDK retry an injected transient fault when the client allows attempts', async () => {

@@ -1,15 +1,6 @@
-import { ConfigError, loadCommonConfig } from '../../lib/config';
+import { loadCommonConfig } from '../../lib/config';
 import { loadSpotConfig } from '../../lib/spot/config';
-
-function problemsOf(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
+import { configProblems } from '../fixtures';
 
 describe('common configuration', () => {
   it('has safe defaults when nothing is set', () => {
@@ -23,9 +14,7 @@ describe('common configuration', () => {
   });
 
   it('reads cluster names and ARNs, trims, drops empties and duplicates', () => {
-    const config = loadCommonConfig({
-      CLUSTERS: ' prod-ecs , arn:aws:ecs:eu-west-1:123456789012:cluster/batch,,prod-ecs ',
-    });
+    const config = loadCommonConfig({ CLUSTERS: ' prod-ecs , arn:aws:ecs:eu-west-1:123456789012:cluster/batch,,prod-ecs ' });
     expect(config.clusters).toEqual(['prod-ecs', 'arn:aws:ecs:eu-west-1:123456789012:cluster/batch']);
   });
 
@@ -49,7 +38,7 @@ describe('common configuration', () => {
   });
 
   it('reports every problem at once, naming the variable and the allowed values', () => {
-    const problems = problemsOf(() =>
+    const problems = configProblems(() =>
       loadCommonConfig({
         DRY_RUN: 'maybe',
         LOG_LEVEL: 'TRACE',
@@ -73,9 +62,7 @@ describe('common configuration', () => {
   });
 
   it.each(['1.5', 'ten', '-1', '21'])('rejects AWS_MAX_ATTEMPTS=%j', (value) => {
-    expect(problemsOf(() => loadCommonConfig({ AWS_MAX_ATTEMPTS: value }))).toEqual([
-      'AWS_MAX_ATTEMPTS must be a whole number from 1 to 20',
-    ]);
+    expect(configProblems(() => loadCommonConfig({ AWS_MAX_ATTEMPTS: value }))).toEqual(['AWS_MAX_ATTEMPTS must be a whole number from 1 to 20']);
   });
 
   it('ignores variables it does not know (the Lambda environment is full of them)', () => {
@@ -104,7 +91,7 @@ describe('Spot drainer configuration', () => {
     expect(loadSpotConfig({ AWS_RETRY_MODE: 'adaptive', AWS_RETRY_MAX_DELAY_MS: '500' }).sdk.maxBackoffMs).toBe(20_000);
     expect(loadSpotConfig({ AWS_RETRY_MODE: 'standard', AWS_RETRY_MAX_DELAY_MS: '500' }).sdk.maxBackoffMs).toBe(500);
     // An out-of-range cap is still refused in adaptive mode: a typo is never silently accepted.
-    expect(problemsOf(() => loadSpotConfig({ AWS_RETRY_MODE: 'adaptive', AWS_RETRY_MAX_DELAY_MS: '5' }))).toEqual([
+    expect(configProblems(() => loadSpotConfig({ AWS_RETRY_MODE: 'adaptive', AWS_RETRY_MAX_DELAY_MS: '5' }))).toEqual([
       'AWS_RETRY_MAX_DELAY_MS must be a whole number from 100 to 20000',
     ]);
   });
@@ -115,7 +102,7 @@ describe('Spot drainer configuration', () => {
   });
 
   it('reports its own and the common problems together', () => {
-    expect(problemsOf(() => loadSpotConfig({ REBALANCE_DRAIN: 'on', DRY_RUN: 'off' }))).toEqual(
+    expect(configProblems(() => loadSpotConfig({ REBALANCE_DRAIN: 'on', DRY_RUN: 'off' }))).toEqual(
       expect.arrayContaining([expect.stringMatching(/^REBALANCE_DRAIN /), expect.stringMatching(/^DRY_RUN /)]),
     );
   });

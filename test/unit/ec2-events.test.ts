@@ -1,10 +1,6 @@
 import fc from 'fast-check';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseEc2Event } from '../../lib/events/ec2';
-
-const fixture = (name: string): Record<string, unknown> =>
-  JSON.parse(readFileSync(join(__dirname, '../../events', name), 'utf8')) as Record<string, unknown>;
+import { fixture } from '../fixtures';
 
 const ALL_ON = { rebalanceDrain: true, stateChangeDrain: true };
 const ALL_OFF = { rebalanceDrain: false, stateChangeDrain: false };
@@ -49,10 +45,7 @@ describe('parseEc2Event: handled kinds', () => {
         outcome: 'signal',
         signal: { kind: 'instance-state-change', ec2InstanceId: 'i-abcd1111' },
       });
-      expect(parseEc2Event(fixture(file), ALL_OFF)).toMatchObject({
-        outcome: 'ignored',
-        reason: 'state-change-drain-disabled',
-      });
+      expect(parseEc2Event(fixture(file), ALL_OFF)).toMatchObject({ outcome: 'ignored', reason: 'state-change-drain-disabled' });
     },
   );
 

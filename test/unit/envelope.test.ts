@@ -1,12 +1,9 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseEc2Event } from '../../lib/events/ec2';
 import { parseEcsTaskEvent } from '../../lib/events/ecs';
 import { parseHealthEvent } from '../../lib/events/health';
+import { fixture } from '../fixtures';
 
 let REGION = 'us-east-1';
-
-const fixture = (name: string): Record<string, unknown> => JSON.parse(readFileSync(join(__dirname, '../../events', name), 'utf8')) as Record<string, unknown>;
 
 // One EventBridge envelope for every source (lib/events/envelope.ts): each parser takes the Regions
 // of every partition and refuses what is not a Region.

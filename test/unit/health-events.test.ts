@@ -1,15 +1,13 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { SCHEDULED_EVENT_CODES, parseHealthEvent } from '../../lib/events/health';
+import { fixture } from '../fixtures';
 
-const fixture = (): Record<string, unknown> =>
-  JSON.parse(readFileSync(join(__dirname, '../../events/health-retirement-scheduled.json'), 'utf8')) as Record<string, unknown>;
+const retirement = () => fixture('health-retirement-scheduled.json');
 const detailOf = (event: Record<string, unknown>) => event.detail as Record<string, unknown>;
 const ON = { scheduledEventDrain: true };
 
 describe('parseHealthEvent', () => {
   it('turns the retirement fixture into one signal per affected instance, with the window start', () => {
-    const parsed = parseHealthEvent(fixture(), ON);
+    const parsed = parseHealthEvent(retirement(), ON);
     expect(parsed).toEqual({
       outcome: 'signal',
       signal: [
@@ -32,7 +30,7 @@ describe('parseHealthEvent', () => {
   });
 
   it('takes the instances of resources (ids or ARNs) and affectedEntities together, once each', () => {
-    const event = fixture();
+    const event = retirement();
     event.resources = ['arn:aws:ec2:us-east-1:123456789012:instance/i-0aaaaaaaaaaaaaaa1', 'i-0c1d2e3f4a5b6c7d8'];
     detailOf(event).affectedEntities = [{ entityValue: 'i-0c1d2e3f4a5b6c7d8' }, { entityValue: 'i-0bbbbbbbbbbbbbbb2' }, { entityValue: 'vol-0123' }];
     const parsed = parseHealthEvent(event, ON);
@@ -44,7 +42,7 @@ describe('parseHealthEvent', () => {
   });
 
   it.each(SCHEDULED_EVENT_CODES)('acts on %s', (code) => {
-    const event = fixture();
+    const event = retirement();
     detailOf(event).eventTypeCode = code;
     expect(parseHealthEvent(event, ON).outcome).toBe('signal');
   });
@@ -55,7 +53,7 @@ describe('parseHealthEvent', () => {
     ['another event code', (event: Record<string, unknown>) => ({ ...event, detail: { ...detailOf(event), eventTypeCode: 'AWS_EC2_OPERATIONAL_ISSUE' } }), ON, 'event-type-not-handled'],
     ['a closed event', (event: Record<string, unknown>) => ({ ...event, detail: { ...detailOf(event), statusCode: 'closed' } }), ON, 'event-closed'],
   ])('ignores %s', (_name, change, options, reason) => {
-    expect(parseHealthEvent(change(fixture()), options)).toEqual({ outcome: 'ignored', kind: 'scheduled-event', reason });
+    expect(parseHealthEvent(change(retirement()), options)).toEqual({ outcome: 'ignored', kind: 'scheduled-event', reason });
   });
 
   it.each([
@@ -74,6 +72,6 @@ describe('parseHealthEvent', () => {
       'no-affected-instance',
     ],
   ])('reports %s as invalid', (_name, change, reason) => {
-    expect(parseHealthEvent(change(fixture()), ON)).toMatchObject({ outcome: 'invalid', reason });
+    expect(parseHealthEvent(change(retirement()), ON)).toMatchObject({ outcome: 'invalid', reason });
   });
 });

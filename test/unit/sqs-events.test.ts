@@ -1,9 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { isSqsBatch, parseSqsBatch, parseSqsBody } from '../../lib/events/sqs';
 import { parseEc2Event } from '../../lib/events/ec2';
-
-const fixture = (name: string): unknown => JSON.parse(readFileSync(join(__dirname, '../../events', name), 'utf8'));
+import { fixture } from '../fixtures';
 
 const record = (overrides: Record<string, unknown> = {}) => ({
   messageId: 'm-1',

@@ -1,10 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import type { Clock } from '../../../lib/clock';
-import { loadSweeperConfig } from '../../../lib/sweeper/config';
-import { makeScaleInSweeperHandler } from '../../../lib/sweeper/handler';
 import { MemoryTelemetry } from '../../../lib/telemetry';
 import { IDLE_SINCE, NOW, SweeperWorld } from './world';
+import { fixture } from '../../fixtures';
 
 /**
  * The sweeper against two things AWS really does (docs/aws-behaviour.md §3.1, §3.2): a container
@@ -12,16 +8,11 @@ import { IDLE_SINCE, NOW, SweeperWorld } from './world';
  * Scaling refuses a termination while the group has a scaling activity in progress. Both concern
  * one instance; neither may fail the cluster's sweep.
  */
-const scheduled = JSON.parse(readFileSync(join(__dirname, '../../../events/scheduled-sweep.json'), 'utf8')) as unknown;
+const scheduled = fixture('scheduled-sweep.json');
 const DRAINED_AT = 'ecs-ec2-keeper.drained-at';
 
 function setup(aws = new SweeperWorld()) {
-  const telemetry = new MemoryTelemetry();
-  let now = NOW;
-  const clock: Clock = { now: () => now, sleep: async (ms) => void (now += ms) };
-  const config = loadSweeperConfig({ CLUSTERS: 'prod', MIN_FREE_CPU: '0', MIN_FREE_MEMORY: '0', MAX_REMOVALS_PER_RUN: '4' });
-  const handler = makeScaleInSweeperHandler({ config, clients: aws.clients(), telemetry, clock });
-  return { aws, handler, telemetry, advance: (ms: number) => void (now += ms) };
+  return { aws, ...aws.sweeper({ MAX_REMOVALS_PER_RUN: '4' }) };
 }
 
 /** Operator labels on an instance: `count` custom attributes that are not the suite's. */
@@ -79,7 +70,7 @@ describe('scale-in sweeper: attribute slots full', () => {
 
 describe('scale-in sweeper: Auto Scaling group busy', () => {
   it('defers the termination refused with ScalingActivityInProgress, goes on with the plan, and finishes it in a later run', async () => {
-    const { aws, handler, telemetry, advance } = setup();
+    const { aws, handler, telemetry } = setup();
     aws.addInstances('prod', 'busy', 1, { tasksPerInstance: 1 });
     aws.addInstances('prod', 'calm', 1, { tasksPerInstance: 1 });
     const [blocked] = aws.addInstances('prod', 'busy', 1, { idleSinceMinutesAgo: 45 });
@@ -100,7 +91,6 @@ describe('scale-in sweeper: Auto Scaling group busy', () => {
     expect(metric(telemetry, 'TerminationDeferred')).toBe(1);
 
     await aws.clock.advance(11 * 60_000);
-    advance(11 * 60_000);
     const second = await handler(scheduled);
 
     expect(second.clusters[0]?.execution.terminated).toEqual([blocked!.ec2InstanceId]);

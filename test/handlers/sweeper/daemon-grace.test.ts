@@ -1,12 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import type { Clock } from '../../../lib/clock';
-import { loadSweeperConfig } from '../../../lib/sweeper/config';
-import { makeScaleInSweeperHandler } from '../../../lib/sweeper/handler';
-import { MemoryTelemetry } from '../../../lib/telemetry';
 import { NOW, SweeperWorld } from './world';
+import { fixture } from '../../fixtures';
 
-const scheduled = JSON.parse(readFileSync(join(__dirname, '../../../events/scheduled-sweep.json'), 'utf8')) as unknown;
+const scheduled = fixture('scheduled-sweep.json');
 const RUN_INTERVAL_MS = 30 * 60_000;
 
 /**
@@ -16,20 +11,12 @@ const RUN_INTERVAL_MS = 30 * 60_000;
  */
 function setup(env: Record<string, string> = {}) {
   const aws = new SweeperWorld();
-  let now = NOW;
-  // The handler's clock follows the world's, so drain markers and the world's events share one time.
-  const clock: Clock = { now: () => now, sleep: async (ms) => void (now += ms) };
-  const telemetry = new MemoryTelemetry();
+  // The handler's clock is the world's, so drain markers and the world's events share one time.
   // The next run's side of the grace; finish-within-run.test.ts covers the run that waits for it.
-  const config = loadSweeperConfig({ CLUSTERS: 'prod', MIN_FREE_CPU: '0', MIN_FREE_MEMORY: '0', DRAIN_WAIT_SECONDS: '0', ...env });
-  const handler = makeScaleInSweeperHandler({ config, clients: aws.clients(), telemetry, clock });
+  const { handler, telemetry } = aws.sweeper({ DRAIN_WAIT_SECONDS: '0', ...env });
   aws.daemons('prod', ['log-router']);
   aws.addInstances('prod', 'asg', 2, { tasksPerInstance: 2 });
-  const nextRun = async () => {
-    await aws.clock.advance(RUN_INTERVAL_MS);
-    now += RUN_INTERVAL_MS;
-  };
-  return { aws, handler, telemetry, nextRun };
+  return { aws, handler, telemetry, nextRun: () => aws.clock.advance(RUN_INTERVAL_MS) };
 }
 
 describe('sweeper: daemon tasks get their stop before a termination', () => {

@@ -1,13 +1,9 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { CustomNotification } from '../../../lib/notify';
-import { loadSweeperConfig } from '../../../lib/sweeper/config';
-import { makeScaleInSweeperHandler } from '../../../lib/sweeper/handler';
-import { MemoryTelemetry } from '../../../lib/telemetry';
 import type { SnsRecord } from '../../../simulator/world/model';
-import { NOW, SweeperWorld } from './world';
+import { SweeperWorld } from './world';
+import { fixture } from '../../fixtures';
 
-const scheduled = JSON.parse(readFileSync(join(__dirname, '../../../events/scheduled-sweep.json'), 'utf8')) as unknown;
+const scheduled = fixture('scheduled-sweep.json');
 
 /** Removals reported to the operators' topic (lib/notify.ts), from the world's own SNS. */
 function setup(level: string) {
@@ -15,14 +11,7 @@ function setup(level: string) {
   const ops = aws.world.createTopic('ops');
   const notices: SnsRecord[] = [];
   aws.world.subscribe(ops.arn, (record) => notices.push(record));
-  const config = loadSweeperConfig({ CLUSTERS: 'prod', MIN_FREE_CPU: '0', MIN_FREE_MEMORY: '0', OPS_TOPIC_ARN: ops.arn, OPS_NOTIFY_LEVEL: level });
-  const telemetry = new MemoryTelemetry();
-  const handler = makeScaleInSweeperHandler({
-    config,
-    clients: { ...aws.clients(), sns: aws.aws.clients().sns },
-    telemetry,
-    clock: { now: () => NOW, sleep: async () => undefined },
-  });
+  const { handler, telemetry } = aws.sweeper({ OPS_TOPIC_ARN: ops.arn, OPS_NOTIFY_LEVEL: level }, aws.aws.clients().sns);
   aws.daemons('prod', ['log-router']);
   aws.addInstances('prod', 'asg', 2, { tasksPerInstance: 2 });
   const [idle] = aws.addInstances('prod', 'asg', 1, { idleSinceMinutesAgo: 45 });

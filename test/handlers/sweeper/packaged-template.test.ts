@@ -1,55 +1,36 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { sweeperEnvSchema } from '../../../lib/sweeper/config';
+import { packageStack, statementsOf, type Template } from '../../deploy/stack';
 
 /**
  * The sweeper as `npx serverless package` deploys it: schedule, concurrency, environment and a role
  * limited to the configured clusters, groups and metrics namespace.
  */
-type Resource = { Type: string; Properties: Record<string, unknown> };
-type Statement = { Action: string[]; Resource: unknown; Condition?: Record<string, Record<string, unknown>> };
-
-const ROOT = join(__dirname, '../../..');
-let resources: Record<string, Resource>;
-let dir: string;
+let template: Template;
 
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'sls-sweeper-'));
   const params = ['clusters=prod-ecs', 'autoScalingGroups=prod-asg,spot-asg', 'metricsNamespace=Platform/Ecs', 'sweepSchedule=rate(15 minutes)'];
-  execFileSync(join(ROOT, 'node_modules/.bin/serverless'), ['package', '--package', dir, ...params.map((param) => `--param=${param}`)], {
-    cwd: ROOT,
-    env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' },
-    stdio: 'pipe',
-  });
-  resources = (JSON.parse(readFileSync(join(dir, 'cloudformation-template-update-stack.json'), 'utf8')) as { Resources: Record<string, Resource> }).Resources;
+  template = packageStack(params);
 }, 120_000);
 
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-const statements = (): Statement[] =>
-  ((resources.ScaleInSweeperRole?.Properties.Policies ?? []) as Array<{ PolicyDocument: { Statement: Statement[] } }>).flatMap(
-    (policy) => policy.PolicyDocument.Statement,
-  );
+const statements = () => statementsOf(template, 'ScaleInSweeperRole');
 const grantsFor = (action: string) => statements().filter((statement) => statement.Action.includes(action));
 
 describe('packaged scaleInSweeper', () => {
   it('runs on the configured schedule with no reserved concurrency (none by default) and no automatic retry', () => {
-    const fn = resources.ScaleInSweeperLambdaFunction!;
+    const fn = template.Resources.ScaleInSweeperLambdaFunction!;
     expect(fn.Properties).not.toHaveProperty('ReservedConcurrentExecutions');
-    const rules = Object.values(resources).filter(
+    const rules = Object.values(template.Resources).filter(
       (resource) => resource.Type === 'AWS::Events::Rule' && JSON.stringify(resource.Properties.Targets).includes('ScaleInSweeper'),
     );
     expect(rules.map((rule) => [rule.Properties.ScheduleExpression, rule.Properties.State])).toEqual([['rate(15 minutes)', 'ENABLED']]);
-    const invokeConfig = Object.values(resources).find(
+    const invokeConfig = Object.values(template.Resources).find(
       (resource) => resource.Type === 'AWS::Lambda::EventInvokeConfig' && JSON.stringify(resource.Properties).includes('ScaleInSweeper'),
     );
     expect(invokeConfig?.Properties.MaximumRetryAttempts).toBe(0);
   });
 
   it('passes every environment variable the sweeper reads', () => {
-    const variables = Object.keys((resources.ScaleInSweeperLambdaFunction!.Properties.Environment as { Variables: Record<string, unknown> }).Variables);
+    const variables = Object.keys((template.Resources.ScaleInSweeperLambdaFunction!.Properties.Environment as { Variables: Record<string, unknown> }).Variables);
     for (const name of Object.keys(sweeperEnvSchema.shape)) expect(variables).toContain(name);
   });
 

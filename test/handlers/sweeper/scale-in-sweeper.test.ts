@@ -1,35 +1,14 @@
 import fc from 'fast-check';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import type { Clock } from '../../../lib/clock';
 import { RetryableError } from '../../../lib/errors';
-import { loadSweeperConfig } from '../../../lib/sweeper/config';
-import { makeScaleInSweeperHandler } from '../../../lib/sweeper/handler';
 import { MemoryTelemetry } from '../../../lib/telemetry';
 import { NOW, SweeperWorld } from './world';
+import { fixture } from '../../fixtures';
 
-const scheduled = JSON.parse(readFileSync(join(__dirname, '../../../events/scheduled-sweep.json'), 'utf8')) as unknown;
-
-function virtualClock(start = NOW): Clock & { advance(ms: number): void } {
-  let now = start;
-  return {
-    now: () => now,
-    sleep: async (ms) => {
-      now += ms;
-    },
-    advance(ms) {
-      now += ms;
-    },
-  };
-}
+const scheduled = fixture('scheduled-sweep.json');
 
 function setup(env: Record<string, string> = {}) {
   const aws = new SweeperWorld();
-  const telemetry = new MemoryTelemetry();
-  const clock = virtualClock();
-  const config = loadSweeperConfig({ CLUSTERS: 'prod', MIN_FREE_CPU: '0', MIN_FREE_MEMORY: '0', ...env });
-  const handler = makeScaleInSweeperHandler({ config, clients: aws.clients(), telemetry, clock });
-  return { aws, handler, telemetry, clock };
+  return { aws, ...aws.sweeper(env) };
 }
 
 const decision = (telemetry: MemoryTelemetry) => telemetry.logs.filter((entry) => entry.message === 'sweep decision');
@@ -107,6 +86,18 @@ describe('scale-in sweeper handler', () => {
       skippedByReason: { busy: 2 },
       terminated: [idle!.ec2InstanceId],
     });
+  });
+
+  it('budgets a group serving two clusters once: one removal when the group has room for one', async () => {
+    const { aws, handler } = setup({ CLUSTERS: 'one,two', DRY_RUN: 'true' });
+    aws.addInstances('one', 'shared', 1, { idleSinceMinutesAgo: 120 });
+    aws.addInstances('two', 'shared', 1, { idleSinceMinutesAgo: 120 });
+    aws.world.groups.get('shared')!.minSize = 1;
+
+    const result = await handler({});
+
+    expect(result.clusters.map((entry) => entry.selected.length)).toEqual([1, 0]);
+    expect(result.clusters[1]!.skippedByReason).toEqual({ 'group-at-minimum': 1 });
   });
 
   it('keeps the decision line bounded and lists the instances with a reason other than busy first', async () => {
@@ -217,7 +208,7 @@ describe('scale-in sweeper handler', () => {
   });
 
   it('remembers idle-since across runs and removes the instance once it has been idle for MIN_IDLE_MINUTES', async () => {
-    const { aws, handler, clock } = setup({ MIN_IDLE_MINUTES: '30' });
+    const { aws, handler } = setup({ MIN_IDLE_MINUTES: '30' });
     const [instance] = aws.addInstances('prod', 'asg', 1, {});
     aws.addInstances('prod', 'asg', 1, { tasksPerInstance: 1 });
 
@@ -225,7 +216,7 @@ describe('scale-in sweeper handler', () => {
     expect(first.clusters[0]?.skippedByReason).toMatchObject({ 'not-idle-long-enough': 1 });
     expect(aws.attributes(instance!.ec2InstanceId)['ecs-ec2-keeper.idle-since']).toBe(new Date(NOW).toISOString());
 
-    clock.advance(30 * 60_000);
+    await aws.clock.advance(30 * 60_000);
     const second = await handler(scheduled);
     expect(second.clusters[0]?.execution.terminated).toEqual([instance!.ec2InstanceId]);
   });

@@ -39,16 +39,7 @@ function build(cluster: Cluster): SweeperWorld {
   return aws;
 }
 
-function freeOnActive(aws: SweeperWorld): { cpu: number; memory: number } {
-  const free = { cpu: 0, memory: 0 };
-  for (const instance of aws.world.clusters.get('prod')!.instances.values()) {
-    if (instance.status !== 'ACTIVE') continue;
-    const used = aws.world.usage(instance);
-    free.cpu += instance.registeredCpu - used.cpu;
-    free.memory += instance.registeredMemory - used.memory;
-  }
-  return free;
-}
+const freeOnActive = (aws: SweeperWorld) => aws.world.freeCapacity(aws.world.clusters.get('prod')!, (instance) => instance.status === 'ACTIVE');
 
 describe('sweeps over random clusters', () => {
   it('keep every group at or above its minimum, never terminate a busy instance, and keep the reserve', async () => {

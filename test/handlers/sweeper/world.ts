@@ -1,3 +1,7 @@
+import type { SNSClient } from '@aws-sdk/client-sns';
+import { loadSweeperConfig } from '../../../lib/sweeper/config';
+import { makeScaleInSweeperHandler } from '../../../lib/sweeper/handler';
+import { MemoryTelemetry } from '../../../lib/telemetry';
 import { VirtualClock } from '../../../simulator/clock';
 import { InProcessAws } from '../../../simulator/inprocess';
 import type { ContainerInstance, Task } from '../../../simulator/world/model';
@@ -25,6 +29,17 @@ export class SweeperWorld {
   clients() {
     const { ecs, autoScaling, cloudWatch } = this.aws.clients();
     return { ecs, autoScaling, cloudWatch };
+  }
+
+  /**
+   * The sweeper's handler on this world, configured with `env` over cluster `prod` and no reserve.
+   * Its clock is the world's: advancing the world moves the sweeper's time too.
+   */
+  sweeper(env: Record<string, string> = {}, sns?: SNSClient) {
+    const telemetry = new MemoryTelemetry();
+    const config = loadSweeperConfig({ CLUSTERS: 'prod', MIN_FREE_CPU: '0', MIN_FREE_MEMORY: '0', ...env });
+    const handler = makeScaleInSweeperHandler({ config, clients: { ...this.clients(), ...(sns ? { sns } : {}) }, telemetry, clock: this.clock });
+    return { handler, telemetry };
   }
 
   private ensureCluster(cluster: string): void {

@@ -10,9 +10,7 @@ const plane: ControlPlane = {
   },
 };
 
-beforeEach(() => {
-  reached = 0;
-});
+beforeEach(() => { reached = 0; });
 
 /** Outcome codes of n calls: 'ok' or the injected error code. */
 async function run(options: Omit<FaultOptions, 'clock'> & { clock?: VirtualClock }, n: number, service: ServiceName = 'ecs') {

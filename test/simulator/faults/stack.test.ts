@@ -22,9 +22,7 @@ describe('fault wrappers behind the HTTP server', () => {
   const clients = () =>
     buildClients({ endpoint: server.url, maxAttempts: 3, retryMode: 'standard', region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
 
-  beforeAll(async () => {
-    server = await startServer(log);
-  });
+  beforeAll(async () => { server = await startServer(log); });
   afterAll(() => server.close());
   beforeEach(() => {
     // No backoff jitter: the SDK's standard retry makes the same attempts, at once.

@@ -26,9 +26,7 @@ async function burst(target: ControlPlane, service: ServiceName, operation: stri
   return { ok, errors };
 }
 
-beforeEach(() => {
-  reached.length = 0;
-});
+beforeEach(() => { reached.length = 0; });
 
 describe('TokenBucket', () => {
   it('allows the burst, then refills at the sustained rate, never above the burst', () => {

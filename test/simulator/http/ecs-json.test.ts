@@ -17,9 +17,7 @@ import { body, startHarness, type Harness } from './harness';
 // model's shape, outputs come back as the SDK's typed objects.
 describe('ECS over AWS JSON 1.1', () => {
   let h: Harness;
-  beforeAll(async () => {
-    h = await startHarness();
-  });
+  beforeAll(async () => { h = await startHarness(); });
   afterAll(() => h.close());
 
   const registeredAt = new Date('2026-11-20T10:15:30.250Z');
@@ -35,16 +33,10 @@ describe('ECS over AWS JSON 1.1', () => {
 
   it('ListContainerInstances: filter, status and maxResults arrive typed', async () => {
     h.plane.on('ecs:ListContainerInstances', () => ({ containerInstanceArns: ['arn:ci/1'] }));
-    const out = await h.clients.ecs.send(
-      new ListContainerInstancesCommand({ cluster: 'prod', filter: "ec2InstanceId in ['i-1', 'i-2']", status: 'DRAINING', maxResults: 100 }),
-    );
+    const input = { cluster: 'prod', filter: "ec2InstanceId in ['i-1', 'i-2']", status: 'DRAINING' as const, maxResults: 100 };
+    const out = await h.clients.ecs.send(new ListContainerInstancesCommand(input));
     expect(body(out)).toEqual({ containerInstanceArns: ['arn:ci/1'] });
-    expect(h.plane.inputsOf('ListContainerInstances').at(-1)).toEqual({
-      cluster: 'prod',
-      filter: "ec2InstanceId in ['i-1', 'i-2']",
-      status: 'DRAINING',
-      maxResults: 100,
-    });
+    expect(h.plane.inputsOf('ListContainerInstances').at(-1)).toEqual(input);
   });
 
   it('DescribeContainerInstances: nested resources, Dates, booleans and failures[] decode exactly', async () => {
@@ -69,17 +61,12 @@ describe('ECS over AWS JSON 1.1', () => {
       containerInstances: [{ ...instance, notInTheModel: 'dropped' }],
       failures: [{ arn: 'arn:ci/missing', reason: 'MISSING' }],
     }));
-    const out = await h.clients.ecs.send(
-      new DescribeContainerInstancesCommand({ cluster: 'prod', containerInstances: ['arn:ci/1', 'arn:ci/missing'], include: ['TAGS'] }),
-    );
+    const input = { cluster: 'prod', containerInstances: ['arn:ci/1', 'arn:ci/missing'], include: ['TAGS' as const] };
+    const out = await h.clients.ecs.send(new DescribeContainerInstancesCommand(input));
     expect(body(out)).toEqual({ containerInstances: [instance], failures: [{ arn: 'arn:ci/missing', reason: 'MISSING' }] });
     expect(out.containerInstances?.[0]?.registeredAt).toBeInstanceOf(Date);
     expect(out.containerInstances?.[0]?.registeredAt?.getTime()).toBe(registeredAt.getTime());
-    expect(h.plane.inputsOf('DescribeContainerInstances').at(-1)).toEqual({
-      cluster: 'prod',
-      containerInstances: ['arn:ci/1', 'arn:ci/missing'],
-      include: ['TAGS'],
-    });
+    expect(h.plane.inputsOf('DescribeContainerInstances').at(-1)).toEqual(input);
   });
 
   it('UpdateContainerInstancesState: per-instance failures come back next to the updated instances', async () => {
@@ -87,9 +74,7 @@ describe('ECS over AWS JSON 1.1', () => {
       containerInstances: [{ containerInstanceArn: (input.containerInstances as string[])[0], status: input.status }],
       failures: [{ arn: 'arn:ci/2', reason: 'MISSING', detail: 'not in cluster' }],
     }));
-    const out = await h.clients.ecs.send(
-      new UpdateContainerInstancesStateCommand({ cluster: 'prod', containerInstances: ['arn:ci/1', 'arn:ci/2'], status: 'DRAINING' }),
-    );
+    const out = await h.clients.ecs.send(new UpdateContainerInstancesStateCommand({ cluster: 'prod', containerInstances: ['arn:ci/1', 'arn:ci/2'], status: 'DRAINING' }));
     expect(body(out)).toEqual({
       containerInstances: [{ containerInstanceArn: 'arn:ci/1', status: 'DRAINING' }],
       failures: [{ arn: 'arn:ci/2', reason: 'MISSING', detail: 'not in cluster' }],

@@ -6,6 +6,7 @@ import { PublishCommand } from '@aws-sdk/client-sns';
 import { classifyAwsError, isNoActiveLifecycleAction } from '../../../lib/errors';
 import { AwsApiError } from '../../../simulator/api';
 import { serverError, throttlingError } from '../../../simulator/faults';
+import { rejection } from '../../fixtures';
 import { startHarness, type Harness } from './harness';
 
 interface SdkError {
@@ -15,22 +16,13 @@ interface SdkError {
   $metadata: { httpStatusCode?: number; attempts?: number; requestId?: string };
 }
 
-async function failure(promise: Promise<unknown>): Promise<SdkError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as SdkError;
-  }
-  throw new Error('expected the call to fail');
-}
+const failure = (promise: Promise<unknown>) => rejection<SdkError>(promise);
 
 // Errors as the SDK sees them: name, message, status, fault, and what its standard retry does.
 describe('errors through the wire', () => {
   let h: Harness;
   const internalErrors: unknown[] = [];
-  beforeAll(async () => {
-    h = await startHarness({ maxAttempts: 3, onInternalError: (error) => internalErrors.push(error) });
-  });
+  beforeAll(async () => { h = await startHarness({ maxAttempts: 3, onInternalError: (error) => internalErrors.push(error) }); });
   afterAll(() => h.close());
   beforeEach(() => {
     h.plane.calls.length = 0;
@@ -42,13 +34,10 @@ describe('errors through the wire', () => {
 
   describe('ECS (JSON)', () => {
     it('a modelled client error becomes its typed exception and is not retried', async () => {
-      h.plane.on('ecs:ListContainerInstances', () => {
-        throw new AwsApiError('ClusterNotFoundException', 'Cluster not found.', 400);
-      });
+      h.plane.fails('ecs:ListContainerInstances', new AwsApiError('ClusterNotFoundException', 'Cluster not found.', 400));
       const error = await failure(h.clients.ecs.send(new ListContainerInstancesCommand({ cluster: 'nope' })));
       expect(error).toBeInstanceOf(ClusterNotFoundException);
-      expect(error).toMatchObject({ name: 'ClusterNotFoundException', message: 'Cluster not found.', $fault: 'client' });
-      expect(error.$metadata.httpStatusCode).toBe(400);
+      expect(error).toMatchObject({ name: 'ClusterNotFoundException', message: 'Cluster not found.', $fault: 'client', $metadata: { httpStatusCode: 400 } });
       expect(error.$metadata.requestId).toMatch(/^[0-9a-f-]{36}$/);
       expect(attemptsAt('ListContainerInstances')).toBe(1);
       expect(classifyAwsError(error)).toBe('fatal');
@@ -65,36 +54,27 @@ describe('errors through the wire', () => {
     });
 
     it('a ThrottlingException that persists surfaces after maxAttempts, classified retryable', async () => {
-      h.plane.on('ecs:ListContainerInstances', () => {
-        throw throttlingError('ecs');
-      });
+      h.plane.fails('ecs:ListContainerInstances', throttlingError('ecs'));
       const error = await failure(h.clients.ecs.send(new ListContainerInstancesCommand({ cluster: 'c' })));
-      expect(error).toMatchObject({ name: 'ThrottlingException', message: 'Rate exceeded', $fault: 'client' });
-      expect(error.$metadata.httpStatusCode).toBe(400);
+      expect(error).toMatchObject({ name: 'ThrottlingException', message: 'Rate exceeded', $fault: 'client', $metadata: { httpStatusCode: 400 } });
       expect(attemptsAt('ListContainerInstances')).toBe(3);
       expect(classifyAwsError(error)).toBe('retryable');
     });
 
     it('ServerException (500) is a server fault, retried, classified retryable', async () => {
-      h.plane.on('ecs:ListContainerInstances', () => {
-        throw serverError('ecs');
-      });
+      h.plane.fails('ecs:ListContainerInstances', serverError('ecs'));
       const error = await failure(h.clients.ecs.send(new ListContainerInstancesCommand({ cluster: 'c' })));
       expect(error).toBeInstanceOf(ServerException);
-      expect(error).toMatchObject({ name: 'ServerException', $fault: 'server' });
-      expect(error.$metadata.httpStatusCode).toBe(500);
+      expect(error).toMatchObject({ name: 'ServerException', $fault: 'server', $metadata: { httpStatusCode: 500 } });
       expect(attemptsAt('ListContainerInstances')).toBe(3);
       expect(classifyAwsError(error)).toBe('retryable');
     });
 
     it('a control-plane bug answers 500 InternalFailure and is reported, not hidden', async () => {
       internalErrors.length = 0;
-      h.plane.on('ecs:ListContainerInstances', () => {
-        throw new TypeError('world bug');
-      });
+      h.plane.fails('ecs:ListContainerInstances', new TypeError('world bug'));
       const error = await failure(h.clients.ecs.send(new ListContainerInstancesCommand({ cluster: 'c' })));
-      expect(error).toMatchObject({ name: 'InternalFailure', $fault: 'server' });
-      expect(error.$metadata.httpStatusCode).toBe(500);
+      expect(error).toMatchObject({ name: 'InternalFailure', $fault: 'server', $metadata: { httpStatusCode: 500 } });
       expect(internalErrors).toHaveLength(3);
       expect(String(internalErrors[0])).toContain('world bug');
     });
@@ -105,8 +85,7 @@ describe('errors through the wire', () => {
     const unencodable = { get clusterArns(): string[] { throw new RangeError('cannot read'); } };
     h.plane.on('ecs:ListClusters', () => unencodable);
     const error = await failure(h.clients.ecs.send(new ListClustersCommand({})));
-    expect(error).toMatchObject({ name: 'InternalFailure', $fault: 'server' });
-    expect(error.$metadata.httpStatusCode).toBe(500);
+    expect(error).toMatchObject({ name: 'InternalFailure', $fault: 'server', $metadata: { httpStatusCode: 500 } });
     expect(internalErrors.map(String)).toContain('RangeError: cannot read');
   });
 
@@ -127,8 +106,7 @@ describe('errors through the wire', () => {
       const heartbeat = await failure(
         h.clients.autoScaling.send(new RecordLifecycleActionHeartbeatCommand({ AutoScalingGroupName: 'g', LifecycleHookName: 'h', InstanceId: 'i-1' })),
       );
-      expect(completed).toMatchObject({ name: 'ValidationError', message: `No active Lifecycle Action found with token ${token}`, $fault: 'client' });
-      expect(completed.$metadata.httpStatusCode).toBe(400);
+      expect(completed).toMatchObject({ name: 'ValidationError', message: `No active Lifecycle Action found with token ${token}`, $fault: 'client', $metadata: { httpStatusCode: 400 } });
       expect(isNoActiveLifecycleAction(completed)).toBe(true);
       expect(isNoActiveLifecycleAction(heartbeat)).toBe(true);
       expect(classifyAwsError(completed)).toBe('non-actionable');
@@ -146,12 +124,9 @@ describe('errors through the wire', () => {
     });
 
     it('persistent Throttling surfaces with its code, status and fault', async () => {
-      h.plane.on('autoscaling:DescribeAutoScalingGroups', () => {
-        throw throttlingError('autoscaling');
-      });
+      h.plane.fails('autoscaling:DescribeAutoScalingGroups', throttlingError('autoscaling'));
       const error = await failure(h.clients.autoScaling.send(new DescribeAutoScalingGroupsCommand({})));
-      expect(error).toMatchObject({ name: 'Throttling', message: 'Rate exceeded', $fault: 'client' });
-      expect(error.$metadata.httpStatusCode).toBe(400);
+      expect(error).toMatchObject({ name: 'Throttling', message: 'Rate exceeded', $fault: 'client', $metadata: { httpStatusCode: 400 } });
       expect(attemptsAt('DescribeAutoScalingGroups')).toBe(3);
       expect(classifyAwsError(error)).toBe('retryable');
     });
@@ -160,12 +135,9 @@ describe('errors through the wire', () => {
       ['InternalFailure', 500, 0],
       ['ServiceUnavailable', 503, 1],
     ] as const)('%s (%i) is a retried server fault, classified retryable', async (code, status, variant) => {
-      h.plane.on('autoscaling:DescribeAutoScalingGroups', () => {
-        throw serverError('autoscaling', variant);
-      });
+      h.plane.fails('autoscaling:DescribeAutoScalingGroups', serverError('autoscaling', variant));
       const error = await failure(h.clients.autoScaling.send(new DescribeAutoScalingGroupsCommand({})));
-      expect(error).toMatchObject({ name: code, $fault: 'server' });
-      expect(error.$metadata.httpStatusCode).toBe(status);
+      expect(error).toMatchObject({ name: code, $fault: 'server', $metadata: { httpStatusCode: status } });
       expect(attemptsAt('DescribeAutoScalingGroups')).toBe(3);
       expect(classifyAwsError(error)).toBe('retryable');
     });
@@ -173,21 +145,15 @@ describe('errors through the wire', () => {
 
   describe('SNS, EC2 and CloudWatch', () => {
     it('SNS: a modelled error keeps its code and message', async () => {
-      h.plane.on('sns:Publish', () => {
-        throw new AwsApiError('NotFound', 'Topic does not exist', 404);
-      });
+      h.plane.fails('sns:Publish', new AwsApiError('NotFound', 'Topic does not exist', 404));
       const error = await failure(h.clients.sns.send(new PublishCommand({ TopicArn: 'arn:aws:sns:us-east-1:1:none', Message: 'x' })));
-      expect(error).toMatchObject({ name: 'NotFoundException', message: 'Topic does not exist', $fault: 'client' });
-      expect(error.$metadata.httpStatusCode).toBe(404);
+      expect(error).toMatchObject({ name: 'NotFoundException', message: 'Topic does not exist', $fault: 'client', $metadata: { httpStatusCode: 404 } });
     });
 
     it('SNS: Throttled (429) surfaces as ThrottledException after the SDK retried it', async () => {
-      h.plane.on('sns:Publish', () => {
-        throw throttlingError('sns');
-      });
+      h.plane.fails('sns:Publish', throttlingError('sns'));
       const error = await failure(h.clients.sns.send(new PublishCommand({ TopicArn: 'arn:aws:sns:us-east-1:1:t', Message: 'x' })));
-      expect(error).toMatchObject({ name: 'ThrottledException', message: 'Rate exceeded', $fault: 'client' });
-      expect(error.$metadata.httpStatusCode).toBe(429);
+      expect(error).toMatchObject({ name: 'ThrottledException', message: 'Rate exceeded', $fault: 'client', $metadata: { httpStatusCode: 429 } });
       expect(attemptsAt('Publish')).toBe(3);
       expect(classifyAwsError(error)).toBe('retryable');
     });
@@ -198,15 +164,12 @@ describe('errors through the wire', () => {
         throw new AwsApiError('InvalidInstanceID.NotFound', "The instance ID 'i-404' does not exist", 400);
       });
       const error = await failure(h.clients.ec2.send(new DescribeInstancesCommand({ InstanceIds: ['i-404'] })));
-      expect(error).toMatchObject({ name: 'InvalidInstanceID.NotFound', message: "The instance ID 'i-404' does not exist", $fault: 'client' });
-      expect(error.$metadata.httpStatusCode).toBe(400);
+      expect(error).toMatchObject({ name: 'InvalidInstanceID.NotFound', message: "The instance ID 'i-404' does not exist", $fault: 'client', $metadata: { httpStatusCode: 400 } });
       expect(attemptsAt('DescribeInstances')).toBe(2);
     });
 
     it('CloudWatch (query compatible JSON): the query error code finds the modelled exception', async () => {
-      h.plane.on('cloudwatch:PutMetricData', () => {
-        throw new AwsApiError('InvalidParameterValue', 'The value NaN for parameter MetricData.member.1.Value is invalid.', 400);
-      });
+      h.plane.fails('cloudwatch:PutMetricData', new AwsApiError('InvalidParameterValue', 'The value NaN for parameter MetricData.member.1.Value is invalid.', 400));
       const error = await failure(h.clients.cloudWatch.send(new PutMetricDataCommand({ Namespace: 'N', MetricData: [{ MetricName: 'm', Value: 1 }] })));
       expect(error).toBeInstanceOf(InvalidParameterValueException);
       expect(error).toMatchObject({ message: 'The value NaN for parameter MetricData.member.1.Value is invalid.', $fault: 'client' });

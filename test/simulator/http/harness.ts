@@ -12,6 +12,13 @@ export class ScriptedPlane implements ControlPlane {
     return this;
   }
 
+  /** Fails every call of `key` with `error`. */
+  fails(key: `${ServiceName}:${string}`, error: Error): this {
+    return this.on(key, () => {
+      throw error;
+    });
+  }
+
   async call(service: ServiceName, operation: string, input: ApiInput): Promise<ApiOutput> {
     this.calls.push({ service, operation, input });
     const answer = this.answers.get(`${service}:${operation}`);

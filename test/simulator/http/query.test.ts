@@ -18,9 +18,7 @@ import { body, startHarness, type Harness } from './harness';
 // (AWS JSON 1.0) against the server.
 describe('query services and CloudWatch', () => {
   let h: Harness;
-  beforeAll(async () => {
-    h = await startHarness();
-  });
+  beforeAll(async () => { h = await startHarness(); });
   afterAll(() => h.close());
 
   const created = new Date('2026-11-20T08:00:00.000Z');
@@ -67,28 +65,16 @@ describe('query services and CloudWatch', () => {
         NewInstancesProtectedFromScaleIn: false,
       };
       h.plane.on('autoscaling:DescribeAutoScalingGroups', () => ({ AutoScalingGroups: [group], NextToken: 'more' }));
-      const out = await h.clients.autoScaling.send(
-        new DescribeAutoScalingGroupsCommand({
-          AutoScalingGroupNames: ['workers'],
-          IncludeInstances: false,
-          MaxRecords: 100,
-          Filters: [
-            { Name: 'tag:ecs-cluster', Values: ['prod', 'staging'] },
-            { Name: 'tag-key', Values: ['team'] },
-          ],
-        }),
-      );
-      expect(body(out)).toEqual({ AutoScalingGroups: [group], NextToken: 'more' });
-      expect(out.AutoScalingGroups?.[0]?.CreatedTime).toEqual(created);
-      expect(h.plane.inputsOf('DescribeAutoScalingGroups').at(-1)).toEqual({
+      const input = {
         AutoScalingGroupNames: ['workers'],
         IncludeInstances: false,
         MaxRecords: 100,
-        Filters: [
-          { Name: 'tag:ecs-cluster', Values: ['prod', 'staging'] },
-          { Name: 'tag-key', Values: ['team'] },
-        ],
-      });
+        Filters: [{ Name: 'tag:ecs-cluster', Values: ['prod', 'staging'] }, { Name: 'tag-key', Values: ['team'] }],
+      };
+      const out = await h.clients.autoScaling.send(new DescribeAutoScalingGroupsCommand(input));
+      expect(body(out)).toEqual({ AutoScalingGroups: [group], NextToken: 'more' });
+      expect(out.AutoScalingGroups?.[0]?.CreatedTime).toEqual(created);
+      expect(h.plane.inputsOf('DescribeAutoScalingGroups').at(-1)).toEqual(input);
     });
 
     it('DescribeLifecycleHooks: numbers and enums of the hook', async () => {
@@ -109,19 +95,13 @@ describe('query services and CloudWatch', () => {
     it('CompleteLifecycleAction and RecordLifecycleActionHeartbeat: identification arrives as sent', async () => {
       h.plane.on('autoscaling:CompleteLifecycleAction', () => ({}));
       h.plane.on('autoscaling:RecordLifecycleActionHeartbeat', () => ({}));
-      const token = '3f7a9c9e-1b2c-4d5e-8f90-123456789abc';
-      const completed = await h.clients.autoScaling.send(
-        new CompleteLifecycleActionCommand({ AutoScalingGroupName: 'workers', LifecycleHookName: 'drain', LifecycleActionResult: 'CONTINUE', LifecycleActionToken: token }),
-      );
-      await h.clients.autoScaling.send(new RecordLifecycleActionHeartbeatCommand({ AutoScalingGroupName: 'workers', LifecycleHookName: 'drain', InstanceId: 'i-1' }));
+      const complete = { AutoScalingGroupName: 'workers', LifecycleHookName: 'drain', LifecycleActionResult: 'CONTINUE', LifecycleActionToken: '3f7a9c9e-1b2c-4d5e-8f90-123456789abc' };
+      const heartbeat = { AutoScalingGroupName: 'workers', LifecycleHookName: 'drain', InstanceId: 'i-1' };
+      const completed = await h.clients.autoScaling.send(new CompleteLifecycleActionCommand(complete));
+      await h.clients.autoScaling.send(new RecordLifecycleActionHeartbeatCommand(heartbeat));
       expect(body(completed)).toEqual({});
-      expect(h.plane.inputsOf('CompleteLifecycleAction').at(-1)).toEqual({
-        AutoScalingGroupName: 'workers',
-        LifecycleHookName: 'drain',
-        LifecycleActionResult: 'CONTINUE',
-        LifecycleActionToken: token,
-      });
-      expect(h.plane.inputsOf('RecordLifecycleActionHeartbeat').at(-1)).toEqual({ AutoScalingGroupName: 'workers', LifecycleHookName: 'drain', InstanceId: 'i-1' });
+      expect(h.plane.inputsOf('CompleteLifecycleAction').at(-1)).toEqual(complete);
+      expect(h.plane.inputsOf('RecordLifecycleActionHeartbeat').at(-1)).toEqual(heartbeat);
     });
 
     it('TerminateInstanceInAutoScalingGroup: a false boolean arrives as false, the activity comes back', async () => {
@@ -142,38 +122,24 @@ describe('query services and CloudWatch', () => {
     });
     it('a timestamp input (ISO 8601 on the query wire) arrives as a Date', async () => {
       h.plane.on('autoscaling:PutScheduledUpdateGroupAction', () => ({}));
-      const startTime = new Date('2026-12-01T06:30:00.000Z');
-      await h.clients.autoScaling.send(
-        new PutScheduledUpdateGroupActionCommand({ AutoScalingGroupName: 'workers', ScheduledActionName: 'morning', StartTime: startTime, DesiredCapacity: 6 }),
-      );
-      expect(h.plane.inputsOf('PutScheduledUpdateGroupAction').at(-1)).toEqual({
-        AutoScalingGroupName: 'workers',
-        ScheduledActionName: 'morning',
-        StartTime: startTime,
-        DesiredCapacity: 6,
-      });
+      const input = { AutoScalingGroupName: 'workers', ScheduledActionName: 'morning', StartTime: new Date('2026-12-01T06:30:00.000Z'), DesiredCapacity: 6 };
+      await h.clients.autoScaling.send(new PutScheduledUpdateGroupActionCommand(input));
+      expect(h.plane.inputsOf('PutScheduledUpdateGroupAction').at(-1)).toEqual(input);
     });
   });
 
   describe('SNS (query)', () => {
     it('Publish: message text with markup and a message-attribute map arrive intact', async () => {
       h.plane.on('sns:Publish', () => ({ MessageId: 'msg-1', SequenceNumber: '7' }));
-      const message = JSON.stringify({ LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING', note: 'a&b <c> "d" \u00e9' });
-      const out = await h.clients.sns.send(
-        new PublishCommand({
-          TopicArn: 'arn:aws:sns:us-east-1:123456789012:hooks',
-          Message: message,
-          Subject: 'hook',
-          MessageAttributes: { kind: { DataType: 'String', StringValue: 'lifecycle' }, n: { DataType: 'Number', StringValue: '3' } },
-        }),
-      );
-      expect(body(out)).toEqual({ MessageId: 'msg-1', SequenceNumber: '7' });
-      expect(h.plane.inputsOf('Publish').at(-1)).toEqual({
+      const input = {
         TopicArn: 'arn:aws:sns:us-east-1:123456789012:hooks',
-        Message: message,
+        Message: JSON.stringify({ LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING', note: 'a&b <c> "d" \u00e9' }),
         Subject: 'hook',
         MessageAttributes: { kind: { DataType: 'String', StringValue: 'lifecycle' }, n: { DataType: 'Number', StringValue: '3' } },
-      });
+      };
+      const out = await h.clients.sns.send(new PublishCommand(input));
+      expect(body(out)).toEqual({ MessageId: 'msg-1', SequenceNumber: '7' });
+      expect(h.plane.inputsOf('Publish').at(-1)).toEqual(input);
     });
   });
 
@@ -200,24 +166,16 @@ describe('query services and CloudWatch', () => {
             LaunchTime: created,
             State: { Code: 16, Name: 'running' },
             Placement: { AvailabilityZone: 'us-east-1a' },
-            Tags: [
-              { Key: 'aws:autoscaling:groupName', Value: 'workers' },
-              { Key: 'Name', Value: '<worker>' },
-            ],
+            Tags: [{ Key: 'aws:autoscaling:groupName', Value: 'workers' }, { Key: 'Name', Value: '<worker>' }],
             EbsOptimized: true,
           },
         ],
       };
       h.plane.on('ec2:DescribeInstances', () => ({ Reservations: [reservation], NextToken: 'next' }));
-      const out = await h.clients.ec2.send(
-        new DescribeInstancesCommand({ InstanceIds: ['i-1', 'i-2'], Filters: [{ Name: 'instance-state-name', Values: ['running', 'stopping'] }], MaxResults: 5 }),
-      );
+      const input = { InstanceIds: ['i-1', 'i-2'], Filters: [{ Name: 'instance-state-name', Values: ['running', 'stopping'] }], MaxResults: 5 };
+      const out = await h.clients.ec2.send(new DescribeInstancesCommand(input));
       expect(body(out)).toEqual({ Reservations: [reservation], NextToken: 'next' });
-      expect(h.plane.inputsOf('DescribeInstances').at(-1)).toEqual({
-        InstanceIds: ['i-1', 'i-2'],
-        Filters: [{ Name: 'instance-state-name', Values: ['running', 'stopping'] }],
-        MaxResults: 5,
-      });
+      expect(h.plane.inputsOf('DescribeInstances').at(-1)).toEqual(input);
     });
 
     it('DescribeInstances: no reservations decodes as an empty list', async () => {
@@ -231,22 +189,15 @@ describe('query services and CloudWatch', () => {
     it('PutMetricData: metric data with dimensions, timestamps, values and counts arrive typed', async () => {
       h.plane.on('cloudwatch:PutMetricData', () => ({}));
       const at = new Date('2026-11-20T08:01:02.500Z');
-      await h.clients.cloudWatch.send(
-        new PutMetricDataCommand({
-          Namespace: 'EcsEc2Keeper',
-          MetricData: [
-            { MetricName: 'InstancesDrained', Dimensions: [{ Name: 'cluster', Value: 'prod' }], Timestamp: at, Value: 2, Unit: 'Count', StorageResolution: 60 },
-            { MetricName: 'DrainSeconds', Values: [1.5, 30], Counts: [1, 2], Unit: 'Seconds' },
-          ],
-        }),
-      );
-      expect(h.plane.inputsOf('PutMetricData').at(-1)).toEqual({
+      const input = {
         Namespace: 'EcsEc2Keeper',
         MetricData: [
-          { MetricName: 'InstancesDrained', Dimensions: [{ Name: 'cluster', Value: 'prod' }], Timestamp: at, Value: 2, Unit: 'Count', StorageResolution: 60 },
-          { MetricName: 'DrainSeconds', Values: [1.5, 30], Counts: [1, 2], Unit: 'Seconds' },
+          { MetricName: 'InstancesDrained', Dimensions: [{ Name: 'cluster', Value: 'prod' }], Timestamp: at, Value: 2, Unit: 'Count' as const, StorageResolution: 60 },
+          { MetricName: 'DrainSeconds', Values: [1.5, 30], Counts: [1, 2], Unit: 'Seconds' as const },
         ],
-      });
+      };
+      await h.clients.cloudWatch.send(new PutMetricDataCommand(input));
+      expect(h.plane.inputsOf('PutMetricData').at(-1)).toEqual(input);
     });
 
     it('PutMetricData: a large request, which the client gzips, arrives whole', async () => {

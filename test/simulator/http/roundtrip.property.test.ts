@@ -8,9 +8,7 @@ import { body, startHarness, type Harness } from './harness';
 // (markup, entities, unicode, whitespace), numbers, booleans, millisecond Dates, empty lists.
 describe('round trip through the wire (property)', () => {
   let h: Harness;
-  beforeAll(async () => {
-    h = await startHarness({ maxAttempts: 1 });
-  });
+  beforeAll(async () => { h = await startHarness({ maxAttempts: 1 }); });
   afterAll(() => h.close());
 
   const text = fc.oneof(fc.string({ maxLength: 20 }), fc.constantFrom('<a>&amp;</a>', ' padded ', 'line 1\nline 2\tend', '"quoted" \'x\'', 'é漢字🙂', ']]>', '&lt;'));

@@ -100,10 +100,7 @@ describe('execution environments', () => {
     lambdas.invoke(SPOT_INTERRUPTION, 'ok');
     await clock.runUntil(101_000);
     // The timed-out invocation froze environment 1 for good: the next one is a cold start.
-    expect(lambdas.invocations.slice(2).map((invocation) => [invocation.outcome, invocation.result])).toEqual([
-      ['timeout', undefined],
-      ['ok', 2],
-    ]);
+    expect(lambdas.invocations.slice(2).map((invocation) => [invocation.outcome, invocation.result])).toEqual([['timeout', undefined], ['ok', 2]]);
     expect(environments.coldStarts).toBe(2);
   });
 });

@@ -33,32 +33,21 @@ describe('SQS event source mapping on the virtual clock', () => {
     const { clock, calls, queue } = mapping({ batchSize: 20, pollers: 1 });
     for (let i = 0; i < 45; i += 1) queue.send(`m${i}`);
     await clock.runUntil(10_000);
-    expect(calls.map((call) => [call.at, call.bodies.length])).toEqual([
-      [0, 20],
-      [0, 20],
-      [1000, 5],
-    ]);
+    expect(calls.map((call) => [call.at, call.bodies.length])).toEqual([[0, 20], [0, 20], [1000, 5]]);
   });
 
   it('shares a burst among at most maximumConcurrency concurrent batches', async () => {
     const { clock, calls, queue } = mapping({ batchSize: 1000, maximumConcurrency: 2 }, undefined, 5000);
     for (let i = 0; i < 1000; i += 1) queue.send(`m${i}`);
     await clock.runUntil(60_000);
-    expect(calls.map((call) => [call.at, call.bodies.length])).toEqual([
-      [1000, 500],
-      [1000, 500],
-    ]);
+    expect(calls.map((call) => [call.at, call.bodies.length])).toEqual([[1000, 500], [1000, 500]]);
   });
 
   it('holds messages while every allowed batch runs, and delivers them when one ends', async () => {
     const { clock, calls, queue } = mapping({ batchSize: 10, maximumConcurrency: 2, batchWindowMs: 0 }, undefined, 4000);
     for (let i = 0; i < 30; i += 1) queue.send(`m${i}`);
     await clock.runUntil(60_000);
-    expect(calls.map((call) => [call.at, call.bodies.length])).toEqual([
-      [0, 10],
-      [0, 10],
-      [4000, 10],
-    ]);
+    expect(calls.map((call) => [call.at, call.bodies.length])).toEqual([[0, 10], [0, 10], [4000, 10]]);
   });
 
   it('redelivers only the reported failures once the visibility timeout from their receive ends, with their receive count', async () => {
@@ -85,10 +74,7 @@ describe('SQS event source mapping on the virtual clock', () => {
     queue.send('a');
     queue.send('b');
     await clock.runUntil(120_000);
-    expect(calls.map((call) => [call.at, call.bodies])).toEqual([
-      [1000, ['a', 'b']],
-      [31_000, ['a', 'b']],
-    ]);
+    expect(calls.map((call) => [call.at, call.bodies])).toEqual([[1000, ['a', 'b']], [31_000, ['a', 'b']]]);
     expect(failedIds({ batchItemFailures: [{ itemIdentifier: 'nope' }] }, [{ messageId: 'a', body: '', sentAt: 0, receiveCount: 1, visibleAt: 0 }])).toEqual(new Set(['a']));
     expect(failedIds({ batchItemFailures: [{ itemIdentifier: '' }] }, [{ messageId: 'a', body: '', sentAt: 0, receiveCount: 1, visibleAt: 0 }])).toEqual(new Set(['a']));
     expect(failedIds({ batchItemFailures: [] }, [{ messageId: 'a', body: '', sentAt: 0, receiveCount: 1, visibleAt: 0 }])).toEqual(new Set());

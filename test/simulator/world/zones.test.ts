@@ -4,10 +4,7 @@ import type { World } from '../../../simulator/world/world';
 import { START, asg, ecs, errorOf, newWorld } from './helpers';
 
 const ZONES = ['us-east-1a', 'us-east-1b', 'us-east-1c'];
-const MIXED = [
-  { type: 'm5.xlarge', cpu: 4096, memory: 16384, weight: 2 },
-  { type: 'm5.large', cpu: 2048, memory: 8192, weight: 1 },
-];
+const MIXED = [{ type: 'm5.xlarge', cpu: 4096, memory: 16384, weight: 2 }, { type: 'm5.large', cpu: 2048, memory: 8192, weight: 1 }];
 
 function zoneCounts(world: World, groupName: string): Record<string, number> {
   const counts: Record<string, number> = {};

@@ -121,10 +121,7 @@ describe('snapshot helpers', () => {
     );
     expect(workloads.get('ci')).toEqual({
       daemonTasks: 1,
-      nonDaemon: [
-        { taskArn: 's', origin: 'service', cpu: 256, memory: 512 },
-        { taskArn: 'b', origin: 'standalone', cpu: 0, memory: 0 },
-      ],
+      nonDaemon: [{ taskArn: 's', origin: 'service', cpu: 256, memory: 512 }, { taskArn: 'b', origin: 'standalone', cpu: 0, memory: 0 }],
     });
   });
 });
