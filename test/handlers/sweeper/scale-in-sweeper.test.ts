@@ -159,7 +159,8 @@ describe('scale-in sweeper handler', () => {
   });
 
   it('does not terminate an instance that got a task between the re-check and DRAINING; a later run does once it is empty', async () => {
-    const { aws, handler, telemetry } = setup();
+    // The later run's side; finish-within-run.test.ts covers the run that waits for its drains.
+    const { aws, handler, telemetry } = setup({ DRAIN_WAIT_SECONDS: '0' });
     const [idle] = aws.addInstances('prod', 'asg', 1, { idleSinceMinutesAgo: 120 });
     aws.addInstances('prod', 'asg', 1, { tasksPerInstance: 1 });
     aws.aws.before('ecs:UpdateContainerInstancesState', (_input, call) => {
@@ -270,7 +271,7 @@ describe('scale-in sweeper handler', () => {
   });
 
   it('consolidation drains a lightly used instance now and terminates it on a later run, once ECS has moved its task', async () => {
-    const { aws, handler } = setup({ CONSOLIDATE: 'true' });
+    const { aws, handler } = setup({ CONSOLIDATE: 'true', DRAIN_WAIT_SECONDS: '0' });
     // Service tasks only: a standalone task blocks consolidation.
     const [light] = aws.addInstances('prod', 'asg', 1, { serviceTasks: 1 });
     aws.addInstances('prod', 'asg', 2, { serviceTasks: 3 });
