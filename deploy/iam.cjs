@@ -93,7 +93,9 @@ module.exports = async ({ resolveVariable }) => {
         'ecs:PutAttributes',
       ]),
       onGroups(['autoscaling:CompleteLifecycleAction', 'autoscaling:RecordLifecycleActionHeartbeat']),
-      describeAutoScaling(['autoscaling:DescribeAutoScalingInstances', 'autoscaling:DescribeLifecycleHooks']),
+      // DescribeAutoScalingGroups: the instance's lifecycle state and its group's drains in progress,
+      // which pace the drains' ECS reads (lib/lifecycle/decide.ts pacing).
+      describeAutoScaling(['autoscaling:DescribeAutoScalingGroups', 'autoscaling:DescribeAutoScalingInstances', 'autoscaling:DescribeLifecycleHooks']),
       // The EC2 state of an instance whose ECS agent is disconnected (lib/lifecycle/snapshot.ts);
       // DescribeInstances supports no resource-level permissions (docs/aws-behaviour.md §5).
       { Effect: 'Allow', Action: ['ec2:DescribeInstances'], Resource: '*' },

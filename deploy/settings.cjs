@@ -57,6 +57,7 @@ const VARIABLES = [
   ['deadlineResult', 'DEADLINE_RESULT', [LIFECYCLE]],
   ['maxHops', 'MAX_HOPS', [LIFECYCLE]],
   ['daemonGraceSeconds', 'DAEMON_GRACE_SECONDS', [LIFECYCLE]],
+  ['ecsReadBudgetPerSecond', 'ECS_READ_BUDGET_PER_SECOND', [LIFECYCLE]],
   ['opsTopicArn', 'OPS_TOPIC_ARN', [LIFECYCLE, SWEEPER]],
   ['opsNotifyLevel', 'OPS_NOTIFY_LEVEL', [LIFECYCLE, SWEEPER]],
   ['autoScalingGroups', 'AUTO_SCALING_GROUPS', [SPOT, LIFECYCLE, SWEEPER]],
@@ -284,6 +285,7 @@ function buildSettings({ params, knownNames, givenNames, shellEnv = {}, region, 
     sweeperReservedConcurrency: values.sweeperReservedConcurrency > 0 ? values.sweeperReservedConcurrency : undefined,
     lifecycleReservedConcurrency: values.lifecycleReservedConcurrency > 0 ? values.lifecycleReservedConcurrency : undefined,
     lifecycleTaskEvents: values.lifecycleTaskEvents,
+    lifecycleTaskRuleState: values.lifecycleTaskEvents ? 'ENABLED' : 'DISABLED',
     taskStoppedPattern: taskStoppedPattern(params.clusters),
     terminationHooks: hooks,
   };
@@ -291,7 +293,7 @@ function buildSettings({ params, knownNames, givenNames, shellEnv = {}, region, 
 
 /**
  * The lifecycle drainer's task rule: STOPPED task state changes of the managed clusters (all
- * clusters for "*"), docs/aws-behaviour.md §1.6. Cluster names become ARNs of the stack's account,
+ * clusters for "*"), docs/aws-behaviour.md §1.10. Cluster names become ARNs of the stack's account,
  * Region and partition, resolved by CloudFormation.
  */
 function taskStoppedPattern(clusters) {

@@ -40,6 +40,8 @@ export interface LifecycleConfig extends CommonConfig {
   opsNotifyLevel: OpsNotifyLevel;
   /** Names of the groups whose notifications are handled (ARNs reduced to names); empty: every group. */
   autoScalingGroups: string[];
+  /** ECS cluster-resource reads per second the drains of a group together stay under (decide.ts pacing). */
+  readBudgetPerSecond: number;
 }
 
 export const lifecycleEnvSchema = commonSchema.extend({
@@ -60,6 +62,9 @@ export const lifecycleEnvSchema = commonSchema.extend({
   OPS_TOPIC_ARN: optionalTopicArnVar(),
   OPS_NOTIFY_LEVEL: enumVar(OPS_NOTIFY_LEVELS, 'problems'),
   AUTO_SCALING_GROUPS: groupListVar(),
+  // ECS's cluster-resource read bucket refills 20 a second for the whole account and Region
+  // (aws-behaviour.md §3.1): a budget above that cannot be held, and the default leaves half to others.
+  ECS_READ_BUDGET_PER_SECOND: integerVar(10, 1, 20),
 });
 
 export function loadLifecycleConfig(env: Env): LifecycleConfig {
@@ -76,5 +81,6 @@ export function loadLifecycleConfig(env: Env): LifecycleConfig {
     ...(values.OPS_TOPIC_ARN ? { opsTopicArn: values.OPS_TOPIC_ARN } : {}),
     opsNotifyLevel: values.OPS_NOTIFY_LEVEL,
     autoScalingGroups: values.AUTO_SCALING_GROUPS,
+    readBudgetPerSecond: values.ECS_READ_BUDGET_PER_SECOND,
   };
 }
