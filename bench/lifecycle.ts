@@ -1,8 +1,8 @@
 /**
  * Lifecycle-hook drainer, measured in simulated time with the handlers' default settings except the
  * drain deadline (DRAIN_TIMEOUT_SECONDS=1800, since the default 900 s is shorter than the tasks), and
- * with the task-event rule on (ECS Task State Change, STOPPED, to the drainer), as serverless.yml
- * deploys it:
+ * with the task-event rule on (ECS Task State Change, STOPPED, to the drainer's queue and its event
+ * source mapping), as serverless.yml deploys it:
  *
  * - single drains: a group of 20 scales in by 10, tasks 4–20 min to stop (the single-drain cost);
  * - fleet: a group of 400 scales in by 200 at once, tasks 4–20 min to stop, ECS's documented
@@ -10,14 +10,16 @@
  *   without faults.
  *
  * Reported: actions completed before expiry, expired, completed with counted tasks still running,
- * the delay from the last counted task STOPPED to CompleteLifecycleAction, ECS reads per second
- * (peak over any one second, mean over the drain) and per minute of drain per instance, throttled
+ * the delay from the instance's last task STOPPED (its daemon included) to CompleteLifecycleAction,
+ * ECS reads per second (peak over any one second, mean over the drain) and per minute of drain per
+ * instance, throttled
  * calls, SNS hops, billed Lambda seconds, and the most lifecycle invocations running at once
  * (the concurrency the drains take from the account).
  *
  * Each host carries an hour of history: HISTORY_TASKS stopped tasks, still listable as in AWS, so
  * every poll that lists them pays for them.
- * Run: npm run bench:lifecycle
+ * Run: npm run bench:lifecycle (BENCH_LIFECYCLE_ONLY=single|fleet, BENCH_LIFECYCLE_FAULTS=none|faults,
+ * BENCH_LIFECYCLE_FLEET_SEEDS=1,2,3, BENCH_LIFECYCLE_TRACE=1 for the busiest seconds on stderr).
  */
 import { REQUEUE_KIND } from '../lib/events/lifecycle';
 import { lifecycleHook, LIFECYCLE_HOOK } from '../lib/lifecycle/definition';

@@ -610,9 +610,11 @@ export const POLL_SHARE = 0.15;
 export const INVOCATION_READ_SHARE = 0.1;
 /**
  * A task-event batch reads at most this share of the budget per second: a finished drain's last
- * task read takes about 2 s, and at most two batches run at once (the mapping's maximum concurrency).
+ * task read takes about 3 s, and at most two batches run at once (the mapping's maximum concurrency).
  */
-export const EVENT_READ_SHARE = 0.2;
+export const EVENT_READ_SHARE = 0.15;
+/** The poll interval is stretched at most this many times, so a large fleet's safety net still comes within minutes. */
+export const MAX_POLL_STRETCH = 4;
 /** Starts are spread over at most this fraction of DRAIN_TIMEOUT_SECONDS, so a large fleet still drains in time. */
 export const MAX_START_SPREAD_FRACTION = 1 / 3;
 
@@ -641,7 +643,7 @@ export interface Pacing {
  *   seconds after the notification (1.6 s apart with the default budget), within
  *   MAX_START_SPREAD_FRACTION of the drain timeout. Without a place (not listed), a jitter stands in.
  * - Polls: every max(POLL_INTERVAL_SECONDS, n × READS_PER_POLL / (budget × POLL_SHARE)) seconds, at
- *   most MAX_BACKOFF_POLLS intervals; drains started apart poll apart.
+ *   most MAX_POLL_STRETCH intervals, on a grid offset by the drain's place.
  * - Within an invocation, once the drain is not alone, reads at most budget / n per second, and at
  *   most budget × INVOCATION_READ_SHARE, so that a full task read does not land in one second.
  */
@@ -654,7 +656,7 @@ export function pacing(
   const budget = config.readBudgetPerSecond ?? DEFAULT_READ_BUDGET_PER_SECOND;
   const pollMs = config.pollIntervalSeconds * 1000;
   const sharedMs = ((drains * READS_PER_POLL) / (budget * POLL_SHARE)) * 1000;
-  const periodMs = Math.round(Math.min(MAX_BACKOFF_POLLS * pollMs, Math.max(pollMs, sharedMs)));
+  const periodMs = Math.round(Math.min(MAX_POLL_STRETCH * pollMs, Math.max(pollMs, sharedMs)));
   const unit = Math.min(Math.max(jitter, 0), 0.999_999);
   // Its place, and within the first half of its slot a little further by its own jitter, so that two
   // chains of one drain (a duplicate delivery) do not read in the same second either.
@@ -740,12 +742,12 @@ export type FirstReadStep =
   | Extract<LifecycleStep, { kind: 'end' | 'heartbeat' | 'wait' }>;
 
 /**
- * A fresh drain (the notification, its container instance not yet found) reads Auto Scaling
- * first: the instance's lifecycle state, which every ECS write needs anyway, and the group's drains
- * (FleetView). An instance past or outside the transition ends the round with no ECS read at all.
- * Otherwise the first ECS read waits for the drain's paced start (pacing), heartbeats going on
- * meanwhile; the deadline, or an invocation too short for the wait, read at once. A requeued chain
- * reads at once: its previous invocation polled on its pace until the hop.
+ * Every round reads Auto Scaling first: the instance's lifecycle state, which every ECS write needs
+ * anyway, and the group's drains (FleetView). An instance past or outside the transition ends the
+ * round with no ECS read at all. A fresh drain (the notification, its container instance not yet
+ * found) then waits for its paced start (pacing), heartbeats going on meanwhile; a requeued chain of
+ * a fleet waits for its next grid poll (its previous invocation hopped right after a poll); a drain
+ * alone reads at once. The deadline, or an invocation too short for the wait, read at once.
  */
 export function decideFirstRead(
   chain: ChainState,

@@ -44,8 +44,9 @@ const FUNCTION = 'lifecycleHook';
 /**
  * Lifecycle-hook drainer: Auto Scaling termination notifications (and its own requeue messages)
  * from SNS in; the container instance drained and the lifecycle action completed out. ECS task
- * state-change events (EventBridge) complete a drain as soon as its last counted task STOPPED
- * (task-events.ts); the round's polls are the safety net.
+ * state-change events, in batches from the task-event queue (or one directly from EventBridge),
+ * complete a drain as soon as its last task STOPPED (task-events.ts); the round's polls, paced with
+ * the other drains of the group under one read budget (decide.ts pacing), are the safety net.
  *
  * Every record is processed, concurrently and independently. Bad input is acknowledged; a fault a
  * retry can fix in any record makes the invocation throw after every record was processed, so

@@ -15,8 +15,8 @@ import { newTaskMemory, readTasks, rememberStopped, type TaskMemory } from './ta
 
 /**
  * The event path of the lifecycle drainer: ECS tasks reached STOPPED. EventBridge puts the events
- * in an SQS queue and the event source mapping hands them over in batches (a single event from a
- * direct invocation is a batch of one). A batch is checked together: duplicates and older versions
+ * in an SQS queue and the event source mapping hands them over in batches, at least once
+ * (docs/aws-behaviour.md §4; a single event from a direct invocation is a batch of one). A batch is checked together: duplicates and older versions
  * are dropped, the remaining events grouped by container instance, and the instances described 100
  * per DescribeContainerInstances. Only an instance DRAINING under one of our drains (our lease
  * attribute, which the polling round writes before it starts waiting) whose task count allows a

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { InvocationContext } from '../../../lib/clock';
 import { loadLifecycleConfig } from '../../../lib/lifecycle/config';
 import { eventReadSpacingMs } from '../../../lib/lifecycle/decide';
@@ -214,5 +216,25 @@ describe('lifecycle drainer: ECS task STOPPED events', () => {
     expect(telemetry.metricTotal('InvalidEvent', { function: 'lifecycleHook' })).toBe(5);
     expect(telemetry.messages('ERROR')).toEqual(Array<string>(5).fill('invalid event'));
     expect(aws.calls()).toHaveLength(0);
+  });
+});
+
+describe('lifecycle drainer: the invoke-local fixture of a task-event batch', () => {
+  it('events/ecs-task-stopped-sqs-batch.json: two events of one instance checked once, the repeated delivery dropped', async () => {
+    const fixture = JSON.parse(readFileSync(join(__dirname, '../../../events/ecs-task-stopped-sqs-batch.json'), 'utf8')) as { Records: { messageId: string }[] };
+    const clock = new VirtualClock();
+    const world = new World(clock, { seed: 5 });
+    world.createCluster({ name: 'prod-ecs' });
+    const aws = new InProcessAws(world);
+    const handler = makeLifecycleHookHandler({ config: loadLifecycleConfig({ CLUSTERS: 'prod-ecs' }), clients: aws.clients(), telemetry: new MemoryTelemetry(), clock });
+    const result = await handler(fixture, { getRemainingTimeInMillis: () => 900_000, awsRequestId: 'local' });
+    expect(result.batchItemFailures).toEqual([]);
+    // The fixture's container instance is not in this world: one describe answers MISSING for both events.
+    expect(result.records.map((record) => [record.messageId, `${record.outcome}:${record.reason}`])).toEqual([
+      [fixture.Records[0]!.messageId, 'ignored:instance-gone'],
+      [fixture.Records[1]!.messageId, 'ignored:same-instance-in-batch'],
+      [fixture.Records[2]!.messageId, 'ignored:duplicate-or-older'],
+    ]);
+    expect(aws.operations()).toEqual(['DescribeContainerInstances']);
   });
 });
