@@ -1,8 +1,8 @@
 /**
  * Lifecycle-hook drainer, measured in simulated time with the handlers' default settings except the
  * drain deadline (DRAIN_TIMEOUT_SECONDS=1800, since the default 900 s is shorter than the tasks), and
- * with the task-event rule on (ECS Task State Change, STOPPED, to the drainer), as serverless.yml
- * deploys it:
+ * with the task-event rule on (ECS Task State Change, STOPPED, to the drainer's queue and its event
+ * source mapping), as serverless.yml deploys it:
  *
  * - single drains: a group of 20 scales in by 10, tasks 4–20 min to stop (the single-drain cost);
  * - fleet: a group of 400 scales in by 200 at once, tasks 4–20 min to stop, ECS's documented
@@ -10,14 +10,16 @@
  *   without faults.
  *
  * Reported: actions completed before expiry, expired, completed with counted tasks still running,
- * the delay from the last counted task STOPPED to CompleteLifecycleAction, ECS reads per second
- * (peak over any one second, mean over the drain) and per minute of drain per instance, throttled
+ * the delay from the instance's last task STOPPED (its daemon included) to CompleteLifecycleAction,
+ * ECS reads per second (peak over any one second, mean over the drain) and per minute of drain per
+ * instance, throttled
  * calls, SNS hops, billed Lambda seconds, and the most lifecycle invocations running at once
  * (the concurrency the drains take from the account).
  *
  * Each host carries an hour of history: HISTORY_TASKS stopped tasks, still listable as in AWS, so
  * every poll that lists them pays for them.
- * Run: npm run bench:lifecycle
+ * Run: npm run bench:lifecycle (BENCH_LIFECYCLE_ONLY=single|fleet, BENCH_LIFECYCLE_FAULTS=none|faults,
+ * BENCH_LIFECYCLE_FLEET_SEEDS=1,2,3, BENCH_LIFECYCLE_TRACE=1 for the busiest seconds on stderr).
  */
 import { REQUEUE_KIND } from '../lib/events/lifecycle';
 import { lifecycleHook, LIFECYCLE_HOOK } from '../lib/lifecycle/definition';
@@ -108,6 +110,22 @@ interface Result {
   realMs: number;
 }
 
+/** BENCH_LIFECYCLE_TRACE=1: the busiest seconds with their reads, and reads per minute, on stderr. */
+const TRACE = process.env.BENCH_LIFECYCLE_TRACE === '1';
+
+function trace(start: number, readsBySecond: Map<number, number>, operationsBySecond: Map<number, string[]>): void {
+  const startSecond = Math.floor(start / 1000);
+  const busiest = [...readsBySecond.entries()].sort((a, b) => b[1] - a[1]).slice(0, 10);
+  for (const [second, reads] of busiest) {
+    const counts = new Map<string, number>();
+    for (const operation of operationsBySecond.get(second) ?? []) counts.set(operation, (counts.get(operation) ?? 0) + 1);
+    process.stderr.write(`  t=${second - startSecond}s reads=${reads} ${[...counts].map(([operation, n]) => `${operation} ${n}`).join(', ')}\n`);
+  }
+  const perMinute = new Map<number, number>();
+  for (const [second, reads] of readsBySecond) perMinute.set(Math.floor((second - startSecond) / 60), (perMinute.get(Math.floor((second - startSecond) / 60)) ?? 0) + reads);
+  process.stderr.write(`  reads per minute: ${[...perMinute].sort((a, b) => a[0] - b[0]).map(([minute, reads]) => `${minute}:${reads}`).join(' ')}\n`);
+}
+
 /** The most invocations of one function running at the same time. */
 function peakConcurrency(intervals: { startedAt: number; endedAt?: number }[], end: number): number {
   const edges = intervals.flatMap((interval) => [
@@ -136,6 +154,7 @@ async function run(shape: Shape, label: string, seed: number, faults: ScenarioIn
   });
   // Every ECS cluster-resource read that reached the endpoint (throttled ones included), by second.
   const readsBySecond = new Map<number, number>();
+  const operationsBySecond = new Map<number, string[]>();
   let ecsReads = 0;
   let throttled = 0;
   simulation.callLog.onCall(({ service, operation, outcome, at }) => {
@@ -144,6 +163,7 @@ async function run(shape: Shape, label: string, seed: number, faults: ScenarioIn
     if (outcome === 'ThrottlingException') throttled += 1;
     const second = Math.floor(at / 1000);
     readsBySecond.set(second, (readsBySecond.get(second) ?? 0) + 1);
+    if (TRACE) operationsBySecond.set(second, [...(operationsBySecond.get(second) ?? []), operation]);
   });
   try {
     const report = await simulation.run();
@@ -165,6 +185,7 @@ async function run(shape: Shape, label: string, seed: number, faults: ScenarioIn
     const lastEnd = max(actions.map((action) => action.endedAt ?? simulation.endsAt));
     const drainSeconds = Math.max(1, (lastEnd - (simulation.startedAt + SCALE_IN_AT_SECONDS * 1000)) / 1000);
     const completedOnEvent = simulation.telemetry.lifecycleHook.metricTotal('LifecycleCompleted', { reason: 'drained-on-event' });
+    if (TRACE) trace(simulation.startedAt, readsBySecond, operationsBySecond);
     return {
       shape: `${shape.removed} of ${shape.groupSize}`,
       label,
@@ -206,8 +227,13 @@ async function main(): Promise<void> {
     [FLEET, 'ECS throttling + 5% 5xx + 10% duplicate deliveries', FAULTS, fleetSeeds],
   ];
   const only = process.env.BENCH_LIFECYCLE_ONLY;
+  // BENCH_LIFECYCLE_FAULTS=none or =faults: only the cases without, or with, injected faults.
+  const faultCases = process.env.BENCH_LIFECYCLE_FAULTS;
   const results: Result[] = [];
-  for (const [shape, label, faults, seeds] of cases.filter(([shape]) => only === undefined || shape.name === only)) {
+  const selected = cases
+    .filter(([shape]) => only === undefined || shape.name === only)
+    .filter(([, , faults]) => faultCases === undefined || (faultCases === 'faults') === (faults !== undefined && faults.errorRate !== undefined));
+  for (const [shape, label, faults, seeds] of selected) {
     for (const seed of seeds) {
       progress(`lifecycle: ${shape.removed} of ${shape.groupSize} instances, tasks up to ${max(STOP_SECONDS) / 60} min to stop, ${label}, seed ${seed}`);
       results.push(await run(shape, label, seed, faults));

@@ -32,7 +32,6 @@ module.exports = async ({ resolveVariable }) => {
   const opsTopic = String((await resolveVariable('param:opsTopicArn')) ?? '').trim();
   const requeueTopic = String((await resolveVariable('param:lifecycleTopicArn')) ?? '').trim();
   const managedDraining = String((await resolveVariable('param:managedDraining')) ?? 'defer').trim();
-  const deadlineResult = String((await resolveVariable('param:deadlineResult')) ?? 'CONTINUE').trim().toUpperCase();
   const capacityProviders = String((await resolveVariable('param:capacityProviders')) ?? 'stand-down').trim();
   const clusterArns = clusters.length > 0 ? clusters.map(clusterArn) : [ALL_CLUSTERS];
   const groupArns = groups.length > 0 ? groups.map(groupArn) : [ALL_GROUPS];
@@ -110,12 +109,13 @@ module.exports = async ({ resolveVariable }) => {
         'ecs:PutAttributes',
       ]),
       onGroups(['autoscaling:CompleteLifecycleAction', 'autoscaling:RecordLifecycleActionHeartbeat']),
-      describeAutoScaling(['autoscaling:DescribeAutoScalingInstances', 'autoscaling:DescribeLifecycleHooks']),
+      // DescribeAutoScalingGroups: the instance's lifecycle state and its group's drains in progress,
+      // which pace the drains' ECS reads (lib/lifecycle/decide.ts pacing); after an ABANDON at the
+      // deadline, whether the group retains the instance (lib/lifecycle/execute.ts).
+      describeAutoScaling(['autoscaling:DescribeAutoScalingGroups', 'autoscaling:DescribeAutoScalingInstances', 'autoscaling:DescribeLifecycleHooks']),
       // Whether a group's capacity provider drains it (managed draining), unless told to drain anyway
       // (lib/lifecycle/capacity-reads.ts).
       ...(managedDraining === 'drain-anyway' ? [] : readCapacityProviders),
-      // After an ABANDON at the deadline: whether the group retains the instance (lib/lifecycle/execute.ts).
-      ...(deadlineResult === 'ABANDON' ? [describeAutoScaling(['autoscaling:DescribeAutoScalingGroups'])] : []),
       // The EC2 state of an instance whose ECS agent is disconnected (lib/lifecycle/snapshot.ts);
       // DescribeInstances supports no resource-level permissions (docs/aws-behaviour.md §5).
       { Effect: 'Allow', Action: ['ec2:DescribeInstances'], Resource: '*' },

@@ -61,6 +61,7 @@ const VARIABLES = [
   ['launchTimeoutSeconds', 'LAUNCH_TIMEOUT_SECONDS', [LIFECYCLE]],
   ['launchPollIntervalSeconds', 'LAUNCH_POLL_INTERVAL_SECONDS', [LIFECYCLE]],
   ['launchWaitForDaemons', 'LAUNCH_WAIT_FOR_DAEMONS', [LIFECYCLE]],
+  ['ecsReadBudgetPerSecond', 'ECS_READ_BUDGET_PER_SECOND', [LIFECYCLE]],
   ['opsTopicArn', 'OPS_TOPIC_ARN', [LIFECYCLE, SWEEPER]],
   ['opsNotifyLevel', 'OPS_NOTIFY_LEVEL', [LIFECYCLE, SWEEPER]],
   ['autoScalingGroups', 'AUTO_SCALING_GROUPS', [SPOT, LIFECYCLE, SWEEPER]],
@@ -302,6 +303,7 @@ function buildSettings({ params, knownNames, givenNames, shellEnv = {}, region, 
     sweeperReservedConcurrency: values.sweeperReservedConcurrency > 0 ? values.sweeperReservedConcurrency : undefined,
     lifecycleReservedConcurrency: values.lifecycleReservedConcurrency > 0 ? values.lifecycleReservedConcurrency : undefined,
     lifecycleTaskEvents: values.lifecycleTaskEvents,
+    lifecycleTaskRuleState: values.lifecycleTaskEvents ? 'ENABLED' : 'DISABLED',
     taskStoppedPattern: taskStoppedPattern(params.clusters),
     lifecycleHooks: hooks,
   };
@@ -309,7 +311,7 @@ function buildSettings({ params, knownNames, givenNames, shellEnv = {}, region, 
 
 /**
  * The lifecycle drainer's task rule: STOPPED task state changes of the managed clusters (all
- * clusters for "*"), docs/aws-behaviour.md §1.6. Cluster names become ARNs of the stack's account,
+ * clusters for "*"), docs/aws-behaviour.md §1.10. Cluster names become ARNs of the stack's account,
  * Region and partition, resolved by CloudFormation.
  */
 function taskStoppedPattern(clusters) {

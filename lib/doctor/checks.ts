@@ -61,8 +61,8 @@ export interface StageSettings {
 }
 
 /**
- * The stack's rules (serverless.yml; the schedule and task rules carry the logical IDs the Serverless
- * Framework gives them) and the states the stage sets.
+ * The stack's rules (serverless.yml; the schedule rule carries the logical ID the Serverless
+ * Framework gives it) and the states the stage sets.
  */
 export function stageTarget(service: string, stage: string, settings: StageSettings): StageTarget {
   const on = (state: string) => state === 'ENABLED';
@@ -75,7 +75,7 @@ export function stageTarget(service: string, stage: string, settings: StageSetti
       { logicalId: /^SpotRunningRule$/, label: 'SpotRunningRule', enabled: on(settings.runningRuleState) },
       { logicalId: /^ScheduledEventRule$/, label: 'ScheduledEventRule', enabled: on(settings.scheduledEventRuleState) },
       { logicalId: /^ScaleInSweeperEventsRuleSchedule\d+$/, label: 'sweeper schedule', enabled: settings.sweepEnabled },
-      { logicalId: /lifecycleHook.*EventBridgeRule$/i, label: 'lifecycle task rule', enabled: settings.lifecycleTaskEvents },
+      { logicalId: /^TaskStoppedRule$/, label: 'lifecycle task rule', enabled: settings.lifecycleTaskEvents },
     ],
     reservations: [
       { functionName: `${service}-${stage}-scaleInSweeper`, parameter: 'sweeperReservedConcurrency', reserved: settings.sweeperReservedConcurrency ?? 0 },

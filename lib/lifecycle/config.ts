@@ -50,6 +50,8 @@ export interface LifecycleConfig extends CommonConfig {
   launchWaitForDaemons: boolean;
   /** Groups whose capacity provider drains them (managed draining): leave the drain to ECS, or drain anyway. */
   managedDraining: ManagedDrainingMode;
+  /** ECS cluster-resource reads per second the drains of a group together stay under (decide.ts pacing). */
+  readBudgetPerSecond: number;
 }
 
 export const lifecycleEnvSchema = commonSchema.extend({
@@ -78,6 +80,9 @@ export const lifecycleEnvSchema = commonSchema.extend({
   LAUNCH_WAIT_FOR_DAEMONS: booleanVar(true),
   // ECS's own hook holds the termination until ECS has drained (aws-behaviour.md §3.5).
   MANAGED_DRAINING: enumVar(MANAGED_DRAINING_MODES, 'defer'),
+  // ECS's cluster-resource read bucket refills 20 a second for the whole account and Region
+  // (aws-behaviour.md §3.1): a budget above that cannot be held, and the default leaves half to others.
+  ECS_READ_BUDGET_PER_SECOND: integerVar(10, 1, 20),
 });
 
 export function loadLifecycleConfig(env: Env): LifecycleConfig {
@@ -98,5 +103,6 @@ export function loadLifecycleConfig(env: Env): LifecycleConfig {
     launchPollIntervalSeconds: values.LAUNCH_POLL_INTERVAL_SECONDS,
     launchWaitForDaemons: values.LAUNCH_WAIT_FOR_DAEMONS,
     managedDraining: values.MANAGED_DRAINING,
+    readBudgetPerSecond: values.ECS_READ_BUDGET_PER_SECOND,
   };
 }

@@ -3,7 +3,7 @@ import type { ClassifiedTask } from '../aws/tasks';
 import { classifyAwsError, isNoActiveLifecycleAction, type ErrorClass } from '../errors';
 import type { LifecycleNotification } from '../events/lifecycle';
 import type { LifecycleResult, StandaloneTasksPolicy } from './config';
-import { leaseRanksAbove, leaseValue } from './lease';
+import { isCompletionMarker, leaseRanksAbove, leaseValue } from './lease';
 import { defersToManagedDraining, type ManagedDrainingMode, type ManagedDrainingView } from './managed-draining';
 import { isRetainedState } from './retained';
 
@@ -76,6 +76,12 @@ export interface LifecycleSnapshot {
   lease: LeaseView;
   /** Epoch ms after which this invocation must not start another poll (its time budget). */
   invocationEndsAt: number;
+  /**
+   * The instance's task count (runningTasksCount + pendingTasksCount) proves that tasks the drain
+   * waits for remain (countProvesTasksRemain), so its tasks were not listed in this poll: `tasks`
+   * holds what an earlier poll read, if anything.
+   */
+  tasksRemain?: boolean;
 }
 
 export interface LifecycleDecisionConfig {
@@ -93,6 +99,8 @@ export interface LifecycleDecisionConfig {
   opsTopicArn?: string;
   /** Groups ECS drains itself (managed draining): `defer` to it (the default) or drain anyway. */
   managedDraining?: ManagedDrainingMode;
+  /** ECS cluster-resource reads per second all drains together aim to stay under (pacing); unset: DEFAULT_READ_BUDGET_PER_SECOND. */
+  readBudgetPerSecond?: number;
 }
 
 /**
@@ -127,6 +135,14 @@ export interface RoundProgress {
   autoScalingAnswers?: boolean;
   /** A number in [0, 1) that spreads the retries of many drains apart (see retryPauseMs). */
   jitter?: number;
+  /** A number in [0, 1) fixed for the chain: its place in the fleet's pace when it has none of its own (pacing). */
+  chainJitter?: number;
+  /** The drains in progress in the instance's group, as this round last read them (pacing). */
+  fleet?: FleetView;
+  /** Epoch ms of this round's last snapshot read: the next poll is one paced period after it. */
+  lastReadAt?: number;
+  /** Epoch ms at which this invocation's round started. */
+  roundStartedAt?: number;
 }
 
 export const FRESH_ROUND: RoundProgress = { stepsThisPoll: 0, drainRequests: 0, consecutiveFailures: 0 };
@@ -154,7 +170,8 @@ export type LifecycleStep =
   | { kind: 'claim-lease'; reason: 'before-waiting' | 'lease-behind'; cluster: string; containerInstanceArn: string; value: string }
   | { kind: 'check-group'; reason: 'before-first-write'; ec2InstanceId: string }
   | { kind: 'requeue'; reason: 'invocation-ending'; topicArn?: string }
-  | { kind: 'wait'; reason: 'tasks-remaining' | 'daemons-stopping' | 'settling' | 'step-limit'; until: number }
+  /** `read: false`: a wake-up before the next poll is due (heartbeat, daemon grace, deadline): nothing is read. */
+  | { kind: 'wait'; reason: 'tasks-remaining' | 'daemons-stopping' | 'settling' | 'step-limit' | 'paced-start'; until: number; read?: false }
   | { kind: 'retry'; reason: 'poll-failed'; pauseMs: number; heartbeat?: LifecycleActionRef }
   | { kind: 'give-up'; reason: GiveUpReason; errorClass: ErrorClass; heartbeat?: LifecycleActionRef }
   | { kind: 'end'; reason: EndReason }
@@ -194,6 +211,8 @@ export const MAX_CONSECUTIVE_POLL_FAILURES = 3;
 
 /** Heartbeats go out at this fraction of the hook's heartbeat timeout, leaving the rest as margin. */
 export const HEARTBEAT_FRACTION = 0.5;
+/** The heartbeats of a fleet's drains are spread over this fraction of the timeout before it. */
+export const HEARTBEAT_SPREAD = 0.25;
 /**
  * Kept between our deadline and the hook's global timeout (min(48 h, 100 × heartbeat timeout),
  * aws-behaviour.md §3.2), after which Auto Scaling applies the hook's default result itself.
@@ -234,9 +253,18 @@ export function deadlineOf(chain: ChainState, config: Pick<LifecycleDecisionConf
   return Math.min(configured, chain.firstSeenAt + chain.globalTimeoutSeconds * 1000 - GLOBAL_TIMEOUT_MARGIN_MS);
 }
 
-export function heartbeatDueAt(chain: ChainState): number | undefined {
+/**
+ * When the next heartbeat is due: at HEARTBEAT_FRACTION of the timeout. The first one of a fleet's
+ * drains comes earlier by up to HEARTBEAT_SPREAD of it (by the drain's place), since the actions of
+ * one scale-in all start together and Auto Scaling throttles on its own (aws-behaviour.md §3.2).
+ */
+export function heartbeatDueAt(chain: ChainState, fleet?: FleetView): number | undefined {
   if (chain.heartbeatTimeoutSeconds === undefined) return undefined;
-  return chain.lastHeartbeatAt + chain.heartbeatTimeoutSeconds * 1000 * HEARTBEAT_FRACTION;
+  const drains = Math.max(1, fleet?.drains ?? 1);
+  // Only the window the notification opened is shared; after its first heartbeat a drain keeps its own.
+  const shared = chain.lastHeartbeatAt === chain.firstSeenAt;
+  const earlier = shared && drains > 1 && fleet?.rank !== undefined ? (HEARTBEAT_SPREAD * Math.min(fleet.rank, drains - 1)) / drains : 0;
+  return chain.lastHeartbeatAt + chain.heartbeatTimeoutSeconds * 1000 * (HEARTBEAT_FRACTION - earlier);
 }
 
 /**
@@ -337,10 +365,11 @@ function decideAfterFailure(
   // Also when a heartbeat sent while ECS fails (before a hand-over) finds the action over.
   if (failure === 'action-over' || snapshot.actionOver) return { kind: 'end', reason: 'action-over' };
   if (!config.dryRun && now >= deadlineOf(chain, config)) return complete(chain, config, config.deadlineResult, 'deadline');
-  const pollMs = config.pollIntervalSeconds * 1000;
   const action = actionOf(chain);
   const ridesOut = ridesOutEcsFaults(progress, chain);
-  const pauseMs = ridesOut ? retryPauseMs(chain, now, config, progress) : pollMs;
+  // Other faults are tried again a poll later, spread by ±50 % jitter so that drains that failed
+  // together (a throttled burst of Auto Scaling calls when a scale-in starts) do not retry together.
+  const pauseMs = retryPauseMs(chain, now, config, { ...progress, consecutiveFailures: ridesOut ? progress.consecutiveFailures : 1 });
   if (ridesOut && now + pauseMs > snapshot.invocationEndsAt && !config.dryRun) {
     const handOver = handOverWhileEcsFails(snapshot, chain, now, config, progress);
     if (handOver) return handOver;
@@ -355,7 +384,7 @@ function decideAfterFailure(
     return { kind: 'give-up', reason: giveUp, errorClass: failure, ...(config.dryRun ? {} : { heartbeat: action }) };
   }
   // ECS may fail while Auto Scaling answers: keep the action alive through a run of failed polls.
-  const dueAt = heartbeatDueAt(chain);
+  const dueAt = heartbeatDueAt(chain, progress.fleet);
   const heartbeatDue = !config.dryRun && dueAt !== undefined && now >= dueAt;
   return { kind: 'retry', reason: 'poll-failed', pauseMs, ...(heartbeatDue ? { heartbeat: action } : {}) };
 }
@@ -386,8 +415,13 @@ export function retryPauseMs(chain: ChainState, now: number, config: LifecycleDe
   const pollMs = config.pollIntervalSeconds * 1000;
   const exponent = Math.max(0, progress.consecutiveFailures - 1);
   const backoff = pollMs * Math.min(2 ** exponent, MAX_BACKOFF_POLLS) * (0.5 + (progress.jitter ?? 0.5));
-  const dueAt = heartbeatDueAt(chain);
-  const limits = [backoff, deadlineOf(chain, config) - now, ...(dueAt !== undefined ? [dueAt - now] : [])];
+  const dueAt = heartbeatDueAt(chain, progress.fleet);
+  // A heartbeat already overdue (it failed too) is tried again before three quarters of the timeout.
+  const heartbeatLimit =
+    dueAt === undefined || chain.heartbeatTimeoutSeconds === undefined ? undefined : dueAt > now ? dueAt - now : chain.lastHeartbeatAt + chain.heartbeatTimeoutSeconds * 750 - now;
+  const untilDeadline = deadlineOf(chain, config) - now;
+  // Limits already behind (a dry run past its deadline, a heartbeat long overdue and sent with this retry) cap nothing.
+  const limits = [backoff, ...[untilDeadline, heartbeatLimit ?? 0].filter((limit) => limit > 0)];
   return Math.max(1000, Math.round(Math.min(...limits)));
 }
 
@@ -432,6 +466,14 @@ function decideIgnoringDryRun(
   const stage = stageOf(snapshot, chain);
   if (stage === 'past') return { kind: 'end', reason: 'action-over' };
   if (stage === 'outside') return { kind: 'end', reason: 'not-in-transition' };
+  // The event path found this drain finished on a full read and marked the instance just before
+  // completing the action (lease.ts completionMarker). Once the instance is gone (INACTIVE: it was
+  // terminated) the action is over; while it is still DRAINING the completion may not have gone
+  // through, so it is made again, with no task read (Auto Scaling answers if it is over).
+  if (snapshot.lease.current !== undefined && isCompletionMarker(snapshot.lease.current)) {
+    if (snapshot.instance?.status === 'INACTIVE') return { kind: 'end', reason: 'action-over' };
+    if (snapshot.instance?.status === 'DRAINING') return complete(chain, config, 'CONTINUE', 'drained');
+  }
   // A lease that ranks above ours (written later, lease.ts) belongs to the live chain: this one is
   // the duplicate. ECS reads are eventually consistent (aws-behaviour.md §3.1): a stale read may show
   // an older value, which ranks below ours, so two chains may both go on, but never both end.
@@ -476,6 +518,11 @@ function decideIgnoringDryRun(
   }
 
   const counts = countTasks(snapshot.tasks, config.standaloneTasks);
+  if (snapshot.tasksRemain) {
+    // Proven by the task count: with STANDALONE_TASKS=stop a service task, otherwise a counted one.
+    counts.counted = Math.max(counts.counted, 1);
+    if (config.standaloneTasks === 'stop') counts.service = Math.max(counts.service, 1);
+  }
   const deadline = deadlineOf(chain, config);
   let graceEnds: number | undefined;
   if (counts.counted === 0) {
@@ -500,7 +547,7 @@ function decideIgnoringDryRun(
     if (toStop.length > 0) return { kind: 'stop-standalone', reason: 'service-tasks-gone', cluster, taskArns: toStop };
   }
 
-  const dueAt = heartbeatDueAt(chain);
+  const dueAt = heartbeatDueAt(chain, progress.fleet);
   if (dueAt !== undefined && now >= dueAt) return { kind: 'heartbeat', reason: 'heartbeat-due', dueAt, action: actionOf(chain) };
 
   if (!lease.unavailable) {
@@ -514,7 +561,9 @@ function decideIgnoringDryRun(
     }
   }
 
-  if (now + pollMs > snapshot.invocationEndsAt) {
+  // Polls are paced (pacing): one period after the last read, whatever woke the round since.
+  const pollAt = nextPollAt(chain, progress.lastReadAt ?? now, pacingOf(config, progress));
+  if (pollAt > snapshot.invocationEndsAt) {
     if (chain.attempt >= config.maxHops) return complete(chain, config, config.deadlineResult, 'hop-cap');
     // Re-check before the hop: a duplicate chain or an operator may have ended the action already.
     // A heartbeat names this hook and token, so it succeeds only while this very action is open
@@ -524,6 +573,236 @@ function decideIgnoringDryRun(
     return { kind: 'requeue', reason: 'invocation-ending', ...(topicArn !== undefined ? { topicArn } : {}) };
   }
 
-  const until = Math.min(now + pollMs, deadline, dueAt ?? Number.POSITIVE_INFINITY, graceEnds ?? Number.POSITIVE_INFINITY);
-  return { kind: 'wait', reason: graceEnds !== undefined ? 'daemons-stopping' : 'tasks-remaining', until };
+  const until = Math.min(pollAt, deadline, dueAt ?? Number.POSITIVE_INFINITY, graceEnds ?? Number.POSITIVE_INFINITY);
+  // Woken before the next poll is due (for a heartbeat, the end of the daemon grace or the deadline),
+  // the round decides on what its last poll read, no older than a period: the drains of one scale-in
+  // share their deadline, and reading ECS all at once then would burst the account's read bucket.
+  const read = until >= pollAt;
+  return { kind: 'wait', reason: graceEnds !== undefined ? 'daemons-stopping' : 'tasks-remaining', until, ...(read ? {} : { read: false as const }) };
+}
+
+// ---------------------------------------------------------------- fleet scale: a shared read budget
+
+/**
+ * The drains in progress in one Auto Scaling group, read with the group (DescribeAutoScalingGroups:
+ * its instances in the hook's wait state, docs/aws-behaviour.md §3.2). Auto Scaling throttles on
+ * its own, so this costs nothing of ECS's cluster-resource read bucket (§3.1).
+ */
+export interface FleetView {
+  /** Instances waiting in the transition, this one included; at least 1. */
+  drains: number;
+  /** This instance's place among them, ordered by instance id (0-based); undefined when not listed. */
+  rank?: number;
+}
+
+/**
+ * ECS cluster-resource reads per second that the drains of a group together aim to stay under:
+ * half of the account's bucket refill (20 per second, docs/aws-behaviour.md §3.1), leaving the rest
+ * to other tools and to the event path.
+ */
+export const DEFAULT_READ_BUDGET_PER_SECOND = 10;
+/** A poll while tasks are stopping: DescribeContainerInstances and DescribeTasks of those tasks. */
+export const READS_PER_POLL = 2;
+/**
+ * A drain's reads in its first two polls: the lookup (ListContainerInstances,
+ * DescribeContainerInstances) and the read after DRAINING, then, once the service tasks are told to
+ * stop, the first task read: both ListTasks and DescribeTasks, which page through the host's recently
+ * STOPPED tasks (about 6 with an hour of short jobs). A drain's last full read is about as dear and
+ * comes as far apart as the starts when tasks take as long everywhere: spreading the starts spreads
+ * the ends too.
+ */
+export const READS_PER_START = 9;
+/** Shares of the budget: the drains' starts, then their polls; the rest is left to the task events and requeues. */
+export const START_SHARE = 0.35;
+export const POLL_SHARE = 0.15;
+/**
+ * A polling round of a fleet reads at most this share of the budget per second: its task read (up
+ * to 6 reads) is spread over seconds, during which other drains' polls and starts come and go.
+ */
+export const INVOCATION_READ_SHARE = 0.1;
+/**
+ * A task-event batch reads at most this share of the budget per second: a finished drain's last
+ * task read takes about 3 s, and at most two batches run at once (the mapping's maximum concurrency).
+ */
+export const EVENT_READ_SHARE = 0.15;
+/** The poll interval is stretched at most this many times, so a large fleet's safety net still comes within minutes. */
+export const MAX_POLL_STRETCH = 4;
+/** Starts are spread over at most this fraction of DRAIN_TIMEOUT_SECONDS, so a large fleet still drains in time. */
+export const MAX_START_SPREAD_FRACTION = 1 / 3;
+
+export interface Pacing {
+  /** Between two polls of one drain: the poll interval, longer when many drains share the budget. */
+  periodMs: number;
+  /** How long after the notification the drain makes its first ECS read. */
+  startOffsetMs: number;
+  /** Between the starts of two drains of the group (0 alone): the first half of each slot is its drain's. */
+  startSpacingMs: number;
+  /** Between two ECS reads of one invocation; 0 for a drain alone in its group. */
+  readSpacingMs: number;
+  /**
+   * For a drain of a fleet: its polls fall on a grid of one period from the notification, offset by
+   * its place (so the group's polls come evenly apart); undefined: one period after the last read.
+   */
+  pollPhaseMs?: number;
+}
+
+/**
+ * How one drain paces its ECS reads so that n drains of its group together stay under the budget,
+ * without any state shared between them: each knows n and its own place (FleetView), and all of
+ * them compute the same schedule.
+ *
+ * - Starts: the drain at place r makes its first read r × READS_PER_START / (budget × START_SHARE)
+ *   seconds after the notification (1.6 s apart with the default budget), within
+ *   MAX_START_SPREAD_FRACTION of the drain timeout. Without a place (not listed), a jitter stands in.
+ * - Polls: every max(POLL_INTERVAL_SECONDS, n × READS_PER_POLL / (budget × POLL_SHARE)) seconds, at
+ *   most MAX_POLL_STRETCH intervals, on a grid offset by the drain's place.
+ * - Within an invocation, once the drain is not alone, reads at most budget / n per second, and at
+ *   most budget × INVOCATION_READ_SHARE, so that a full task read does not land in one second.
+ */
+export function pacing(
+  fleet: FleetView | undefined,
+  config: Pick<LifecycleDecisionConfig, 'pollIntervalSeconds' | 'drainTimeoutSeconds' | 'readBudgetPerSecond'>,
+  jitter = 0,
+): Pacing {
+  const drains = Math.max(1, Math.floor(fleet?.drains ?? 1));
+  const budget = config.readBudgetPerSecond ?? DEFAULT_READ_BUDGET_PER_SECOND;
+  const pollMs = config.pollIntervalSeconds * 1000;
+  const sharedMs = ((drains * READS_PER_POLL) / (budget * POLL_SHARE)) * 1000;
+  const periodMs = Math.round(Math.min(MAX_POLL_STRETCH * pollMs, Math.max(pollMs, sharedMs)));
+  const unit = Math.min(Math.max(jitter, 0), 0.999_999);
+  // Its place, and within the first half of its slot a little further by its own jitter, so that two
+  // chains of one drain (a duplicate delivery) do not read in the same second either.
+  const position = fleet?.rank !== undefined ? Math.min(fleet.rank, drains - 1) + unit / 2 : unit * drains;
+  const place = Math.floor(position);
+  const spacingMs = drains > 1 ? Math.min((READS_PER_START / (budget * START_SHARE)) * 1000, (config.drainTimeoutSeconds * 1000 * MAX_START_SPREAD_FRACTION) / drains) : 0;
+  return {
+    periodMs,
+    startOffsetMs: Math.round(position * spacingMs),
+    startSpacingMs: Math.round(spacingMs),
+    // n drains each reading at budget / n cannot exceed the budget together; more than a few never
+    // read that fast: INVOCATION_READ_SHARE of the budget each at most.
+    readSpacingMs: drains > 1 ? Math.round(1000 * Math.min(drains / budget, 1 / (budget * INVOCATION_READ_SHARE))) : 0,
+    ...(drains > 1 ? { pollPhaseMs: Math.round((place / drains) * periodMs) } : {}),
+  };
+}
+
+/**
+ * When a drain polls next after reading at `lastReadAt`: one period later, or, in a fleet, at its
+ * next grid time at least half a period later (pacing), so that the group's polls stay evenly apart
+ * whatever delayed one drain's reads.
+ */
+export function nextPollAt(chain: Pick<ChainState, 'firstSeenAt'>, lastReadAt: number, pace: Pacing): number {
+  if (pace.pollPhaseMs === undefined) return lastReadAt + pace.periodMs;
+  const base = chain.firstSeenAt + pace.pollPhaseMs;
+  const earliest = lastReadAt + pace.periodMs / 2;
+  return base + Math.max(0, Math.ceil((earliest - base) / pace.periodMs)) * pace.periodMs;
+}
+
+/** The pacing a round's decision works with: its fleet as last read, its own jitter. */
+export function pacingOf(config: LifecycleDecisionConfig, progress: Pick<RoundProgress, 'fleet' | 'chainJitter'>): Pacing {
+  return pacing(progress.fleet, config, progress.chainJitter ?? 0);
+}
+
+/** The fleet as DescribeAutoScalingGroups lists it: the instances waiting in the transition, and this one's place. */
+export function fleetOf(members: readonly { instanceId: string; lifecycleState: string }[], instanceId: string, transition = 'autoscaling:EC2_INSTANCE_TERMINATING'): FleetView {
+  const waiting = members.filter((member) => transitionStage(transition, member.lifecycleState) === 'waiting').map((member) => member.instanceId).sort();
+  const rank = waiting.indexOf(instanceId);
+  return { drains: Math.max(1, waiting.length), ...(rank >= 0 ? { rank } : {}) };
+}
+
+/**
+ * Whether the instance's task count alone proves that tasks the drain waits for remain, so that a
+ * poll need not list them. runningTasksCount counts the tasks whose desired status is RUNNING
+ * (docs/aws-behaviour.md §1.10, §2): none of those is STOPPED, and a daemon service has at most one
+ * task on an instance (a DRAINING one gets no new task). So with STANDALONE_TASKS=wait more tasks
+ * than DAEMON services means a counted task remains. With `stop` or `ignore` standalone tasks do not
+ * prove it (`stop` waits for service tasks before stopping them; `ignore` does not count them): the
+ * standalone tasks seen by the last full read are added, and before any full read nothing is proven.
+ * A count that proves nothing costs a task read; it can never complete a drain by itself.
+ */
+export function countProvesTasksRemain(input: {
+  tasksCount: number;
+  daemonServices: number;
+  policy: StandaloneTasksPolicy;
+  /** Standalone tasks with desired status RUNNING at the last full read; undefined: none yet. */
+  knownStandalone?: number;
+}): boolean {
+  const { tasksCount, daemonServices, policy, knownStandalone } = input;
+  if (policy === 'wait') return tasksCount > daemonServices;
+  if (knownStandalone === undefined) return false;
+  return tasksCount > daemonServices + knownStandalone;
+}
+
+/**
+ * Whether a task event's instance may be drained (nothing but ignored standalone tasks left), so that
+ * the event path reads its tasks. Daemon tasks keep desired status RUNNING until the other tasks have
+ * stopped (§2), and a drained instance has none left; ignored standalone tasks are known only from a
+ * full read (undefined: none was made, so nothing rules it out).
+ */
+export function countMayShowDrained(input: { tasksCount: number; policy: StandaloneTasksPolicy; knownStandalone?: number }): boolean {
+  const { tasksCount, policy, knownStandalone } = input;
+  if (tasksCount === 0) return true;
+  if (policy !== 'ignore') return false;
+  return knownStandalone === undefined || tasksCount <= knownStandalone;
+}
+
+/** Before a round's first ECS read: read, or first check the group, or wait for the drain's paced start. */
+export type FirstReadStep =
+  | { kind: 'read'; reason: 'instance-known' | 'start-reached' | 'invocation-ending' }
+  | { kind: 'check-group'; reason: 'before-first-read'; ec2InstanceId: string }
+  | { kind: 'read-hook'; reason: 'before-waiting' }
+  | Extract<LifecycleStep, { kind: 'end' | 'heartbeat' | 'wait' }>;
+
+/**
+ * Every round reads Auto Scaling first: the instance's lifecycle state, which every ECS write needs
+ * anyway, and the group's drains (FleetView). An instance past or outside the transition ends the
+ * round with no ECS read at all. A fresh drain (the notification, its container instance not yet
+ * found) then waits for its paced start (pacing), heartbeats going on meanwhile; a requeued chain of
+ * a fleet waits for its next grid poll (its previous invocation hopped right after a poll); a drain
+ * alone reads at once. The deadline, or an invocation too short for the wait, read at once.
+ */
+export function decideFirstRead(
+  chain: ChainState,
+  now: number,
+  config: LifecycleDecisionConfig,
+  progress: RoundProgress,
+  seen: Pick<LifecycleSnapshot, 'groupState' | 'groupName' | 'invocationEndsAt'>,
+): FirstReadStep {
+  if (seen.groupState === undefined) return { kind: 'check-group', reason: 'before-first-read', ec2InstanceId: chain.notification.EC2InstanceId };
+  const stage = stageOf(seen, chain);
+  if (stage === 'past') return { kind: 'end', reason: 'action-over' };
+  if (stage === 'outside') return { kind: 'end', reason: 'not-in-transition' };
+  const pace = pacingOf(config, progress);
+  let readAt: number;
+  if (chain.containerInstanceArn === undefined) {
+    readAt = chain.firstSeenAt + pace.startOffsetMs;
+    // A start missed (the group could not be read in time: Auto Scaling throttling a scale-in's first
+    // burst) is made in the second half of a slot, between two others' starts: at once if now is one.
+    const spacing = pace.startSpacingMs;
+    if (readAt < now && spacing > 0) {
+      const intoSlot = (now - chain.firstSeenAt) % spacing;
+      readAt = intoSlot >= spacing / 2 ? now : now - intoSlot + Math.round(spacing / 2);
+    }
+  }
+  // A requeued chain: its previous invocation hopped right after a poll, which stands for one period
+  // (for a drain alone in its group, the poll is made at once, as the hop is rare and cheap).
+  else if ((progress.fleet?.drains ?? 1) > 1 && progress.roundStartedAt !== undefined) readAt = nextPollAt(chain, progress.roundStartedAt, pace);
+  else return { kind: 'read', reason: 'instance-known' };
+  readAt = Math.min(readAt, deadlineOf(chain, config));
+  if (readAt <= now) return { kind: 'read', reason: 'start-reached' };
+  if (readAt > seen.invocationEndsAt) return { kind: 'read', reason: 'invocation-ending' };
+  // Heartbeats are timed by the hook's heartbeat timeout: read it before a wait (a dry run sends none).
+  if (chain.heartbeatTimeoutSeconds === undefined && !config.dryRun) return { kind: 'read-hook', reason: 'before-waiting' };
+  const dueAt = config.dryRun ? undefined : heartbeatDueAt(chain, progress.fleet);
+  if (dueAt !== undefined && now >= dueAt) return { kind: 'heartbeat', reason: 'heartbeat-due', dueAt, action: actionOf(chain) };
+  return { kind: 'wait', reason: 'paced-start', until: Math.min(readAt, dueAt ?? Number.POSITIVE_INFINITY) };
+}
+
+/**
+ * Between two ECS reads of a task-event batch: the share of the budget any one invocation reads at.
+ * At most a few batches run at once (the event source mapping's maximum concurrency), and a batch
+ * reads tasks only of instances that may just have drained.
+ */
+export function eventReadSpacingMs(config: Pick<LifecycleDecisionConfig, 'readBudgetPerSecond'>): number {
+  return Math.round(1000 / ((config.readBudgetPerSecond ?? DEFAULT_READ_BUDGET_PER_SECOND) * EVENT_READ_SHARE));
 }

@@ -1,4 +1,4 @@
-import { completeLifecycleAction, describeGroupInstances, describeGroups, recordLifecycleHeartbeat, type LifecycleActionRef } from '../aws/autoscaling';
+import { completeLifecycleAction, describeGroups, recordLifecycleHeartbeat, type LifecycleActionRef } from '../aws/autoscaling';
 import { clusterName, setDraining } from '../aws/ecs';
 import { publish } from '../aws/sns';
 import { notifyOps, type OpsEvent } from '../notify';
@@ -9,11 +9,15 @@ import { writeLease } from './lease';
 import { buildRequeueMessage, opsNotice, requeueSubject } from './messages';
 import { retainedNotice, type RetainedHow } from './retained';
 import { clusterDimension, fields, finish, type LifecycleRecordResult, type Round } from './round';
+import { readGroup } from './snapshot';
+import { readTasks } from './task-reads';
 
 /** What comes after a step: the round's result, another step on the same snapshot, or a new poll. */
 export type StepOutcome =
   | { kind: 'finished'; result: LifecycleRecordResult }
   | { kind: 'next-step'; snapshot: LifecycleSnapshot }
+  /** Woken for a heartbeat only: decide again on the same snapshot, with no ECS read. */
+  | { kind: 'same-poll'; snapshot: LifecycleSnapshot }
   | { kind: 'next-poll' };
 
 const NEXT_POLL: StepOutcome = { kind: 'next-poll' };
@@ -63,8 +67,7 @@ export async function executeStep(round: Round, step: LifecycleStep, snapshot: L
       return { kind: 'next-step', snapshot: { ...snapshot, lease: { ...round.lease, ...(current !== undefined ? { current } : {}) } } };
     }
     case 'check-group': {
-      const found = (await describeGroupInstances(round.autoScaling, [step.ec2InstanceId])).get(step.ec2InstanceId);
-      const checked = { ...snapshot, groupState: found?.lifecycleState ?? 'absent', ...(found ? { groupName: found.autoScalingGroupName } : {}) };
+      const checked = { ...snapshot, ...(await readGroup(round)) };
       if (stageOf(checked, round.chain) === 'waiting') round.waitConfirmed = true;
       return { kind: 'next-step', snapshot: checked };
     }
@@ -72,6 +75,8 @@ export async function executeStep(round: Round, step: LifecycleStep, snapshot: L
       return { kind: 'finished', result: await requeue(round, step.topicArn) };
     case 'wait':
       await clock.sleep(Math.max(0, step.until - now));
+      // A heartbeat of long ago says nothing about the action now: the hop re-checks it.
+      if (step.read === false) return { kind: 'same-poll', snapshot: { ...snapshot, actionConfirmed: false } };
       return NEXT_POLL;
     case 'retry':
       if (step.heartbeat) await bestEffortHeartbeat(round, step.heartbeat);
@@ -123,6 +128,9 @@ async function complete(
 ): Promise<LifecycleRecordResult> {
   const { telemetry } = round;
   const { result, reason } = step;
+  // Cut short while the task count alone said tasks remain: which ones is worth a read for the
+  // operators, made before the completion (the instance's tasks die with it).
+  const reported = isOverdue(reason) && snapshot.tasksRemain && round.config.opsTopicArn !== undefined ? await tasksForNotice(round, snapshot) : snapshot;
   const answer = await completeLifecycleAction(round.autoScaling, step.action, result);
   if (answer === 'no-active-action') {
     return finish(round, 'INFO', { outcome: 'ended', reason: 'action-over' }, () =>
@@ -134,7 +142,7 @@ async function complete(
     telemetry.count('LifecycleCompleted', { cluster: clusterDimension(round), result, reason });
     if (overdue) telemetry.count('LifecycleDeadline', { cluster: clusterDimension(round), reason });
   });
-  await tellOps(round, completedEvent(round, step, snapshot));
+  await tellOps(round, completedEvent(round, step, reported));
   // An abandoned instance is not terminated where the group retains it (aws-behaviour.md §3.4).
   if (result === 'ABANDON') {
     const retention = await retentionAfterAbandon(round);
@@ -164,6 +172,21 @@ async function noteRetained(round: Round, how: RetainedHow): Promise<void> {
   if (how !== 'possibly') round.telemetry.count('InstanceRetained', { cluster: clusterDimension(round) });
   const { EC2InstanceId, AutoScalingGroupName } = round.chain.notification;
   await tellOps(round, retainedNotice({ ec2InstanceId: EC2InstanceId, autoScalingGroupName: AutoScalingGroupName }, how, opsContext(round)));
+}
+
+/** The instance's tasks for the operators' notice; best effort, a failed read names none. */
+async function tasksForNotice(round: Round, snapshot: LifecycleSnapshot): Promise<LifecycleSnapshot> {
+  const { cluster, containerInstanceArn } = round.chain;
+  if (cluster === undefined || containerInstanceArn === undefined) return snapshot;
+  try {
+    const context = { ecs: round.ecs, cluster, containerInstanceArn, memory: round.taskMemory, daemons: round.daemonLookup };
+    const read = await readTasks(context, undefined, () => true);
+    round.lastTasks = read.tasks;
+    return { ...snapshot, tasks: read.tasks };
+  } catch (error) {
+    round.telemetry.log('WARN', 'tasks for the operators notice not read', { ...fields(round), ...describeError(error) });
+    return snapshot;
+  }
 }
 
 /** A notice for people (lib/notify.ts); failing to send it must not undo or repeat the action. */

@@ -23,6 +23,21 @@ export async function writeLease(ecs: ECSClient, cluster: string, containerInsta
   await putInstanceAttributes(ecs, cluster, [{ targetId: containerInstanceArn, name: LEASE_ATTRIBUTE, value }]);
 }
 
+/**
+ * Written over the lease by the event path (task-events.ts) once a full read has shown the drain
+ * finished, just before it completes the action: the polling round, which reads the attribute with
+ * every poll, then needs no task read (decide.ts). Not in the lease format, so it ranks above every lease.
+ */
+const COMPLETED_PREFIX = 'completed.';
+
+export function completionMarker(completedAt: number): string {
+  return `${COMPLETED_PREFIX}${String(Math.max(0, Math.floor(completedAt))).padStart(13, '0')}`;
+}
+
+export function isCompletionMarker(value: string): boolean {
+  return value.startsWith(COMPLETED_PREFIX);
+}
+
 const LEASE_VALUE = /^(\d{13})\.([A-Za-z0-9-]{1,64})\.([A-Za-z0-9-]{1,64})$/;
 
 /** A lease value: write time (ms, 13 digits), chain id and round id; under ECS's 128-character limit. */

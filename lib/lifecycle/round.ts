@@ -7,9 +7,9 @@ import type { ClassifiedTask } from '../aws/tasks';
 import type { Clock } from '../clock';
 import type { LifecycleSignal } from '../events/lifecycle';
 import type { Level, Telemetry } from '../telemetry';
-import { countingClient, type CallCounts } from './calls';
+import { countingClient, pacedReads, type CallCounts } from './calls';
 import type { LifecycleConfig, LifecycleResult } from './config';
-import type { ChainState, LeaseView, LifecycleSnapshot, PollFailureClass, RoundProgress, TaskCounts } from './decide';
+import { pacing, type ChainState, type FleetView, type LeaseView, type LifecycleSnapshot, type PollFailureClass, type RoundProgress, type TaskCounts } from './decide';
 import type { CapacityProviderCache } from './capacity-reads';
 import type { ManagedDrainingView } from './managed-draining';
 import { chainFromSignal } from './messages';
@@ -92,6 +92,16 @@ export interface Round {
   readonly capacityProviders?: CapacityProviderCache;
   /** The group's managed draining, once this round has read it (capacity-reads.ts). */
   managedDraining?: ManagedDrainingView;
+  /** The drains in progress in the group, from this round's DescribeAutoScalingGroups (pacing). */
+  fleet?: FleetView;
+  /** The instance's lifecycle state as this round read it before its first ECS read (a fresh drain). */
+  groupSeen?: { groupState: string; groupName?: string };
+  /** When this round last read a snapshot: its polls are paced from there. */
+  lastReadAt?: number;
+  /** This invocation has made its first ECS read (the paced start is behind it). */
+  firstReadDone: boolean;
+  /** When this invocation's round started. */
+  readonly startedAt: number;
 }
 
 export function startRound(deps: RoundDeps, signal: LifecycleSignal, invocationEndsAt: number): Round {
@@ -103,9 +113,14 @@ export function startRound(deps: RoundDeps, signal: LifecycleSignal, invocationE
     clock: deps.clock,
     signal,
     invocationEndsAt,
-    ecs: countingClient(deps.clients.ecs, 'ecs', calls, (ok) => {
-      if (!ok) round.lastFailedService = 'ecs';
-    }),
+    // Reads of one invocation are spaced as the pacing says (none for a drain alone in its group).
+    ecs: pacedReads(
+      countingClient(deps.clients.ecs, 'ecs', calls, (ok) => {
+        if (!ok) round.lastFailedService = 'ecs';
+      }),
+      deps.clock,
+      () => pacing(round.fleet, deps.config, jitterOf(round.chain.chainId, 0)).readSpacingMs,
+    ),
     autoScaling: countingClient(deps.clients.autoScaling, 'autoScaling', calls, (ok) => {
       round.autoScalingAnswers = ok;
       if (!ok) round.lastFailedService = 'autoScaling';
@@ -127,6 +142,8 @@ export function startRound(deps: RoundDeps, signal: LifecycleSignal, invocationE
     fullTaskReads: 0,
     autoScalingAnswers: true,
     ...(deps.capacityProviders ? { capacityProviders: deps.capacityProviders } : {}),
+    firstReadDone: false,
+    startedAt: deps.clock.now(),
   };
   return round;
 }
@@ -140,9 +157,13 @@ export function progressOf(round: Round, stepsThisPoll: number): RoundProgress {
     ...(round.failure ? { failure: round.failure.errorClass, ...(round.failure.service ? { failedService: round.failure.service } : {}) } : {}),
     autoScalingAnswers: round.autoScalingAnswers,
     jitter: jitterOf(round.chain.chainId, round.polls),
+    chainJitter: jitterOf(round.chain.chainId, 0),
     ...(round.signal.topicArn ? { arrivedOn: round.signal.topicArn } : {}),
     ...(round.waitConfirmed ? { waitConfirmed: true } : {}),
     ...(round.lastDrainAt !== undefined ? { lastDrainAt: round.lastDrainAt } : {}),
+    ...(round.fleet ? { fleet: round.fleet } : {}),
+    ...(round.lastReadAt !== undefined ? { lastReadAt: round.lastReadAt } : {}),
+    roundStartedAt: round.startedAt,
   };
 }
 

@@ -1,10 +1,10 @@
-import { describeLifecycleHook } from '../aws/autoscaling';
+import { describeGroupInstances, describeGroups, describeLifecycleHook } from '../aws/autoscaling';
 import { describeInstanceState } from '../aws/ec2';
 import { describeContainerInstances, findContainerInstance, resolveClusters } from '../aws/ecs';
 import { describeError } from '../errors';
-import type { ClassifiedTask } from '../aws/tasks';
-import { actionOf, countTasks, type LifecycleSnapshot } from './decide';
-import { LEASE_ATTRIBUTE } from './lease';
+import { listDaemonServiceNames, type ClassifiedTask } from '../aws/tasks';
+import { actionOf, countProvesTasksRemain, countTasks, fleetOf, type LifecycleSnapshot } from './decide';
+import { LEASE_ATTRIBUTE, isCompletionMarker, leaseRanksAbove } from './lease';
 import { managedDrainingForRound } from './capacity-reads';
 import { defersToManagedDraining, hasManagedDrainingHook, type ManagedDrainingView } from './managed-draining';
 import type { Round } from './round';
@@ -19,8 +19,8 @@ export const FALLBACK_HEARTBEAT_TIMEOUT_SECONDS = 30;
  * timeouts) is kept in the chain.
  */
 export async function readSnapshot(round: Round): Promise<LifecycleSnapshot> {
-  const { ecs, autoScaling, chain, config, telemetry } = round;
-  let instance: { status: string; lease?: string; tasksCount: number; agentConnected: boolean } | undefined;
+  const { ecs, chain, config, telemetry } = round;
+  let instance: { status: string; lease?: string; tasksCount: number; runningTasksCount: number; agentConnected: boolean } | undefined;
   if (chain.cluster === undefined || chain.containerInstanceArn === undefined) {
     const clusters = await resolveClusters(ecs, config.clusters);
     round.clustersSearched = clusters.length;
@@ -28,13 +28,13 @@ export async function readSnapshot(round: Round): Promise<LifecycleSnapshot> {
     if (found) {
       chain.cluster = found.cluster;
       chain.containerInstanceArn = found.containerInstanceArn;
-      instance = { status: found.status, lease: found.attributes[LEASE_ATTRIBUTE], tasksCount: found.runningTasksCount + found.pendingTasksCount, agentConnected: found.agentConnected };
+      instance = viewOf(found);
     }
   } else {
     const described = await describeContainerInstances(ecs, chain.cluster, [chain.containerInstanceArn]);
     const found = described.instances.find((candidate) => candidate.containerInstanceArn === chain.containerInstanceArn);
     // MISSING in failures[] and INACTIVE both mean: deregistered, nothing left to drain.
-    if (found) instance = { status: found.status, lease: found.attributes[LEASE_ATTRIBUTE], tasksCount: found.runningTasksCount + found.pendingTasksCount, agentConnected: found.agentConnected };
+    if (found) instance = viewOf(found);
   }
 
   // Read only while the agent is disconnected, so drains of connected instances cost no EC2 call.
@@ -52,37 +52,37 @@ export async function readSnapshot(round: Round): Promise<LifecycleSnapshot> {
   }
 
   let tasks: ClassifiedTask[] = [];
+  let tasksRemain = false;
   let managedDraining: ManagedDrainingView | undefined;
-  if (instance && instance.status !== 'INACTIVE' && chain.cluster && chain.containerInstanceArn) {
-    if (chain.heartbeatTimeoutSeconds === undefined || chain.globalTimeoutSeconds === undefined) {
-      const action = actionOf(chain);
-      const { hook, groupHooks } = await describeLifecycleHook(autoScaling, action.autoScalingGroupName, action.lifecycleHookName);
-      if (!hook) {
-        telemetry.log('WARN', 'lifecycle hook not found; assuming the shortest heartbeat timeout', {
-          autoScalingGroupName: action.autoScalingGroupName,
-          lifecycleHookName: action.lifecycleHookName,
-        });
-      }
-      chain.heartbeatTimeoutSeconds = hook?.heartbeatTimeoutSeconds ?? FALLBACK_HEARTBEAT_TIMEOUT_SECONDS;
-      chain.globalTimeoutSeconds = hook?.globalTimeoutSeconds ?? 100 * FALLBACK_HEARTBEAT_TIMEOUT_SECONDS;
-      // ECS drains only groups that carry its own hook: the capacity providers are read for those alone.
-      if (!hasManagedDrainingHook(groupHooks)) round.managedDraining ??= 'disabled';
-    }
+  // The event path marked the instance (the drain is finished), or another chain's lease ranks above
+  // this round's (it ends, lease.ts): the decision needs no task read.
+  const completedElsewhere = instance?.lease !== undefined && isCompletionMarker(instance.lease);
+  const written = round.lease.claimed ? round.lease.written : undefined;
+  const superseded = instance?.lease !== undefined && written !== undefined && instance.lease !== written && leaseRanksAbove(instance.lease, written);
+  if (instance && instance.status !== 'INACTIVE' && chain.cluster && chain.containerInstanceArn && !completedElsewhere && !superseded) {
+    if (chain.heartbeatTimeoutSeconds === undefined || chain.globalTimeoutSeconds === undefined) await readHook(round);
     // A drain left to ECS's managed draining reads no task (capacity-reads.ts).
     managedDraining = await managedDrainingForRound(round);
     // An ACTIVE instance is drained first and read again, so its tasks are not read yet
     // (a dry run reads them, to report what a drain would wait for).
     if ((instance.status !== 'ACTIVE' || config.dryRun) && !defersToManagedDraining(managedDraining, config.managedDraining)) {
-      const context = { ecs, cluster: chain.cluster, containerInstanceArn: chain.containerInstanceArn, memory: round.taskMemory, daemons: round.daemonLookup };
-      const read = await readTasks(context, instance.tasksCount, (candidates) => countTasks(candidates, config.standaloneTasks).counted > 0);
-      tasks = read.tasks;
-      round.fullTaskReads += read.full ? 1 : 0;
+      if (!config.dryRun && (await countProves(round, instance.runningTasksCount))) {
+        // A poll that costs one DescribeContainerInstances: what was read before still stands.
+        tasksRemain = true;
+        tasks = [...round.lastTasks];
+      } else {
+        const context = { ecs, cluster: chain.cluster, containerInstanceArn: chain.containerInstanceArn, memory: round.taskMemory, daemons: round.daemonLookup };
+        const read = await readTasks(context, instance.tasksCount, (candidates) => countTasks(candidates, config.standaloneTasks).counted > 0);
+        tasks = read.tasks;
+        round.fullTaskReads += read.full ? 1 : 0;
+      }
     }
   }
   round.lastTasks = tasks;
   round.lastCounts = countTasks(tasks, config.standaloneTasks);
+  if (tasksRemain) round.lastCounts.counted = Math.max(round.lastCounts.counted, 1);
   // The daemon grace runs from the first poll of the drained instance that found no counted task.
-  if (instance && instance.status !== 'ACTIVE' && instance.status !== 'INACTIVE' && round.lastCounts.counted === 0) chain.countedGoneAt ??= round.clock.now();
+  if (instance && instance.status !== 'ACTIVE' && instance.status !== 'INACTIVE' && !completedElsewhere && !superseded && round.lastCounts.counted === 0) chain.countedGoneAt ??= round.clock.now();
   else if (round.lastCounts.counted > 0) delete chain.countedGoneAt;
   return {
     ...(instance ? { instance: { status: instance.status } } : {}),
@@ -92,5 +92,70 @@ export async function readSnapshot(round: Round): Promise<LifecycleSnapshot> {
     actionOver: false,
     lease: { ...round.lease, ...(instance?.lease !== undefined ? { current: instance.lease } : {}) },
     invocationEndsAt: round.invocationEndsAt,
+    ...(tasksRemain ? { tasksRemain } : {}),
   };
+}
+
+function viewOf(found: { status: string; attributes: Record<string, string>; runningTasksCount: number; pendingTasksCount: number; agentConnected: boolean }) {
+  return {
+    status: found.status,
+    lease: found.attributes[LEASE_ATTRIBUTE],
+    // Their sum changes whenever a task starts, is told to stop or leaves PENDING: the task reads' cache key.
+    tasksCount: found.runningTasksCount + found.pendingTasksCount,
+    // Tasks whose desired status is RUNNING, PENDING ones included (docs/aws-behaviour.md §2).
+    runningTasksCount: found.runningTasksCount,
+    agentConnected: found.agentConnected,
+  };
+}
+
+/** The hook's heartbeat and global timeouts, once per chain (they travel in the requeue message). */
+export async function readHook(round: Round): Promise<void> {
+  const { chain, telemetry } = round;
+  const action = actionOf(chain);
+  const { hook, groupHooks } = await describeLifecycleHook(round.autoScaling, action.autoScalingGroupName, action.lifecycleHookName);
+  if (!hook) {
+    telemetry.log('WARN', 'lifecycle hook not found; assuming the shortest heartbeat timeout', {
+      autoScalingGroupName: action.autoScalingGroupName,
+      lifecycleHookName: action.lifecycleHookName,
+    });
+  }
+  chain.heartbeatTimeoutSeconds = hook?.heartbeatTimeoutSeconds ?? FALLBACK_HEARTBEAT_TIMEOUT_SECONDS;
+  chain.globalTimeoutSeconds = hook?.globalTimeoutSeconds ?? 100 * FALLBACK_HEARTBEAT_TIMEOUT_SECONDS;
+  // ECS drains only groups that carry its own hook: the capacity providers are read for those alone.
+  if (!hasManagedDrainingHook(groupHooks)) round.managedDraining ??= 'disabled';
+}
+
+/**
+ * Whether the task count proves that tasks the drain waits for remain (decide.ts
+ * countProvesTasksRemain), reading the cluster's DAEMON services once per round (ListServices,
+ * which is not a cluster-resource read). Never in a dry run, which reports the tasks it read.
+ */
+async function countProves(round: Round, runningTasksCount: number): Promise<boolean> {
+  if (runningTasksCount === 0 || round.chain.cluster === undefined) return false;
+  round.daemonLookup.names ??= await listDaemonServiceNames(round.ecs, round.chain.cluster);
+  const last = round.taskMemory.last;
+  const knownStandalone = last ? last.tasks.filter((task) => task.origin === 'standalone' && task.desiredStatus !== 'STOPPED').length : undefined;
+  return countProvesTasksRemain({
+    tasksCount: runningTasksCount,
+    daemonServices: round.daemonLookup.names.size,
+    policy: round.config.standaloneTasks,
+    ...(knownStandalone !== undefined ? { knownStandalone } : {}),
+  });
+}
+
+/**
+ * The instance's lifecycle state from its group's DescribeAutoScalingGroups, which also lists the
+ * group's other instances: the drains in progress (decide.ts fleetOf), on the round for its pacing.
+ * An instance the group does not list is in another group or in none: DescribeAutoScalingInstances tells.
+ */
+export async function readGroup(round: Round): Promise<{ groupState: string; groupName?: string }> {
+  const { EC2InstanceId: id, AutoScalingGroupName: group, LifecycleTransition: transition } = round.chain.notification;
+  const members = (await describeGroups(round.autoScaling, [group], { includeInstances: true })).get(group)?.members ?? [];
+  const member = members.find((candidate) => candidate.instanceId === id);
+  if (member) {
+    round.fleet = fleetOf(members, id, transition);
+    return { groupState: member.lifecycleState, groupName: group };
+  }
+  const found = (await describeGroupInstances(round.autoScaling, [id])).get(id);
+  return { groupState: found?.lifecycleState ?? 'absent', ...(found ? { groupName: found.autoScalingGroupName } : {}) };
 }

@@ -123,6 +123,10 @@ export class Simulation {
   private server: RunningServer | undefined;
   /** Set when the scenario routes the Spot drainer's events through SQS (handlers.spotInterruption.sqs). */
   spotQueue: SqsEventSourceMapping | undefined;
+  /** The lifecycle drainer's task-event queue and its mapping, when the scenario has the task rule on. */
+  taskEventQueue: SqsEventSourceMapping | undefined;
+  /** EventBridge deliveries of task events: a stream of their own, so the Spot draws do not move. */
+  private readonly taskEventRandom: Random;
 
   private constructor(
     readonly scenario: Scenario,
@@ -140,6 +144,7 @@ export class Simulation {
     this.backoffRandom = seeded(104_729);
     this.idRandom = seeded(104_729);
     this.busRandom = seeded(86_028_121);
+    this.taskEventRandom = seeded(15_485_863);
     if (options.onTimeline) world.onTimeline(options.onTimeline);
   }
 
@@ -289,6 +294,28 @@ export class Simulation {
         { seed: this.scenario.seed + 65_537 },
       );
     }
+    const lifecycle = handlers[LIFECYCLE_HOOK];
+    if (lifecycle.enabled && lifecycle.taskEvents) {
+      const queue = lifecycle.taskEventQueue;
+      // serverless.yml: the task rule targets TaskEventsQueue, read by the drainer's event source mapping.
+      this.taskEventQueue = new SqsEventSourceMapping(
+        this.clock,
+        {
+          batchSize: queue.batchSize,
+          batchWindowMs: queue.batchWindowSeconds * 1000,
+          maximumConcurrency: queue.maximumConcurrency,
+          visibilityTimeoutMs: queue.visibilityTimeoutSeconds * 1000,
+          maxReceiveCount: queue.maxReceiveCount,
+          ...(queue.pollers ? { pollers: queue.pollers } : {}),
+        },
+        (event, done) =>
+          this.lambdas.invoke(LIFECYCLE_HOOK, event, {
+            onEnd: (invocation) =>
+              done(invocation.outcome === 'ok' ? { outcome: 'ok', result: invocation.result } : { outcome: invocation.outcome === 'timeout' ? 'timeout' : 'error' }),
+          }),
+        { seed: this.scenario.seed + 131_071, queueName: 'lifecycle-task-events' },
+      );
+    }
     const spot = this.configs.get(SPOT_INTERRUPTION) as Partial<SpotConfig> | undefined;
     const stateIn = (states: string[]) => (event: BusEvent) =>
       event.source === 'aws.ec2' && event['detail-type'] === 'EC2 Instance State-change Notification' && states.includes(String(event.detail.state));
@@ -320,12 +347,17 @@ export class Simulation {
   }
 
   /**
-   * EventBridge: the Spot drainer's rules as serverless.yml declares them (source, detail-type,
-   * the states and Health event codes each rule names); delivery takes about half a second.
+   * EventBridge: the Spot drainer's rules and the lifecycle drainer's task rule as serverless.yml
+   * declares them (source, detail-type, the states and Health event codes each rule names), each to
+   * its SQS queue (the Spot drainer's straight to the function unless the scenario routes it through
+   * SQS); delivery takes about half a second.
    */
   private deliverBusEvent(event: BusEvent): void {
     if (this.isLifecycleTaskEvent(event)) {
-      this.clock.schedule(this.clock.now() + 500, () => this.lambdas.invoke(LIFECYCLE_HOOK, event));
+      // At least once: the scenario's EventBridge faults repeat and delay these deliveries too.
+      for (const extra of deliveryDelays(this.taskEventRandom, this.scenario.faults.eventBridge)) {
+        this.clock.schedule(this.clock.now() + 500 + extra, () => this.taskEventQueue?.send(JSON.stringify(event)));
+      }
       return;
     }
     if (!this.spotRules.some((matches) => matches(event))) return;

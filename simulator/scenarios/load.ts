@@ -149,6 +149,17 @@ const sqsDeliverySchema = z.object({
   pollers: z.number().int().min(1).optional(),
 });
 
+/**
+ * The lifecycle drainer's task-event queue and mapping, as serverless.yml deploys them: batches of
+ * up to 1,000 events gathered for at most 1 s, two at once, the queue's visibility timeout the
+ * function's timeout, three receives before the dead-letter queue.
+ */
+const TASK_EVENT_QUEUE = { batchSize: 1000, batchWindowSeconds: 1, maximumConcurrency: 2, visibilityTimeoutSeconds: 900, maxReceiveCount: 3 };
+const taskEventQueueSchema = sqsDeliverySchema.extend({
+  visibilityTimeoutSeconds: z.number().int().min(0).default(TASK_EVENT_QUEUE.visibilityTimeoutSeconds),
+  maxReceiveCount: z.number().int().min(1).default(TASK_EVENT_QUEUE.maxReceiveCount),
+});
+
 const eventSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('spot-interruption'),
@@ -262,9 +273,10 @@ export const scenarioSchema = z
       .object({
         spotInterruption: handlerSchema.extend({ sqs: sqsDeliverySchema.optional() }).default({ enabled: true, env: {} }),
         lifecycleHook: handlerSchema
-          // The EventBridge rule that sends ECS task STOPPED events of the scenario's clusters to the drainer.
-          .extend({ taskEvents: z.boolean().default(false) })
-          .default({ enabled: true, env: {}, taskEvents: false }),
+          // The EventBridge rule that sends ECS task STOPPED events of the scenario's clusters to the
+          // drainer's queue (simulator/runner/sqs-mapping.ts), and that queue's mapping.
+          .extend({ taskEvents: z.boolean().default(false), taskEventQueue: taskEventQueueSchema.default(TASK_EVENT_QUEUE) })
+          .default({ enabled: true, env: {}, taskEvents: false, taskEventQueue: TASK_EVENT_QUEUE }),
         scaleInSweeper: handlerSchema
           .extend({ everyMinutes: positive.default(30), firstAtMinutes: nonNegative.default(5) })
           .default({ enabled: false, env: {}, everyMinutes: 30, firstAtMinutes: 5 }),
@@ -273,7 +285,7 @@ export const scenarioSchema = z
       })
       .default({
         spotInterruption: { enabled: true, env: {} },
-        lifecycleHook: { enabled: true, env: {}, taskEvents: false },
+        lifecycleHook: { enabled: true, env: {}, taskEvents: false, taskEventQueue: TASK_EVENT_QUEUE },
         scaleInSweeper: { enabled: false, env: {}, everyMinutes: 30, firstAtMinutes: 5 },
         env: {},
       }),

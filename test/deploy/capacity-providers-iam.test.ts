@@ -16,6 +16,11 @@ const build = (params: Record<string, string> = {}) =>
 
 const granting = (statements: Statement[], action: string) => statements.filter((statement) => statement.Action.includes(action));
 const CLUSTER = { 'Fn::Sub': 'arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:cluster/prod' };
+const DESCRIBE_GROUPS = {
+  Effect: 'Allow',
+  Action: ['autoscaling:DescribeAutoScalingGroups', 'autoscaling:DescribeAutoScalingInstances', 'autoscaling:DescribeLifecycleHooks'],
+  Resource: '*',
+};
 const PROVIDERS = { 'Fn::Sub': 'arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:capacity-provider/*' };
 
 describe('IAM: capacity providers and retained instances', () => {
@@ -25,7 +30,8 @@ describe('IAM: capacity providers and retained instances', () => {
       expect(granting(statements[role]!, 'ecs:DescribeClusters')).toEqual([{ Effect: 'Allow', Action: ['ecs:DescribeClusters'], Resource: [CLUSTER] }]);
       expect(granting(statements[role]!, 'ecs:DescribeCapacityProviders')).toEqual([{ Effect: 'Allow', Action: ['ecs:DescribeCapacityProviders'], Resource: PROVIDERS }]);
     }
-    expect(granting(statements.lifecycleStatements!, 'autoscaling:DescribeAutoScalingGroups')).toEqual([]);
+    // Always read: the group's drains in progress pace the drainer's ECS reads.
+    expect(granting(statements.lifecycleStatements!, 'autoscaling:DescribeAutoScalingGroups')).toEqual([DESCRIBE_GROUPS]);
   });
 
   it('managedDraining=drain-anyway and capacityProviders=cooperate grant no capacity-provider read', async () => {
@@ -36,10 +42,8 @@ describe('IAM: capacity providers and retained instances', () => {
     }
   });
 
-  it('deadlineResult=ABANDON lets the drainer read whether the group retains abandoned instances (no resource-level support)', async () => {
+  it('deadlineResult=ABANDON reads whether the group retains abandoned instances with the same grant, and no wider one (no resource-level support)', async () => {
     const statements = await build({ deadlineResult: 'ABANDON' });
-    expect(granting(statements.lifecycleStatements!, 'autoscaling:DescribeAutoScalingGroups')).toEqual([
-      { Effect: 'Allow', Action: ['autoscaling:DescribeAutoScalingGroups'], Resource: '*' },
-    ]);
+    expect(granting(statements.lifecycleStatements!, 'autoscaling:DescribeAutoScalingGroups')).toEqual([DESCRIBE_GROUPS]);
   });
 });

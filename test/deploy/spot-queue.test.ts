@@ -34,7 +34,9 @@ describe('Spot warnings queue', () => {
   });
 
   it('feeds the function in batches within a 1 s window, with partial failures and a concurrency bound', () => {
-    const mappings = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::EventSourceMapping');
+    const mappings = Object.values(template.Resources).filter(
+      (r) => r.Type === 'AWS::Lambda::EventSourceMapping' && JSON.stringify(r.Properties.FunctionName).includes('SpotInterruptionLambdaFunction'),
+    );
     expect(mappings).toHaveLength(1);
     const mapping = mappings[0] as Resource;
     expect(mapping.Properties).toMatchObject({

@@ -37,13 +37,14 @@ describe('lifecycle-hook drainer against the simulator', () => {
       expect(report.instances.terminatedWithTasksAfterCompletion).toBe(0);
       const group = simulation.world.groups.get('batch-asg')!;
       expect(group.desiredCapacity).toBe(5);
-      // Completion comes within one poll interval (30 s) of the last counted task stopping.
+      // Completion comes within one poll interval (30 s) of the instance's last task stopping (its
+      // daemon task, which ECS stops last and the drain waits for), plus the reads of that poll.
       for (const action of simulation.world.lifecycleActions.values()) {
-        const lastStop = Math.max(...countedTasksOf(simulation, action.instanceId).map((task) => task.stoppedAt ?? 0));
+        const instance = simulation.world.containerInstanceOf(action.instanceId)!;
+        const lastStop = Math.max(...simulation.world.tasksOn(instance).map((task) => task.stoppedAt ?? 0));
         expect(action.endedAt! - lastStop).toBeLessThanOrEqual(31_000);
+        expect(action.endedAt! - lastStop).toBeGreaterThan(0);
       }
-      expect(report.lifecycleActions.completionDelaySeconds.max).toBeLessThanOrEqual(31);
-      expect(report.lifecycleActions.completionDelaySeconds.max).toBeGreaterThan(0);
     });
   });
 

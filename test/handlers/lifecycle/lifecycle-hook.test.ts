@@ -58,14 +58,16 @@ describe('lifecycle hook handler: messages that need no AWS call', () => {
 });
 
 describe('lifecycle hook handler: draining', () => {
-  it('completes with CONTINUE at once when the instance is no container instance (2 calls)', async () => {
+  it('completes with CONTINUE at once when the instance is no container instance (3 calls)', async () => {
     const h = new LifecycleWorld({ unregistered: true });
     const { result, telemetry } = await h.invoke(h.terminating());
 
     expect(result.records).toEqual([
       expect.objectContaining({ outcome: 'completed', reason: 'not-a-container-instance', result: 'CONTINUE', ec2InstanceId: INSTANCE_ID }),
     ]);
-    expect(h.aws.operations()).toEqual(['ListContainerInstances', 'CompleteLifecycleAction']);
+    // The group first: the instance's lifecycle state (Terminating:Wait) and the drains it paces with
+    // (itself alone, so no wait); then the lookup, which finds no container instance.
+    expect(h.aws.operations()).toEqual(['DescribeAutoScalingGroups', 'ListContainerInstances', 'CompleteLifecycleAction']);
     expect(h.aws.inputs('ecs:ListContainerInstances')).toEqual([{ cluster: CLUSTER, filter: `ec2InstanceId == ${INSTANCE_ID}` }]);
     expect(h.aws.inputs('autoscaling:CompleteLifecycleAction')).toEqual([{ ...actionOf(h), LifecycleActionResult: 'CONTINUE' }]);
     expect(h.action).toMatchObject({ state: 'completed', result: 'CONTINUE' });
@@ -99,10 +101,11 @@ describe('lifecycle hook handler: draining', () => {
     // 1 while the daemon task runs, 0 once it is told to stop (T0 + 6 s). A poll whose count is
     // unchanged describes only the tasks being stopped; a drain is found finished only on a full
     // read (both ListTasks), so with no counted task that shortcut always falls through to one.
-    // Poll 1 (T0): lookup (2 ECS reads), hook read, lifecycle state, DRAINING, read again at once.
-    // Poll 2 (T0): first task read, full (4 reads) + the one ListServices: no counted task, one
-    // daemon; an empty answer right after this round's DRAINING request is believed only a poll
-    // later (settling, 10 s).
+    // Before the first ECS read: the group (lifecycle state Terminating:Wait; the only drain, so no wait).
+    // Poll 1 (T0): lookup (2 ECS reads), hook read, DRAINING, read again at once.
+    // Poll 2 (T0): the one ListServices (a DAEMON service: a count of 1 proves nothing), then the
+    // first task read, full (4 reads): no counted task, one daemon; an empty answer right after this
+    // round's DRAINING request is believed only a poll later (settling, 10 s).
     // Poll 3 (T0 + 10 s): the count went 1 → 0: full read (4); the daemon task stopping: lease written, wait.
     // Polls 4, 5 (T0 + 20 s, 30 s): count unchanged: DescribeTasks of the stopping daemon task, no
     // counted task, so a full read follows (5 reads each).
@@ -113,14 +116,17 @@ describe('lifecycle hook handler: draining', () => {
     const full = ['DescribeContainerInstances', 'ListTasks', 'ListTasks', 'DescribeTasks'];
     const shortcutThenFull = ['DescribeContainerInstances', 'DescribeTasks', 'ListTasks', 'ListTasks', 'DescribeTasks'];
     expect(h.aws.operations()).toEqual([
+      // The lifecycle state is read before the first ECS read: Terminating:Wait for this hook.
+      'DescribeAutoScalingGroups',
       'ListContainerInstances',
       'DescribeContainerInstances',
       'DescribeLifecycleHooks',
-      // The lifecycle state is read before the first ECS write: Terminating:Wait for this hook.
-      'DescribeAutoScalingInstances',
       'UpdateContainerInstancesState',
-      ...full,
+      'DescribeContainerInstances',
       'ListServices',
+      'ListTasks',
+      'ListTasks',
+      'DescribeTasks',
       ...full,
       'PutAttributes',
       ...shortcutThenFull,
@@ -170,13 +176,14 @@ describe('lifecycle hook handler: draining', () => {
     expect(completedAt).toBe(T0 + 40 * S);
     expect(completedAt! - stopsAt).toBeLessThanOrEqual(10 * S);
     expect(h.sleeps).toEqual([10 * S, 10 * S, 10 * S, 10 * S]);
-    // Already DRAINING: no update. Waiting: one lease write, after the lifecycle state was read.
+    // Already DRAINING: no update. Waiting: one lease write, after the lifecycle state was read (first of all).
     // Both tasks were told to stop before the first poll, so runningTasksCount (desired RUNNING) is 0
     // at every poll: after the first full read, each poll is 1 DescribeContainerInstances and 1
     // DescribeTasks of the 2 stopping tasks, never a ListTasks, until the poll at 40 s finds them
     // STOPPED and confirms it with a full read (both ListTasks; the STOPPED tasks are not described again).
     const shortcut = ['DescribeContainerInstances', 'DescribeTasks'];
     expect(h.aws.operations()).toEqual([
+      'DescribeAutoScalingGroups',
       'ListContainerInstances',
       'DescribeContainerInstances',
       'DescribeLifecycleHooks',
@@ -184,7 +191,6 @@ describe('lifecycle hook handler: draining', () => {
       'ListTasks',
       'DescribeTasks',
       'ListServices',
-      'DescribeAutoScalingInstances',
       'PutAttributes',
       ...shortcut,
       ...shortcut,
@@ -197,8 +203,8 @@ describe('lifecycle hook handler: draining', () => {
     const webArns = web.map((task) => task.arn).sort();
     for (const input of h.aws.inputs('ecs:DescribeTasks').slice(1)) expect([...(input as { tasks: string[] }).tasks].sort()).toEqual(webArns);
     expect(h.aws.calls('ecs:UpdateContainerInstancesState')).toHaveLength(0);
-    expect(h.aws.operations('autoscaling')).toEqual(['DescribeLifecycleHooks', 'DescribeAutoScalingInstances', 'CompleteLifecycleAction']);
-    expect(h.aws.operations().indexOf('DescribeAutoScalingInstances')).toBeLessThan(h.aws.operations().indexOf('PutAttributes'));
+    expect(h.aws.operations('autoscaling')).toEqual(['DescribeAutoScalingGroups', 'DescribeLifecycleHooks', 'CompleteLifecycleAction']);
+    expect(h.aws.operations().indexOf('DescribeAutoScalingGroups')).toBeLessThan(h.aws.operations().indexOf('PutAttributes'));
     // The lease value: write time (13 digits of ms), chain id (newId #1), round id (newId #2).
     const lease = `${T0}.00000000-0000-4000-8000-000000000001.00000000-0000-4000-8000-000000000002`;
     expect(lease).toBe(leaseValue(T0, '00000000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-000000000002'));
@@ -229,16 +235,17 @@ describe('lifecycle hook handler: draining', () => {
     expect(h.clock.now()).toBe(T0 + 30 * S);
     expect(h.sleeps).toEqual([10 * S, 10 * S, 10 * S]);
     // runningTasksCount (desired RUNNING) is 1 at T0 and 0 from T0 + 7 s, when the task is told to
-    // stop. Poll 2 (T0) reads in full (4 + ListServices); poll 3 (10 s) too, the count having changed
-    // (4); polls 4 and 5 (20 s, 30 s) see it unchanged: 1 DescribeContainerInstances + 1 DescribeTasks
-    // of the stopping task each.
-    // ECS: 2 (lookup) + 1 DRAINING + 4 + 1 ListServices + 1 lease write + 4 + 2 + 2 = 17;
-    // Auto Scaling: the hook, the lifecycle state (before the first write), the pre-hop heartbeat.
-    expect(first!.records[0]?.awsCalls).toEqual({ ecs: 17, autoScaling: 3, sns: 1 });
+    // stop. Poll 2 (T0): 1 task and no DAEMON service (ListServices) prove a counted task remains, so
+    // that poll is 1 DescribeContainerInstances and no task read. Poll 3 (10 s): the count is 0 and
+    // proves nothing: a full read (3 + 1). Polls 4 and 5 (20 s, 30 s) see it unchanged:
+    // 1 DescribeContainerInstances + 1 DescribeTasks of the stopping task each.
+    // ECS: 2 (lookup) + 1 DRAINING + 1 + 1 ListServices + 1 lease write + 4 + 2 + 2 = 14;
+    // Auto Scaling: the group (before the first read), the hook, the pre-hop heartbeat.
+    expect(first!.records[0]?.awsCalls).toEqual({ ecs: 14, autoScaling: 3, sns: 1 });
     expect(h.aws.operations().slice(-6, -2)).toEqual(['DescribeContainerInstances', 'DescribeTasks', 'DescribeContainerInstances', 'DescribeTasks']);
-    expect(h.aws.calls('ecs:ListTasks')).toHaveLength(4);
-    expect(h.aws.inputs('autoscaling:DescribeAutoScalingInstances')).toEqual([expect.objectContaining({ InstanceIds: [INSTANCE_ID] })]);
-    expect(h.aws.operations().indexOf('DescribeAutoScalingInstances')).toBeLessThan(h.aws.operations().indexOf('UpdateContainerInstancesState'));
+    expect(h.aws.calls('ecs:ListTasks')).toHaveLength(2);
+    expect(h.aws.inputs('autoscaling:DescribeAutoScalingGroups')).toEqual([expect.objectContaining({ AutoScalingGroupNames: [GROUP], IncludeInstances: true })]);
+    expect(h.aws.operations().indexOf('DescribeAutoScalingGroups')).toBeLessThan(h.aws.operations().indexOf('UpdateContainerInstancesState'));
     // Before the hop, a heartbeat for this hook and token: it confirms this very action is still
     // open (and restarts its heartbeat window); then the publish, the last call of the round.
     expect(h.aws.operations().slice(-2)).toEqual(['RecordLifecycleActionHeartbeat', 'Publish']);
@@ -285,7 +292,7 @@ describe('lifecycle hook handler: draining', () => {
     expect(second!.records[0]?.awsCalls).toEqual({ ecs: 18, autoScaling: 2 });
     expect(h.aws.operations().slice(-5)).toEqual(['DescribeContainerInstances', 'DescribeTasks', 'ListTasks', 'ListTasks', 'CompleteLifecycleAction']);
     // No heartbeat: the carried one (T0 + 30 s) is due only at T0 + 330 s.
-    expect(h.aws.operations('autoscaling')).toEqual(['DescribeAutoScalingInstances', 'CompleteLifecycleAction']);
+    expect(h.aws.operations('autoscaling')).toEqual(['DescribeAutoScalingGroups', 'CompleteLifecycleAction']);
     expect(h.action).toMatchObject({ state: 'completed', result: 'CONTINUE', unstoppedTasksAtEnd: 0, heartbeats: 1 });
     expect(h.aws.calls('ecs:ListContainerInstances')).toHaveLength(0);
     expect(h.aws.calls('autoscaling:DescribeLifecycleHooks')).toHaveLength(0);
@@ -363,7 +370,8 @@ describe('lifecycle hook handler: draining', () => {
 
   it('treats ValidationError "No active Lifecycle Action found" on completion as the end, not a failure', async () => {
     const h = new LifecycleWorld({ unregistered: true });
-    h.world.rules.autoScaling.completeAction(h.action!, 'CONTINUE');
+    // The action ends elsewhere after this round read the group (Terminating:Wait) and before it completes.
+    h.aws.before('ecs:ListContainerInstances', () => h.world.rules.autoScaling.completeAction(h.action!, 'CONTINUE'));
     const { result, telemetry } = await h.invoke(h.terminating());
     expect(result.records[0]).toMatchObject({ outcome: 'ended', reason: 'action-over' });
     expect(h.aws.calls('autoscaling:CompleteLifecycleAction').map((call) => call.outcome)).toEqual(['ValidationError']);
@@ -398,29 +406,27 @@ describe('lifecycle hook handler: draining', () => {
     });
     const { result, telemetry } = await h.invoke(h.terminating(), {}, 15 * S + INVOCATION_SAFETY_MARGIN_MS);
     expect(result.records[0]).toMatchObject({ outcome: 'ended', reason: 'action-over', polls: 2 });
-    // Poll at T0: tasks counted, lifecycle state read, lease written, wait. Poll at T0 + 10 s:
-    // runningTasksCount unchanged (1) and no task being stopped, so the poll is the one
-    // DescribeContainerInstances (no ListTasks, no DescribeTasks); a poll 10 s later would pass the
-    // invocation's end (T0 + 15 s), so a heartbeat goes out first.
+    // Lifecycle state read first. Poll at T0: runningTasksCount 1 and no DAEMON service prove a
+    // counted task (no task read), lease written, wait. Poll at T0 + 10 s: the same, so the poll is
+    // the one DescribeContainerInstances; a poll 10 s later would pass the invocation's end
+    // (T0 + 15 s), so a heartbeat goes out first.
     // The heartbeat timeout is 600 s: this heartbeat is the pre-hop one, not a due one.
     expect(h.clock.now()).toBe(T0 + 10 * S);
     expect(heartbeatAt).toEqual([T0 + 10 * S]);
     expect(h.aws.inputs('autoscaling:RecordLifecycleActionHeartbeat')).toEqual([actionOf(h)]);
     expect(h.aws.calls('autoscaling:RecordLifecycleActionHeartbeat').map((call) => call.outcome)).toEqual(['ValidationError']);
     expect(h.aws.operations()).toEqual([
+      'DescribeAutoScalingGroups',
       'ListContainerInstances',
       'DescribeContainerInstances',
       'DescribeLifecycleHooks',
-      'ListTasks',
-      'ListTasks',
-      'DescribeTasks',
-      'DescribeAutoScalingInstances',
+      'ListServices',
       'PutAttributes',
       'DescribeContainerInstances',
       'RecordLifecycleActionHeartbeat',
     ]);
-    // The lifecycle state is read once, before the first write: the pre-hop check is the heartbeat.
-    expect(h.aws.calls('autoscaling:DescribeAutoScalingInstances')).toHaveLength(1);
+    // The lifecycle state is read once, before the first read: the pre-hop check is the heartbeat.
+    expect(h.aws.calls('autoscaling:DescribeAutoScalingGroups')).toHaveLength(1);
     // No hop and no completion of its own: the action stays as the other party completed it.
     expect(h.aws.calls('sns')).toHaveLength(0);
     expect(h.aws.calls('autoscaling:CompleteLifecycleAction')).toHaveLength(0);
@@ -456,7 +462,10 @@ describe('lifecycle hook handler: draining', () => {
     const { result: b } = await h.invoke(event);
     expect(a.records[0]).toMatchObject({ outcome: 'completed', reason: 'drained' });
     expect(b.records[0]).toMatchObject({ outcome: 'ended', reason: 'action-over' });
-    expect(h.aws.calls('autoscaling:CompleteLifecycleAction').map((call) => call.outcome)).toEqual(['ok', 'ValidationError']);
+    // The second chain reads the group first: the instance is past Terminating:Wait, so it ends
+    // with no ECS read and no completion of its own.
+    expect(h.aws.calls('autoscaling:CompleteLifecycleAction').map((call) => call.outcome)).toEqual(['ok']);
+    expect(b.records[0]?.awsCalls).toEqual({ autoScaling: 1 });
   });
 });
 
@@ -472,7 +481,9 @@ describe('lifecycle hook handler: only what is terminating is drained', () => {
     expect(h.world.drains).toEqual([]);
     expect(h.world.groupOf(INSTANCE_ID)?.instance.lifecycleState).toBe('InService');
     expect(decisionLines(telemetry)[0]).toMatchObject({ level: 'WARN', fields: { outcome: 'ended', reason: 'not-in-transition' } });
-    expect(telemetry.metricTotal('LifecycleEnded', { cluster: CLUSTER, reason: 'not-in-transition' })).toBe(1);
+    // The group, read before anything else, shows the instance InService: not even ECS is read.
+    expect(h.aws.operations()).toEqual(['DescribeAutoScalingGroups']);
+    expect(telemetry.metricTotal('LifecycleEnded', { cluster: 'none', reason: 'not-in-transition' })).toBe(1);
   });
 
   it('a requeue message for an InService instance already DRAINING takes no lease and stops no task', async () => {
@@ -496,12 +507,13 @@ describe('lifecycle hook handler: only what is terminating is drained', () => {
 });
 
 describe('lifecycle hook handler: later rounds and the lease', () => {
-  it('a requeued round whose container instance is gone (MISSING) completes CONTINUE in 2 calls', async () => {
+  it('a requeued round whose container instance is gone (MISSING) completes CONTINUE in 3 calls', async () => {
     const h = new LifecycleWorld({ unregistered: true });
     const message = h.requeued();
     const { result } = await h.invoke(snsEvent(message));
     expect(result.records[0]).toMatchObject({ outcome: 'completed', reason: 'instance-gone', result: 'CONTINUE' });
-    expect(h.aws.operations()).toEqual(['DescribeContainerInstances', 'CompleteLifecycleAction']);
+    // The group first (Terminating:Wait), then the instance, gone: complete.
+    expect(h.aws.operations()).toEqual(['DescribeAutoScalingGroups', 'DescribeContainerInstances', 'CompleteLifecycleAction']);
     expect(h.aws.inputs('ecs:DescribeContainerInstances')).toEqual([
       expect.objectContaining({ cluster: CLUSTER, containerInstances: [message.containerInstanceArn] }),
     ]);
@@ -573,7 +585,8 @@ describe('lifecycle hook handler: dry run', () => {
     const h = new LifecycleWorld({ unregistered: true });
     const { result } = await h.invoke(h.terminating(), { DRY_RUN: 'true' });
     expect(result.records[0]).toMatchObject({ outcome: 'dry-run', wouldDo: 'complete CONTINUE (not-a-container-instance)' });
-    expect(h.aws.calls('autoscaling')).toHaveLength(0);
+    // Reads only: the group (the instance's lifecycle state) and the lookup.
+    expect(h.aws.operations()).toEqual(['DescribeAutoScalingGroups', 'ListContainerInstances']);
   });
 });
 
@@ -605,7 +618,8 @@ describe('lifecycle hook handler: faults', () => {
     expect(result.records[0]).toMatchObject({ outcome: 'completed', reason: 'drained', polls: 5 });
     expect(h.clock.now()).toBe(T0 + pauses.reduce((sum, pause) => sum + pause, 0));
     expect(h.aws.calls('ecs:DescribeContainerInstances').map((call) => call.outcome)).toEqual(['ThrottlingException', 'ThrottlingException', 'ThrottlingException', 'ThrottlingException', 'ok']);
-    expect(h.aws.operations()).toEqual([...Array<string>(5).fill('DescribeContainerInstances'), 'ListTasks', 'ListTasks', 'DescribeTasks', 'CompleteLifecycleAction']);
+    // The group (Terminating:Wait) is read before the first poll, so no check comes before a write.
+    expect(h.aws.operations()).toEqual(['DescribeAutoScalingGroups', ...Array<string>(5).fill('DescribeContainerInstances'), 'ListTasks', 'ListTasks', 'DescribeTasks', 'CompleteLifecycleAction']);
     expect(telemetry.metricTotal('PollFailed', { errorClass: 'retryable' })).toBe(4);
     expect(telemetry.metricTotal('LifecycleFailed')).toBe(0);
     expect(h.heartbeats).toEqual([]);
@@ -619,14 +633,18 @@ describe('lifecycle hook handler: faults', () => {
     // Past half of the 600 s heartbeat timeout since the last heartbeat: one is due.
     await h.clock.advance(400 * S);
     const { handler, telemetry } = h.handler();
-    await expect(h.run(() => handler(snsEvent(h.requeued()), h.context()))).rejects.toBeInstanceOf(RetryableError);
-    // Failure 1 (T0 + 400 s): Auto Scaling has not failed yet, so it is ridden out: the due heartbeat,
-    // and a pause capped by that overdue heartbeat to the 1 s floor. The heartbeat fails: from
-    // failure 2 (T0 + 401 s) the old rules hold: one poll's pause, the heartbeat tried again (still
-    // due), and at failure 3 (T0 + 411 s) the round gives up after a last heartbeat attempt.
-    expect(h.sleeps).toEqual([1 * S, 10 * S]);
+    const message = h.requeued();
+    await expect(h.run(() => handler(snsEvent(message), h.context()))).rejects.toBeInstanceOf(RetryableError);
+    // Failure 1 (T0 + 400 s): Auto Scaling has not failed yet, so it is ridden out: the due heartbeat
+    // goes out with the retry, and the pause is the back-off (the overdue heartbeat caps it only at
+    // three quarters of its timeout, T0 + 450 s). The heartbeat fails: from failure 2 the old rules
+    // hold: one poll's pause (±50 % jitter), the heartbeat tried again (still due), and at failure 3
+    // the round gives up after a last heartbeat attempt.
+    const jitter = (poll: number) => 0.5 + jitterOf(message.chainId as string, poll);
+    const pauses = [Math.round(10 * S * jitter(1)), Math.round(10 * S * jitter(2))];
+    expect(h.sleeps).toEqual(pauses);
     expect(h.aws.calls('ecs:DescribeContainerInstances')).toHaveLength(MAX_CONSECUTIVE_POLL_FAILURES);
-    expect(h.heartbeats).toEqual([T0 + 400 * S, T0 + 401 * S, T0 + 411 * S]);
+    expect(h.heartbeats).toEqual([T0 + 400 * S, T0 + 400 * S + pauses[0]!, T0 + 400 * S + pauses[0]! + pauses[1]!]);
     expect(h.aws.calls('autoscaling:RecordLifecycleActionHeartbeat').map((call) => call.outcome)).toEqual(['Throttling', 'Throttling', 'Throttling']);
     expect(h.aws.calls('autoscaling:CompleteLifecycleAction')).toHaveLength(0);
     expect(h.aws.calls('sns')).toHaveLength(0);
@@ -663,16 +681,20 @@ describe('lifecycle hook handler: faults', () => {
     const endsAt = T0 + 520 * S;
 
     // The rules (decide.ts retryPauseMs), replayed: after the n-th failure the pause is 10 s ×
-    // min(2^(n-1), 4) × (0.5 + jitter(n)), capped by the next heartbeat (at least 1 s); a due
-    // heartbeat goes out with the retry; when the pause would pass the invocation's end, the chain
-    // is handed over: a heartbeat confirms the action is still open, then the requeue.
+    // min(2^(n-1), 4) × (0.5 + jitter(n)), capped by the next heartbeat, or by three quarters of the
+    // timeout when one is overdue (a cap already behind caps nothing; at least 1 s); a due heartbeat
+    // goes out with the retry; when the
+    // pause would pass the invocation's end, the chain is handed over: a heartbeat confirms the
+    // action is still open, then the requeue.
     const expectedSleeps: number[] = [];
     const expectedHeartbeats: number[] = [];
     let now = T0 + 400 * S;
     let lastHeartbeat = T0;
     for (let n = 1; ; n += 1) {
       const backoff = 10 * S * Math.min(2 ** (n - 1), 4) * (0.5 + jitterOf(chainId, n));
-      const pause = Math.max(1 * S, Math.round(Math.min(backoff, lastHeartbeat + 300 * S - now)));
+      const dueAt = lastHeartbeat + 300 * S;
+      const limit = dueAt > now ? dueAt - now : lastHeartbeat + 450 * S - now;
+      const pause = Math.max(1 * S, Math.round(limit > 0 ? Math.min(backoff, limit) : backoff));
       if (now + pause > endsAt) break;
       if (now >= lastHeartbeat + 300 * S) {
         expectedHeartbeats.push(now);
@@ -684,9 +706,9 @@ describe('lifecycle hook handler: faults', () => {
     expectedHeartbeats.push(now);
     expect(h.sleeps).toEqual(expectedSleeps);
     expect(h.heartbeats).toEqual(expectedHeartbeats);
-    // The first failure finds the heartbeat overdue: 1 s pause; the rest is back-off. Only the due
-    // heartbeat and the pre-hop one: not one per failed poll.
-    expect(expectedSleeps[0]).toBe(1 * S);
+    // The first failure finds the heartbeat overdue: it goes out with the retry, after which the
+    // pause is the back-off. Only the due heartbeat and the pre-hop one: not one per failed poll.
+    expect(expectedHeartbeats[0]).toBe(T0 + 400 * S);
     expect(expectedHeartbeats).toHaveLength(2);
     expect(h.aws.calls('ecs:DescribeContainerInstances')).toHaveLength(expectedSleeps.length + 1);
     expect(h.aws.calls('ecs:DescribeContainerInstances').length).toBeGreaterThan(MAX_CONSECUTIVE_POLL_FAILURES);
@@ -753,7 +775,8 @@ describe('lifecycle hook handler: several records', () => {
   it('a fault in one record throws only after the other records were handled', async () => {
     const h = new LifecycleWorld({ unregistered: true });
     const other = { ...h.notification(), EC2InstanceId: 'i-0aaaaaaaaaaaaaaaa', LifecycleActionToken: 'aaaaaaaa-0000-4000-8000-000000000000' };
-    h.aws.fail({ operation: 'ecs:ListContainerInstances', error: 'server', when: (input) => input.filter === 'ec2InstanceId == i-0aaaaaaaaaaaaaaaa' });
+    // The other instance is not in the group the message names: its group is looked up, and fails.
+    h.aws.fail({ operation: 'autoscaling:DescribeAutoScalingInstances', error: 'server' });
     const { handler } = h.handler();
     await expect(h.run(() => handler(snsEvent(other, h.notification()), h.context(35 * S)))).rejects.toThrow(/1 of 2 lifecycle records failed/);
     expect(h.aws.inputs('autoscaling:CompleteLifecycleAction')).toEqual([{ ...actionOf(h), LifecycleActionResult: 'CONTINUE' }]);

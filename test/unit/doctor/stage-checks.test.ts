@@ -35,7 +35,7 @@ const STACK_RULES = [
   rule('SpotRunningRule', 'ecs-ec2-keeper-dev-SpotRunningRule-D4'),
   rule('ScheduledEventRule', 'ecs-ec2-keeper-dev-ScheduledEventRule-E5'),
   rule('ScaleInSweeperEventsRuleSchedule1', 'ecs-ec2-keeper-dev-ScaleInSweeperEventsRuleSchedu-F6'),
-  rule('Ecsec2keeperdevlifecycleHookrule2EventBridgeRule', 'ecs-ec2-keeper-dev-lifecycleHook-rule-2'),
+  rule('TaskStoppedRule', 'ecs-ec2-keeper-dev-TaskStoppedRule-E5'),
   { LogicalResourceId: 'SpotWarningsQueue', PhysicalResourceId: 'https://sqs/queue', ResourceType: 'AWS::SQS::Queue' } as StackResource,
 ];
 
@@ -45,7 +45,7 @@ function deployed(states: Record<string, 'ENABLED' | 'DISABLED'>) {
     eventBridgeMock.on(DescribeRuleCommand, { Name: resource.PhysicalResourceId }).resolves({ Name: resource.PhysicalResourceId, State: states[resource.LogicalResourceId!] ?? 'DISABLED' });
   }
 }
-const DEFAULT_STATES = { SpotWarningRule: 'ENABLED', ScaleInSweeperEventsRuleSchedule1: 'ENABLED', Ecsec2keeperdevlifecycleHookrule2EventBridgeRule: 'ENABLED' } as const;
+const DEFAULT_STATES = { SpotWarningRule: 'ENABLED', ScaleInSweeperEventsRuleSchedule1: 'ENABLED', TaskStoppedRule: 'ENABLED' } as const;
 
 beforeEach(() => {
   cloudFormationMock.reset();

@@ -11,6 +11,7 @@ describe('lifecycle configuration', () => {
       deadlineResult: 'CONTINUE',
       maxHops: 100,
       autoScalingGroups: [],
+      readBudgetPerSecond: 10,
     });
     expect(config.lifecycleTopicArn).toBeUndefined();
     expect(config.opsTopicArn).toBeUndefined();
@@ -27,6 +28,7 @@ describe('lifecycle configuration', () => {
       OPS_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:ops',
       AUTO_SCALING_GROUPS: 'a, b',
       DRY_RUN: 'true',
+      ECS_READ_BUDGET_PER_SECOND: '4',
     });
     expect(config).toMatchObject({
       lifecycleTopicArn: 'arn:aws:sns:us-east-1:123456789012:requeue',
@@ -38,6 +40,7 @@ describe('lifecycle configuration', () => {
       opsTopicArn: 'arn:aws:sns:us-east-1:123456789012:ops',
       autoScalingGroups: ['a', 'b'],
       dryRun: true,
+      readBudgetPerSecond: 4,
     });
   });
 
@@ -52,6 +55,8 @@ describe('lifecycle configuration', () => {
         MAX_HOPS: '0',
         OPS_TOPIC_ARN: 'ops',
         LIFECYCLE_TOPIC_ARN: 'arn:aws:sqs:us-east-1:123456789012:q',
+        // Above the account's bucket refill (20 a second): a budget no drain could keep to.
+        ECS_READ_BUDGET_PER_SECOND: '25',
       });
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
@@ -64,9 +69,10 @@ describe('lifecycle configuration', () => {
         'DRAIN_TIMEOUT_SECONDS must be a whole number from 60 to 172800',
         'DEADLINE_RESULT must be one of CONTINUE, ABANDON',
         'MAX_HOPS must be a whole number from 1 to 1000',
+        'ECS_READ_BUDGET_PER_SECOND must be a whole number from 1 to 20',
       ]),
     );
     expect(problems.filter((problem) => problem.includes('TOPIC_ARN must be an SNS topic ARN'))).toHaveLength(2);
-    expect(problems).toHaveLength(7);
+    expect(problems).toHaveLength(8);
   });
 });

@@ -6,6 +6,14 @@ import { NonActionableError, RetryableError } from '../../../lib/errors';
 import {
   FRESH_ROUND,
   GLOBAL_TIMEOUT_MARGIN_MS,
+  countMayShowDrained,
+  countProvesTasksRemain,
+  decideFirstRead,
+  fleetOf,
+  heartbeatDueAt,
+  nextPollAt,
+  pacing,
+  type FirstReadStep,
   INVOCATION_SAFETY_MARGIN_MS,
   MAX_CONSECUTIVE_POLL_FAILURES,
   MAX_STEPS_PER_POLL,
@@ -21,7 +29,7 @@ import {
   type LifecycleStep,
   type RoundProgress,
 } from '../../../lib/lifecycle/decide';
-import { leaseRanksAbove, leaseValue } from '../../../lib/lifecycle/lease';
+import { completionMarker, leaseRanksAbove, leaseValue } from '../../../lib/lifecycle/lease';
 
 const T0 = Date.parse('2026-03-04T10:20:11.210Z');
 const S = 1000;
@@ -298,10 +306,10 @@ const rows: Row[] = [
     expected: { kind: 'wait', reason: 'daemons-stopping', until: NOW + 10 * S },
   },
   {
-    name: 'only daemon tasks, the grace ends before the next poll: wait until it ends',
+    name: 'only daemon tasks, the grace ends before the next poll: wait until it ends, and decide then on this read',
     snapshot: { tasks: [daemon] },
     chain: { countedGoneAt: NOW - 115 * S },
-    expected: { kind: 'wait', reason: 'daemons-stopping', until: NOW + 5 * S },
+    expected: { kind: 'wait', reason: 'daemons-stopping', until: NOW + 5 * S, read: false },
   },
   {
     name: 'only daemon tasks, DAEMON_GRACE_SECONDS over: complete CONTINUE',
@@ -394,10 +402,10 @@ const rows: Row[] = [
     expected: wait(T0 + 410 * S),
   },
   {
-    name: 'a wait ends when the heartbeat falls due',
+    name: 'a wait ends when the heartbeat falls due, and that wake-up reads nothing (the poll is not due yet)',
     snapshot: { tasks: [running] },
     now: T0 + 295 * S,
-    expected: wait(T0 + 300 * S),
+    expected: { ...wait(T0 + 300 * S), read: false },
   },
   {
     name: 'no heartbeat when the drain is done: complete instead',
@@ -433,11 +441,11 @@ const rows: Row[] = [
     expected: complete('CONTINUE', 'deadline'),
   },
   {
-    name: 'a wait never sleeps past the deadline',
+    name: 'a wait never sleeps past the deadline; at the deadline the round decides on this read (the drains of a scale-in share their deadline)',
     snapshot: { tasks: [running], invocationEndsAt: T0 + 1000 * S },
     chain: { lastHeartbeatAt: T0 + 600 * S },
     now: T0 + 895 * S,
-    expected: wait(T0 + 900 * S),
+    expected: { ...wait(T0 + 900 * S), read: false },
   },
   // Hop cap and the end of the invocation
   {
@@ -756,12 +764,12 @@ const rows: Row[] = [
     expected: complete('CONTINUE', 'deadline'),
   },
   {
-    name: 'one ms before the deadline while failing: poll again',
+    name: 'one ms before the deadline while failing: poll again, a second later, not a poll interval past the deadline',
     snapshot: { ...failedPoll(), invocationEndsAt: T0 + 2000 * S },
     round: throttled(1),
     chain: { lastHeartbeatAt: T0 + 600 * S },
     now: T0 + 900 * S - 1,
-    expected: retry(false),
+    expected: { ...retry(false), pauseMs: 1 * S },
   },
   {
     name: 'dry run, past the deadline while failing: completes nothing, polls again',
@@ -1020,5 +1028,251 @@ describe('the lease under eventually consistent reads', () => {
         expect(ends(mineA, written[pickA]!, 'chain-a') && ends(mineB, written[pickB]!, 'chain-b')).toBe(false);
       }),
     );
+  });
+});
+
+
+describe('fleet scale: one read budget shared by a group\'s drains, without shared state (decide.ts pacing)', () => {
+  const fleetConfig = { ...baseConfig, pollIntervalSeconds: 60, drainTimeoutSeconds: 1800 };
+
+  it.each([
+    // name, fleet, config overrides, jitter, expected
+    ['a drain alone: the poll interval, no start delay, no spacing, no grid', undefined, {}, 0.7, { periodMs: 60_000, startOffsetMs: 0, startSpacingMs: 0, readSpacingMs: 0 }],
+    ['one of 3: reads a third of the budget at most (300 ms apart)', { drains: 3, rank: 1 }, {}, 0, { periodMs: 60_000, startOffsetMs: 2571, readSpacingMs: 300, pollPhaseMs: 20_000 }],
+    ['one of 10 (the single-drain benchmark): the poll interval still; starts 2.6 s apart', { drains: 10, rank: 3 }, {}, 0, { periodMs: 60_000, startOffsetMs: 7714, startSpacingMs: 2571, readSpacingMs: 1000, pollPhaseMs: 18_000 }],
+    // 200 × 2 reads / (10 × 0.15) = 267 s, capped at 4 poll intervals; starts 9 / (10 × 0.35) = 2.57 s apart.
+    ['one of 200, budget 10: polls 240 s apart (the cap), starts 2.57 s apart', { drains: 200, rank: 100 }, {}, 0, { periodMs: 240_000, startOffsetMs: 257_143, startSpacingMs: 2571, readSpacingMs: 1000, pollPhaseMs: 120_000 }],
+    ['its own jitter moves it within the first half of its slot', { drains: 200, rank: 100 }, {}, 0.5, { startOffsetMs: Math.round(100.25 * 2571.43) }],
+    ['budget 20: everything twice as dense', { drains: 200, rank: 100 }, { readBudgetPerSecond: 20 }, 0, { periodMs: 133_333, startOffsetMs: 128_571, readSpacingMs: 500 }],
+    ['budget 1: the poll stretch is capped at 4 intervals, the starts at a third of the drain timeout', { drains: 200, rank: 199 }, { readBudgetPerSecond: 1 }, 0, { periodMs: 240_000, startSpacingMs: 3000, startOffsetMs: 597_000 }],
+    ['default drain timeout (900 s): 200 starts fit in 300 s', { drains: 200, rank: 199 }, { drainTimeoutSeconds: 900 }, 0, { startSpacingMs: 1500, startOffsetMs: 298_500 }],
+    ['no place of its own (not listed): its jitter stands in', { drains: 200 }, {}, 0.25, { startOffsetMs: Math.round(50 * 2571.43), pollPhaseMs: 60_000 }],
+  ] as const)('%s', (_name, fleet, overrides, jitter, expected) => {
+    expect(pacing(fleet, { ...fleetConfig, ...overrides }, jitter)).toMatchObject(expected);
+  });
+
+  it('the starts of a group never come closer than the budget allows, and all fit in the spread', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 2, max: 2000 }), fc.integer({ min: 1, max: 20 }), fc.double({ min: 0, max: 0.999, noNaN: true }), (drains, budget, jitter) => {
+        const config = { ...fleetConfig, readBudgetPerSecond: budget };
+        const offsets = Array.from({ length: drains }, (_, rank) => pacing({ drains, rank }, config, jitter).startOffsetMs);
+        const spacing = pacing({ drains, rank: 0 }, config).startSpacingMs;
+        for (let rank = 1; rank < drains; rank += 1) expect(offsets[rank]! - offsets[rank - 1]!).toBeGreaterThanOrEqual(spacing - 1);
+        expect(Math.max(...offsets)).toBeLessThanOrEqual(1800 * 1000 * (1 / 3));
+        // Polls: n drains × 2 reads per period stay within 15 % of the budget unless the 4-interval cap binds.
+        const { periodMs } = pacing({ drains, rank: 0 }, config);
+        if (periodMs < 240_000) expect((drains * 2) / (periodMs / 1000)).toBeLessThanOrEqual(budget * 0.15 * 1.001);
+      }),
+    );
+  });
+
+  it('polls: one period after the last read alone; on the fleet grid, at least half a period after it, otherwise', () => {
+    const alone = pacing(undefined, fleetConfig);
+    expect(nextPollAt({ firstSeenAt: T0 }, T0 + 7 * S, alone)).toBe(T0 + 67 * S);
+    const member = pacing({ drains: 200, rank: 100 }, fleetConfig);
+    // Grid: T0 + 120 s + k × 240 s.
+    expect(nextPollAt({ firstSeenAt: T0 }, T0, member)).toBe(T0 + 120 * S);
+    expect(nextPollAt({ firstSeenAt: T0 }, T0 + 10 * S, member)).toBe(T0 + 360 * S);
+    expect(nextPollAt({ firstSeenAt: T0 }, T0 + 120 * S, member)).toBe(T0 + 360 * S);
+    expect(nextPollAt({ firstSeenAt: T0 }, T0 + 250 * S, member)).toBe(T0 + 600 * S);
+  });
+
+  it('the fleet is the instances waiting in the transition, ordered by id', () => {
+    const members = [
+      { instanceId: 'i-0c', lifecycleState: 'Terminating:Wait' },
+      { instanceId: 'i-0a', lifecycleState: 'Terminating:Wait' },
+      { instanceId: 'i-0b', lifecycleState: 'InService' },
+      { instanceId: 'i-0d', lifecycleState: 'Terminating:Proceed' },
+      { instanceId: 'i-0e', lifecycleState: 'Warmed:Terminating:Wait' },
+    ];
+    expect(fleetOf(members, 'i-0c')).toEqual({ drains: 3, rank: 1 });
+    expect(fleetOf(members, 'i-0b')).toEqual({ drains: 3 });
+    expect(fleetOf([], 'i-0a')).toEqual({ drains: 1 });
+  });
+
+  it.each([
+    // policy, runningTasksCount, DAEMON services, standalone tasks seen by the last full read, proves
+    ['wait', 3, 1, undefined, true],
+    ['wait', 1, 1, undefined, false],
+    ['wait', 1, 0, undefined, true],
+    ['wait', 0, 0, undefined, false],
+    ['stop', 5, 1, undefined, false],
+    ['stop', 5, 1, 2, true],
+    ['stop', 3, 1, 2, false],
+    ['ignore', 5, 1, undefined, false],
+    ['ignore', 4, 1, 2, true],
+    ['ignore', 3, 1, 2, false],
+  ] as const)('STANDALONE_TASKS=%s, %i tasks desired RUNNING, %i DAEMON services, %s standalone known: proves tasks remain %s', (policy, tasksCount, daemonServices, knownStandalone, expected) => {
+    expect(countProvesTasksRemain({ tasksCount, daemonServices, policy, ...(knownStandalone !== undefined ? { knownStandalone } : {}) })).toBe(expected);
+  });
+
+  it.each([
+    ['wait', 0, undefined, true],
+    ['wait', 1, undefined, false],
+    ['stop', 1, undefined, false],
+    ['ignore', 1, undefined, true],
+    ['ignore', 2, 2, true],
+    ['ignore', 3, 2, false],
+  ] as const)('task event, STANDALONE_TASKS=%s, %i tasks desired RUNNING, %s standalone known: may be drained %s', (policy, tasksCount, knownStandalone, expected) => {
+    expect(countMayShowDrained({ tasksCount, policy, ...(knownStandalone !== undefined ? { knownStandalone } : {}) })).toBe(expected);
+  });
+
+  it('heartbeats: the window the notification opened is shared by the fleet, so its first heartbeats are spread; later ones are not', () => {
+    const fresh = chain({ lastHeartbeatAt: T0, firstSeenAt: T0, heartbeatTimeoutSeconds: 300 });
+    expect(heartbeatDueAt(fresh)).toBe(T0 + 150 * S);
+    expect(heartbeatDueAt(fresh, { drains: 200, rank: 0 })).toBe(T0 + 150 * S);
+    expect(heartbeatDueAt(fresh, { drains: 200, rank: 100 })).toBe(T0 + 112.5 * S);
+    const later = chain({ lastHeartbeatAt: T0 + 100 * S, firstSeenAt: T0, heartbeatTimeoutSeconds: 300 });
+    expect(heartbeatDueAt(later, { drains: 200, rank: 100 })).toBe(T0 + 250 * S);
+  });
+
+  interface FirstReadRow {
+    name: string;
+    chain?: Partial<ChainState>;
+    round?: Partial<RoundProgress>;
+    seen?: { groupState?: string; groupName?: string; invocationEndsAt?: number };
+    config?: Partial<LifecycleDecisionConfig>;
+    now?: number;
+    expected: FirstReadStep;
+  }
+  const fresh: Partial<ChainState> = { cluster: undefined, containerInstanceArn: undefined, heartbeatTimeoutSeconds: undefined, globalTimeoutSeconds: undefined };
+  const waiting = { groupState: 'Terminating:Wait', groupName: 'ecs-cluster-asg' };
+  const member = (rank: number): Partial<RoundProgress> => ({ fleet: { drains: 200, rank }, chainJitter: 0 });
+  const firstReads: FirstReadRow[] = [
+    { name: 'a fresh drain reads its group first', chain: fresh, expected: { kind: 'check-group', reason: 'before-first-read', ec2InstanceId: INSTANCE_ID } },
+    { name: 'a requeued chain reads its group first too', expected: { kind: 'check-group', reason: 'before-first-read', ec2InstanceId: INSTANCE_ID } },
+    { name: 'past the transition: the action is over, no ECS read', chain: fresh, seen: { groupState: 'Terminating:Proceed', groupName: 'ecs-cluster-asg' }, expected: { kind: 'end', reason: 'action-over' } },
+    { name: 'InService: not in the transition, no ECS read', chain: fresh, seen: { groupState: 'InService', groupName: 'ecs-cluster-asg' }, expected: { kind: 'end', reason: 'not-in-transition' } },
+    { name: 'alone: reads at once', chain: fresh, seen: waiting, round: { fleet: { drains: 1, rank: 0 } }, expected: { kind: 'read', reason: 'start-reached' } },
+    { name: 'first of a fleet: reads at once', chain: fresh, seen: waiting, round: member(0), now: T0, expected: { kind: 'read', reason: 'start-reached' } },
+    { name: 'later in the fleet, hook not read: reads the hook before waiting (heartbeats need its timeout)', chain: fresh, seen: waiting, round: member(100), now: T0, expected: { kind: 'read-hook', reason: 'before-waiting' } },
+    {
+      name: 'later in the fleet: waits for its start (1800 s drain timeout: 2.57 s apart)',
+      chain: { ...fresh, heartbeatTimeoutSeconds: 3600, globalTimeoutSeconds: 172_800 },
+      seen: waiting,
+      round: member(100),
+      config: { pollIntervalSeconds: 60, drainTimeoutSeconds: 1800 },
+      now: T0,
+      expected: { kind: 'wait', reason: 'paced-start', until: T0 + 257_143 },
+    },
+    {
+      name: 'a heartbeat falls due while it waits: send it',
+      chain: { ...fresh, heartbeatTimeoutSeconds: 300, globalTimeoutSeconds: 30_000 },
+      seen: waiting,
+      round: member(199),
+      config: { pollIntervalSeconds: 60, drainTimeoutSeconds: 1800 },
+      now: T0 + 150 * S,
+      expected: { kind: 'heartbeat', reason: 'heartbeat-due', dueAt: T0 + 150 * S - Math.round((300 * S * 0.25 * 199) / 200), action: ACTION },
+    },
+    {
+      name: 'the wait ends at the next heartbeat when that comes first',
+      chain: { ...fresh, heartbeatTimeoutSeconds: 300, globalTimeoutSeconds: 30_000 },
+      seen: waiting,
+      round: member(199),
+      config: { pollIntervalSeconds: 60, drainTimeoutSeconds: 1800 },
+      now: T0,
+      expected: { kind: 'wait', reason: 'paced-start', until: T0 + 150 * S - Math.round((300 * S * 0.25 * 199) / 200) },
+    },
+    {
+      name: 'its start missed (the group read late): the second half of the next slot',
+      chain: { ...fresh, heartbeatTimeoutSeconds: 600, globalTimeoutSeconds: 60_000 },
+      seen: waiting,
+      round: member(10),
+      config: { pollIntervalSeconds: 60, drainTimeoutSeconds: 1800 },
+      now: T0 + 60 * S,
+      // Slots 2.571 s apart: 60 s is in slot 23 (59.133 s to 61.704 s); its second half starts at 60.419 s.
+      expected: { kind: 'wait', reason: 'paced-start', until: T0 + 23 * 2571 + 1286 },
+    },
+    {
+      name: 'its start missed, and now is in the second half of a slot: read at once (never postponed again)',
+      chain: { ...fresh, heartbeatTimeoutSeconds: 600, globalTimeoutSeconds: 60_000 },
+      seen: waiting,
+      round: member(10),
+      config: { pollIntervalSeconds: 60, drainTimeoutSeconds: 1800 },
+      now: T0 + 23 * 2571 + 1286,
+      expected: { kind: 'read', reason: 'start-reached' },
+    },
+    {
+      name: 'the deadline comes before its start: read (the decision completes)',
+      chain: { ...fresh, heartbeatTimeoutSeconds: 600, globalTimeoutSeconds: 60_000 },
+      seen: waiting,
+      round: member(199),
+      config: { pollIntervalSeconds: 60, drainTimeoutSeconds: 60 },
+      now: T0 + 60 * S,
+      expected: { kind: 'read', reason: 'start-reached' },
+    },
+    {
+      name: 'an invocation too short for the wait: read at once',
+      chain: { ...fresh, heartbeatTimeoutSeconds: 600, globalTimeoutSeconds: 60_000 },
+      seen: { ...waiting, invocationEndsAt: T0 + 10 * S },
+      round: member(100),
+      config: { pollIntervalSeconds: 60, drainTimeoutSeconds: 1800 },
+      now: T0,
+      expected: { kind: 'read', reason: 'invocation-ending' },
+    },
+    { name: 'a requeued chain alone: reads at once', seen: waiting, round: { fleet: { drains: 1, rank: 0 }, roundStartedAt: NOW }, now: NOW, expected: { kind: 'read', reason: 'instance-known' } },
+    {
+      name: 'a requeued chain of a fleet: its previous invocation polled just before the hop, so the next grid poll half a period on',
+      chain: { lastHeartbeatAt: T0 + 880 * S },
+      seen: { ...waiting, invocationEndsAt: T0 + 2000 * S },
+      round: { ...member(100), roundStartedAt: T0 + 900 * S },
+      config: { pollIntervalSeconds: 60, drainTimeoutSeconds: 3600 },
+      now: T0 + 900 * S,
+      // Grid T0 + 120 s + k × 240 s; half a period after T0 + 900 s is T0 + 1020 s: T0 + 1080 s.
+      expected: { kind: 'wait', reason: 'paced-start', until: T0 + 1080 * S },
+    },
+    {
+      name: 'a dry run waits for its start too, with no hook read and no heartbeat',
+      chain: fresh,
+      seen: waiting,
+      round: member(100),
+      config: { dryRun: true, pollIntervalSeconds: 60, drainTimeoutSeconds: 1800 },
+      now: T0 + 200 * S,
+      expected: { kind: 'wait', reason: 'paced-start', until: T0 + 257_143 },
+    },
+  ];
+  it.each(firstReads.map((row) => [row.name, row] as const))('%s', (_name, row) => {
+    const step = decideFirstRead(
+      chain(row.chain),
+      row.now ?? NOW,
+      { ...baseConfig, ...row.config },
+      { ...FRESH_ROUND, ...row.round },
+      { invocationEndsAt: T0 + 800 * S, ...row.seen },
+    );
+    expect(step).toEqual(row.expected);
+  });
+
+  it.each([
+    ['the count proves a counted task remains, none listed: wait, never complete', { tasksRemain: true }, {}, { kind: 'wait', reason: 'tasks-remaining', until: NOW + 10 * S }],
+    [
+      'STANDALONE_TASKS=stop, the count proves a service task remains: the listed standalone task is not stopped yet',
+      { tasksRemain: true, tasks: [standalone] },
+      { standaloneTasks: 'stop' as const },
+      { kind: 'wait', reason: 'tasks-remaining', until: NOW + 10 * S },
+    ],
+    ['the event path marked it and the instance is gone: the action is over, no completion', { instance: { status: 'INACTIVE' }, lease: { mine: 'x', claimed: true, written: MY_LEASE, current: completionMarker(NOW) } }, {}, { kind: 'end', reason: 'action-over' }],
+    [
+      'the event path marked it, still DRAINING: complete with no task read (Auto Scaling answers if it is over)',
+      { tasksRemain: true, lease: { mine: 'x', claimed: true, written: MY_LEASE, current: completionMarker(NOW) } },
+      {},
+      complete('CONTINUE', 'drained'),
+    ],
+  ] as const)('%s', (_name, overrides, config, expected) => {
+    const step = decideLifecycleStep(snapshot(overrides as Partial<LifecycleSnapshot>), chain(), NOW, { ...baseConfig, ...config }, { ...FRESH_ROUND, waitConfirmed: true });
+    expect(step).toEqual(expected);
+  });
+
+  it('on the fleet grid, a wait ends at the next grid poll; a wake-up for a heartbeat before it reads nothing', () => {
+    const config = { ...baseConfig, pollIntervalSeconds: 60, drainTimeoutSeconds: 3600 };
+    const round = { ...FRESH_ROUND, waitConfirmed: true, fleet: { drains: 200, rank: 100 }, chainJitter: 0, lastReadAt: T0 + 130 * S };
+    // Grid T0 + 120 s + k × 240 s: half a period after T0 + 130 s, the next is T0 + 360 s.
+    expect(decideLifecycleStep(snapshot({ tasks: [running] }), chain({ heartbeatTimeoutSeconds: 7200 }), T0 + 131 * S, config, round)).toEqual({ kind: 'wait', reason: 'tasks-remaining', until: T0 + 360 * S });
+    // Its first heartbeat of a 600 s timeout is due at T0 + 600 s × (0.5 − 0.25 × 100 / 200) = T0 + 225 s.
+    expect(decideLifecycleStep(snapshot({ tasks: [running] }), chain({ heartbeatTimeoutSeconds: 600 }), T0 + 131 * S, config, round)).toEqual({
+      kind: 'wait',
+      reason: 'tasks-remaining',
+      until: T0 + 225 * S,
+      read: false,
+    });
   });
 });
