@@ -769,6 +769,8 @@ export function decideFirstRead(
   seen: Pick<LifecycleSnapshot, 'groupState' | 'groupName' | 'invocationEndsAt'>,
 ): FirstReadStep {
   if (seen.groupState === undefined) return { kind: 'check-group', reason: 'before-first-read', ec2InstanceId: chain.notification.EC2InstanceId };
+  // Retained after an ABANDON (aws-behaviour.md §3.4): nothing to drain or complete, an operator's turn.
+  if (isRetainedState(seen.groupState)) return { kind: 'end', reason: 'retained' };
   const stage = stageOf(seen, chain);
   if (stage === 'past') return { kind: 'end', reason: 'action-over' };
   if (stage === 'outside') return { kind: 'end', reason: 'not-in-transition' };

@@ -154,9 +154,11 @@ async function complete(
 /**
  * After the drainer's own ABANDON: whether the group retains the instance (aws-behaviour.md §3.4).
  * Its lifecycle state shows Terminating:Proceed for a while first (how long is not documented), so
- * the group's policy is read instead: one DescribeAutoScalingGroups; unknown when that fails.
+ * the group's policy is read instead: from the round's own DescribeAutoScalingGroups when it made
+ * one, else with one more; unknown when that fails.
  */
 async function retentionAfterAbandon(round: Round): Promise<'retains' | 'terminates' | 'unknown'> {
+  if (round.retainsAbandoned !== undefined) return round.retainsAbandoned ? 'retains' : 'terminates';
   const group = round.chain.notification.AutoScalingGroupName;
   try {
     return (await describeGroups(round.autoScaling, [group])).get(group)?.retainsAbandoned ? 'retains' : 'terminates';

@@ -92,6 +92,8 @@ export interface Round {
   readonly capacityProviders?: CapacityProviderCache;
   /** The group's managed draining, once this round has read it (capacity-reads.ts). */
   managedDraining?: ManagedDrainingView;
+  /** Whether the group retains abandoned instances, from the same DescribeAutoScalingGroups. */
+  retainsAbandoned?: boolean;
   /** The drains in progress in the group, from this round's DescribeAutoScalingGroups (pacing). */
   fleet?: FleetView;
   /** The instance's lifecycle state as this round read it before its first ECS read (a fresh drain). */

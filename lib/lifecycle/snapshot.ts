@@ -1,7 +1,7 @@
-import { describeGroupInstances, describeGroups, describeLifecycleHook } from '../aws/autoscaling';
+import { describeGroupInstances, describeGroups, describeLifecycleHook, type GroupView } from '../aws/autoscaling';
 import { describeInstanceState } from '../aws/ec2';
 import { describeContainerInstances, findContainerInstance, resolveClusters } from '../aws/ecs';
-import { describeError } from '../errors';
+import { classifyAwsError, describeError } from '../errors';
 import { listDaemonServiceNames, type ClassifiedTask } from '../aws/tasks';
 import { actionOf, countProvesTasksRemain, countTasks, fleetOf, type LifecycleSnapshot } from './decide';
 import { LEASE_ATTRIBUTE, isCompletionMarker, leaseRanksAbove } from './lease';
@@ -150,7 +150,18 @@ async function countProves(round: Round, runningTasksCount: number): Promise<boo
  */
 export async function readGroup(round: Round): Promise<{ groupState: string; groupName?: string }> {
   const { EC2InstanceId: id, AutoScalingGroupName: group, LifecycleTransition: transition } = round.chain.notification;
-  const members = (await describeGroups(round.autoScaling, [group], { includeInstances: true })).get(group)?.members ?? [];
+  let members: NonNullable<GroupView['members']> = [];
+  try {
+    const view = (await describeGroups(round.autoScaling, [group], { includeInstances: true })).get(group);
+    members = view?.members ?? [];
+    // The same answer says whether the group retains abandoned instances (execute.ts reads it after an ABANDON).
+    if (view) round.retainsAbandoned = view.retainsAbandoned === true;
+  } catch (error) {
+    // A refusal (a role without DescribeAutoScalingGroups) only costs the pacing: the drain goes on
+    // as if alone in its group. Throttling and 5xx are the round's to retry.
+    if (classifyAwsError(error) === 'retryable') throw error;
+    round.telemetry.log('WARN', 'group not read; pacing this drain as if alone in its group', { autoScalingGroupName: group, ...describeError(error) });
+  }
   const member = members.find((candidate) => candidate.instanceId === id);
   if (member) {
     round.fleet = fleetOf(members, id, transition);

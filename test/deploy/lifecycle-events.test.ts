@@ -107,7 +107,11 @@ describe("serverless package: the lifecycle drainer's task events", () => {
         'autoscaling:DescribeLifecycleHooks',
         'autoscaling:RecordLifecycleActionHeartbeat',
         'ec2:DescribeInstances',
+        // Managed draining (capacity providers) and the launch hook's daemon check.
+        'ecs:DescribeCapacityProviders',
+        'ecs:DescribeClusters',
         'ecs:DescribeContainerInstances',
+        'ecs:DescribeServices',
         'ecs:DescribeTasks',
         'ecs:ListContainerInstances',
         'ecs:ListServices',

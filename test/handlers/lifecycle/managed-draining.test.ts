@@ -88,8 +88,10 @@ describe('lifecycle drainer: a capacity provider with managed draining (MANAGED_
     const h = setUp({ managedDraining: 'ENABLED' });
     const result = await h.terminate(0);
     expect(result.records[0]).toMatchObject({ outcome: 'completed', reason: 'managed-draining', result: 'CONTINUE' });
-    // Reads: the lookup, the group's hooks (ECS's is there), the cluster's capacity providers.
+    // Reads: the group (lifecycle state, drains in progress), the lookup, the group's hooks (ECS's is
+    // there), the cluster's capacity providers.
     expect(h.aws.operations()).toEqual([
+      'DescribeAutoScalingGroups',
       'ListContainerInstances',
       'DescribeContainerInstances',
       'DescribeLifecycleHooks',
