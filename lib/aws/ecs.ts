@@ -10,7 +10,7 @@ import {
   type ECSClient,
   type Resource,
 } from '@aws-sdk/client-ecs';
-import { RetryableError, isAttributeLimitExceeded, isClusterNotFound } from '../errors';
+import { isAttributeLimitExceeded, isClusterNotFound } from '../errors';
 import type { Telemetry } from '../telemetry';
 import { chunk } from './batch';
 
@@ -274,15 +274,6 @@ function sameInstance(left: string, right: string): boolean {
 function matchesAnyArn(arn: string, answered: Set<string | undefined>): boolean {
   for (const candidate of answered) if (candidate && sameInstance(candidate, arn)) return true;
   return false;
-}
-
-/** Throws a retryable error when any drain failed, so Lambda retries the event. */
-export function assertDrained(outcome: DrainOutcome): void {
-  if (outcome.failed.length > 0) {
-    throw new RetryableError(
-      `could not set DRAINING: ${outcome.failed.map((failure) => `${failure.arn} (${failure.reason})`).join(', ')}`,
-    );
-  }
 }
 
 /** AWS limits (botocore ECS model): ListContainerInstances pages of at most 100; attributes 10 per call. */

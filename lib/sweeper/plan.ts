@@ -300,10 +300,6 @@ export function schedulableTasks(instances: readonly SnapshotInstance[], taskCpu
 export const optedOut = (instance: SnapshotInstance): boolean =>
   DO_NOT_DISRUPT_ATTRIBUTES.some((name) => instance.attributes[name] !== undefined && instance.attributes[name] !== 'false');
 
-/** Whether the sweeper stands down in the group for a capacity provider (capacity-providers.ts). */
-export const managedByCapacityProvider = (group: GroupView | undefined, mode: PlanSettings['capacityProviderMode']): boolean =>
-  capacityProviderStandDown(group, mode) !== undefined;
-
 /**
  * The reasons that do not depend on the rest of the plan, in the order an operator would check
  * them. Shared with the re-check before acting, so both apply the same rules.
