@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { disruptionAllowance, isOwnDrain, place, planScaleIn, roomOf, zoneOf } from '../../../lib/sweeper/plan';
 import type { ClusterSnapshot, PlanSettings, ReserveTasks, SnapshotInstance } from '../../../lib/sweeper/types';
-import { NOW, group, minutesAgo, settings as baseSettings } from './builders';
+import { NOW, group, instance, minutesAgo, settings as baseSettings } from './builders';
 
 const ZONES = ['us-east-1a', 'us-east-1b', 'us-east-1c'];
 const GROUPS = ['g1', 'g2'];
@@ -25,30 +25,26 @@ const instanceArb = (index: number): fc.Arbitrary<SnapshotInstance> =>
       if (raw.ownDrain) attributes['ecs-ec2-keeper.drained-at'] = minutesAgo(5);
       if (raw.optOut) attributes['do-not-disrupt'] = 'true';
       const tasks = raw.used === 0 ? [] : [{ taskArn: `task-${index}`, origin: 'service' as const, cpu: raw.used, memory: raw.used }];
-      return {
-        cluster: 'prod',
-        containerInstanceArn: `arn:aws:ecs:us-east-1:123456789012:container-instance/prod/${suffix}`,
-        ec2InstanceId,
-        status: raw.ownDrain ? 'DRAINING' : 'ACTIVE',
-        agentConnected: true,
-        runningTasksCount: tasks.length,
-        pendingTasksCount: 0,
-        registeredCpu: 2048,
-        registeredMemory: 4096,
-        remainingCpu: 2048 - raw.used,
-        remainingMemory: 4096 - raw.used,
-        attributes,
-        group: {
-          instanceId: ec2InstanceId,
-          autoScalingGroupName: GROUPS[raw.groupIndex]!,
-          lifecycleState: 'InService',
-          protectedFromScaleIn: false,
-          healthStatus: 'HEALTHY',
-          availabilityZone: ZONES[raw.zone]!,
-          ...(raw.weight ? { weightedCapacity: raw.weight } : {}),
+      return instance(
+        {
+          status: raw.ownDrain ? 'DRAINING' : 'ACTIVE',
+          runningTasksCount: tasks.length,
+          remainingCpu: 2048 - raw.used,
+          remainingMemory: 4096 - raw.used,
+          attributes,
+          group: {
+            instanceId: ec2InstanceId,
+            autoScalingGroupName: GROUPS[raw.groupIndex]!,
+            lifecycleState: 'InService',
+            protectedFromScaleIn: false,
+            healthStatus: 'HEALTHY',
+            availabilityZone: ZONES[raw.zone]!,
+            ...(raw.weight ? { weightedCapacity: raw.weight } : {}),
+          },
+          workload: { nonDaemon: tasks, daemonTasks: 0 },
         },
-        workload: { nonDaemon: tasks, daemonTasks: 0 },
-      } satisfies SnapshotInstance;
+        suffix,
+      );
     });
 
 const clusterArb = fc.integer({ min: 1, max: 24 }).chain((count) =>
