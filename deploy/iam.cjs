@@ -61,6 +61,17 @@ module.exports = async ({ resolveVariable }) => {
     { Effect: 'Allow', Action: ['ecs:DescribeCapacityProviders'], Resource: ALL_CAPACITY_PROVIDERS },
   ];
 
+  // Publishing to a topic, and to an encrypted topic's key through SNS only.
+  const publishTo = (topics) => [
+    { Effect: 'Allow', Action: ['sns:Publish'], Resource: topics },
+    {
+      Effect: 'Allow',
+      Action: ['kms:GenerateDataKey*', 'kms:Decrypt'],
+      Resource: '*',
+      Condition: { StringEquals: { 'kms:ViaService': sub('sns.${AWS::Region}.amazonaws.com') } },
+    },
+  ];
+
   const service = String(await resolveVariable('self:service'));
   const stage = String(await resolveVariable('sls:stage'));
   // Every function writes only its own log group and sends failed events only to the stack's queue.
@@ -119,19 +130,9 @@ module.exports = async ({ resolveVariable }) => {
       // The EC2 state of an instance whose ECS agent is disconnected (lib/lifecycle/snapshot.ts);
       // DescribeInstances supports no resource-level permissions (docs/aws-behaviour.md §5).
       { Effect: 'Allow', Action: ['ec2:DescribeInstances'], Resource: '*' },
-      // The requeue topic, and the operators' topic for deadline notices when one is configured.
-      {
-        Effect: 'Allow',
-        Action: ['sns:Publish'],
-        Resource: [{ Ref: 'LifecycleTopic' }, ...(requeueTopic ? [requeueTopic] : []), ...(opsTopic ? [opsTopic] : [])],
-      },
-      // The stack's topic is encrypted (alias/aws/sns): publishing uses its key, through SNS only.
-      {
-        Effect: 'Allow',
-        Action: ['kms:GenerateDataKey*', 'kms:Decrypt'],
-        Resource: '*',
-        Condition: { StringEquals: { 'kms:ViaService': sub('sns.${AWS::Region}.amazonaws.com') } },
-      },
+      // The requeue topic, and the operators' topic for deadline notices when one is configured; the
+      // stack's topic is encrypted (alias/aws/sns).
+      ...publishTo([{ Ref: 'LifecycleTopic' }, ...(requeueTopic ? [requeueTopic] : []), ...(opsTopic ? [opsTopic] : [])]),
     ],
     sweeperStatements: [
       ...base('scaleInSweeper'),
@@ -164,19 +165,8 @@ module.exports = async ({ resolveVariable }) => {
         Resource: '*',
         Condition: { StringEquals: { 'cloudwatch:namespace': namespace } },
       },
-      // Removal notices to the operators' topic only, when one is configured (lib/notify.ts); its
-      // key, if it is encrypted, is used through SNS only.
-      ...(opsTopic
-        ? [
-            { Effect: 'Allow', Action: ['sns:Publish'], Resource: opsTopic },
-            {
-              Effect: 'Allow',
-              Action: ['kms:GenerateDataKey*', 'kms:Decrypt'],
-              Resource: '*',
-              Condition: { StringEquals: { 'kms:ViaService': sub('sns.${AWS::Region}.amazonaws.com') } },
-            },
-          ]
-        : []),
+      // Removal notices to the operators' topic only, when one is configured (lib/notify.ts).
+      ...(opsTopic ? publishTo(opsTopic) : []),
     ],
   };
 };

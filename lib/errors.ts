@@ -98,6 +98,11 @@ export function isValidationError(error: unknown): boolean {
   return errorName(error) === 'ValidationError';
 }
 
+/** ECS refused the request's parameters (for instance an expression it does not take as a filter). */
+export function isInvalidParameter(error: unknown): boolean {
+  return errorName(error) === 'InvalidParameterException';
+}
+
 /** An endpoint that does not know the operation (a simulator or partition without it). */
 export function isUnknownOperation(error: unknown): boolean {
   return /UnknownOperation|InvalidAction|not supported|Unknown operation/i.test(`${errorName(error)} ${errorMessage(error)}`);

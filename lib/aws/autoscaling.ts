@@ -256,16 +256,10 @@ export async function recordLifecycleHeartbeat(
  * group is at its minimum, the instance is in no group) become NonActionableError.
  */
 export async function terminateInstanceInGroup(autoScaling: AutoScalingClient, instanceId: string): Promise<void> {
-  try {
-    await autoScaling.send(
-      new TerminateInstanceInAutoScalingGroupCommand({ InstanceId: instanceId, ShouldDecrementDesiredCapacity: true }),
-    );
-  } catch (error) {
-    if (isValidationError(error)) {
-      throw new NonActionableError(`termination of ${instanceId} refused: ${(error as Error).message}`, { cause: error });
-    }
-    throw error;
-  }
+  await finalOnRefusal(
+    autoScaling.send(new TerminateInstanceInAutoScalingGroupCommand({ InstanceId: instanceId, ShouldDecrementDesiredCapacity: true })),
+    `termination of ${instanceId}`,
+  );
 }
 
 /**
@@ -274,17 +268,10 @@ export async function terminateInstanceInGroup(autoScaling: AutoScalingClient, i
  * retry cannot fix (the instance is in no group) become NonActionableError.
  */
 export async function replaceInstanceInGroup(autoScaling: AutoScalingClient, instanceId: string): Promise<void> {
-  try {
-    await autoScaling.send(
-      new TerminateInstanceInAutoScalingGroupCommand({ InstanceId: instanceId, ShouldDecrementDesiredCapacity: false }),
-    );
-  } catch (error) {
-    const name = (error as { name?: string } | undefined)?.name;
-    if (name === 'ValidationError') {
-      throw new NonActionableError(`replacement of ${instanceId} refused: ${(error as Error).message}`, { cause: error });
-    }
-    throw error;
-  }
+  await finalOnRefusal(
+    autoScaling.send(new TerminateInstanceInAutoScalingGroupCommand({ InstanceId: instanceId, ShouldDecrementDesiredCapacity: false })),
+    `replacement of ${instanceId}`,
+  );
 }
 
 /**
@@ -294,15 +281,18 @@ export async function replaceInstanceInGroup(autoScaling: AutoScalingClient, ins
  * longer in the group) become NonActionableError.
  */
 export async function detachForReplacement(autoScaling: AutoScalingClient, group: string, instanceIds: readonly string[]): Promise<void> {
+  await finalOnRefusal(
+    autoScaling.send(new DetachInstancesCommand({ AutoScalingGroupName: group, InstanceIds: [...instanceIds], ShouldDecrementDesiredCapacity: false })),
+    `detach of ${instanceIds.join(', ')} from ${group}`,
+  );
+}
+
+/** Auto Scaling's ValidationError is a refusal no retry fixes: NonActionableError. */
+async function finalOnRefusal(call: Promise<unknown>, what: string): Promise<void> {
   try {
-    await autoScaling.send(
-      new DetachInstancesCommand({ AutoScalingGroupName: group, InstanceIds: [...instanceIds], ShouldDecrementDesiredCapacity: false }),
-    );
+    await call;
   } catch (error) {
-    const name = (error as { name?: string } | undefined)?.name;
-    if (name === 'ValidationError') {
-      throw new NonActionableError(`detach of ${instanceIds.join(', ')} from ${group} refused: ${(error as Error).message}`, { cause: error });
-    }
+    if (isValidationError(error)) throw new NonActionableError(`${what} refused: ${(error as Error).message}`, { cause: error });
     throw error;
   }
 }

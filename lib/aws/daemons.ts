@@ -1,4 +1,5 @@
 import { DescribeServicesCommand, ListContainerInstancesCommand, type ECSClient } from '@aws-sdk/client-ecs';
+import { isInvalidParameter } from '../errors';
 import { chunk } from './batch';
 import { listDaemonServiceNames } from './tasks';
 
@@ -39,11 +40,6 @@ export async function describeDaemonPlacements(ecs: ECSClient, cluster: string):
  * docs/aws-behaviour.md §2). Undefined when ECS refuses the expression as a filter (`task:`
  * subjects are about tasks, not instances): the caller cannot tell.
  */
-/** ECS refused the request's parameters (here: an expression it does not take as a filter). */
-function isInvalidParameter(error: unknown): boolean {
-  return (error as { name?: unknown } | undefined)?.name === 'InvalidParameterException';
-}
-
 export async function selectsInstance(ecs: ECSClient, cluster: string, ec2InstanceId: string, memberOf: readonly string[]): Promise<boolean | undefined> {
   if (!/^i-[0-9a-f]{8,17}$/.test(ec2InstanceId)) throw new Error(`refusing to filter on a malformed EC2 instance id: ${JSON.stringify(ec2InstanceId)}`);
   const filter = [`ec2InstanceId == ${ec2InstanceId}`, ...memberOf.map((expression) => `(${expression})`)].join(' and ');

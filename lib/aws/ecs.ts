@@ -10,9 +10,10 @@ import {
   type ECSClient,
   type Resource,
 } from '@aws-sdk/client-ecs';
-import { RetryableError, isAttributeLimitExceeded, isClusterNotFound } from '../errors';
+import { isAttributeLimitExceeded, isClusterNotFound } from '../errors';
 import type { Telemetry } from '../telemetry';
 import { chunk } from './batch';
+import { sameResource } from './partitions';
 
 /** AWS limits (botocore ECS model): docs/aws-behaviour.md §3.1. */
 export const DESCRIBE_CONTAINER_INSTANCES_BATCH = 100;
@@ -256,7 +257,7 @@ export async function setDraining(
       refused.map((failure) => failure.arn),
     );
     for (const failure of refused) {
-      const instance = reread.instances.find((candidate) => sameInstance(candidate.containerInstanceArn, failure.arn));
+      const instance = reread.instances.find((candidate) => sameResource(candidate.containerInstanceArn, failure.arn));
       if (instance?.status === 'DRAINING') outcome.draining.push(instance.containerInstanceArn);
       else if (!instance || instance.status === 'INACTIVE' || instance.status === 'DEREGISTERING') {
         outcome.gone.push(failure.arn);
@@ -266,23 +267,9 @@ export async function setDraining(
   return outcome;
 }
 
-/** Container instances may be named by full ARN or by id alone; compare on the trailing id. */
-function sameInstance(left: string, right: string): boolean {
-  return left === right || left.split('/').pop() === right.split('/').pop();
-}
-
 function matchesAnyArn(arn: string, answered: Set<string | undefined>): boolean {
-  for (const candidate of answered) if (candidate && sameInstance(candidate, arn)) return true;
+  for (const candidate of answered) if (candidate && sameResource(candidate, arn)) return true;
   return false;
-}
-
-/** Throws a retryable error when any drain failed, so Lambda retries the event. */
-export function assertDrained(outcome: DrainOutcome): void {
-  if (outcome.failed.length > 0) {
-    throw new RetryableError(
-      `could not set DRAINING: ${outcome.failed.map((failure) => `${failure.arn} (${failure.reason})`).join(', ')}`,
-    );
-  }
 }
 
 /** AWS limits (botocore ECS model): ListContainerInstances pages of at most 100; attributes 10 per call. */

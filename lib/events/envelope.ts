@@ -4,9 +4,9 @@ import { isRegionName } from '../aws/partitions';
 /** A timestamp any of the sources writes: ISO 8601, or an RFC 1123 date (AWS Health). */
 export const timestamp = z.string().refine((value) => !Number.isNaN(Date.parse(value)), 'is not a timestamp');
 
-/** Every problem of a parse, on one line: the path and its message. */
-export function describeIssues(error: z.ZodError): string {
-  return error.issues.map((issue) => `${issue.path.join('.') || 'event'}: ${issue.message}`).join('; ');
+/** Every problem of a parse, on one line: the path (`root` for the whole input) and its message. */
+export function describeIssues(error: z.ZodError, root = 'event'): string {
+  return error.issues.map((issue) => `${issue.path.join('.') || root}: ${issue.message}`).join('; ');
 }
 
 /**

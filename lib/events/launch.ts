@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { arnPattern } from '../aws/partitions';
+import { describeIssues } from './envelope';
 import { EC2_INSTANCE_ID, type ParseOutcome } from './types';
 
 /**
@@ -57,10 +58,6 @@ export function isLaunchSignal(signal: { kind: string }): signal is LaunchSignal
   return signal.kind === 'launch-notification' || signal.kind === 'launch-requeue';
 }
 
-function describeIssues(error: z.ZodError): string {
-  return error.issues.map((issue) => `${issue.path.join('.') || 'message'}: ${issue.message}`).join('; ');
-}
-
 /**
  * A launch notification or launch requeue message (already JSON), parsed. `isManaged` tells
  * whether the group is one of AUTO_SCALING_GROUPS; other groups are acknowledged without a call.
@@ -75,12 +72,12 @@ export function parseLaunchMessage(
       return { outcome: 'invalid', reason: 'unsupported-version', detail: `launch requeue message version ${JSON.stringify(message.version)}; this code reads ${LAUNCH_REQUEUE_VERSION}` };
     }
     const parsed = launchRequeueSchema.safeParse(message);
-    if (!parsed.success) return { outcome: 'invalid', reason: 'malformed-launch-requeue', detail: describeIssues(parsed.error) };
+    if (!parsed.success) return { outcome: 'invalid', reason: 'malformed-launch-requeue', detail: describeIssues(parsed.error, 'message') };
     if (!isManaged(parsed.data.notification.AutoScalingGroupName)) return { outcome: 'ignored', kind: 'launch-requeue', reason: 'unmanaged-group' };
     return { outcome: 'signal', signal: { kind: 'launch-requeue', message: parsed.data, ...where } };
   }
   const parsed = launchNotificationSchema.safeParse(message);
-  if (!parsed.success) return { outcome: 'invalid', reason: 'malformed-launch-notification', detail: describeIssues(parsed.error) };
+  if (!parsed.success) return { outcome: 'invalid', reason: 'malformed-launch-notification', detail: describeIssues(parsed.error, 'message') };
   if (!isManaged(parsed.data.AutoScalingGroupName)) return { outcome: 'ignored', kind: 'launch-notification', reason: 'unmanaged-group' };
   return { outcome: 'signal', signal: { kind: 'launch-notification', notification: parsed.data, ...where } };
 }

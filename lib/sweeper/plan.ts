@@ -256,14 +256,6 @@ const taskSize = (task: TaskShape) => task.cpu + task.memory;
 export const largestFirst = <T extends TaskShape & { taskArn?: string }>(tasks: readonly T[]): T[] =>
   [...tasks].sort((a, b) => taskSize(b) - taskSize(a) || ((a.taskArn ?? '') < (b.taskArn ?? '') ? -1 : (a.taskArn ?? '') > (b.taskArn ?? '') ? 1 : 0));
 
-/**
- * Simulates placing `tasks` on `targets` (best fit, largest first). Placement constraints and
- * strategies of services are not modelled; a drain they block is undone after DRAIN_TIMEOUT_MINUTES.
- */
-export function fitsOn(tasks: readonly TaskLoad[], targets: readonly Room[]): boolean {
-  return place(largestFirst(tasks), targets.map(copyRoom)).ok;
-}
-
 const copyRoom = (room: Room): Room => ({ ...room });
 
 /** How many tasks of one shape fit in one room, the same test the placement uses. */
@@ -299,10 +291,6 @@ export function schedulableTasks(instances: readonly SnapshotInstance[], taskCpu
 /** Whether the operator opted the instance out of disruption. */
 export const optedOut = (instance: SnapshotInstance): boolean =>
   DO_NOT_DISRUPT_ATTRIBUTES.some((name) => instance.attributes[name] !== undefined && instance.attributes[name] !== 'false');
-
-/** Whether the sweeper stands down in the group for a capacity provider (capacity-providers.ts). */
-export const managedByCapacityProvider = (group: GroupView | undefined, mode: PlanSettings['capacityProviderMode']): boolean =>
-  capacityProviderStandDown(group, mode) !== undefined;
 
 /**
  * The reasons that do not depend on the rest of the plan, in the order an operator would check
@@ -813,6 +801,8 @@ export function planScaleIn(snapshot: ClusterSnapshot, settings: PlanSettings, n
     const targets = instances.filter((other) => isUsable(other) && !taken.has(other.containerInstanceArn));
     const needs = needsOf(moving);
     const rooms = targets.map((target) => roomOf(target, needs));
+    // Best fit, largest first. Placement constraints and strategies of services are not modelled;
+    // a drain they block is undone after DRAIN_TIMEOUT_MINUTES.
     const placed = place(largestFirst(moving), rooms);
     if (!placed.ok) {
       skip(instance, placed.why === 'unknown' ? 'eni-limit-unknown' : 'tasks-do-not-fit');

@@ -12,8 +12,6 @@ export interface DeliveryFaults {
   delaySeconds: { min: number; max: number };
 }
 
-export const NO_DELIVERY_FAULTS: DeliveryFaults = { duplicateRate: 0, delayRate: 0, delaySeconds: { min: 1, max: 30 } };
-
 /** The random source a plan draws from (simulator/world/random.ts fits). */
 export interface DeliveryRandom {
   chance(probability: number): boolean;

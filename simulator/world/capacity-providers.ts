@@ -129,11 +129,6 @@ export class CapacityProviderRules {
   }
 }
 
-/** The capacity provider a group is bound to and that serves a cluster, if any. */
-export function activeProviderOfGroup(world: WorldState, groupName: string): CapacityProvider | undefined {
-  return [...world.capacityProviders.values()].find((provider) => provider.groupName === groupName && provider.cluster !== undefined);
-}
-
 function providerOutput(provider: CapacityProvider): ApiOutput {
   return {
     capacityProviderArn: provider.arn,

@@ -79,7 +79,7 @@ export function taskOutput(world: World, cluster: Cluster, task: Task): ApiOutpu
   };
 }
 
-function serviceOutput(world: World, cluster: Cluster, service: Service): ApiOutput {
+function serviceOutput(cluster: Cluster, service: Service): ApiOutput {
   const tasks = [...cluster.tasks.values()].filter((task) => task.serviceName === service.name && task.desiredStatus === 'RUNNING');
   return {
     serviceArn: service.arn,
@@ -108,6 +108,26 @@ function shortPage(world: World, input: ApiInput): { length: number } {
 
 function clusterOf(world: World, input: ApiInput): Cluster {
   return world.cluster(readString(input, 'cluster', INVALID));
+}
+
+/** The references a batch call names: at least one, at most `limit` (aws-behaviour.md §3.1). */
+function batchRefs(input: ApiInput, key: string, limit: number): string[] {
+  const refs = readStrings(input, key, INVALID);
+  if (!refs || refs.length === 0) throw invalid(`${key} must not be empty`);
+  chunkLimit(refs, limit, key, INVALID);
+  return refs;
+}
+
+/** A Describe* answer to the references under `key`: the output of each one found, and a MISSING failure for each other one. */
+function describeEach<T>(input: ApiInput, key: string, limit: number, find: (ref: string) => T | undefined, output: (item: T) => ApiOutput, missingArn = (ref: string) => ref) {
+  const found: ApiOutput[] = [];
+  const failures: ApiOutput[] = [];
+  for (const ref of batchRefs(input, key, limit)) {
+    const item = find(ref);
+    if (item) found.push(output(item));
+    else failures.push({ arn: missingArn(ref), reason: 'MISSING' });
+  }
+  return { found, failures };
 }
 
 const listClusters: Operation = (world, input) => {
@@ -184,24 +204,13 @@ const listContainerInstances: Operation = (world, input) => {
 
 const describeContainerInstances: Operation = (world, input) => {
   const cluster = clusterOf(world, input);
-  const refs = readStrings(input, 'containerInstances', INVALID);
-  if (!refs || refs.length === 0) throw invalid('containerInstances must not be empty');
-  chunkLimit(refs, 100, 'containerInstances', INVALID);
-  const containerInstances: ApiOutput[] = [];
-  const failures: ApiOutput[] = [];
-  for (const ref of refs) {
-    const instance = world.findContainerInstance(cluster, ref);
-    if (instance) containerInstances.push(containerInstanceOutput(world, instance));
-    else failures.push({ arn: ref, reason: 'MISSING' });
-  }
-  return { containerInstances, failures };
+  const { found, failures } = describeEach(input, 'containerInstances', 100, (ref) => world.findContainerInstance(cluster, ref), (instance) => containerInstanceOutput(world, instance));
+  return { containerInstances: found, failures };
 };
 
 const updateContainerInstancesState: Operation = (world, input) => {
   const cluster = clusterOf(world, input);
-  const refs = readStrings(input, 'containerInstances', INVALID);
-  if (!refs || refs.length === 0) throw invalid('containerInstances must not be empty');
-  chunkLimit(refs, 10, 'containerInstances', INVALID);
+  const refs = batchRefs(input, 'containerInstances', 10);
   const status = readString(input, 'status', INVALID, true);
   // Only ACTIVE and DRAINING are valid targets (aws-behaviour.md §2).
   if (status !== 'ACTIVE' && status !== 'DRAINING') throw invalid('status must be ACTIVE or DRAINING');
@@ -272,17 +281,8 @@ const listTasks: Operation = (world, input) => {
 
 const describeTasks: Operation = (world, input) => {
   const cluster = clusterOf(world, input);
-  const refs = readStrings(input, 'tasks', INVALID);
-  if (!refs || refs.length === 0) throw invalid('tasks must not be empty');
-  chunkLimit(refs, 100, 'tasks', INVALID);
-  const tasks: ApiOutput[] = [];
-  const failures: ApiOutput[] = [];
-  for (const ref of refs) {
-    const task = world.findTask(cluster, ref);
-    if (task) tasks.push(taskOutput(world, cluster, task));
-    else failures.push({ arn: ref, reason: 'MISSING' });
-  }
-  return { tasks, failures };
+  const { found, failures } = describeEach(input, 'tasks', 100, (ref) => world.findTask(cluster, ref), (task) => taskOutput(world, cluster, task));
+  return { tasks: found, failures };
 };
 
 const stopTask: Operation = (world, input) => {
@@ -299,17 +299,15 @@ const stopTask: Operation = (world, input) => {
 
 const describeServices: Operation = (world, input) => {
   const cluster = clusterOf(world, input);
-  const refs = readStrings(input, 'services', INVALID);
-  if (!refs || refs.length === 0) throw invalid('services must not be empty');
-  chunkLimit(refs, 10, 'services', INVALID);
-  const services: ApiOutput[] = [];
-  const failures: ApiOutput[] = [];
-  for (const ref of refs) {
-    const service = cluster.services.get(ref.split('/').pop() ?? ref);
-    if (service) services.push(serviceOutput(world, cluster, service));
-    else failures.push({ arn: ref.startsWith('arn:') ? ref : `arn:aws:ecs:${REGION}:${ACCOUNT}:service/${cluster.name}/${ref}`, reason: 'MISSING' });
-  }
-  return { services, failures };
+  const { found, failures } = describeEach(
+    input,
+    'services',
+    10,
+    (ref) => cluster.services.get(ref.split('/').pop() ?? ref),
+    (service) => serviceOutput(cluster, service),
+    (ref) => (ref.startsWith('arn:') ? ref : `arn:aws:ecs:${REGION}:${ACCOUNT}:service/${cluster.name}/${ref}`),
+  );
+  return { services: found, failures };
 };
 
 const listServices: Operation = (world, input) => {
@@ -377,10 +375,26 @@ function attributeTarget(world: World, cluster: Cluster, attribute: AttributeRef
   return instance;
 }
 
-const putAttributes: Operation = (world, input) => {
+/** The attributes a write names, each with its container instance. */
+function attributeWrites(world: World, input: ApiInput) {
   const cluster = clusterOf(world, input);
   const attributes = readAttributes(input);
-  const targets = attributes.map((attribute) => attributeTarget(world, cluster, attribute));
+  return { attributes, targets: attributes.map((attribute) => attributeTarget(world, cluster, attribute)) };
+}
+
+/** Applies `write` to each attribute's target; each write bumps the target's version, observers hear once per target. */
+function writeAttributes(world: World, attributes: AttributeRef[], targets: ContainerInstance[], write: (target: ContainerInstance, attribute: AttributeRef) => void): ApiOutput {
+  for (const target of targets) world.beforeInstanceWrite(target);
+  attributes.forEach((attribute, index) => {
+    write(targets[index]!, attribute);
+    targets[index]!.version += 1;
+  });
+  for (const target of new Set(targets)) world.afterInstanceWrite(target);
+  return { attributes: attributes.map((attribute, index) => ({ ...attribute, targetType: 'container-instance', targetId: targets[index]!.arn })) };
+}
+
+const putAttributes: Operation = (world, input) => {
+  const { attributes, targets } = attributeWrites(world, input);
   // The limit is checked for every target before anything is written: one full target fails the
   // whole call and no attribute of it is set (aws-behaviour.md §3.1).
   const after = new Map<ContainerInstance, Set<string>>();
@@ -399,27 +413,12 @@ const putAttributes: Operation = (world, input) => {
       );
     }
   }
-  for (const target of targets) world.beforeInstanceWrite(target);
-  attributes.forEach((attribute, index) => {
-    const target = targets[index]!;
-    target.attributes.set(attribute.name, attribute.value ?? '');
-    target.version += 1;
-  });
-  for (const target of new Set(targets)) world.afterInstanceWrite(target);
-  return { attributes: attributes.map((attribute, index) => ({ ...attribute, targetType: 'container-instance', targetId: targets[index]!.arn })) };
+  return writeAttributes(world, attributes, targets, (target, attribute) => target.attributes.set(attribute.name, attribute.value ?? ''));
 };
 
 const deleteAttributes: Operation = (world, input) => {
-  const cluster = clusterOf(world, input);
-  const attributes = readAttributes(input);
-  const targets = attributes.map((attribute) => attributeTarget(world, cluster, attribute));
-  for (const target of targets) world.beforeInstanceWrite(target);
-  attributes.forEach((attribute, index) => {
-    targets[index]!.attributes.delete(attribute.name);
-    targets[index]!.version += 1;
-  });
-  for (const target of new Set(targets)) world.afterInstanceWrite(target);
-  return { attributes: attributes.map((attribute, index) => ({ ...attribute, targetType: 'container-instance', targetId: targets[index]!.arn })) };
+  const { attributes, targets } = attributeWrites(world, input);
+  return writeAttributes(world, attributes, targets, (target, attribute) => target.attributes.delete(attribute.name));
 };
 
 const listAttributes: Operation = (world, input) => {

@@ -1,7 +1,4 @@
-import { loadSweeperConfig } from '../../../lib/sweeper/config';
-import { makeScaleInSweeperHandler } from '../../../lib/sweeper/handler';
-import { MemoryTelemetry } from '../../../lib/telemetry';
-import { NOW, SweeperWorld } from './world';
+import { SweeperWorld } from './world';
 
 /**
  * The sweeper in groups ECS manages through capacity providers (docs/aws-behaviour.md §3.5): it
@@ -16,10 +13,7 @@ function setup(env: Record<string, string> = {}) {
   aws.world.createCapacityProvider({ name: 'cp-protected', group: 'protected', managedTerminationProtection: 'ENABLED' });
   aws.world.createCapacityProvider({ name: 'cp-draining', group: 'draining-only', managedDraining: 'ENABLED' });
   aws.world.putClusterCapacityProviders('prod', ['cp-scaled', 'cp-protected', 'cp-draining', 'FARGATE']);
-  const telemetry = new MemoryTelemetry();
-  const clock = { now: () => NOW, sleep: async () => undefined };
-  const config = loadSweeperConfig({ CLUSTERS: 'prod', MIN_FREE_CPU: '0', MIN_FREE_MEMORY: '0', MAX_REMOVALS_PER_RUN: '10', ...env });
-  const handler = makeScaleInSweeperHandler({ config, clients: aws.clients(), telemetry, clock });
+  const { handler, telemetry } = aws.sweeper({ MAX_REMOVALS_PER_RUN: '10', ...env });
   const sweep = async () => {
     await handler({}, undefined);
     return telemetry.logs.find((entry) => entry.message === 'sweep decision')!.fields as {
@@ -64,8 +58,7 @@ describe('scale-in sweeper: capacity providers (CAPACITY_PROVIDERS=stand-down)',
   it('a cluster without a tagged group costs no capacity-provider read', async () => {
     const aws = new SweeperWorld();
     aws.addInstances('prod', 'plain', 2, { idleSinceMinutesAgo: 120 });
-    const config = loadSweeperConfig({ CLUSTERS: 'prod', MIN_FREE_CPU: '0', MIN_FREE_MEMORY: '0' });
-    await makeScaleInSweeperHandler({ config, clients: aws.clients(), telemetry: new MemoryTelemetry(), clock: { now: () => NOW, sleep: async () => undefined } })({}, undefined);
+    await aws.sweeper().handler({}, undefined);
     expect(aws.aws.calls('ecs:DescribeClusters')).toEqual([]);
     expect(aws.aws.calls('autoscaling:TerminateInstanceInAutoScalingGroup')).toHaveLength(2);
   });

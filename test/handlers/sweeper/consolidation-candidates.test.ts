@@ -1,17 +1,12 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { loadSweeperConfig } from '../../../lib/sweeper/config';
-import { makeScaleInSweeperHandler } from '../../../lib/sweeper/handler';
-import { MemoryTelemetry } from '../../../lib/telemetry';
-import { NOW, SweeperWorld } from './world';
+import { SweeperWorld } from './world';
+import { fixture } from '../../fixtures';
 
-const scheduled = JSON.parse(readFileSync(join(__dirname, '../../../events/scheduled-sweep.json'), 'utf8')) as unknown;
+const scheduled = fixture('scheduled-sweep.json');
 
 describe('sweeper: consolidation candidates come with the whole cluster’s task read', () => {
   it('weighs every busy instance when the cluster’s tasks are read whole, not only the three least used', async () => {
     const aws = new SweeperWorld();
-    const config = loadSweeperConfig({ CLUSTERS: 'prod', MIN_FREE_CPU: '0', MIN_FREE_MEMORY: '0', CONSOLIDATE: 'true', DRAIN_WAIT_SECONDS: '0' });
-    const handler = makeScaleInSweeperHandler({ config, clients: aws.clients(), telemetry: new MemoryTelemetry(), clock: { now: () => NOW, sleep: async () => undefined } });
+    const { handler } = aws.sweeper({ CONSOLIDATE: 'true', DRAIN_WAIT_SECONDS: '0' });
     aws.daemons('prod', ['log-router']);
     // The three least used instances run standalone tasks, which DRAINING does not move.
     const standalone = [...aws.addInstances('prod', 'asg', 1, { tasksPerInstance: 1 }), ...aws.addInstances('prod', 'asg', 1, { tasksPerInstance: 2 }), ...aws.addInstances('prod', 'asg', 1, { tasksPerInstance: 3 })];

@@ -1,12 +1,8 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import type { Clock } from '../../../lib/clock';
-import { loadSweeperConfig } from '../../../lib/sweeper/config';
-import { makeScaleInSweeperHandler } from '../../../lib/sweeper/handler';
 import { MemoryTelemetry } from '../../../lib/telemetry';
 import { NOW, SweeperWorld } from './world';
+import { fixture } from '../../fixtures';
 
-const scheduled = JSON.parse(readFileSync(join(__dirname, '../../../events/scheduled-sweep.json'), 'utf8')) as unknown;
+const scheduled = fixture('scheduled-sweep.json');
 
 /**
  * A drained instance is empty within a minute or two: the service scheduler starts its tasks
@@ -17,10 +13,7 @@ const scheduled = JSON.parse(readFileSync(join(__dirname, '../../../events/sched
  */
 function setup(env: Record<string, string> = {}, remainingMs?: number) {
   const aws = new SweeperWorld();
-  const clock: Clock = { now: () => aws.clock.now(), sleep: (ms) => aws.clock.advance(ms) };
-  const telemetry = new MemoryTelemetry();
-  const config = loadSweeperConfig({ CLUSTERS: 'prod', MIN_FREE_CPU: '0', MIN_FREE_MEMORY: '0', ...env });
-  const handler = makeScaleInSweeperHandler({ config, clients: aws.clients(), telemetry, clock });
+  const { handler, telemetry } = aws.sweeper(env);
   aws.daemons('prod', ['log-router']);
   const context = remainingMs === undefined ? undefined : { getRemainingTimeInMillis: () => remainingMs };
   const run = () => handler(scheduled, context);

@@ -271,6 +271,7 @@ describe('scale-in sweeper handler', () => {
   });
 
   it('consolidation drains a lightly used instance now and terminates it on a later run, once ECS has moved its task', async () => {
+    // The later run's side; finish-within-run.test.ts covers the run that waits for its drains.
     const { aws, handler } = setup({ CONSOLIDATE: 'true', DRAIN_WAIT_SECONDS: '0' });
     // Service tasks only: a standalone task blocks consolidation.
     const [light] = aws.addInstances('prod', 'asg', 1, { serviceTasks: 1 });

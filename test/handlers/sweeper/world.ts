@@ -1,4 +1,5 @@
 import type { SNSClient } from '@aws-sdk/client-sns';
+import type { Clock } from '../../../lib/clock';
 import { loadSweeperConfig } from '../../../lib/sweeper/config';
 import { makeScaleInSweeperHandler } from '../../../lib/sweeper/handler';
 import { MemoryTelemetry } from '../../../lib/telemetry';
@@ -33,12 +34,14 @@ export class SweeperWorld {
 
   /**
    * The sweeper's handler on this world, configured with `env` over cluster `prod` and no reserve.
-   * Its clock is the world's: advancing the world moves the sweeper's time too.
+   * Its clock is the world's: advancing the world moves the sweeper's time too, and while the
+   * handler waits (for its drains, DRAIN_WAIT_SECONDS) the world runs on: ECS moves tasks meanwhile.
    */
   sweeper(env: Record<string, string> = {}, sns?: SNSClient) {
     const telemetry = new MemoryTelemetry();
     const config = loadSweeperConfig({ CLUSTERS: 'prod', MIN_FREE_CPU: '0', MIN_FREE_MEMORY: '0', ...env });
-    const handler = makeScaleInSweeperHandler({ config, clients: { ...this.clients(), ...(sns ? { sns } : {}) }, telemetry, clock: this.clock });
+    const clock: Clock = { now: () => this.clock.now(), sleep: (ms) => this.clock.advance(ms) };
+    const handler = makeScaleInSweeperHandler({ config, clients: { ...this.clients(), ...(sns ? { sns } : {}) }, telemetry, clock });
     return { handler, telemetry };
   }
 

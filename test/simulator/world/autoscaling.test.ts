@@ -1,43 +1,28 @@
-import type { BusEvent, SnsRecord } from '../../../simulator/world/model';
-import { asg, errorOf, newWorld } from './helpers';
+import type { BusEvent } from '../../../simulator/world/model';
+import { asg, errorOf, groupWorld, messageOf, newWorld } from './helpers';
 
-function groupWorld(options: { desired?: number; min?: number; heartbeat?: number; defaultResult?: 'CONTINUE' | 'ABANDON'; hook?: boolean } = {}) {
-  const { world, clock } = newWorld({ timings: { bootMs: 60_000, shutdownMs: 10_000 } });
-  world.createCluster({ name: 'c' });
-  const topic = world.createTopic('lifecycle');
-  const records: SnsRecord[] = [];
-  world.subscribe(topic.arn, (record) => records.push(record));
-  const group = world.createGroup({
-    name: 'g',
-    cluster: 'c',
-    minSize: options.min ?? 1,
-    maxSize: 10,
-    desiredCapacity: options.desired ?? 3,
-    instanceCpu: 2048,
-    instanceMemory: 4096,
-  });
+/** Group `g` with a termination hook `drain` that notifies the `lifecycle` topic (none with `hook: false`). */
+function hookedWorld(options: { desired?: number; min?: number; heartbeat?: number; defaultResult?: 'CONTINUE' | 'ABANDON'; hook?: boolean } = {}) {
+  const built = groupWorld({ minSize: options.min ?? 1, desiredCapacity: options.desired ?? 3 });
   if (options.hook !== false) {
-    world.putLifecycleHook({ groupName: 'g', name: 'drain', heartbeatTimeout: options.heartbeat ?? 300, defaultResult: options.defaultResult ?? 'ABANDON', topicArn: topic.arn });
+    built.world.putLifecycleHook({ groupName: 'g', name: 'drain', heartbeatTimeout: options.heartbeat ?? 300, defaultResult: options.defaultResult ?? 'ABANDON', topicArn: built.topic.arn });
   }
-  const ids = [...group.instances.keys()];
-  return { world, clock, group, records, ids };
+  return built;
 }
-
-const message = (record: SnsRecord | undefined) => JSON.parse(record?.Sns.Message ?? '{}') as Record<string, string>;
 
 describe('Auto Scaling termination lifecycle hooks (aws-behaviour.md §1.4, §1.5, §3.2)', () => {
   it('sends the test notification when the hook is created, then a notification of the exact shape on termination', () => {
-    const { world, records, ids } = groupWorld();
+    const { world, records, ids } = hookedWorld();
     expect(records).toHaveLength(1);
     expect(records[0]!.Sns.Subject).toBe('Auto Scaling: test notification for group "g"');
-    expect(message(records[0])).toMatchObject({ Event: 'autoscaling:TEST_NOTIFICATION', AutoScalingGroupName: 'g' });
-    expect(message(records[0]).LifecycleTransition).toBeUndefined();
+    expect(messageOf(records[0])).toMatchObject({ Event: 'autoscaling:TEST_NOTIFICATION', AutoScalingGroupName: 'g' });
+    expect(messageOf(records[0]).LifecycleTransition).toBeUndefined();
 
     asg(world, 'TerminateInstanceInAutoScalingGroup', { InstanceId: ids[0], ShouldDecrementDesiredCapacity: true });
     const notification = records[1]!;
     expect(notification.EventSource).toBe('aws:sns');
     expect(notification.Sns.Subject).toBe(`Auto Scaling:  Lifecycle action 'TERMINATING' for instance ${ids[0]} in progress.`);
-    expect(Object.keys(message(notification))).toEqual([
+    expect(Object.keys(messageOf(notification))).toEqual([
       'Origin',
       'LifecycleHookName',
       'Destination',
@@ -50,15 +35,15 @@ describe('Auto Scaling termination lifecycle hooks (aws-behaviour.md §1.4, §1.
       'EC2InstanceId',
       'LifecycleActionToken',
     ]);
-    expect(message(notification)).toMatchObject({ LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING', EC2InstanceId: ids[0], LifecycleHookName: 'drain' });
+    expect(messageOf(notification)).toMatchObject({ LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING', EC2InstanceId: ids[0], LifecycleHookName: 'drain' });
     const described = asg(world, 'DescribeAutoScalingInstances', { InstanceIds: [ids[0]] }).AutoScalingInstances as { LifecycleState: string }[];
     expect(described[0]?.LifecycleState).toBe('Terminating:Wait');
   });
 
   it('holds the instance until CompleteLifecycleAction, then terminates it; a second completion is a ValidationError', async () => {
-    const { world, clock, records, ids } = groupWorld();
+    const { world, clock, records, ids } = hookedWorld();
     asg(world, 'TerminateInstanceInAutoScalingGroup', { InstanceId: ids[0], ShouldDecrementDesiredCapacity: true });
-    const token = message(records[1]).LifecycleActionToken!;
+    const token = messageOf(records[1]).LifecycleActionToken!;
     await clock.advance(200_000);
     expect(world.ec2.get(ids[0]!)?.state).toBe('running');
     asg(world, 'CompleteLifecycleAction', { AutoScalingGroupName: 'g', LifecycleHookName: 'drain', LifecycleActionToken: token, LifecycleActionResult: 'CONTINUE' });
@@ -76,9 +61,9 @@ describe('Auto Scaling termination lifecycle hooks (aws-behaviour.md §1.4, §1.
   });
 
   it('expires at the heartbeat timeout with the default result; a heartbeat restarts the window', async () => {
-    const { world, clock, records, ids } = groupWorld({ heartbeat: 300, defaultResult: 'ABANDON' });
+    const { world, clock, records, ids } = hookedWorld({ heartbeat: 300, defaultResult: 'ABANDON' });
     asg(world, 'TerminateInstanceInAutoScalingGroup', { InstanceId: ids[0], ShouldDecrementDesiredCapacity: true });
-    const token = message(records[1]).LifecycleActionToken!;
+    const token = messageOf(records[1]).LifecycleActionToken!;
     await clock.advance(250_000);
     asg(world, 'RecordLifecycleActionHeartbeat', { AutoScalingGroupName: 'g', LifecycleHookName: 'drain', LifecycleActionToken: token });
     await clock.advance(250_000);
@@ -94,9 +79,9 @@ describe('Auto Scaling termination lifecycle hooks (aws-behaviour.md §1.4, §1.
   });
 
   it('ends at the global timeout, min(48 h, 100 x heartbeat), however many heartbeats arrive', async () => {
-    const { world, clock, records, ids } = groupWorld({ heartbeat: 30, defaultResult: 'CONTINUE' });
+    const { world, clock, records, ids } = hookedWorld({ heartbeat: 30, defaultResult: 'CONTINUE' });
     asg(world, 'TerminateInstanceInAutoScalingGroup', { InstanceId: ids[0], ShouldDecrementDesiredCapacity: true });
-    const token = message(records[1]).LifecycleActionToken!;
+    const token = messageOf(records[1]).LifecycleActionToken!;
     for (let beat = 0; beat < 120; beat += 1) {
       await clock.advance(25_000);
       if (world.lifecycleActions.get(token)?.state !== 'active') break;
@@ -109,7 +94,7 @@ describe('Auto Scaling termination lifecycle hooks (aws-behaviour.md §1.4, §1.
   });
 
   it('refuses to terminate below the minimum with the exact AWS message, and unknown instances as not found', () => {
-    const { world, ids } = groupWorld({ desired: 2, min: 2 });
+    const { world, ids } = hookedWorld({ desired: 2, min: 2 });
     const belowMin = errorOf(() => asg(world, 'TerminateInstanceInAutoScalingGroup', { InstanceId: ids[0], ShouldDecrementDesiredCapacity: true }));
     expect(belowMin.message).toBe(
       "Currently, desiredSize equals minSize (2). Terminating instance without replacement will violate group's min size constraint. Either set shouldDecrementDesiredCapacity flag to false or lower group's min size.",
@@ -123,7 +108,7 @@ describe('Auto Scaling termination lifecycle hooks (aws-behaviour.md §1.4, §1.
   });
 
   it('launches replacements that register with ECS after booting, and scales in skipping protected instances', async () => {
-    const { world, clock, ids } = groupWorld({ desired: 3, hook: false });
+    const { world, clock, ids } = hookedWorld({ desired: 3, hook: false });
     asg(world, 'SetInstanceProtection', { AutoScalingGroupName: 'g', InstanceIds: [ids[0], ids[1]], ProtectedFromScaleIn: true });
     asg(world, 'SetDesiredCapacity', { AutoScalingGroupName: 'g', DesiredCapacity: 1 });
     await clock.advance(30_000);
@@ -143,7 +128,7 @@ describe('Auto Scaling termination lifecycle hooks (aws-behaviour.md §1.4, §1.
   });
 
   it('describes instances at most 50 ids at a time and silently leaves unknown ids out', () => {
-    const { world, ids } = groupWorld();
+    const { world, ids } = hookedWorld();
     const out = asg(world, 'DescribeAutoScalingInstances', { InstanceIds: [ids[1], 'i-0123456789abcdef0'] }).AutoScalingInstances as { InstanceId: string }[];
     expect(out.map((instance) => instance.InstanceId)).toEqual([ids[1]]);
     expect(errorOf(() => asg(world, 'DescribeAutoScalingInstances', { InstanceIds: Array.from({ length: 51 }, () => ids[0]) })).code).toBe('ValidationError');
@@ -155,7 +140,7 @@ describe('Auto Scaling termination lifecycle hooks (aws-behaviour.md §1.4, §1.
 
 describe('Spot interruptions (aws-behaviour.md §1.1, §3.2)', () => {
   it('emits the warning, then reclaims the instance two minutes later even while a lifecycle hook waits', async () => {
-    const { world, clock, records, ids } = groupWorld({ heartbeat: 3600 });
+    const { world, clock, records, ids } = hookedWorld({ heartbeat: 3600 });
     const events: BusEvent[] = [];
     world.onBusEvent((event) => events.push(event));
     world.interruptSpot(ids[0]!);
@@ -175,7 +160,7 @@ describe('Spot interruptions (aws-behaviour.md §1.1, §3.2)', () => {
     expect(world.ec2.get(ids[0]!)?.state).toBe('shutting-down');
     expect(world.containerInstanceOf(ids[0]!)?.status).toBe('INACTIVE');
     // The group runs its termination hook on an instance that is already gone.
-    expect(message(records.at(-1)).EC2InstanceId).toBe(ids[0]);
+    expect(messageOf(records.at(-1)).EC2InstanceId).toBe(ids[0]);
     await clock.advance(10_000);
     expect(events.filter((event) => event['detail-type'] === 'EC2 Instance State-change Notification').map((event) => event.detail.state)).toEqual([
       'shutting-down',

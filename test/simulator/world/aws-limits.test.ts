@@ -1,4 +1,4 @@
-import { asg, clusterWith, ecs, errorOf, newWorld, START } from './helpers';
+import { asg, clusterWith, ecs, errorOf, groupWorld, newWorld, START } from './helpers';
 
 /**
  * Limits and refusals of the real APIs that the world enforces (docs/aws-behaviour.md §3.1, §3.2,
@@ -105,18 +105,15 @@ describe('ListTasks with a service name (aws-behaviour.md §3.1)', () => {
   });
 });
 
-function groupWorld(options: Parameters<typeof newWorld>[0] = {}) {
-  const { world, clock } = newWorld(options);
-  world.createCluster({ name: 'c' });
-  const topic = world.createTopic('lifecycle');
-  const group = world.createGroup({ name: 'g', cluster: 'c', minSize: 0, maxSize: 10, desiredCapacity: 3, instanceCpu: 2048, instanceMemory: 4096 });
-  world.putLifecycleHook({ groupName: 'g', name: 'drain', heartbeatTimeout: 300, topicArn: topic.arn });
-  return { world, clock, group, ids: [...group.instances.keys()] };
+function hookedWorld() {
+  const built = groupWorld({ minSize: 0 }, {});
+  built.world.putLifecycleHook({ groupName: 'g', name: 'drain', heartbeatTimeout: 300, topicArn: built.topic.arn });
+  return built;
 }
 
 describe('lifecycle action tokens (aws-behaviour.md §3.2)', () => {
   it.each(['CompleteLifecycleAction', 'RecordLifecycleActionHeartbeat'])('%s refuses a token that is not 36 characters before looking it up', (operation) => {
-    const { world } = groupWorld();
+    const { world } = hookedWorld();
     const base = { AutoScalingGroupName: 'g', LifecycleHookName: 'drain', ...(operation === 'CompleteLifecycleAction' ? { LifecycleActionResult: 'CONTINUE' } : {}) };
     for (const token of ['short', 'x'.repeat(37)]) {
       const error = errorOf(() => asg(world, operation, { ...base, LifecycleActionToken: token }));
@@ -130,7 +127,7 @@ describe('lifecycle action tokens (aws-behaviour.md §3.2)', () => {
 
 describe('Auto Scaling writes while the group is busy (aws-behaviour.md §3.2)', () => {
   it('refuses TerminateInstanceInAutoScalingGroup and SetDesiredCapacity during an activity, changing nothing, and accepts them after it', async () => {
-    const { world, clock, group, ids } = groupWorld();
+    const { world, clock, group, ids } = hookedWorld();
     world.rules.autoScaling.beginActivity('g', 60_000);
     const terminate = () => asg(world, 'TerminateInstanceInAutoScalingGroup', { InstanceId: ids[0], ShouldDecrementDesiredCapacity: true });
     const error = errorOf(terminate);

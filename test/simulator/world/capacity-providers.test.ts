@@ -1,17 +1,14 @@
 import { TERMINATE_LIFECYCLE_ACTION } from '../../../simulator/world/autoscaling-events';
 import { MANAGED_DRAINING_HOOK } from '../../../simulator/world/managed-draining';
 import type { BusEvent } from '../../../simulator/world/model';
-import { asg, ecs, errorOf, newWorld } from './helpers';
+import { asg, ecs, errorOf, groupWorld, lifecycleStateOf, newWorld } from './helpers';
 
 /**
  * ECS capacity providers bound to Auto Scaling groups, and ECS's managed instance draining as an
  * actor of the world (docs/aws-behaviour.md §1.11, §3.5).
  */
 function providerWorld(options: { managedDraining?: 'ENABLED' | 'DISABLED'; suiteHook?: boolean; stopSeconds?: number; associate?: boolean } = {}) {
-  const { world, clock } = newWorld({ timings: { bootMs: 60_000, shutdownMs: 10_000 } });
-  world.createCluster({ name: 'c' });
-  const topic = world.createTopic('lifecycle');
-  const group = world.createGroup({ name: 'g', cluster: 'c', minSize: 0, maxSize: 6, desiredCapacity: 3, instanceCpu: 2048, instanceMemory: 4096 });
+  const { world, clock, topic, group, ids } = groupWorld({ minSize: 0, maxSize: 6 });
   world.createService({ cluster: 'c', name: 'web', desiredCount: 3, cpu: 512, memory: 1024, stopSeconds: options.stopSeconds ?? 60, minimumHealthyPercent: 50 });
   world.placeInitialTasks();
   if (options.suiteHook) world.putLifecycleHook({ groupName: 'g', name: 'suite-drain', heartbeatTimeout: 300, defaultResult: 'CONTINUE', topicArn: topic.arn });
@@ -26,7 +23,7 @@ function providerWorld(options: { managedDraining?: 'ENABLED' | 'DISABLED'; suit
   if (options.associate !== false) ecs(world, 'PutClusterCapacityProviders', { cluster: 'c', capacityProviders: ['cp'], defaultCapacityProviderStrategy: [] });
   const events: BusEvent[] = [];
   world.onBusEvent((event) => events.push(event));
-  return { world, clock, group, ids: [...group.instances.keys()], events };
+  return { world, clock, group, ids, events };
 }
 
 describe('capacity providers (aws-behaviour.md §3.5)', () => {
@@ -126,7 +123,7 @@ describe('ECS managed instance draining (aws-behaviour.md §3.5)', () => {
     const suite = [...world.lifecycleActions.values()].find((action) => action.hookName === 'suite-drain')!;
     asg(world, 'CompleteLifecycleAction', { AutoScalingGroupName: 'g', LifecycleHookName: 'suite-drain', LifecycleActionToken: suite.token, LifecycleActionResult: 'CONTINUE' });
     expect(suite.othersHolding).toBe(1);
-    const state = () => (asg(world, 'DescribeAutoScalingInstances', { InstanceIds: [ids[0]] }).AutoScalingInstances as { LifecycleState: string }[])[0]?.LifecycleState;
+    const state = () => lifecycleStateOf(world, ids[0]!);
     await clock.advance(60_000);
     expect(state()).toBe('Terminating:Wait');
     expect(world.terminations).toEqual([]);

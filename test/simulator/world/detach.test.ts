@@ -1,14 +1,8 @@
-import { asg, errorOf, newWorld } from './helpers';
+import { asg, errorOf, groupWorld } from './helpers';
 
 /** DetachInstances (docs/aws-behaviour.md §1.8). */
 describe('Auto Scaling DetachInstances', () => {
-  function group(desired = 2, max = 2) {
-    const { world, clock } = newWorld({ timings: { bootMs: 30_000 } });
-    world.createCluster({ name: 'c' });
-    world.createGroup({ name: 'g', cluster: 'c', minSize: 1, maxSize: max, desiredCapacity: desired, instanceCpu: 2048, instanceMemory: 4096 });
-    const ids = [...world.groups.get('g')!.instances.keys()];
-    return { world, clock, ids };
-  }
+  const group = (desired = 2, max = 2) => groupWorld({ maxSize: max, desiredCapacity: desired }, { timings: { bootMs: 30_000 } });
 
   it('without decrementing: the instance leaves the group, keeps running, and the group launches a replacement (even at MaxSize)', async () => {
     const { world, clock, ids } = group(2, 2);

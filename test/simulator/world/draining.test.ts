@@ -1,11 +1,5 @@
-import { clusterWith, ecs, newWorld, tasksOf } from './helpers';
+import { clusterWith, drain, newWorld, tasksOf } from './helpers';
 import type { World } from '../../../simulator/world/world';
-import type { ContainerInstance } from '../../../simulator/world/model';
-
-/** What a drainer does: UpdateContainerInstancesState(DRAINING). */
-function drain(world: World, instance: ContainerInstance) {
-  ecs(world, 'UpdateContainerInstancesState', { cluster: 'c', containerInstances: [instance.arn], status: 'DRAINING' });
-}
 
 const running = (world: World, service: string) => tasksOf(world, service).filter((task) => task.lastStatus === 'RUNNING' && task.desiredStatus === 'RUNNING');
 

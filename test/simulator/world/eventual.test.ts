@@ -1,4 +1,4 @@
-import { clusterWith, ecs, newWorld, tasksOf } from './helpers';
+import { clusterWith, drain, ecs, newWorld, tasksOf } from './helpers';
 import type { World } from '../../../simulator/world/world';
 import type { ContainerInstance } from '../../../simulator/world/model';
 
@@ -7,10 +7,6 @@ import type { ContainerInstance } from '../../../simulator/world/model';
  * last after a delay, load-balancer deregistration delay, read-after-write lag, short and empty
  * pages with key-based tokens, stopped tasks listable for an hour.
  */
-function drain(world: World, instance: ContainerInstance) {
-  ecs(world, 'UpdateContainerInstancesState', { cluster: 'c', containerInstances: [instance.arn], status: 'DRAINING' });
-}
-
 function describe1(world: World, instance: ContainerInstance) {
   const answer = ecs(world, 'DescribeContainerInstances', { cluster: 'c', containerInstances: [instance.arn] });
   return (answer.containerInstances as { status: string; attributes: { name: string; value?: string }[] }[])[0]!;

@@ -1,23 +1,16 @@
 import { daemonsNotRunningOn } from '../../../simulator/world/ecs';
-import type { SnsRecord } from '../../../simulator/world/model';
 import type { World } from '../../../simulator/world/world';
-import { asg, ecs, errorOf, newWorld } from './helpers';
+import { asg, ecs, errorOf, groupWorld, lifecycleStateOf, messageOf, newWorld } from './helpers';
 
 const LAUNCHING = 'autoscaling:EC2_INSTANCE_LAUNCHING';
 const TERMINATING = 'autoscaling:EC2_INSTANCE_TERMINATING';
-const message = (record: SnsRecord | undefined) => JSON.parse(record?.Sns.Message ?? '{}') as Record<string, string>;
 
 /**
  * A group `g` of cluster `c` with a daemon service `agent`, a replica service `web`, and the hooks
  * asked for, created through PutLifecycleHook as an operator would.
  */
 function launchWorld(options: { desired?: number; launch?: { heartbeat?: number; defaultResult?: 'CONTINUE' | 'ABANDON' } | false; terminate?: boolean } = {}) {
-  const { world, clock } = newWorld({ timings: { bootMs: 60_000, shutdownMs: 10_000 } });
-  world.createCluster({ name: 'c' });
-  const topic = world.createTopic('lifecycle');
-  const records: SnsRecord[] = [];
-  world.subscribe(topic.arn, (record) => records.push(record));
-  const group = world.createGroup({ name: 'g', cluster: 'c', minSize: 1, maxSize: 10, desiredCapacity: options.desired ?? 2, instanceCpu: 2048, instanceMemory: 4096 });
+  const { world, clock, topic, group, records, ids: initial } = groupWorld({ desiredCapacity: options.desired ?? 2 });
   world.createService({ cluster: 'c', name: 'agent', strategy: 'DAEMON', cpu: 128, memory: 256, startSeconds: 5 });
   world.createService({ cluster: 'c', name: 'web', desiredCount: 2, cpu: 512, memory: 1024, stopSeconds: 20 });
   world.placeInitialTasks();
@@ -33,10 +26,9 @@ function launchWorld(options: { desired?: number; launch?: { heartbeat?: number;
     });
   if (options.launch !== false) put('launch', LAUNCHING, options.launch?.heartbeat ?? 300, options.launch?.defaultResult ?? 'ABANDON');
   if (options.terminate) put('drain', TERMINATING, 300, 'CONTINUE');
-  const initial = [...group.instances.keys()];
-  const state = (id: string) => (asg(world, 'DescribeAutoScalingInstances', { InstanceIds: [id] }).AutoScalingInstances as { LifecycleState: string }[])[0]?.LifecycleState ?? 'gone';
+  const state = (id: string) => lifecycleStateOf(world, id) ?? 'gone';
   const launched = () => [...group.instances.keys()].filter((id) => !initial.includes(id));
-  const launchNotifications = () => records.filter((record) => message(record).LifecycleTransition === LAUNCHING);
+  const launchNotifications = () => records.filter((record) => messageOf(record).LifecycleTransition === LAUNCHING);
   return { world, clock, group, records, initial, state, launched, launchNotifications };
 }
 
@@ -52,10 +44,10 @@ describe('Auto Scaling launch lifecycle hooks (aws-behaviour.md §1.4, §3.2)', 
     expect(state(id!)).toBe('Pending:Wait');
     const [notification] = launchNotifications();
     expect(notification!.Sns.Subject).toBe(`Auto Scaling:  Lifecycle action 'LAUNCHING' for instance ${id} in progress.`);
-    expect(Object.keys(message(notification))).toEqual([
+    expect(Object.keys(messageOf(notification))).toEqual([
       'Origin', 'LifecycleHookName', 'Destination', 'AccountId', 'RequestId', 'LifecycleTransition', 'AutoScalingGroupName', 'Service', 'Time', 'EC2InstanceId', 'LifecycleActionToken',
     ]);
-    expect(message(notification)).toMatchObject({ Origin: 'EC2', Destination: 'AutoScalingGroup', LifecycleHookName: 'launch', EC2InstanceId: id, AutoScalingGroupName: 'g' });
+    expect(messageOf(notification)).toMatchObject({ Origin: 'EC2', Destination: 'AutoScalingGroup', LifecycleHookName: 'launch', EC2InstanceId: id, AutoScalingGroupName: 'g' });
     expect(world.containerInstanceOf(id!)).toBeUndefined();
 
     // Booted (60 s): the agent registers and ECS places the daemon task (RUNNING 5 s later) while Auto Scaling still holds it.
@@ -66,13 +58,13 @@ describe('Auto Scaling launch lifecycle hooks (aws-behaviour.md §1.4, §3.2)', 
     expect(daemonsNotRunningOn(world, instance)).toEqual([]);
     expect(world.tasksOn(instance).filter((task) => task.daemon).map((task) => task.lastStatus)).toEqual(['RUNNING']);
 
-    complete(world, 'launch', message(notification).LifecycleActionToken!, 'CONTINUE');
+    complete(world, 'launch', messageOf(notification).LifecycleActionToken!, 'CONTINUE');
     expect(state(id!)).toBe('Pending:Proceed');
     await clock.advance(1_000);
     expect(state(id!)).toBe('InService');
     expect(world.inService.at(-1)).toMatchObject({ ec2InstanceId: id, launchHooks: 1, containerInstance: 'ACTIVE', daemonsNotRunning: [] });
     // The action is over: a second completion is refused as for a termination.
-    expect(errorOf(() => complete(world, 'launch', message(notification).LifecycleActionToken!, 'CONTINUE')).message).toMatch(/^No active Lifecycle Action found with token/);
+    expect(errorOf(() => complete(world, 'launch', messageOf(notification).LifecycleActionToken!, 'CONTINUE')).message).toMatch(/^No active Lifecycle Action found with token/);
   });
 
   it('applies the default result at the heartbeat timeout: CONTINUE puts the instance InService, whatever ECS knows of it', async () => {
@@ -92,7 +84,7 @@ describe('Auto Scaling launch lifecycle hooks (aws-behaviour.md §1.4, §3.2)', 
     asg(world, 'SetDesiredCapacity', { AutoScalingGroupName: 'g', DesiredCapacity: 3 });
     await clock.advance(50_000);
     const [id] = launched();
-    const token = message(launchNotifications()[0]).LifecycleActionToken!;
+    const token = messageOf(launchNotifications()[0]).LifecycleActionToken!;
     asg(world, 'RecordLifecycleActionHeartbeat', { AutoScalingGroupName: 'g', LifecycleHookName: 'launch', LifecycleActionToken: token });
     await clock.advance(50_000);
     expect(state(id!)).toBe('Pending:Wait');
@@ -164,7 +156,7 @@ describe('daemon placement constraints (memberOf)', () => {
 function completeHooks(world: World, clock: ReturnType<typeof newWorld>['clock']) {
   for (const topic of world.topics.values()) {
     world.subscribe(topic.arn, (record) => {
-      const body = message(record);
+      const body = messageOf(record);
       if (body.LifecycleTransition === TERMINATING) {
         const instance = world.containerInstanceOf(body.EC2InstanceId!)!;
         world.setContainerInstanceStatus(instance, 'DRAINING');

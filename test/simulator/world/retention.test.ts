@@ -1,23 +1,10 @@
-import { asg, newWorld } from './helpers';
+import { asg, groupWorld, lifecycleStateOf } from './helpers';
 
 /** Instance lifecycle policies that retain abandoned instances (docs/aws-behaviour.md §3.4). */
 function retainingWorld(options: { policy?: 'retain' | 'terminate'; defaultResult?: 'CONTINUE' | 'ABANDON' } = {}) {
-  const { world, clock } = newWorld({ timings: { bootMs: 60_000, shutdownMs: 10_000 } });
-  world.createCluster({ name: 'c' });
-  const topic = world.createTopic('lifecycle');
-  const group = world.createGroup({
-    name: 'g',
-    cluster: 'c',
-    minSize: 1,
-    maxSize: 5,
-    desiredCapacity: 2,
-    instanceCpu: 2048,
-    instanceMemory: 4096,
-    ...(options.policy ? { terminateHookAbandon: options.policy } : {}),
-  });
+  const { world, clock, topic, group, ids } = groupWorld({ maxSize: 5, desiredCapacity: 2, ...(options.policy ? { terminateHookAbandon: options.policy } : {}) });
   world.putLifecycleHook({ groupName: 'g', name: 'drain', heartbeatTimeout: 300, defaultResult: options.defaultResult ?? 'ABANDON', topicArn: topic.arn });
-  const ids = [...group.instances.keys()];
-  const stateOf = (id: string) => (asg(world, 'DescribeAutoScalingInstances', { InstanceIds: [id] }).AutoScalingInstances as { LifecycleState: string }[])[0]?.LifecycleState;
+  const stateOf = (id: string) => lifecycleStateOf(world, id);
   const terminate = (id: string, decrement = false) => asg(world, 'TerminateInstanceInAutoScalingGroup', { InstanceId: id, ShouldDecrementDesiredCapacity: decrement });
   const complete = (id: string, result: 'CONTINUE' | 'ABANDON') =>
     asg(world, 'CompleteLifecycleAction', { AutoScalingGroupName: 'g', LifecycleHookName: 'drain', InstanceId: id, LifecycleActionResult: result });

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { disruptionAllowance, isOwnDrain, place, planScaleIn, roomOf, zoneOf } from '../../../lib/sweeper/plan';
-import type { ClusterSnapshot, PlanSettings, ReserveTasks, SnapshotInstance } from '../../../lib/sweeper/types';
-import { NOW, group, minutesAgo, settings as baseSettings } from './builders';
+import type { ClusterSnapshot, PlanSettings, ReserveTasks, ScaleInPlan, SnapshotInstance } from '../../../lib/sweeper/types';
+import { NOW, group, instance, minutesAgo, settings as baseSettings } from './builders';
 
 const ZONES = ['us-east-1a', 'us-east-1b', 'us-east-1c'];
 const GROUPS = ['g1', 'g2'];
@@ -25,30 +25,26 @@ const instanceArb = (index: number): fc.Arbitrary<SnapshotInstance> =>
       if (raw.ownDrain) attributes['ecs-ec2-keeper.drained-at'] = minutesAgo(5);
       if (raw.optOut) attributes['do-not-disrupt'] = 'true';
       const tasks = raw.used === 0 ? [] : [{ taskArn: `task-${index}`, origin: 'service' as const, cpu: raw.used, memory: raw.used }];
-      return {
-        cluster: 'prod',
-        containerInstanceArn: `arn:aws:ecs:us-east-1:123456789012:container-instance/prod/${suffix}`,
-        ec2InstanceId,
-        status: raw.ownDrain ? 'DRAINING' : 'ACTIVE',
-        agentConnected: true,
-        runningTasksCount: tasks.length,
-        pendingTasksCount: 0,
-        registeredCpu: 2048,
-        registeredMemory: 4096,
-        remainingCpu: 2048 - raw.used,
-        remainingMemory: 4096 - raw.used,
-        attributes,
-        group: {
-          instanceId: ec2InstanceId,
-          autoScalingGroupName: GROUPS[raw.groupIndex]!,
-          lifecycleState: 'InService',
-          protectedFromScaleIn: false,
-          healthStatus: 'HEALTHY',
-          availabilityZone: ZONES[raw.zone]!,
-          ...(raw.weight ? { weightedCapacity: raw.weight } : {}),
+      return instance(
+        {
+          status: raw.ownDrain ? 'DRAINING' : 'ACTIVE',
+          runningTasksCount: tasks.length,
+          remainingCpu: 2048 - raw.used,
+          remainingMemory: 4096 - raw.used,
+          attributes,
+          group: {
+            instanceId: ec2InstanceId,
+            autoScalingGroupName: GROUPS[raw.groupIndex]!,
+            lifecycleState: 'InService',
+            protectedFromScaleIn: false,
+            healthStatus: 'HEALTHY',
+            availabilityZone: ZONES[raw.zone]!,
+            ...(raw.weight ? { weightedCapacity: raw.weight } : {}),
+          },
+          workload: { nonDaemon: tasks, daemonTasks: 0 },
         },
-        workload: { nonDaemon: tasks, daemonTasks: 0 },
-      } satisfies SnapshotInstance;
+        suffix,
+      );
     });
 
 const clusterArb = fc.integer({ min: 1, max: 24 }).chain((count) =>
@@ -102,73 +98,60 @@ const spread = (zones: Map<string, number>) => {
 };
 
 describe('planScaleIn properties: budgets, zones, task-shaped reserve', () => {
-  it('never exceeds the disruption budget, counting drains in progress', () => {
+  /** Checks `check` on 300 generated clusters, with the plan made for each (under `adjust`ed settings). */
+  const property = (check: (snapshot: ClusterSnapshot, settings: PlanSettings, plan: ScaleInPlan) => void, adjust = (settings: PlanSettings) => settings) =>
     fc.assert(
-      fc.property(clusterArb, settingsArb, (cluster, settings) => {
+      fc.property(clusterArb, settingsArb, (cluster, generated) => {
         const snapshot = toSnapshot(cluster);
-        const plan = planScaleIn(snapshot, settings, NOW);
-        const inProgress = plan.finishing.filter((step) => step.action !== 'reactivate').length;
-        const allowance = disruptionAllowance(settings, snapshot.instances.length);
-        if (plan.selected.length > 0) expect(inProgress + plan.selected.length).toBeLessThanOrEqual(allowance);
+        const settings = adjust(generated);
+        check(snapshot, settings, planScaleIn(snapshot, settings, NOW));
       }),
       { numRuns: 300 },
     );
-  });
 
-  it('never widens a group’s zone spread beyond one, or beyond what it already was', () => {
-    fc.assert(
-      fc.property(clusterArb, settingsArb, (cluster, settings) => {
-        const snapshot = toSnapshot(cluster);
-        const plan = planScaleIn(snapshot, settings, NOW);
-        const draining = new Set(plan.finishing.filter((step) => step.action !== 'reactivate').map((step) => step.containerInstanceArn));
-        const before = zoneCounts(snapshot, draining);
-        const after = zoneCounts(snapshot, new Set([...draining, ...plan.selected.map((entry) => entry.containerInstanceArn)]));
-        for (const [name, zones] of after) {
-          const touched = plan.selected.some((entry) => entry.autoScalingGroupName === name);
-          if (touched) expect(spread(zones)).toBeLessThanOrEqual(Math.max(1, spread(before.get(name)!)));
-        }
-      }),
-      { numRuns: 300 },
-    );
-  });
+  it('never exceeds the disruption budget, counting drains in progress', () =>
+    property((snapshot, settings, plan) => {
+      const inProgress = plan.finishing.filter((step) => step.action !== 'reactivate').length;
+      const allowance = disruptionAllowance(settings, snapshot.instances.length);
+      if (plan.selected.length > 0) expect(inProgress + plan.selected.length).toBeLessThanOrEqual(allowance);
+    }));
 
-  it('never terminates a finished drain that leaves its zone two below another while the other drains are still there', () => {
-    fc.assert(
-      fc.property(clusterArb, settingsArb, (cluster, settings) => {
-        const snapshot = toSnapshot(cluster);
-        const plan = planScaleIn(snapshot, settings, NOW);
-        // Terminations happen one by one; drains that wait or go back stay in their zones meanwhile.
-        const terminated = new Set<string>();
-        const before = zoneCounts(snapshot, terminated);
-        for (const step of plan.finishing.filter((entry) => entry.action === 'terminate')) {
-          terminated.add(step.containerInstanceArn);
-          const zones = zoneCounts(snapshot, terminated).get(step.autoScalingGroupName!)!;
-          expect(spread(zones)).toBeLessThanOrEqual(Math.max(1, spread(before.get(step.autoScalingGroupName!)!)));
-        }
-      }),
-      { numRuns: 300 },
-    );
-  });
+  it('never widens a group’s zone spread beyond one, or beyond what it already was', () =>
+    property((snapshot, settings, plan) => {
+      const draining = new Set(plan.finishing.filter((step) => step.action !== 'reactivate').map((step) => step.containerInstanceArn));
+      const before = zoneCounts(snapshot, draining);
+      const after = zoneCounts(snapshot, new Set([...draining, ...plan.selected.map((entry) => entry.containerInstanceArn)]));
+      for (const [name, zones] of after) {
+        const touched = plan.selected.some((entry) => entry.autoScalingGroupName === name);
+        if (touched) expect(spread(zones)).toBeLessThanOrEqual(Math.max(1, spread(before.get(name)!)));
+      }
+    }));
 
-  it('keeps the task-shaped reserve placeable in every zone whenever it removes an idle instance', () => {
-    fc.assert(
-      fc.property(clusterArb, settingsArb, (cluster, settings) => {
-        const snapshot = toSnapshot(cluster);
-        const plan = planScaleIn(snapshot, { ...settings, consolidate: false }, NOW);
-        if (!settings.reserveTasks || plan.selected.length === 0) return;
-        const removed = new Set(plan.selected.map((entry) => entry.containerInstanceArn));
-        const shapes = settings.reserveTasks.flatMap((entry) => Array.from({ length: entry.count }, () => ({ cpu: entry.cpu, memory: entry.memory })));
-        const zones = new Set(snapshot.instances.filter((instance) => instance.status === 'ACTIVE').map((instance) => zoneOf(instance)!));
-        for (const zone of zones) {
-          const rooms = snapshot.instances
-            .filter((instance) => instance.status === 'ACTIVE' && !isOwnDrain(instance) && zoneOf(instance) === zone && !removed.has(instance.containerInstanceArn))
-            .map((instance) => roomOf(instance));
-          expect(place(shapes, rooms).ok).toBe(true);
-        }
-      }),
-      { numRuns: 300 },
-    );
-  });
+  it('never terminates a finished drain that leaves its zone two below another while the other drains are still there', () =>
+    property((snapshot, settings, plan) => {
+      // Terminations happen one by one; drains that wait or go back stay in their zones meanwhile.
+      const terminated = new Set<string>();
+      const before = zoneCounts(snapshot, terminated);
+      for (const step of plan.finishing.filter((entry) => entry.action === 'terminate')) {
+        terminated.add(step.containerInstanceArn);
+        const zones = zoneCounts(snapshot, terminated).get(step.autoScalingGroupName!)!;
+        expect(spread(zones)).toBeLessThanOrEqual(Math.max(1, spread(before.get(step.autoScalingGroupName!)!)));
+      }
+    }));
+
+  it('keeps the task-shaped reserve placeable in every zone whenever it removes an idle instance', () =>
+    property((snapshot, settings, plan) => {
+      if (!settings.reserveTasks || plan.selected.length === 0) return;
+      const removed = new Set(plan.selected.map((entry) => entry.containerInstanceArn));
+      const shapes = settings.reserveTasks.flatMap((entry) => Array.from({ length: entry.count }, () => ({ cpu: entry.cpu, memory: entry.memory })));
+      const zones = new Set(snapshot.instances.filter((instance) => instance.status === 'ACTIVE').map((instance) => zoneOf(instance)!));
+      for (const zone of zones) {
+        const rooms = snapshot.instances
+          .filter((instance) => instance.status === 'ACTIVE' && !isOwnDrain(instance) && zoneOf(instance) === zone && !removed.has(instance.containerInstanceArn))
+          .map((instance) => roomOf(instance));
+        expect(place(shapes, rooms).ok).toBe(true);
+      }
+    }, (settings) => ({ ...settings, consolidate: false })));
 
   it('is deterministic: the same input, in any order, gives the same plan', () => {
     fc.assert(

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { freeCapacity, isIdle, planScaleIn, tasksToMove } from '../../../lib/sweeper/plan';
 import type { ClusterSnapshot, PlanSettings, ScaleInPlan, SnapshotInstance } from '../../../lib/sweeper/types';
-import { NOW, group, minutesAgo } from './builders';
+import { NOW, group, instance, minutesAgo } from './builders';
 
 const GROUPS = ['g1', 'g2', 'g3'];
 
@@ -46,34 +46,25 @@ const instanceArb = (index: number): fc.Arbitrary<SnapshotInstance> =>
       if (raw.drainedMinutes !== undefined) attributes['ecs-ec2-keeper.drained-at'] = minutesAgo(raw.drainedMinutes);
       // Index GROUPS.length stands for a group DescribeAutoScalingGroups did not return.
       const groupName = raw.groupIndex === undefined ? undefined : (GROUPS[raw.groupIndex] ?? 'ghost');
-      const instance: SnapshotInstance = {
-        cluster: 'prod',
-        containerInstanceArn: `arn:aws:ecs:us-east-1:123456789012:container-instance/prod/${suffix}`,
-        ec2InstanceId,
-        status: raw.status,
-        agentConnected: raw.agentConnected,
-        runningTasksCount: raw.runningTasksCount,
-        pendingTasksCount: raw.pendingTasksCount,
-        registeredCpu: raw.registeredCpu,
-        registeredMemory: raw.registeredMemory,
-        remainingCpu: Math.floor(raw.registeredCpu * (1 - raw.usedCpu)),
-        remainingMemory: Math.floor(raw.registeredMemory * (1 - raw.usedMemory)),
-        registeredAt: minutesAgo(1000 + index),
-        attributes,
-        ...(groupName
-          ? {
-              group: {
-                instanceId: ec2InstanceId,
-                autoScalingGroupName: groupName,
-                lifecycleState: raw.lifecycleState,
-                protectedFromScaleIn: raw.protectedFromScaleIn,
-                healthStatus: 'HEALTHY',
-              },
-            }
-          : {}),
-        ...(raw.workload ? { workload: raw.workload } : {}),
-      };
-      return instance;
+      return instance(
+        {
+          status: raw.status,
+          agentConnected: raw.agentConnected,
+          runningTasksCount: raw.runningTasksCount,
+          pendingTasksCount: raw.pendingTasksCount,
+          registeredCpu: raw.registeredCpu,
+          registeredMemory: raw.registeredMemory,
+          remainingCpu: Math.floor(raw.registeredCpu * (1 - raw.usedCpu)),
+          remainingMemory: Math.floor(raw.registeredMemory * (1 - raw.usedMemory)),
+          registeredAt: minutesAgo(1000 + index),
+          attributes,
+          group: groupName
+            ? { instanceId: ec2InstanceId, autoScalingGroupName: groupName, lifecycleState: raw.lifecycleState, protectedFromScaleIn: raw.protectedFromScaleIn, healthStatus: 'HEALTHY' }
+            : undefined,
+          workload: raw.workload,
+        },
+        suffix,
+      );
     });
 
 const snapshotArb: fc.Arbitrary<ClusterSnapshot> = fc

@@ -2,10 +2,11 @@ import {
   CONSOLIDATION_CANDIDATES_TRIED,
   DRAIN_TIMEOUT_MINUTES,
   attributeChanges,
-  fitsOn,
   freeCapacity,
   instancesToInspect,
   isIdle,
+  largestFirst,
+  place,
   planScaleIn,
   schedulableTasks,
   taskCount,
@@ -263,14 +264,15 @@ describe('planner helpers', () => {
     expect(schedulableTasks(instances, 256, 512)).toBe(3);
   });
 
-  it('fitsOn uses best fit so a big task keeps its hole', () => {
+  it('placement, largest first with best fit, lets a big task keep its hole', () => {
     const tasks = [
       { taskArn: 'small', origin: 'service' as const, cpu: 100, memory: 100 },
       { taskArn: 'big', origin: 'service' as const, cpu: 1000, memory: 1000 },
     ];
-    expect(fitsOn(tasks, [{ cpu: 1000, memory: 1000 }, { cpu: 100, memory: 100 }])).toBe(true);
-    expect(fitsOn(tasks, [{ cpu: 1050, memory: 1050 }])).toBe(false);
-    expect(fitsOn([], [])).toBe(true);
+    const fits = (rooms: { cpu: number; memory: number }[]) => place(largestFirst(tasks), rooms).ok;
+    expect(fits([{ cpu: 1000, memory: 1000 }, { cpu: 100, memory: 100 }])).toBe(true);
+    expect(fits([{ cpu: 1050, memory: 1050 }])).toBe(false);
+    expect(place([], []).ok).toBe(true);
   });
 
   it('attributeChanges sets idle-since on newly idle instances and clears it and stale markers on busy ones', () => {
