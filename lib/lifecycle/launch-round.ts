@@ -15,7 +15,7 @@ import type { LifecycleConfig, LifecycleResult } from './config';
 import { classifyPollFailure, type PollFailureClass } from './decide';
 import { decideLaunchStep, launchDeadlineOf, type LaunchChain, type LaunchSnapshot, type LaunchStep, type Readiness } from './launch-decide';
 import { readLaunchSnapshot } from './launch-reads';
-import { jitterOf, type LifecycleRecordResult, type RecordOutcome, type RoundDeps } from './round';
+import { jitterOf, recordResult, type LifecycleRecordResult, type RecordOutcome, type RoundDeps } from './round';
 
 /**
  * One invocation's round of one launch: poll the instance's readiness (launch-reads.ts), ask the
@@ -356,20 +356,5 @@ function finish(
     awsCalls: { ...round.calls },
   });
   emitMetrics();
-  return {
-    outcome: outcome.outcome,
-    reason: outcome.reason,
-    messageId: round.signal.messageId,
-    kind: round.signal.kind,
-    ec2InstanceId: chain.notification.EC2InstanceId,
-    autoScalingGroupName: chain.notification.AutoScalingGroupName,
-    ...(chain.cluster ? { cluster: chain.cluster } : {}),
-    ...(chain.containerInstanceArn ? { containerInstanceArn: chain.containerInstanceArn } : {}),
-    ...(outcome.result ? { result: outcome.result } : {}),
-    ...(outcome.wouldDo ? { wouldDo: outcome.wouldDo } : {}),
-    chainId: chain.chainId,
-    attempt: chain.attempt,
-    polls: round.polls,
-    awsCalls: { ...round.calls },
-  };
+  return recordResult(round, outcome);
 }

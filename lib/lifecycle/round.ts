@@ -223,6 +223,20 @@ export function finish(
     ...(round.lastCounts ? { tasks: round.lastCounts } : {}),
   });
   emitMetrics();
+  return recordResult(round, outcome);
+}
+
+/** What a drain's or a launch's round returns for its record. */
+export function recordResult(
+  round: {
+    signal: { messageId: string; kind: string };
+    chain: { chainId: string; attempt: number; cluster?: string; containerInstanceArn?: string; notification: { EC2InstanceId: string; AutoScalingGroupName: string } };
+    polls: number;
+    calls: CallCounts;
+  },
+  outcome: { outcome: RecordOutcome; reason: string; result?: LifecycleResult; wouldDo?: string },
+): LifecycleRecordResult {
+  const { chain } = round;
   return {
     outcome: outcome.outcome,
     reason: outcome.reason,
