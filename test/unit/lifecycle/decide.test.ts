@@ -1222,6 +1222,13 @@ describe('fleet scale: one read budget shared by a group\'s drains, without shar
       expected: { kind: 'wait', reason: 'paced-start', until: T0 + 1080 * S },
     },
     {
+      name: 'the group retains the instance (Terminating:Retained after an ABANDON): end before any ECS read',
+      chain: fresh,
+      seen: { ...waiting, groupState: 'Terminating:Retained' },
+      round: member(100),
+      expected: { kind: 'end', reason: 'retained' },
+    },
+    {
       name: 'a dry run waits for its start too, with no hook read and no heartbeat',
       chain: fresh,
       seen: waiting,
