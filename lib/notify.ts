@@ -1,6 +1,8 @@
 import type { SNSClient } from '@aws-sdk/client-sns';
 import { publish } from './aws/sns';
+import { describeError } from './errors';
 import type { FunctionName } from './metrics';
+import type { Telemetry } from './telemetry';
 
 /**
  * Notifications for people on OPS_TOPIC_ARN, as AWS Chatbot / Amazon Q Developer in chat
@@ -85,4 +87,23 @@ export async function notifyOps(
   if (!settings.opsTopicArn || !admits(settings.opsNotifyLevel, event.type)) return false;
   await publish(sns, { topicArn: settings.opsTopicArn, subject: subjectOf(event.title), message: JSON.stringify(customNotification(event)) });
   return true;
+}
+
+/**
+ * Best effort: a notice that cannot be sent is logged and counted (`OpsNoticeFailed`), never thrown,
+ * so it never undoes or repeats the action it reports.
+ */
+export async function notifyOpsSafely(
+  sns: SNSClient,
+  settings: { opsTopicArn?: string; opsNotifyLevel: OpsNotifyLevel },
+  telemetry: Telemetry,
+  event: OpsEvent,
+  where: { cluster: string; fields: Record<string, unknown> },
+): Promise<void> {
+  try {
+    await notifyOps(sns, settings, event);
+  } catch (error) {
+    telemetry.log('ERROR', 'ops notice failed', { ...where.fields, ...describeError(error) });
+    telemetry.count('OpsNoticeFailed', { cluster: where.cluster });
+  }
 }

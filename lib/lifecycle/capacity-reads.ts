@@ -1,9 +1,7 @@
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import { describeClusterCapacityProviders, type CapacityProviderView } from '../aws/capacity-providers';
-import { clusterName } from '../aws/ecs';
 import { classifyAwsError, describeError } from '../errors';
 import { managedDrainingOf, type ManagedDrainingView } from './managed-draining';
-import type { Round } from './round';
 
 /** How long an execution environment reuses a cluster's capacity providers: a scale-in's worth of notifications. */
 export const CAPACITY_PROVIDER_TTL_MS = 60_000;
@@ -54,27 +52,4 @@ export async function readManagedDraining(
     const { errorName, errorMessage } = describeError(error);
     return { view: 'unknown', cached, error: { errorClass: classifyAwsError(error), errorName, errorMessage } };
   }
-}
-
-/**
- * The group's view for this round, read once per round and only where it decides something: the
- * first round of a termination chain (Auto Scaling's own notification), unless MANAGED_DRAINING is
- * `drain-anyway`. Later rounds continue what the first one chose. A failed read is logged and
- * counted, and the drain goes on as without a capacity provider.
- */
-export async function managedDrainingForRound(round: Round): Promise<ManagedDrainingView | undefined> {
-  if (round.managedDraining !== undefined) return round.managedDraining;
-  const { chain, config, capacityProviders, telemetry } = round;
-  if (!capacityProviders || config.managedDraining === 'drain-anyway' || round.signal.kind !== 'notification') return undefined;
-  if (chain.cluster === undefined || chain.notification.LifecycleTransition !== 'autoscaling:EC2_INSTANCE_TERMINATING') return undefined;
-  const group = chain.notification.AutoScalingGroupName;
-  const read = await readManagedDraining(capacityProviders, round.ecs, chain.cluster, group, round.clock.now());
-  round.managedDraining = read.view;
-  if (read.error) {
-    telemetry.log('WARN', 'capacity providers not read; draining as without managed draining', { cluster: chain.cluster, autoScalingGroupName: group, ...read.error });
-    telemetry.count('CapacityProviderReadFailed', { function: 'lifecycleHook', errorClass: read.error.errorClass });
-  } else {
-    telemetry.log('DEBUG', 'capacity providers read', { cluster: clusterName(chain.cluster), autoScalingGroupName: group, managedDraining: read.view, cached: read.cached, reads: capacityProviders.reads });
-  }
-  return read.view;
 }

@@ -1,7 +1,7 @@
 import { completeLifecycleAction, describeGroups, recordLifecycleHeartbeat, type LifecycleActionRef } from '../aws/autoscaling';
 import { clusterName, setDraining } from '../aws/ecs';
 import { publish } from '../aws/sns';
-import { notifyOps, type OpsEvent } from '../notify';
+import { notifyOpsSafely, type OpsEvent } from '../notify';
 import { stopTask } from '../aws/tasks';
 import { RetryableError, classifyAwsError, describeError } from '../errors';
 import { isOverdue, stageOf, type LifecycleSnapshot, type LifecycleStep } from './decide';
@@ -191,14 +191,9 @@ async function tasksForNotice(round: Round, snapshot: LifecycleSnapshot): Promis
   }
 }
 
-/** A notice for people (lib/notify.ts); failing to send it must not undo or repeat the action. */
-async function tellOps(round: Round, event: OpsEvent): Promise<void> {
-  try {
-    await notifyOps(round.sns, round.config, event);
-  } catch (error) {
-    round.telemetry.log('ERROR', 'ops notice failed', { ...fields(round), ...describeError(error) });
-    round.telemetry.count('OpsNoticeFailed', { cluster: clusterDimension(round) });
-  }
+/** A notice for people (lib/notify.ts), best effort. */
+function tellOps(round: Round, event: OpsEvent): Promise<void> {
+  return notifyOpsSafely(round.sns, round.config, round.telemetry, event, { cluster: clusterDimension(round), fields: fields(round) });
 }
 
 async function requeue(round: Round, topicArn: string | undefined): Promise<LifecycleRecordResult> {

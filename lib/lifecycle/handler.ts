@@ -13,6 +13,7 @@ import type { Telemetry } from '../telemetry';
 import type { LifecycleConfig } from './config';
 import { classifyPollFailure, decideFirstRead, decideLifecycleStep, invocationBudget, stageOf, type LifecycleSnapshot } from './decide';
 import { executeStep, type StepOutcome } from './execute';
+import { readLaunchSnapshot } from './launch-reads';
 import { runLaunchRound, startLaunchRound } from './launch-round';
 import { CapacityProviderCache } from './capacity-reads';
 import { clusterDimension, faultSnapshot, fields, progressOf, startRound, type LifecycleRecordResult, type Round } from './round';
@@ -160,7 +161,7 @@ export function makeLifecycleHookHandler(deps: LifecycleHookDeps) {
       return { outcome: 'ignored', kind: parsed.kind, reason: parsed.reason };
     }
     // Launch notifications hold a new instance until ECS can place on it (launch-round.ts).
-    if (isLaunchSignal(parsed.signal)) return runLaunchRound(startLaunchRound(roundDeps, parsed.signal, invocationEndsAt));
+    if (isLaunchSignal(parsed.signal)) return runLaunchRound(startLaunchRound(roundDeps, parsed.signal, invocationEndsAt), readLaunchSnapshot);
     return runRound(startRound(roundDeps, parsed.signal, invocationEndsAt));
   }
 

@@ -8,13 +8,13 @@ import { publish } from '../aws/sns';
 import type { Clock } from '../clock';
 import { RetryableError, describeError } from '../errors';
 import { LAUNCH_REQUEUE_KIND, LAUNCH_REQUEUE_VERSION, type LaunchRequeueMessage, type LaunchSignal } from '../events/launch';
-import { notifyOps, type OpsEvent } from '../notify';
+import { notifyOpsSafely, type OpsEvent } from '../notify';
 import type { Level, Telemetry } from '../telemetry';
 import { countingClient, type CallCounts } from './calls';
 import type { LifecycleConfig, LifecycleResult } from './config';
 import { classifyPollFailure, type PollFailureClass } from './decide';
 import { decideLaunchStep, launchDeadlineOf, type LaunchChain, type LaunchSnapshot, type LaunchStep, type Readiness } from './launch-decide';
-import { readLaunchSnapshot } from './launch-reads';
+import { actionStartedAt } from './messages';
 import { jitterOf, recordResult, type LifecycleRecordResult, type RecordOutcome, type RoundDeps } from './round';
 
 /**
@@ -64,9 +64,7 @@ export function chainFromLaunchSignal(signal: LaunchSignal, now: number, newId: 
       notification: message.notification,
     };
   }
-  // The action started when Auto Scaling sent the notification; a time in the future is not trusted.
-  const sent = signal.notification.Time === undefined ? Number.NaN : Date.parse(signal.notification.Time);
-  const start = Number.isNaN(sent) ? now : Math.min(sent, now);
+  const start = actionStartedAt(signal.notification.Time, now);
   return { chainId: newId(), attempt: 0, firstSeenAt: start, lastHeartbeatAt: start, notification: signal.notification };
 }
 
@@ -117,13 +115,16 @@ export function startLaunchRound(deps: RoundDeps, signal: LaunchSignal, invocati
   return round;
 }
 
-/** Polls until a step finishes the round; a fault while reading or acting becomes the decision's input. */
-export async function runLaunchRound(round: LaunchRound): Promise<LifecycleRecordResult> {
+/**
+ * Polls until a step finishes the round; a fault while reading or acting becomes the decision's
+ * input. `readSnapshot` is launch-reads.ts's reader, composed in by the handler.
+ */
+export async function runLaunchRound(round: LaunchRound, readSnapshot: (round: LaunchRound) => Promise<LaunchSnapshot>): Promise<LifecycleRecordResult> {
   for (;;) {
     round.polls += 1;
     let snapshot: LaunchSnapshot;
     try {
-      snapshot = await readLaunchSnapshot(round);
+      snapshot = await readSnapshot(round);
       round.consecutiveFailures = 0;
       const finished = await takeSteps(round, snapshot);
       if (finished) return finished;
@@ -238,14 +239,9 @@ async function complete(round: LaunchRound, step: Extract<LaunchStep, { kind: 'c
   return result;
 }
 
-/** A notice for people (lib/notify.ts); failing to send it never undoes or repeats the completion. */
-async function tellOps(round: LaunchRound, event: OpsEvent): Promise<void> {
-  try {
-    await notifyOps(round.sns, round.config, event);
-  } catch (error) {
-    round.telemetry.log('ERROR', 'ops notice failed', { ...fields(round), ...describeError(error) });
-    round.telemetry.count('OpsNoticeFailed', { cluster: clusterDimension(round) });
-  }
+/** A notice for people (lib/notify.ts), best effort. */
+function tellOps(round: LaunchRound, event: OpsEvent): Promise<void> {
+  return notifyOpsSafely(round.sns, round.config, round.telemetry, event, { cluster: clusterDimension(round), fields: fields(round) });
 }
 
 async function bestEffortHeartbeat(round: LaunchRound, action: LifecycleActionRef): Promise<void> {

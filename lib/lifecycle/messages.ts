@@ -24,11 +24,17 @@ export function chainFromSignal(signal: LifecycleSignal, now: number, newId: () 
       notification: message.notification,
     };
   }
-  // The action (and its heartbeat window) started when Auto Scaling sent the notification, not when
-  // it reached us; a timestamp in the future (clock skew) is not trusted.
-  const sent = signal.notification.Time === undefined ? Number.NaN : Date.parse(signal.notification.Time);
-  const start = Number.isNaN(sent) ? now : Math.min(sent, now);
+  const start = actionStartedAt(signal.notification.Time, now);
   return { chainId: newId(), attempt: 0, firstSeenAt: start, lastHeartbeatAt: start, notification: signal.notification };
+}
+
+/**
+ * When a lifecycle action (and its heartbeat window) started: when Auto Scaling sent the
+ * notification, not when it reached us; a timestamp in the future (clock skew) is not trusted.
+ */
+export function actionStartedAt(notificationTime: string | undefined, now: number): number {
+  const sent = notificationTime === undefined ? Number.NaN : Date.parse(notificationTime);
+  return Number.isNaN(sent) ? now : Math.min(sent, now);
 }
 
 /** The message that carries a chain to its next invocation. */

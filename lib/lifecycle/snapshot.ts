@@ -1,11 +1,11 @@
 import { describeGroupInstances, describeGroups, describeLifecycleHook, type GroupView } from '../aws/autoscaling';
 import { describeInstanceState } from '../aws/ec2';
-import { describeContainerInstances, findContainerInstance, resolveClusters } from '../aws/ecs';
+import { clusterName, describeContainerInstances, findContainerInstance, resolveClusters } from '../aws/ecs';
 import { classifyAwsError, describeError } from '../errors';
 import { listDaemonServiceNames, type ClassifiedTask } from '../aws/tasks';
 import { actionOf, countProvesTasksRemain, countTasks, fleetOf, type LifecycleSnapshot } from './decide';
 import { LEASE_ATTRIBUTE, isCompletionMarker, leaseRanksAbove } from './lease';
-import { managedDrainingForRound } from './capacity-reads';
+import { readManagedDraining } from './capacity-reads';
 import { defersToManagedDraining, hasManagedDrainingHook, type ManagedDrainingView } from './managed-draining';
 import type { Round } from './round';
 import { readTasks } from './task-reads';
@@ -169,4 +169,27 @@ export async function readGroup(round: Round): Promise<{ groupState: string; gro
   }
   const found = (await describeGroupInstances(round.autoScaling, [id])).get(id);
   return { groupState: found?.lifecycleState ?? 'absent', ...(found ? { groupName: found.autoScalingGroupName } : {}) };
+}
+
+/**
+ * The group's view for this round, read once per round and only where it decides something: the
+ * first round of a termination chain (Auto Scaling's own notification), unless MANAGED_DRAINING is
+ * `drain-anyway`. Later rounds continue what the first one chose. A failed read is logged and
+ * counted, and the drain goes on as without a capacity provider.
+ */
+async function managedDrainingForRound(round: Round): Promise<ManagedDrainingView | undefined> {
+  if (round.managedDraining !== undefined) return round.managedDraining;
+  const { chain, config, capacityProviders, telemetry } = round;
+  if (!capacityProviders || config.managedDraining === 'drain-anyway' || round.signal.kind !== 'notification') return undefined;
+  if (chain.cluster === undefined || chain.notification.LifecycleTransition !== 'autoscaling:EC2_INSTANCE_TERMINATING') return undefined;
+  const group = chain.notification.AutoScalingGroupName;
+  const read = await readManagedDraining(capacityProviders, round.ecs, chain.cluster, group, round.clock.now());
+  round.managedDraining = read.view;
+  if (read.error) {
+    telemetry.log('WARN', 'capacity providers not read; draining as without managed draining', { cluster: chain.cluster, autoScalingGroupName: group, ...read.error });
+    telemetry.count('CapacityProviderReadFailed', { function: 'lifecycleHook', errorClass: read.error.errorClass });
+  } else {
+    telemetry.log('DEBUG', 'capacity providers read', { cluster: clusterName(chain.cluster), autoScalingGroupName: group, managedDraining: read.view, cached: read.cached, reads: capacityProviders.reads });
+  }
+  return read.view;
 }

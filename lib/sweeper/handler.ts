@@ -6,7 +6,7 @@ import { putMetricData, type Datum } from '../aws/cloudwatch';
 import { clusterName, deleteInstanceAttributes, putInstanceAttributes, resolveClusters } from '../aws/ecs';
 import type { Clock, InvocationContext } from '../clock';
 import { RetryableError, classifyAwsError, describeError, isClusterNotFound } from '../errors';
-import { notifyOps } from '../notify';
+import { notifyOpsSafely } from '../notify';
 import type { Telemetry } from '../telemetry';
 import type { SweeperConfig } from './config';
 import { parseSweepEvent } from './event';
@@ -207,19 +207,15 @@ export function makeScaleInSweeperHandler(deps: SweeperDeps) {
     if (!clients.sns) return;
     const name = clusterName(cluster);
     const why = new Map(plan.selected.map((entry) => [entry.ec2InstanceId, entry.reason]));
-    try {
-      await notifyOps(clients.sns, config, {
-        type: 'removed',
-        function: 'scaleInSweeper',
-        title: `Sweeper removed ${terminated.length} instance(s) from ${name}`,
-        description: terminated.map((id) => `\`${id}\` (${why.get(id) ?? 'drained earlier'})`),
-        resources: [...terminated],
-        context: { cluster: name, removed: String(terminated.length) },
-      });
-    } catch (error) {
-      telemetry.log('ERROR', 'ops notice failed', { cluster, ...describeError(error) });
-      telemetry.count('OpsNoticeFailed', { cluster: name });
-    }
+    const event = {
+      type: 'removed' as const,
+      function: 'scaleInSweeper' as const,
+      title: `Sweeper removed ${terminated.length} instance(s) from ${name}`,
+      description: terminated.map((id) => `\`${id}\` (${why.get(id) ?? 'drained earlier'})`),
+      resources: [...terminated],
+      context: { cluster: name, removed: String(terminated.length) },
+    };
+    await notifyOpsSafely(clients.sns, config, telemetry, event, { cluster: name, fields: { cluster } });
   }
 
   /**

@@ -2,7 +2,6 @@ import { AwsApiError } from '../api';
 import type { Ec2Rules } from './ec2';
 import type { EcsRules } from './ecs';
 import { LAUNCHING, PROCEED_MS, TERMINATING, enterService, hooksOf, launchOutcome, notificationOf } from './autoscaling-launch';
-import { refreshSurplus } from './instance-refresh';
 import { ACCOUNT, REGION, type InstanceTypeOverride, type Group, type GroupInstance, type LifecycleAction, type LifecycleHook, type LifecycleTransition, type Termination } from './model';
 import type { SnsRules } from './sns';
 import { announceLifecycleAction } from './autoscaling-events';
@@ -10,6 +9,24 @@ import { retain, retainsOnAbandon, terminateRetained } from './retention';
 import { scalingActivityInProgress } from '../faults/errors';
 import type { WorldState } from './state';
 import { capacityUnits, defaultTerminationOrder, inCapacity, launchType, launchZone, rebalanceStep, unitsOfMember } from './zones';
+
+const LIVE_STATES: ReadonlySet<string> = new Set(['Pending', 'Pending:Wait', 'Pending:Proceed', 'InService']);
+
+/** The group's instances that are launching or in service (an instance refresh's old and new ones). */
+export const liveMembers = (group: Group): GroupInstance[] => [...group.instances.values()].filter((member) => LIVE_STATES.has(member.lifecycleState));
+
+/**
+ * Instances a refresh may keep above desired capacity now: the room MaxHealthyPercentage leaves,
+ * never more than the old instances still to be replaced. The group's target adds it;
+ * instance-refresh.ts runs the refresh.
+ */
+export function refreshSurplus(group: Group): number {
+  const refresh = group.refresh;
+  if (!refresh || refresh.status !== 'InProgress') return 0;
+  const room = Math.max(0, Math.floor((group.desiredCapacity * refresh.maxHealthyPercentage) / 100) - group.desiredCapacity);
+  const old = liveMembers(group).filter((member) => refresh.toReplace.has(member.id)).length;
+  return Math.min(room, old);
+}
 
 
 export interface GroupSpec {

@@ -1,5 +1,5 @@
 import { AwsApiError } from '../api';
-import type { AutoScalingRules } from './autoscaling';
+import { liveMembers, refreshSurplus, type AutoScalingRules } from './autoscaling';
 import type { Group, GroupInstance, InstanceRefresh } from './model';
 import type { WorldState } from './state';
 import { zoneCounts } from './zones';
@@ -36,21 +36,7 @@ export interface RefreshSpec {
 /** How often a refresh checks its group. */
 export const REFRESH_TICK_MS = 5_000;
 
-const LIVE_STATES: ReadonlySet<string> = new Set(['Pending', 'Pending:Wait', 'Pending:Proceed', 'InService']);
 
-const live = (group: Group): GroupInstance[] => [...group.instances.values()].filter((member) => LIVE_STATES.has(member.lifecycleState));
-
-/**
- * Instances a refresh may keep above desired capacity now: the room MaxHealthyPercentage leaves,
- * never more than the old instances still to be replaced (autoscaling.ts adds it to its target).
- */
-export function refreshSurplus(group: Group): number {
-  const refresh = group.refresh;
-  if (!refresh || refresh.status !== 'InProgress') return 0;
-  const room = Math.max(0, Math.floor((group.desiredCapacity * refresh.maxHealthyPercentage) / 100) - group.desiredCapacity);
-  const old = live(group).filter((member) => refresh.toReplace.has(member.id)).length;
-  return Math.min(room, old);
-}
 
 export function startInstanceRefresh(world: WorldState, autoScaling: AutoScalingRules, spec: RefreshSpec): InstanceRefresh {
   const group = world.groups.get(spec.groupName);
@@ -70,7 +56,7 @@ export function startInstanceRefresh(world: WorldState, autoScaling: AutoScaling
     minHealthyPercentage: min,
     maxHealthyPercentage: max,
     instanceWarmupMs: (spec.instanceWarmupSeconds ?? 0) * 1000,
-    toReplace: new Set(live(group).map((member) => member.id)),
+    toReplace: new Set(liveMembers(group).map((member) => member.id)),
     status: 'InProgress',
     replaced: 0,
   };
@@ -89,7 +75,7 @@ export function startInstanceRefresh(world: WorldState, autoScaling: AutoScaling
 /** One look at the group: terminates the old instances the healthy bound allows. True once the refresh is over. */
 function refreshStep(world: WorldState, autoScaling: AutoScalingRules, group: Group, refresh: InstanceRefresh): boolean {
   const now = world.now();
-  const members = live(group);
+  const members = liveMembers(group);
   // Old instances that left by other means (scale-in, Spot) need no replacing.
   for (const id of refresh.toReplace) if (!members.some((member) => member.id === id)) refresh.toReplace.delete(id);
   const warmedUp = (member: GroupInstance) =>

@@ -1,7 +1,7 @@
 import { AwsApiError, type ApiInput, type ApiOutput, type ServiceName } from '../api';
 import { autoScalingOperations } from './autoscaling-api';
 import { detachOperations } from './autoscaling-detach';
-import { capacityProviderOperations } from './capacity-providers';
+import { capacityProviderOperations } from './capacity-providers-api';
 import { cloudWatchOperations } from './cloudwatch-api';
 import { ec2Operations } from './ec2-api';
 import { ecsOperations } from './ecs-api';
